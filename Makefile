@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything installs into .venv.
+# With DATABASE_URL and CELERY_BROKER_URL / REDIS_URL set, both use PostgreSQL and Redis.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+APP_CODE := oms inventory orders fulfilment returns channels
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Development defaults; a production deployment sets its own environment and never uses make.
+export DEBUG ?= 1
+
+.PHONY: run test install install-dev lint typecheck pytest bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_data
+	$(BIN)/python manage.py dev_superuser
+	@echo
+	@echo "  Admin     http://$(HOST):$(PORT)/admin/"
+	@echo "  API docs  http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Health    http://$(HOST):$(PORT)/healthz"
+	@echo "  (Ctrl-C stops the web server, the Celery worker and Celery beat)"
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMS_HOST=$(HOST) OMS_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+
+test: $(VENV)/.installed-dev lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy $(APP_CODE)
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/broker var/celerybeat-schedule* .pytest_cache .mypy_cache .ruff_cache

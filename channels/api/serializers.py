@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from channels.models import Channel, ChannelKind, validate_currency
+from inventory.models import Location, code_validator
+from oms.api.serializers import InputSerializer
+
+
+class ChannelOutputSerializer(serializers.ModelSerializer):
+    locations: serializers.RelatedField = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    has_credentials = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "currency",
+            "locations",
+            "stock_buffer",
+            "is_active",
+            "has_credentials",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChannelInputSerializer(InputSerializer):
+    code = serializers.CharField(max_length=32, validators=[code_validator])
+    name = serializers.CharField(max_length=255)
+    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    currency = serializers.CharField(min_length=3, max_length=3)
+    locations = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Location.objects.all(), required=False
+    )
+    stock_buffer = serializers.IntegerField(min_value=0, required=False)
+    is_active = serializers.BooleanField(required=False)
+    credentials = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        write_only=True,
+        help_text="Write-only secrets of the channel's API (tokens, keys). Never returned.",
+    )
+
+    def validate_code(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.code:
+            raise serializers.ValidationError("A channel's code cannot be changed.")
+        return value
+
+    def validate_currency(self, value: str) -> str:
+        value = value.upper()
+        try:
+            validate_currency(value)
+        except Exception as exc:
+            raise serializers.ValidationError(str(exc.args[0])) from None
+        return value

@@ -1,0 +1,42 @@
+"""Demo sales channels of Northwind Outdoor, idempotent by code."""
+
+from __future__ import annotations
+
+from channels import services
+from channels.models import Channel
+from inventory.models import Location
+
+# code, name, kind, currency, location codes, stock buffer
+CHANNELS = [
+    (
+        "shop-eu",
+        "Northwind web shop (Shopify, EU)",
+        "shopify",
+        "EUR",
+        ["BER-WH", "VNL-WH", "LYS-WH", "MUC-STORE"],
+        2,
+    ),
+    ("amazon-uk", "Amazon.co.uk", "amazon", "GBP", ["MKN-3PL", "VNL-WH"], 5),
+    ("shop-us", "Northwind web shop (Shopify, US)", "shopify", "USD", ["NJ-WH"], 2),
+    ("pos-munich", "Munich store till (POS)", "pos", "EUR", ["MUC-STORE"], 0),
+    ("api", "Direct API", "api", "EUR", ["BER-WH", "VNL-WH", "LYS-WH"], 0),
+]
+
+
+def load_demo_channels() -> dict[str, int]:
+    created = 0
+    existing = set(Channel.objects.values_list("code", flat=True))
+    locations = {loc.code: loc for loc in Location.objects.all()}
+    for code, name, kind, currency, location_codes, buffer in CHANNELS:
+        if code in existing:
+            continue
+        services.channel_create(
+            code=code,
+            name=name,
+            kind=kind,
+            currency=currency,
+            locations=[locations[c] for c in location_codes],
+            stock_buffer=buffer,
+        )
+        created += 1
+    return {"channels": created}

@@ -1,0 +1,19 @@
+"""Load the demo merchant (idempotent): each pillar's demo, lowest layer first."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from channels.demo import load_demo_channels
+from inventory.demo import load_demo_inventory
+
+
+class Command(BaseCommand):
+    help = "Load the demo merchant Northwind Outdoor. Safe to run again: existing data is kept."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            created = {**load_demo_inventory(), **load_demo_channels()}
+        summary = ", ".join(f"{count} {what}" for what, count in created.items())
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded (created {summary})."))

@@ -1,0 +1,72 @@
+"""Sales channels: where orders come from and where stock is published.
+
+Invariants: a channel's code is unique; its currency is an ISO 4217 code; its credentials are
+stored encrypted and never leave the server (write-only in the admin and the API); the stock
+buffer is never negative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from moneyed import CURRENCIES
+
+from inventory.models import Location, code_validator
+from oms.crypto import decrypt_json
+
+
+def validate_currency(value: str) -> None:
+    if value not in CURRENCIES or value == "XXX":
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+
+
+class ChannelKind(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    AMAZON = "amazon", "Amazon"
+    EBAY = "ebay", "eBay"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    POS = "pos", "Point of sale"
+    API = "api", "Direct API"
+    CSV = "csv", "CSV import"
+
+
+class Channel(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    locations = models.ManyToManyField(
+        Location,
+        related_name="channels",
+        blank=True,
+        help_text="Locations whose stock this channel sells and from which its orders ship.",
+    )
+    stock_buffer = models.PositiveIntegerField(
+        default=0, help_text="Units per SKU held back from what the channel is told it can sell."
+    )
+    is_active = models.BooleanField(default=True)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+    def credentials(self) -> dict[str, Any]:
+        """The decrypted credentials, for adapters only."""
+        return decrypt_json(self.credentials_encrypted)

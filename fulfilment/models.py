@@ -1,0 +1,1 @@
+"""Models of this pillar arrive with its issue; the app exists so that the layers are enforced."""

@@ -1,0 +1,63 @@
+from typing import Any
+
+from django.contrib import admin
+
+from inventory import services
+from inventory.models import Location, Sku
+from oms.admin_utils import ServiceModelAdmin
+
+
+@admin.register(Sku)
+class SkuAdmin(ServiceModelAdmin):
+    list_display = ["code", "name", "barcode", "weight_grams", "is_active", "allow_backorder"]
+    list_filter = ["is_active", "allow_backorder", "track_inventory"]
+    search_fields = ["code", "name", "barcode"]
+    readonly_fields = ["created_at", "updated_at"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+
+    def service_create(self, data: dict[str, Any]) -> Sku:
+        return services.sku_create(**data)
+
+    def service_update(self, instance: Sku, data: dict[str, Any]) -> Sku:
+        return services.sku_update(sku=instance, data=data)
+
+
+@admin.register(Location)
+class LocationAdmin(ServiceModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "city",
+        "country",
+        "is_active",
+        "ships_online",
+        "priority",
+        "daily_capacity",
+    ]
+    list_filter = ["kind", "country", "is_active", "ships_online"]
+    search_fields = ["code", "name", "city", "postal_code"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "kind", "is_active"]}),
+        (
+            "Address",
+            {"fields": ["line1", "line2", "postal_code", "city", "region", "country"]},
+        ),
+        ("Coordinates", {"fields": ["latitude", "longitude"]}),
+        ("Fulfilment", {"fields": ["ships_online", "priority", "daily_capacity"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+
+    def service_create(self, data: dict[str, Any]) -> Location:
+        return services.location_create(**data)
+
+    def service_update(self, instance: Location, data: dict[str, Any]) -> Location:
+        return services.location_update(location=instance, data=data)

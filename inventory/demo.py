@@ -1,0 +1,206 @@
+"""Demo catalogue and locations of a believable merchant (Northwind Outdoor), idempotent by code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import product
+
+from inventory import services
+from inventory.models import Location, Sku
+
+
+@dataclass(frozen=True)
+class DemoLocation:
+    code: str
+    name: str
+    kind: str
+    line1: str
+    postal_code: str
+    city: str
+    country: str
+    latitude: str
+    longitude: str
+    priority: int
+    daily_capacity: int | None
+    ships_online: bool = True
+
+
+LOCATIONS = [
+    DemoLocation(
+        "BER-WH",
+        "Berlin warehouse",
+        "warehouse",
+        "Gutenbergstraße 12",
+        "12529",
+        "Schönefeld",
+        "DE",
+        "52.372400",
+        "13.517800",
+        10,
+        1200,
+    ),
+    DemoLocation(
+        "VNL-WH",
+        "Venlo fulfilment centre",
+        "warehouse",
+        "Celsiusweg 40",
+        "5928 PR",
+        "Venlo",
+        "NL",
+        "51.393700",
+        "6.130900",
+        20,
+        2000,
+    ),
+    DemoLocation(
+        "LYS-WH",
+        "Lyon warehouse",
+        "warehouse",
+        "Rue de la Soie 8",
+        "69330",
+        "Meyzieu",
+        "FR",
+        "45.776700",
+        "5.003900",
+        30,
+        600,
+    ),
+    DemoLocation(
+        "MUC-STORE",
+        "Munich flagship store",
+        "store",
+        "Kaufingerstraße 9",
+        "80331",
+        "München",
+        "DE",
+        "48.137000",
+        "11.573500",
+        50,
+        80,
+    ),
+    DemoLocation(
+        "MKN-3PL",
+        "UK partner 3PL (Milton Keynes)",
+        "3pl",
+        "Tanners Drive 5",
+        "MK14 5BN",
+        "Milton Keynes",
+        "GB",
+        "52.063500",
+        "-0.745000",
+        40,
+        None,
+    ),
+    DemoLocation(
+        "NJ-WH",
+        "New Jersey warehouse",
+        "warehouse",
+        "1 Corporate Place S",
+        "08854",
+        "Piscataway",
+        "US",
+        "40.554600",
+        "-74.460900",
+        10,
+        900,
+    ),
+]
+
+PRODUCTS = [
+    ("TRL-JKT", "Trail shell jacket", 620, ("black", "navy", "moss"), ("S", "M", "L", "XL")),
+    ("DWN-JKT", "Packable down jacket", 410, ("black", "rust", "ice"), ("S", "M", "L", "XL")),
+    ("FLC-MID", "Grid fleece midlayer", 380, ("grey", "ochre"), ("S", "M", "L", "XL")),
+    ("MER-TEE", "Merino crew tee", 160, ("black", "stone", "sage"), ("S", "M", "L", "XL")),
+    ("HIK-PNT", "Stretch hiking trousers", 420, ("black", "olive"), ("30", "32", "34", "36")),
+    ("RUN-SHT", "Trail running shorts", 140, ("black", "blue"), ("S", "M", "L")),
+    ("HKB-LOW", "Low hiking boot", 980, ("brown", "black"), ("40", "41", "42", "43", "44", "45")),
+    ("TRN-SHO", "Trail running shoe", 640, ("red", "grey"), ("40", "41", "42", "43", "44", "45")),
+    ("WOL-SCK", "Wool hiking socks", 80, ("grey", "green"), ("S", "M", "L")),
+    ("BNE-HAT", "Ribbed beanie", 90, ("black", "orange", "navy"), ("OS",)),
+    ("DAY-PCK", "Daypack 22 l", 780, ("black", "teal", "sand"), ("22L",)),
+    ("TRK-PCK", "Trekking pack 55 l", 1650, ("black", "moss"), ("M", "L")),
+    ("TNT-2P", "Two-person tent", 2100, ("green",), ("2P",)),
+    ("SLP-BAG", "Down sleeping bag", 1100, ("blue", "red"), ("REG", "LONG")),
+    ("SLP-MAT", "Inflatable sleeping pad", 520, ("yellow",), ("REG", "WIDE")),
+    ("HDL-400", "Headlamp 400 lm", 85, ("black", "orange"), ("OS",)),
+    ("BTL-750", "Insulated bottle 750 ml", 390, ("steel", "black", "sage"), ("750ML",)),
+    ("TRK-PLE", "Carbon trekking poles", 460, ("black",), ("115", "125", "135")),
+    ("GLV-LNR", "Liner gloves", 60, ("black",), ("S", "M", "L")),
+    ("RN-JKT", "Ultralight rain jacket", 230, ("yellow", "black"), ("S", "M", "L", "XL")),
+    ("SFT-JKT", "Softshell jacket", 520, ("black", "navy", "red"), ("S", "M", "L", "XL")),
+    ("INS-VST", "Insulated vest", 300, ("black", "olive", "ice"), ("S", "M", "L", "XL")),
+    ("BSE-LGS", "Merino base leggings", 180, ("black", "grey"), ("S", "M", "L", "XL")),
+    ("CLM-HRN", "Climbing harness", 390, ("blue", "orange"), ("XS", "S", "M", "L")),
+    ("APR-SHO", "Approach shoe", 760, ("grey", "blue"), ("40", "41", "42", "43", "44", "45")),
+    (
+        "KID-JKT",
+        "Kids rain jacket",
+        240,
+        ("yellow", "red", "blue"),
+        ("104", "116", "128", "140", "152"),
+    ),
+    ("STF-SAK", "Stuff sack set", 120, ("orange", "blue", "green"), ("5L", "10L")),
+    ("CMP-STV", "Camping stove", 330, ("steel",), ("OS",)),
+    ("GAS-230", "Gas cartridge 230 g", 370, ("blue",), ("OS",)),
+    ("FST-AID", "First-aid kit", 280, ("red",), ("SMALL", "LARGE")),
+    ("SUN-GLS", "Glacier sunglasses", 40, ("black", "white"), ("OS",)),
+]
+
+
+def _ean13(number: int) -> str:
+    body = f"400{number:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def demo_skus() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for base, name, grams, colours, sizes in PRODUCTS:
+        for colour, size in product(colours, sizes):
+            rows.append(
+                {
+                    "code": f"{base}-{colour.upper()}-{size}",
+                    "name": f"{name}, {colour}, {size}",
+                    "weight_grams": grams,
+                }
+            )
+    for index, row in enumerate(rows, start=1):
+        row["barcode"] = _ean13(index)
+    return rows
+
+
+def load_demo_inventory() -> dict[str, int]:
+    """Create the demo locations and SKUs that do not exist yet; returns how many were created."""
+    created = {"locations": 0, "skus": 0}
+    existing_locations = set(Location.objects.values_list("code", flat=True))
+    for loc in LOCATIONS:
+        if loc.code in existing_locations:
+            continue
+        services.location_create(
+            code=loc.code,
+            name=loc.name,
+            kind=loc.kind,
+            line1=loc.line1,
+            postal_code=loc.postal_code,
+            city=loc.city,
+            country=loc.country,
+            latitude=Decimal(loc.latitude),
+            longitude=Decimal(loc.longitude),
+            priority=loc.priority,
+            daily_capacity=loc.daily_capacity,
+            ships_online=loc.ships_online,
+        )
+        created["locations"] += 1
+    existing_skus = set(Sku.objects.values_list("code", flat=True))
+    for row in demo_skus():
+        if row["code"] in existing_skus:
+            continue
+        services.sku_create(
+            code=str(row["code"]),
+            name=str(row["name"]),
+            barcode=str(row["barcode"]),
+            weight_grams=int(str(row["weight_grams"])),
+        )
+        created["skus"] += 1
+    return created

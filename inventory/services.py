@@ -1,0 +1,121 @@
+"""Every write of the inventory app.
+
+Invariants: SKUs and locations are created and changed only here, validated in full first
+(ValidationFailed names the field); a code, once created, does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from inventory.models import Location, Sku
+from oms.services import model_create, model_update
+
+SKU_UPDATABLE = (
+    "name",
+    "barcode",
+    "weight_grams",
+    "is_active",
+    "allow_backorder",
+    "track_inventory",
+)
+LOCATION_UPDATABLE = (
+    "name",
+    "kind",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "latitude",
+    "longitude",
+    "is_active",
+    "ships_online",
+    "priority",
+    "daily_capacity",
+)
+
+
+def sku_create(
+    *,
+    code: str,
+    name: str,
+    barcode: str = "",
+    weight_grams: int | None = None,
+    is_active: bool = True,
+    allow_backorder: bool = False,
+    track_inventory: bool = True,
+) -> Sku:
+    """Create a SKU. Raises ValidationFailed (bad or duplicate code/barcode), Conflict (race)."""
+    return model_create(
+        Sku,
+        data={
+            "code": code,
+            "name": name,
+            "barcode": barcode,
+            "weight_grams": weight_grams,
+            "is_active": is_active,
+            "allow_backorder": allow_backorder,
+            "track_inventory": track_inventory,
+        },
+    )
+
+
+@transaction.atomic
+def sku_update(*, sku: Sku, data: Mapping[str, Any]) -> Sku:
+    """Change the updatable fields of a SKU present in `data`. Raises ValidationFailed."""
+    sku, _ = model_update(instance=sku, fields=SKU_UPDATABLE, data=data)
+    return sku
+
+
+def location_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    country: str,
+    line1: str = "",
+    line2: str = "",
+    city: str = "",
+    region: str = "",
+    postal_code: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    is_active: bool = True,
+    ships_online: bool = True,
+    priority: int = 100,
+    daily_capacity: int | None = None,
+) -> Location:
+    """Create a location. Raises ValidationFailed (bad fields, duplicate code), Conflict (race)."""
+    return model_create(
+        Location,
+        data={
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "country": country,
+            "line1": line1,
+            "line2": line2,
+            "city": city,
+            "region": region,
+            "postal_code": postal_code,
+            "latitude": latitude,
+            "longitude": longitude,
+            "is_active": is_active,
+            "ships_online": ships_online,
+            "priority": priority,
+            "daily_capacity": daily_capacity,
+        },
+    )
+
+
+@transaction.atomic
+def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
+    """Change the updatable fields of a location present in `data`. Raises ValidationFailed."""
+    location, _ = model_update(instance=location, fields=LOCATION_UPDATABLE, data=data)
+    return location

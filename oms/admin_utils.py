@@ -1,0 +1,57 @@
+"""Admin glue: ModelAdmins whose add and change forms write through services.
+
+Invariant: the admin never saves a domain model itself; the form validates, the service writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """Subclasses implement `service_create(data)` and `service_update(instance, data)`.
+
+    `data` holds the cleaned form fields (on change: only those that changed), many-to-many
+    fields included, so the service sets relations in its own transaction.
+    """
+
+    def service_create(self, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def service_update(self, instance: Any, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def form_data(self, form: ModelForm, *, change: bool) -> dict[str, Any]:
+        names = form.changed_data if change else list(form.cleaned_data)
+        model_fields = {f.name for f in self.model._meta.get_fields()} | set(
+            getattr(form, "service_fields", ())
+        )
+        return {n: form.cleaned_data[n] for n in names if n in model_fields}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        data = self.form_data(form, change=change)
+        if change:
+            # The form already copied its values onto `obj`: the service starts from the row.
+            saved = self.service_update(type(obj)._default_manager.get(pk=obj.pk), data)
+        else:
+            saved = self.service_create(data)
+        # The admin goes on with `obj` (log entry, redirect): make it the saved row.
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj._state.db = saved._state.db
+        obj.refresh_from_db()
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # Many-to-many fields were set by the service; inline formsets still save here.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

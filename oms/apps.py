@@ -1,0 +1,26 @@
+from pathlib import Path
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.contrib.admin.apps import AdminConfig
+from django.db.models.signals import post_migrate
+
+
+class OmsConfig(AppConfig):
+    name = "oms"
+    label = "oms"
+    verbose_name = "OMS kernel"
+
+    def ready(self) -> None:
+        from oms.celery import ensure_broker_folders
+        from oms.roles import roles_sync_after_migrate
+
+        ensure_broker_folders()
+        # var/ holds the SQLite file, the embedded broker and collected static files.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        # New models of later migrations get their role permissions without a new data migration.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="oms.roles_sync")
+
+
+class OmsAdminConfig(AdminConfig):
+    default_site = "oms.admin_site.OmsAdminSite"

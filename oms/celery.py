@@ -1,0 +1,44 @@
+"""The Celery application, its queues and the beat schedule (kept in code, per ARCHITECTURE.md).
+
+Beat tasks only fan out; per-channel intervals live in the database, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from celery import Celery
+from celery.schedules import crontab
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+
+app = Celery("oms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "channels", "labels", "fx")
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_default_queue = "default"
+app.conf.task_acks_late = True
+app.conf.task_reject_on_worker_lost = True
+app.conf.worker_prefetch_multiplier = 1
+app.conf.task_serializer = "json"
+app.conf.accept_content = ["json"]
+app.conf.broker_connection_retry_on_startup = True
+app.conf.beat_schedule = {
+    "idempotency-keys-purge": {
+        "task": "oms.idempotency_keys_purge",
+        "schedule": crontab(minute=17),
+    },
+}
+
+app.autodiscover_tasks(lambda: ["oms", "inventory", "orders", "fulfilment", "returns", "channels"])
+
+
+def ensure_broker_folders() -> None:
+    """Create the folders of the embedded filesystem broker (a no-op for other brokers)."""
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,53 @@
+"""A small in-process domain-event dispatcher.
+
+Lower apps publish facts ("an order was captured", "stock changed") without importing the higher
+apps that react to them; higher apps subscribe in their AppConfig.ready().
+
+Invariants: handlers run synchronously, in subscription order, inside the publisher's
+transaction (so a failing handler rolls the publisher back); `publish_on_commit` defers the
+dispatch until the surrounding transaction commits, for reactions that must only see committed
+data. Subscribing the same handler twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+Event = Any
+E = TypeVar("E")
+Handler = Callable[[Any], None]
+
+_handlers: dict[type, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+    """Register `handler` for events of `event_type` (and its subclasses)."""
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def unsubscribe(event_type: type, handler: Handler) -> None:
+    if handler in _handlers.get(event_type, []):
+        _handlers[event_type].remove(handler)
+
+
+def handlers_for(event_type: type) -> list[Handler]:
+    found: list[Handler] = []
+    for klass in event_type.__mro__:
+        found.extend(_handlers.get(klass, []))
+    return found
+
+
+def publish(event: Event) -> None:
+    """Call every subscriber now, inside the caller's transaction."""
+    for handler in handlers_for(type(event)):
+        handler(event)
+
+
+def publish_on_commit(event: Event, *, using: str | None = None) -> None:
+    """Call every subscriber once the current transaction commits (now if there is none)."""
+    transaction.on_commit(lambda: publish(event), using=using)

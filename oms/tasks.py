@@ -1,0 +1,45 @@
+"""The base of every Celery task, and the kernel's own periodic tasks.
+
+Invariants: tasks ack late and are re-queued if the worker dies, so every task must be safe to
+run twice; only TransientError is retried, with exponential backoff and jitter, a bounded number
+of times; arguments are JSON (ids and primitives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from celery import Task, shared_task
+
+from oms.errors import TransientError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OmsTask(Task):
+    acks_late = True
+    reject_on_worker_lost = True
+    autoretry_for = (TransientError,)
+    retry_backoff = 2
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 8
+    soft_time_limit = 300
+    time_limit = 360
+
+
+def oms_task(*, name: str, queue: str = "default", **options: Any) -> Callable[[F], F]:
+    """Declare a task with a stable name on one of the OMS queues."""
+
+    def decorator(func: F) -> F:
+        return shared_task(base=OmsTask, name=name, queue=queue, bind=False, **options)(func)
+
+    return decorator
+
+
+@oms_task(name="oms.idempotency_keys_purge")
+def idempotency_keys_purge(**_: Any) -> int:
+    from oms.api.idempotency import idempotency_keys_purge as purge
+
+    return purge()

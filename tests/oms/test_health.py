@@ -1,0 +1,32 @@
+import pytest
+
+from oms.celery import app as celery_app
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker_up(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "up"
+    assert body["broker"]["status"] == "up"
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_broker_that_is_down(client, monkeypatch):
+    # Nothing listens on port 1: the broker is unreachable.
+    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"]["status"] == "up"
+    assert body["broker"]["status"] == "down"
+    assert body["broker"]["error"]
+
+
+@pytest.mark.django_db
+def test_healthz_needs_no_login_and_is_not_cached(client):
+    response = client.get("/healthz")
+    assert "no-cache" in response["Cache-Control"]

@@ -48,10 +48,13 @@ class ChannelAdminForm(forms.ModelForm):
             cleaned["credentials"] = {}
         elif cleaned.get("credentials") is None:
             cleaned.pop("credentials", None)
-            if "credentials" in self.changed_data:
+        # changed_data decides what the service is given: only a new or cleared secret.
+        replace = "credentials" in cleaned
+        if replace != ("credentials" in self.changed_data):
+            if replace:
+                self.changed_data.append("credentials")
+            else:
                 self.changed_data.remove("credentials")
-        elif "credentials" not in self.changed_data:
-            self.changed_data.append("credentials")
         return cleaned
 
 

@@ -6,6 +6,9 @@ barcode belongs to one SKU; a location's coordinates are both set or both empty,
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -43,12 +46,31 @@ class Sku(models.Model):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["barcode"], condition=~Q(barcode=""), name="sku_barcode_unique"
+                fields=["barcode"],
+                condition=~Q(barcode=""),
+                name="sku_barcode_unique",
+                violation_error_code="unique",
+                violation_error_message="A SKU with this barcode already exists.",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # Django reports a conditional unique constraint as a form-wide error; name the field.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            barcode_errors = [e for e in errors.get(NON_FIELD_ERRORS, []) if e.code == "unique"]
+            if barcode_errors:
+                errors[NON_FIELD_ERRORS] = [
+                    e for e in errors[NON_FIELD_ERRORS] if e not in barcode_errors
+                ]
+                errors.setdefault("barcode", []).extend(barcode_errors)
+                errors = {k: v for k, v in errors.items() if v}
+            raise ValidationError(errors) from None
 
 
 class LocationKind(models.TextChoices):

@@ -20,6 +20,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "channels", "labels", "fx")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
+app.conf.task_routes = ("oms.tasks.route_task",)
 app.conf.task_acks_late = True
 app.conf.task_reject_on_worker_lost = True
 app.conf.worker_prefetch_multiplier = 1

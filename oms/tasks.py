@@ -27,13 +27,21 @@ class OmsTask(Task):
     max_retries = 8
     soft_time_limit = 300
     time_limit = 360
+    #: The queue this task runs on (routed by `route_task`, not by Celery's deprecated `queue`).
+    oms_queue = "default"
+
+
+def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> Any:
+    """Celery router: each OMS task goes to the queue it declared."""
+    queue = getattr(task, "oms_queue", None)
+    return {"queue": queue} if queue else None
 
 
 def oms_task(*, name: str, queue: str = "default", **options: Any) -> Callable[[F], F]:
     """Declare a task with a stable name on one of the OMS queues."""
 
     def decorator(func: F) -> F:
-        return shared_task(base=OmsTask, name=name, queue=queue, bind=False, **options)(func)
+        return shared_task(base=OmsTask, name=name, oms_queue=queue, **options)(func)
 
     return decorator
 

@@ -18,6 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -63,6 +64,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
 class ChannelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Channel
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"chan-{n:03d}")
     name = factory.Sequence(lambda n: f"Channel {n}")

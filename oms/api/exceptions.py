@@ -60,6 +60,7 @@ def flatten_errors(detail: Any) -> dict[str, list[str]]:
 
 def problem_response(
     *,
+    request: Any = None,
     status_code: int,
     code: str,
     title: str,
@@ -75,9 +76,15 @@ def problem_response(
         "code": code,
         "errors": errors or {},
     }
-    response = Response(body, status=status_code, headers=headers)
-    response["Content-Type"] = PROBLEM_CONTENT_TYPE
-    return response
+    renderer = getattr(request, "accepted_renderer", None)
+    # The browsable API renders HTML for people; machines get problem JSON.
+    is_html = renderer is not None and getattr(renderer, "format", "") == "api"
+    return Response(
+        body,
+        status=status_code,
+        headers=headers,
+        content_type=None if is_html else PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _drf_code(exc: exceptions.APIException) -> str:
@@ -88,9 +95,11 @@ def _drf_code(exc: exceptions.APIException) -> str:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
     if isinstance(exc, DomainError):
         set_rollback()
         return problem_response(
+            request=request,
             status_code=exc.status,
             code=exc.code,
             title=exc.title,
@@ -125,6 +134,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = str(exc.detail)
         title = str(getattr(exc, "default_detail", detail))
     return problem_response(
+        request=request,
         status_code=exc.status_code,
         code=code,
         title=title,

@@ -96,7 +96,10 @@ def idempotency_finish(*, record: IdempotencyKey, response: Response) -> None:
     record.state = IdempotencyKey.State.DONE
     record.response_status = response.status_code
     record.response_body = body
-    record.response_headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
+    headers = {h: response[h] for h in _REPLAYED_HEADERS if response.has_header(h)}
+    if response.content_type:  # set before rendering, e.g. problem JSON
+        headers["Content-Type"] = response.content_type
+    record.response_headers = headers
     record.save(update_fields=["state", "response_status", "response_body", "response_headers"])
 
 
@@ -108,11 +111,13 @@ def idempotency_release(*, record: IdempotencyKey) -> None:
 def idempotency_replay(record: IdempotencyKey) -> Response:
     headers: dict[str, Any] = dict(record.response_headers or {})
     headers["Idempotent-Replayed"] = "true"
-    content_type = headers.pop("Content-Type", None)
-    response = Response(record.response_body, status=record.response_status, headers=headers)
-    if content_type and "problem+json" in content_type:
-        response["Content-Type"] = content_type
-    return response
+    content_type = headers.pop("Content-Type", "")
+    return Response(
+        record.response_body,
+        status=record.response_status,
+        headers=headers,
+        content_type=content_type if "problem+json" in content_type else None,
+    )
 
 
 def idempotency_keys_purge() -> int:

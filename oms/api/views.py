@@ -52,7 +52,14 @@ class IdempotentMixin:
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replay):
             return idempotency_replay(exc.record)
-        return super().handle_exception(exc)  # type: ignore[misc]
+        try:
+            return super().handle_exception(exc)  # type: ignore[misc,no-any-return]
+        except BaseException:
+            # An unhandled error becomes a 500 outside DRF: free the key so a retry can run.
+            record, self._idempotency_record = self._idempotency_record, None
+            if record is not None:
+                idempotency_release(record=record)
+            raise
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

@@ -15,8 +15,9 @@ def test_healthz_reports_database_and_broker_up(client):
 
 @pytest.mark.django_db
 def test_healthz_reports_a_broker_that_is_down(client, monkeypatch):
-    # Nothing listens on port 1: the broker is unreachable.
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Nothing listens on port 1: the broker is unreachable. (Celery reads the variable first.)
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()

@@ -1,0 +1,57 @@
+"""A real Celery worker consumes a task from the configured broker (filesystem or Redis)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from oms.celery import app as celery_app
+from oms.celery import ensure_broker_folders
+from oms.models import IdempotencyKey
+from oms.tasks import idempotency_keys_purge
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def isolated_broker(tmp_path, monkeypatch):
+    """Keep the embedded broker's files away from a `make run` worker on the same machine."""
+    options = dict(celery_app.conf.broker_transport_options or {})
+    if str(celery_app.conf.broker_url).startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
+            options[key] = str(tmp_path / key.split("_")[0] / key)
+        if "data_folder_in" in options:
+            options["data_folder_out"] = options["data_folder_in"]
+        monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
+        ensure_broker_folders()
+    return celery_app
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_a_task_sent_through_the_broker(isolated_broker):
+    user = UserFactory()
+    IdempotencyKey.objects.create(
+        user=user,
+        key="stale",
+        method="POST",
+        path="/api/v1/skus/",
+        request_hash="0" * 64,
+        expires_at=timezone.now() - timedelta(minutes=1),
+    )
+    with start_worker(
+        isolated_broker,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        loglevel="WARNING",
+        queues=["default"],
+    ):
+        idempotency_keys_purge.delay()
+        deadline = time.monotonic() + 30
+        while IdempotencyKey.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert not IdempotencyKey.objects.exists()

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from moneyed import CURRENCIES
 
 from channels import services
 from channels.models import Channel
@@ -25,6 +26,13 @@ class ChannelAdminForm(forms.ModelForm):
         ),
     )
     clear_credentials = forms.BooleanField(required=False)
+    currency = forms.ChoiceField(
+        choices=sorted(
+            (code, f"{code} {currency.name}")
+            for code, currency in CURRENCIES.items()
+            if code != "XXX"
+        )
+    )
 
     class Meta:
         model = Channel

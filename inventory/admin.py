@@ -4,7 +4,13 @@ from django.contrib import admin
 
 from inventory import services
 from inventory.models import Location, Sku
-from oms.admin_utils import ServiceModelAdmin
+from oms.admin_utils import ServiceModelAdmin, UsedValuesFilter
+
+
+class CountryInUseFilter(UsedValuesFilter):
+    title = "country"
+    parameter_name = "country"
+    field_name = "country"
 
 
 @admin.register(Sku)
@@ -39,7 +45,7 @@ class LocationAdmin(ServiceModelAdmin):
         "priority",
         "daily_capacity",
     ]
-    list_filter = ["kind", "country", "is_active", "ships_online"]
+    list_filter = ["kind", CountryInUseFilter, "is_active", "ships_online"]
     search_fields = ["code", "name", "city", "postal_code"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [

@@ -13,6 +13,27 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 
+class UsedValuesFilter(admin.SimpleListFilter):
+    """A list filter offering only the values present in the table (not every country on Earth)."""
+
+    field_name = ""
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        field = model_admin.model._meta.get_field(self.field_name)
+        values = (
+            model_admin.model._default_manager.order_by(self.field_name)
+            .values_list(self.field_name, flat=True)
+            .distinct()
+        )
+        choices = dict(field.flatchoices) if field.choices else {}
+        return [(str(v), str(choices.get(v, v))) for v in values if v not in (None, "")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value():
+            return queryset.filter(**{self.field_name: self.value()})
+        return queryset
+
+
 class ServiceModelAdmin(admin.ModelAdmin):
     """Subclasses implement `service_create(data)` and `service_update(instance, data)`.
 

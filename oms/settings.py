@@ -171,7 +171,9 @@ CURRENCIES = None  # every ISO 4217 currency is accepted
 BASE_CURRENCY = OMS_BASE_CURRENCY
 
 # Celery: an embedded filesystem broker under var/ unless CELERY_BROKER_URL is set.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://"
+CELERY_BROKER_URL = (
+    env_str("CELERY_BROKER_URL") or env_str("REDIS_URL") or "filesystem://localhost//"
+)
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

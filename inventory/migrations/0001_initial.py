@@ -6,59 +6,207 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._/-]*$', "Use letters, digits, '.', '_', '/' and '-', starting with a letter or digit.")])),
-                ('name', models.CharField(max_length=255)),
-                ('kind', models.CharField(choices=[('warehouse', 'Warehouse'), ('store', 'Store'), ('3pl', '3PL partner')], max_length=16)),
-                ('line1', models.CharField(blank=True, max_length=255, verbose_name='address line 1')),
-                ('line2', models.CharField(blank=True, max_length=255, verbose_name='address line 2')),
-                ('city', models.CharField(blank=True, max_length=128)),
-                ('region', models.CharField(blank=True, max_length=128)),
-                ('postal_code', models.CharField(blank=True, max_length=32)),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-90), django.core.validators.MaxValueValidator(90)])),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, validators=[django.core.validators.MinValueValidator(-180), django.core.validators.MaxValueValidator(180)])),
-                ('is_active', models.BooleanField(default=True)),
-                ('ships_online', models.BooleanField(default=True, help_text='Online orders may be routed here.')),
-                ('priority', models.PositiveSmallIntegerField(default=100, help_text='Lower numbers are preferred when routing ties.')),
-                ('daily_capacity', models.PositiveIntegerField(blank=True, help_text='Shipments per day; empty means unlimited.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+                                "Use letters, digits, '.', '_', '/' and '-', starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("warehouse", "Warehouse"),
+                            ("store", "Store"),
+                            ("3pl", "3PL partner"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "line1",
+                    models.CharField(blank=True, max_length=255, verbose_name="address line 1"),
+                ),
+                (
+                    "line2",
+                    models.CharField(blank=True, max_length=255, verbose_name="address line 2"),
+                ),
+                ("city", models.CharField(blank=True, max_length=128)),
+                ("region", models.CharField(blank=True, max_length=128)),
+                ("postal_code", models.CharField(blank=True, max_length=32)),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                (
+                    "latitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-90),
+                            django.core.validators.MaxValueValidator(90),
+                        ],
+                    ),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=9,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-180),
+                            django.core.validators.MaxValueValidator(180),
+                        ],
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "ships_online",
+                    models.BooleanField(
+                        default=True, help_text="Online orders may be routed here."
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        default=100, help_text="Lower numbers are preferred when routing ties."
+                    ),
+                ),
+                (
+                    "daily_capacity",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Shipments per day; empty means unlimited.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['priority', 'code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('latitude__isnull', True), ('longitude__isnull', True)), models.Q(('latitude__isnull', False), ('longitude__isnull', False)), _connector='OR'), name='location_coordinates_both_or_neither', violation_error_message='Latitude and longitude are both set or both empty.'), models.CheckConstraint(condition=models.Q(('latitude__isnull', True), models.Q(('latitude__gte', -90), ('latitude__lte', 90)), _connector='OR'), name='location_latitude_range'), models.CheckConstraint(condition=models.Q(('longitude__isnull', True), models.Q(('longitude__gte', -180), ('longitude__lte', 180)), _connector='OR'), name='location_longitude_range'), models.CheckConstraint(condition=models.Q(('kind__in', ['warehouse', 'store', '3pl'])), name='location_kind_valid')],
+                "ordering": ["priority", "code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("latitude__isnull", True), ("longitude__isnull", True)),
+                            models.Q(("latitude__isnull", False), ("longitude__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="location_coordinates_both_or_neither",
+                        violation_error_message="Latitude and longitude are both set or both empty.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("latitude__isnull", True),
+                            models.Q(("latitude__gte", -90), ("latitude__lte", 90)),
+                            _connector="OR",
+                        ),
+                        name="location_latitude_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("longitude__isnull", True),
+                            models.Q(("longitude__gte", -180), ("longitude__lte", 180)),
+                            _connector="OR",
+                        ),
+                        name="location_longitude_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["warehouse", "store", "3pl"])),
+                        name="location_kind_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Sku',
+            name="Sku",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._/-]*$', "Use letters, digits, '.', '_', '/' and '-', starting with a letter or digit.")])),
-                ('name', models.CharField(max_length=255)),
-                ('barcode', models.CharField(blank=True, help_text='GTIN/EAN/UPC or an internal barcode; unique when set.', max_length=64, validators=[django.core.validators.RegexValidator('^[0-9A-Za-z-]+$', "A barcode has letters, digits and '-'.")])),
-                ('weight_grams', models.PositiveIntegerField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('allow_backorder', models.BooleanField(default=False, help_text='Orders may reserve more than is on hand.')),
-                ('track_inventory', models.BooleanField(default=True, help_text='Off for services and digital goods: no stock is kept.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+                                "Use letters, digits, '.', '_', '/' and '-', starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "barcode",
+                    models.CharField(
+                        blank=True,
+                        help_text="GTIN/EAN/UPC or an internal barcode; unique when set.",
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Za-z-]+$", "A barcode has letters, digits and '-'."
+                            )
+                        ],
+                    ),
+                ),
+                ("weight_grams", models.PositiveIntegerField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "allow_backorder",
+                    models.BooleanField(
+                        default=False, help_text="Orders may reserve more than is on hand."
+                    ),
+                ),
+                (
+                    "track_inventory",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off for services and digital goods: no stock is kept.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'SKU',
-                'verbose_name_plural': 'SKUs',
-                'ordering': ['code'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('barcode', ''), _negated=True), fields=('barcode',), name='sku_barcode_unique', violation_error_code='unique', violation_error_message='A SKU with this barcode already exists.')],
+                "verbose_name": "SKU",
+                "verbose_name_plural": "SKUs",
+                "ordering": ["code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("barcode", ""), _negated=True),
+                        fields=("barcode",),
+                        name="sku_barcode_unique",
+                        violation_error_code="unique",
+                        violation_error_message="A SKU with this barcode already exists.",
+                    )
+                ],
             },
         ),
     ]

@@ -18,7 +18,8 @@ from rest_framework.views import set_rollback
 from oms.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://oms.invalid/problems/"
+# A URN: a stable, non-dereferenceable identifier of the problem type (RFC 9457 section 3.1.1).
+PROBLEM_TYPE_BASE = "urn:oms:problem:"
 
 _DRF_CODES = {
     exceptions.ValidationError: "invalid",

@@ -53,7 +53,7 @@ class IdempotentMixin:
         if isinstance(exc, _Replay):
             return idempotency_replay(exc.record)
         try:
-            return super().handle_exception(exc)  # type: ignore[misc,no-any-return]
+            return super().handle_exception(exc)  # type: ignore[misc]
         except BaseException:
             # An unhandled error becomes a 500 outside DRF: free the key so a retry can run.
             record, self._idempotency_record = self._idempotency_record, None

@@ -59,7 +59,12 @@ def test_a_barcode_belongs_to_one_sku(manager_api):
     assert "barcode" in response.json()["errors"]
     # Empty barcodes are not duplicates of each other.
     for code in ("E1", "E2"):
-        assert manager_api.post("/api/v1/skus/", {"code": code, "name": code}, format="json").status_code == 201
+        assert (
+            manager_api.post(
+                "/api/v1/skus/", {"code": code, "name": code}, format="json"
+            ).status_code
+            == 201
+        )
 
 
 @pytest.mark.django_db

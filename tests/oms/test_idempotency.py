@@ -69,7 +69,9 @@ def test_keys_are_per_user(api_client_for):
     alice, bob = api_client_for(MANAGER), api_client_for(MANAGER)
     alice.post("/api/v1/skus/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="shared")
     response = bob.post(
-        "/api/v1/skus/", {"code": "IDEM-B", "name": "b"}, format="json",
+        "/api/v1/skus/",
+        {"code": "IDEM-B", "name": "b"},
+        format="json",
         HTTP_IDEMPOTENCY_KEY="shared",
     )
     assert response.status_code == 201
@@ -123,7 +125,9 @@ def test_expired_keys_are_purged_by_the_beat_task_and_free_again(manager_api):
     IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     # An expired key is reusable even before the purge runs.
     response = manager_api.post(
-        "/api/v1/skus/", {"code": "IDEM-9", "name": "n"}, format="json",
+        "/api/v1/skus/",
+        {"code": "IDEM-9", "name": "n"},
+        format="json",
         HTTP_IDEMPOTENCY_KEY="old2",
     )
     assert response.status_code == 201

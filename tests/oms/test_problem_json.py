@@ -11,7 +11,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/problem+json")
     body = response.json()
-    assert PROBLEM_KEYS <= set(body)
+    assert set(body) >= PROBLEM_KEYS
     assert body["status"] == status
     assert body["code"] == code
     return body
@@ -37,9 +37,7 @@ def test_400_names_the_field_of_the_wrong_type(manager_api):
 
 @pytest.mark.django_db
 def test_400_for_a_body_that_is_not_json(manager_api):
-    response = manager_api.post(
-        "/api/v1/skus/", data="{not json", content_type="application/json"
-    )
+    response = manager_api.post("/api/v1/skus/", data="{not json", content_type="application/json")
     assert_problem(response, 400, "parse_error")
 
 
@@ -119,8 +117,11 @@ def test_domain_errors_map_to_their_status_and_code(rf):
         (NotFound("No such order."), 404, "not_found"),
         (Conflict("Busy."), 409, "conflict"),
         (InvalidTransition("Shipped orders cannot be cancelled."), 409, "invalid_transition"),
-        (InsufficientStock("Only 2 left.", errors={"quantity": ["Only 2."]}), 409,
-         "insufficient_stock"),
+        (
+            InsufficientStock("Only 2 left.", errors={"quantity": ["Only 2."]}),
+            409,
+            "insufficient_stock",
+        ),
     ]:
         response = problem_exception_handler(exc, {})
         assert response is not None

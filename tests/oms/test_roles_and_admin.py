@@ -108,8 +108,13 @@ def test_adding_a_sku_in_the_admin_goes_through_the_service():
     client = staff_client(WAREHOUSE)
     response = client.post(
         "/admin/inventory/sku/add/",
-        {"code": "ADM-1", "name": "Added in admin", "barcode": "", "is_active": "on",
-         "track_inventory": "on"},
+        {
+            "code": "ADM-1",
+            "name": "Added in admin",
+            "barcode": "",
+            "is_active": "on",
+            "track_inventory": "on",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     sku = Sku.objects.get(code="ADM-1")

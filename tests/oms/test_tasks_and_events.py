@@ -67,7 +67,12 @@ def test_publish_on_commit_waits_for_the_commit_and_drops_on_rollback(received):
         events.publish_on_commit(Happened(1))
         assert received == []
     assert received == [Happened(1)]
-    with pytest.raises(RuntimeError), transaction.atomic():
-        events.publish_on_commit(Happened(2))
-        raise RuntimeError
+
+    def fail_after_publishing() -> None:
+        with transaction.atomic():
+            events.publish_on_commit(Happened(2))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_after_publishing()
     assert received == [Happened(1)]

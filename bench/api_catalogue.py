@@ -1,0 +1,135 @@
+"""Benchmark: the catalogue API (list 500 SKUs, create with and without Idempotency-Key).
+
+Prints latency percentiles, queries per request, and each figure as a ratio to a baseline
+measured in the same run (a plain ORM read of the same 500 rows into dicts, and a plain ORM
+insert), because these machines drift. Runs on a throwaway test database of the configured
+DATABASE_URL (SQLite by default). Usage: DEBUG=1 .venv/bin/python bench/api_catalogue.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+os.environ.setdefault("DEBUG", "1")
+
+import django
+
+django.setup()
+
+from django.db import connection, reset_queries  # noqa: E402
+from django.test.utils import (  # noqa: E402  # noqa: E402
+    CaptureQueriesContext,
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+)
+from rest_framework.authtoken.models import Token  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+SKUS = 5_000
+ROUNDS = 40
+
+
+def timed(fn: Callable[[], object], rounds: int, expect: int | None = None) -> list[float]:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - start) * 1000)
+        if expect is not None:
+            status = getattr(result, "status_code", None)
+            if status != expect:
+                raise SystemExit(f"expected HTTP {expect}, got {status}: {result}")
+    return samples
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def report(name: str, samples: list[float], baseline: list[float], queries: int | None) -> None:
+    p50, base = statistics.median(samples), statistics.median(baseline)
+    q = f"{queries:>3} queries" if queries is not None else ""
+    print(
+        f"{name:<38} p50 {p50:7.2f} ms  p95 {pct(samples, 95):7.2f} ms  "
+        f"{p50 / base:6.1f}x baseline  {q}"
+    )
+
+
+def main() -> None:
+    setup_test_environment()
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        from django.contrib.auth.models import Group, User
+
+        from inventory.models import Sku
+        from inventory.services import sku_create
+
+        Sku.objects.bulk_create(
+            Sku(code=f"B-{i:06d}", name=f"Bench {i}", barcode=f"{4100000000000 + i}")
+            for i in range(SKUS)
+        )
+        user = User.objects.create_user("bench")
+        user.groups.add(Group.objects.get(name="Manager"))
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+        fields = ["id", "code", "name", "barcode", "weight_grams", "is_active"]
+        base_list = timed(lambda: list(Sku.objects.order_by("id").values(*fields)[:500]), ROUNDS)
+        reset_queries()  # the test client resets the log at each request start
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/api/v1/skus/?page_size=500")
+        api_list = timed(lambda: client.get("/api/v1/skus/?page_size=500"), ROUNDS, 200)
+
+        counter = iter(range(10**9))
+        base_insert = timed(lambda: Sku.objects.create(code=f"X-{next(counter)}", name="x"), ROUNDS)
+        service_insert = timed(lambda: sku_create(code=f"S-{next(counter)}", name="s"), ROUNDS)
+        plain = timed(
+            lambda: client.post(
+                "/api/v1/skus/", {"code": f"P-{next(counter)}", "name": "p"}, format="json"
+            ),
+            ROUNDS,
+            201,
+        )
+        with_key = timed(
+            lambda: client.post(
+                "/api/v1/skus/",
+                {"code": f"K-{(n := next(counter))}", "name": "k"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=f"key-{n}",
+            ),
+            ROUNDS,
+            201,
+        )
+        first_key = next(counter)
+        replay = timed(
+            lambda: client.post(
+                "/api/v1/skus/",
+                {"code": f"R-{first_key}", "name": "r"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=f"replay-{first_key}",
+            ),
+            ROUNDS,
+            201,
+        )
+
+        print(f"catalogue API on {connection.vendor}, {SKUS} SKUs, {ROUNDS} rounds each")
+        report("GET /skus/?page_size=500", api_list, base_list, len(ctx.captured_queries))
+        report("sku_create service", service_insert, base_insert, None)
+        report("POST /skus/", plain, base_insert, None)
+        report("POST /skus/ with Idempotency-Key", with_key, base_insert, None)
+        report("POST /skus/ replayed key", replay, base_insert, None)
+    finally:
+        teardown_databases(old, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 code_validator = RegexValidator(
@@ -36,6 +37,9 @@ class Sku(models.Model):
     )
     track_inventory = models.BooleanField(
         default=True, help_text="Off for services and digital goods: no stock is kept."
+    )
+    lead_time_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days from ordering more to having it on hand (for reorder advice)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -138,3 +142,238 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class StockLevel(models.Model):
+    """The quantities of one SKU at one location; changed only together with a StockMovement.
+
+    available = max(0, on_hand - reserved - safety_stock). `allow_backorder` mirrors the SKU's
+    flag so that the database itself can check `reserved <= on_hand` for everything else.
+    `quarantined` units are at the location but not sellable (returns awaiting inspection).
+    """
+
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    quarantined = models.IntegerField(default=0)
+    safety_stock = models.PositiveIntegerField(default=0)
+    reorder_point = models.PositiveIntegerField(default=0)
+    allow_backorder = models.BooleanField(default=False, editable=False)
+    needs_count = models.BooleanField(
+        default=False, help_text="Flagged for a cycle count (e.g. after a short pick)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku__code", "location__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "location"], name="stock_level_unique_pair"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="stock_reserved_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quarantined__gte=0), name="stock_quarantined_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allow_backorder=True) | Q(reserved__lte=models.F("on_hand")),
+                name="stock_reserved_within_on_hand",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "sku"], name="stock_level_location_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.location_id}: {self.on_hand}/{self.reserved}"
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved - self.safety_stock)
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    COUNT = "count", "Cycle count"
+    DAMAGE = "damage", "Damage / write-off"
+    CORRECTION = "correction", "Correction"
+    RESERVATION = "reservation", "Reservation"
+    RELEASE = "release", "Release"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN_RESTOCK = "return_restock", "Return restocked"
+    QUARANTINE = "quarantine", "Quarantine"
+    TRANSFER_OUT = "transfer_out", "Transfer out"
+    TRANSFER_IN = "transfer_in", "Transfer in"
+
+
+class StockMovement(models.Model):
+    """The immutable ledger: every change of a StockLevel quantity is one row here.
+
+    The sum of the deltas of a (sku, location) equals its level at every moment; `created_at`
+    orders history (it may be set in the past only when history is imported).
+    References to orders, lines, shipments and returns are ids, not foreign keys, because those
+    apps sit above inventory.
+    """
+
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="movements")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=20, choices=MovementKind.choices)
+    on_hand_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    quarantined_delta = models.IntegerField(default=0)
+    order_id = models.BigIntegerField(null=True, blank=True)
+    order_line_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    shipment_id = models.BigIntegerField(null=True, blank=True)
+    return_id = models.BigIntegerField(null=True, blank=True)
+    transfer = models.ForeignKey(
+        "Transfer", null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
+    actor = models.CharField(max_length=150, default="system")
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MovementKind.values), name="stock_movement_kind_valid"
+            ),
+            # Only a count may change nothing: it records that the figure was confirmed.
+            models.CheckConstraint(
+                condition=Q(kind="count")
+                | ~Q(on_hand_delta=0, reserved_delta=0, quarantined_delta=0),
+                name="stock_movement_changes_something",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["sku", "location", "created_at"], name="movement_pair_time"),
+            models.Index(fields=["created_at"], name="movement_time"),
+            models.Index(fields=["kind", "created_at"], name="movement_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sku_id}@{self.location_id} {self.on_hand_delta:+}/{self.reserved_delta:+}"
+
+
+class Reservation(models.Model):
+    """Stock of one order line held at one location (Saleor's Allocation).
+
+    `quantity` is what is still held: it goes down on release and when the units ship.
+    """
+
+    order_id = models.BigIntegerField(db_index=True)
+    order_line_id = models.BigIntegerField()
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="reservations")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_line_id", "location"], name="reservation_unique_line_location"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.order_line_id} @ {self.location_id}: {self.quantity}"
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Transfer(models.Model):
+    """Stock moved between two locations; in transit it is at neither."""
+
+    from_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(
+        max_length=16, choices=TransferStatus.choices, default=TransferStatus.DRAFT
+    )
+    reference = models.CharField(max_length=64, blank=True)
+    created_by = models.CharField(max_length=150, default="system")
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_location=models.F("to_location")),
+                name="transfer_between_two_locations",
+                violation_error_message="A transfer goes between two different locations.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TransferStatus.values), name="transfer_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"TR-{self.pk} {self.from_location_id}->{self.to_location_id} ({self.status})"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "sku"], name="transfer_line_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} x {self.quantity}"
+
+
+class StockForecast(models.Model):
+    """The latest demand forecast of a SKU at a location, or across the network (location empty).
+
+    Demand is the units that left stock for customers (shipment movements). Recomputed nightly;
+    `wape` is the weighted absolute percentage error of this method, backtested on past weeks.
+    """
+
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="forecasts")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="forecasts"
+    )
+    computed_at = models.DateTimeField()
+    velocity_7 = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    velocity_28 = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    velocity_90 = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    velocity = models.DecimalField(
+        max_digits=12, decimal_places=3, default=0, help_text="Units per day used for the forecast."
+    )
+    on_hand = models.IntegerField(default=0)
+    available = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    days_of_cover = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    stockout_date = models.DateField(null=True, blank=True)
+    reorder_quantity = models.PositiveIntegerField(default=0)
+    wape = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    backtest_weeks = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "location"],
+                condition=Q(location__isnull=False),
+                name="forecast_unique_sku_location",
+            ),
+            models.UniqueConstraint(
+                fields=["sku"], condition=Q(location__isnull=True), name="forecast_unique_network"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"forecast {self.sku_id}@{self.location_id or 'network'}"

@@ -1,7 +1,8 @@
-"""Every write of the inventory app.
+"""SKUs and locations.
 
 Invariants: SKUs and locations are created and changed only here, validated in full first
-(ValidationFailed names the field); a code, once created, does not change.
+(ValidationFailed names the field); a code, once created, does not change; a SKU's backorder
+flag is copied onto its stock levels in the same transaction (the database checks it there).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
-from inventory.models import Location, Sku
+from inventory.models import Location, Sku, StockLevel
+from oms.errors import Conflict
 from oms.services import model_create, model_update
 
 SKU_UPDATABLE = (
@@ -22,6 +25,7 @@ SKU_UPDATABLE = (
     "is_active",
     "allow_backorder",
     "track_inventory",
+    "lead_time_days",
 )
 LOCATION_UPDATABLE = (
     "name",
@@ -50,6 +54,7 @@ def sku_create(
     is_active: bool = True,
     allow_backorder: bool = False,
     track_inventory: bool = True,
+    lead_time_days: int = 14,
 ) -> Sku:
     """Create a SKU. Raises ValidationFailed (bad or duplicate code/barcode), Conflict (race)."""
     return model_create(
@@ -62,6 +67,7 @@ def sku_create(
             "is_active": is_active,
             "allow_backorder": allow_backorder,
             "track_inventory": track_inventory,
+            "lead_time_days": lead_time_days,
         },
     )
 
@@ -69,7 +75,17 @@ def sku_create(
 @transaction.atomic
 def sku_update(*, sku: Sku, data: Mapping[str, Any]) -> Sku:
     """Change the updatable fields of a SKU present in `data`. Raises ValidationFailed."""
-    sku, _ = model_update(instance=sku, fields=SKU_UPDATABLE, data=data)
+    if data.get("allow_backorder") is False and sku.allow_backorder:
+        short = StockLevel.objects.filter(sku=sku, reserved__gt=F("on_hand"))
+        if short.exists():
+            raise Conflict(
+                "Orders hold more of this SKU than is on hand: receive stock or release them "
+                "before turning backorders off.",
+                code="backorders_outstanding",
+            )
+    sku, changed = model_update(instance=sku, fields=SKU_UPDATABLE, data=data)
+    if "allow_backorder" in changed:
+        StockLevel.objects.filter(sku=sku).update(allow_backorder=sku.allow_backorder)
     return sku
 
 

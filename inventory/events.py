@@ -1,0 +1,15 @@
+"""Domain events that inventory publishes for the apps above it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StockChanged:
+    """The available quantity of these (sku_id, location_id) pairs may have changed.
+
+    Published inside the transaction that changed them, so subscribers' writes commit with it.
+    """
+
+    pairs: frozenset[tuple[int, int]]

@@ -1,0 +1,591 @@
+"""Stock quantities: adjustments, counts, reservations, releases, shipments, returns, quarantine.
+
+Invariants this module guards:
+- every change of a quantity writes its StockMovement in the same transaction, so the ledger
+  always sums to the levels (`inventory_audit` proves it);
+- a reservation or decrement is one conditional UPDATE guarded in SQL (`on_hand - reserved >= q`),
+  so no interleaving of transactions can oversell, on PostgreSQL or SQLite; the CHECK
+  constraints of StockLevel are the last line;
+- the rows of one operation are updated in primary-key order, so concurrent operations never
+  deadlock; nothing slow (I/O, external calls) happens inside these transactions;
+- a failed check raises and rolls back everything the call did (all-or-nothing);
+- StockChanged is published inside the transaction for the apps above (channel stock push).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from inventory.events import StockChanged
+from inventory.models import (
+    Location,
+    MovementKind,
+    Reservation,
+    Sku,
+    StockLevel,
+    StockMovement,
+)
+from oms import events
+from oms.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+
+ADJUSTMENT_KINDS = (
+    MovementKind.RECEIPT,
+    MovementKind.DAMAGE,
+    MovementKind.CORRECTION,
+)
+
+
+@dataclass(frozen=True)
+class ReservationRequest:
+    order_id: int
+    order_line_id: int
+    sku_id: int
+    location_id: int
+    quantity: int
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _tracked(sku: Sku) -> None:
+    if not sku.track_inventory:
+        raise ValidationFailed(
+            f"SKU {sku.code} does not track inventory.",
+            code="not_tracked",
+            errors={"sku": ["This SKU does not track inventory."]},
+        )
+
+
+def _positive(quantity: int, field: str = "quantity") -> None:
+    if not isinstance(quantity, int) or quantity <= 0:
+        raise ValidationFailed(
+            "Quantity must be a positive integer.", errors={field: ["Must be at least 1."]}
+        )
+
+
+def _level_ids(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Ids of the StockLevel rows of `pairs`, creating the missing rows (no lock taken)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    match = Q()
+    for sku_id, location_id in wanted:
+        match |= Q(sku_id=sku_id, location_id=location_id)
+    found = dict(
+        ((s, loc), pk)
+        for pk, s, loc in StockLevel.objects.filter(match).values_list(
+            "pk", "sku_id", "location_id"
+        )
+    )
+    missing = wanted - set(found)
+    if missing:
+        backorder = dict(
+            Sku.objects.filter(pk__in={s for s, _ in missing}).values_list("pk", "allow_backorder")
+        )
+        StockLevel.objects.bulk_create(
+            [
+                StockLevel(sku_id=s, location_id=loc, allow_backorder=backorder[s])
+                for s, loc in missing
+            ],
+            ignore_conflicts=True,  # a concurrent transaction may have created it: fine
+        )
+        found.update(
+            ((s, loc), pk)
+            for pk, s, loc in StockLevel.objects.filter(match).values_list(
+                "pk", "sku_id", "location_id"
+            )
+        )
+    return found
+
+
+def _stock_changed(pairs: Iterable[tuple[int, int]]) -> None:
+    events.publish(StockChanged(pairs=frozenset(pairs)))
+
+
+def _insufficient(level_id: int, quantity: int, verb: str) -> InsufficientStock:
+    level = StockLevel.objects.select_related("sku", "location").get(pk=level_id)
+    free = level.on_hand - level.reserved
+    return InsufficientStock(
+        f"Cannot {verb} {quantity} of {level.sku.code} at {level.location.code}: "
+        f"{level.on_hand} on hand, {level.reserved} reserved.",
+        errors={"quantity": [f"Only {max(free, 0)} can be {verb}d at {level.location.code}."]},
+    )
+
+
+def _movement(
+    *,
+    sku_id: int,
+    location_id: int,
+    kind: str,
+    on_hand: int = 0,
+    reserved: int = 0,
+    quarantined: int = 0,
+    actor: str,
+    reason: str = "",
+    **refs: Any,
+) -> StockMovement:
+    return StockMovement(
+        sku_id=sku_id,
+        location_id=location_id,
+        kind=kind,
+        on_hand_delta=on_hand,
+        reserved_delta=reserved,
+        quarantined_delta=quarantined,
+        actor=actor,
+        reason=reason[:255],
+        **refs,
+    )
+
+
+def _apply(
+    *,
+    sku: Sku,
+    location: Location,
+    kind: str,
+    on_hand: int = 0,
+    quarantined: int = 0,
+    actor: str,
+    reason: str,
+    **refs: Any,
+) -> StockMovement:
+    """One guarded change of on_hand and/or quarantined at one level, with its movement."""
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    guard = Q(on_hand__gte=-on_hand) & Q(quarantined__gte=-quarantined)
+    if on_hand < 0:
+        # Taking stock away may not touch what orders hold (unless backorders are allowed).
+        guard &= Q(allow_backorder=True) | Q(on_hand__gte=F("reserved") - on_hand)
+    updated = (
+        StockLevel.objects.filter(pk=level_id)
+        .filter(guard)
+        .update(on_hand=F("on_hand") + on_hand, quarantined=F("quarantined") + quarantined)
+    )
+    if not updated:
+        raise _insufficient(level_id, -(on_hand or quarantined), "remove")
+    movement = _movement(
+        sku_id=sku.pk,
+        location_id=location.pk,
+        kind=kind,
+        on_hand=on_hand,
+        quarantined=quarantined,
+        actor=actor,
+        reason=reason,
+        **refs,
+    )
+    movement.save(force_insert=True)
+    if on_hand:
+        _stock_changed([(sku.pk, location.pk)])
+    return movement
+
+
+# --- adjustments and counts ------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    sku: Sku,
+    location: Location,
+    kind: str,
+    quantity: int,
+    reason: str = "",
+    actor: str = "system",
+) -> StockMovement:
+    """Change on hand by a signed delta: a receipt (+), damage (-) or correction (+/-).
+
+    Raises ValidationFailed (untracked SKU, zero or wrong-signed quantity, bad kind),
+    InsufficientStock (on hand would go below zero or below what is reserved).
+    """
+    _tracked(sku)
+    if kind not in ADJUSTMENT_KINDS:
+        raise ValidationFailed(
+            f"{kind!r} is not an adjustment kind.",
+            errors={"kind": [f"Use one of {', '.join(ADJUSTMENT_KINDS)} (or a count)."]},
+        )
+    if not isinstance(quantity, int) or quantity == 0:
+        raise ValidationFailed("The quantity must not be zero.", errors={"quantity": ["Not 0."]})
+    if kind == MovementKind.RECEIPT and quantity < 0:
+        raise ValidationFailed(
+            "A receipt adds stock.", errors={"quantity": ["A receipt must be positive."]}
+        )
+    if kind == MovementKind.DAMAGE and quantity > 0:
+        raise ValidationFailed(
+            "Damage takes stock away.", errors={"quantity": ["Damage must be negative."]}
+        )
+    return _apply(
+        sku=sku, location=location, kind=kind, on_hand=quantity, actor=actor, reason=reason
+    )
+
+
+@transaction.atomic
+def stock_count(
+    *, sku: Sku, location: Location, counted: int, reason: str = "", actor: str = "system"
+) -> StockMovement:
+    """Record a cycle count: on hand becomes `counted`; the difference is the movement.
+
+    Raises ValidationFailed (untracked SKU, negative figure), InsufficientStock (the figure is
+    below what orders hold: release or re-route them first).
+    """
+    _tracked(sku)
+    if not isinstance(counted, int) or counted < 0:
+        raise ValidationFailed("A count is 0 or more.", errors={"quantity": ["Must be >= 0."]})
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    level = StockLevel.objects.select_for_update().get(pk=level_id)
+    if counted < level.reserved and not level.allow_backorder:
+        raise InsufficientStock(
+            f"Counted {counted} of {sku.code} at {location.code}, but {level.reserved} are "
+            "reserved for orders.",
+            errors={"quantity": [f"{level.reserved} are reserved here."]},
+        )
+    delta = counted - level.on_hand
+    StockLevel.objects.filter(pk=level_id).update(on_hand=counted, needs_count=False)
+    movement = _movement(
+        sku_id=sku.pk,
+        location_id=location.pk,
+        kind=MovementKind.COUNT,
+        on_hand=delta,
+        actor=actor,
+        reason=reason or f"counted {counted}",
+    )
+    movement.save(force_insert=True)
+    if delta:
+        _stock_changed([(sku.pk, location.pk)])
+    return movement
+
+
+@transaction.atomic
+def stock_level_set_thresholds(
+    *,
+    sku: Sku,
+    location: Location,
+    safety_stock: int | None = None,
+    reorder_point: int | None = None,
+) -> StockLevel:
+    """Set the safety stock and/or reorder point of a level. Raises ValidationFailed."""
+    changes: dict[str, int] = {}
+    for name, value in (("safety_stock", safety_stock), ("reorder_point", reorder_point)):
+        if value is None:
+            continue
+        if not isinstance(value, int) or value < 0:
+            raise ValidationFailed(f"{name} is 0 or more.", errors={name: ["Must be >= 0."]})
+        changes[name] = value
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    if changes:
+        StockLevel.objects.filter(pk=level_id).update(**changes)
+        if "safety_stock" in changes:
+            _stock_changed([(sku.pk, location.pk)])
+    return StockLevel.objects.get(pk=level_id)
+
+
+@transaction.atomic
+def stock_history_load(
+    *,
+    sku: Sku,
+    location: Location,
+    entries: Sequence[tuple[datetime, str, int]],
+    actor: str = "import",
+) -> StockLevel:
+    """Load past on-hand movements (time, kind, delta) for a level that has no ledger yet.
+
+    Used to import history from a previous system (and by the demo). The running total must
+    never go below zero. Raises Conflict (the level already has a ledger), ValidationFailed.
+    """
+    _tracked(sku)
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    StockLevel.objects.select_for_update().get(pk=level_id)
+    if StockMovement.objects.filter(sku=sku, location=location).exists():
+        raise Conflict("History can only be loaded before the first movement.", code="has_ledger")
+    running = 0
+    rows = []
+    for at, kind, delta in sorted(entries, key=lambda e: e[0]):
+        if kind not in MovementKind.values or kind in (
+            MovementKind.RESERVATION,
+            MovementKind.RELEASE,
+        ):
+            raise ValidationFailed(f"{kind!r} cannot be imported.", errors={"kind": [kind]})
+        running += delta
+        if running < 0:
+            raise ValidationFailed(
+                "History takes on hand below zero.", errors={"entries": [at.isoformat()]}
+            )
+        row = _movement(
+            sku_id=sku.pk, location_id=location.pk, kind=kind, on_hand=delta, actor=actor
+        )
+        row.created_at = at
+        rows.append(row)
+    StockMovement.objects.bulk_create(rows, batch_size=1000)
+    StockLevel.objects.filter(pk=level_id).update(on_hand=running)
+    _stock_changed([(sku.pk, location.pk)])
+    return StockLevel.objects.get(pk=level_id)
+
+
+# --- reservations ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_reserve(
+    *, requests: Sequence[ReservationRequest], actor: str = "system"
+) -> list[Reservation]:
+    """Reserve every request, or none: (order line, location, quantity) each.
+
+    SKUs that do not track inventory are skipped. Raises ValidationFailed (bad quantity,
+    unknown SKU), InsufficientStock (naming the first level that cannot give enough).
+    """
+    for request in requests:
+        _positive(request.quantity)
+    tracked = set(
+        Sku.objects.filter(pk__in={r.sku_id for r in requests}, track_inventory=True).values_list(
+            "pk", flat=True
+        )
+    )
+    requests = [r for r in requests if r.sku_id in tracked]
+    if not requests:
+        return []
+    ids = _level_ids((r.sku_id, r.location_id) for r in requests)
+    per_level: dict[int, int] = defaultdict(int)
+    for r in requests:
+        per_level[ids[(r.sku_id, r.location_id)]] += r.quantity
+    for level_id in sorted(per_level):  # primary-key order: no deadlocks
+        quantity = per_level[level_id]
+        updated = (
+            StockLevel.objects.filter(pk=level_id)
+            .filter(Q(allow_backorder=True) | Q(on_hand__gte=F("reserved") + quantity))
+            .update(reserved=F("reserved") + quantity)
+        )
+        if not updated:
+            raise _insufficient(level_id, quantity, "reserve")
+    StockMovement.objects.bulk_create(
+        [
+            _movement(
+                sku_id=r.sku_id,
+                location_id=r.location_id,
+                kind=MovementKind.RESERVATION,
+                reserved=r.quantity,
+                actor=actor,
+                order_id=r.order_id,
+                order_line_id=r.order_line_id,
+            )
+            for r in requests
+        ]
+    )
+    reservations = []
+    for r in requests:
+        reservation, created = Reservation.objects.get_or_create(
+            order_line_id=r.order_line_id,
+            location_id=r.location_id,
+            defaults={"order_id": r.order_id, "sku_id": r.sku_id, "quantity": r.quantity},
+        )
+        if not created:
+            Reservation.objects.filter(pk=reservation.pk).update(
+                quantity=F("quantity") + r.quantity
+            )
+            reservation.refresh_from_db(fields=["quantity"])
+        reservations.append(reservation)
+    _stock_changed(ids)
+    return reservations
+
+
+def _held(order_line_id: int, location_id: int | None) -> list[Reservation]:
+    held = Reservation.objects.filter(order_line_id=order_line_id, quantity__gt=0)
+    if location_id is not None:
+        held = held.filter(location_id=location_id)
+    return list(held.order_by("location_id"))
+
+
+@transaction.atomic
+def stock_release(
+    *,
+    order_line_id: int,
+    location_id: int | None = None,
+    quantity: int | None = None,
+    reason: str = "",
+    actor: str = "system",
+) -> list[StockMovement]:
+    """Give back what an order line holds (at one location, or everywhere; all, or `quantity`).
+
+    Releasing what is not held is a no-op for "all" (replays are safe). Raises
+    ValidationFailed (bad quantity), Conflict (asks to release more than is held).
+    """
+    if quantity is not None:
+        _positive(quantity)
+    held = _held(order_line_id, location_id)
+    total = sum(r.quantity for r in held)
+    if quantity is not None and quantity > total:
+        raise Conflict(
+            f"Order line {order_line_id} holds {total}, cannot release {quantity}.",
+            code="not_reserved",
+        )
+    remaining = total if quantity is None else quantity
+    movements = []
+    plan: list[tuple[Reservation, int]] = []
+    for reservation in held:
+        take = min(reservation.quantity, remaining)
+        if take:
+            plan.append((reservation, take))
+            remaining -= take
+    ids = _level_ids((r.sku_id, r.location_id) for r, _ in plan)
+    for reservation, take in sorted(plan, key=lambda p: ids[(p[0].sku_id, p[0].location_id)]):
+        level_id = ids[(reservation.sku_id, reservation.location_id)]
+        updated = StockLevel.objects.filter(pk=level_id, reserved__gte=take).update(
+            reserved=F("reserved") - take
+        ) and Reservation.objects.filter(pk=reservation.pk, quantity__gte=take).update(
+            quantity=F("quantity") - take
+        )
+        if not updated:
+            raise Conflict(
+                "The reservation changed meanwhile; try again.", code="concurrent_change"
+            )
+        movements.append(
+            _movement(
+                sku_id=reservation.sku_id,
+                location_id=reservation.location_id,
+                kind=MovementKind.RELEASE,
+                reserved=-take,
+                actor=actor,
+                reason=reason,
+                order_id=reservation.order_id,
+                order_line_id=order_line_id,
+            )
+        )
+    StockMovement.objects.bulk_create(movements)
+    if plan:
+        _stock_changed(ids)
+    return movements
+
+
+@transaction.atomic
+def stock_consume(
+    *,
+    order_line_id: int,
+    location_id: int,
+    quantity: int,
+    shipment_id: int | None = None,
+    actor: str = "system",
+) -> StockMovement:
+    """Units of a reserved order line leave the building: on hand and reserved both go down.
+
+    Raises ValidationFailed (bad quantity), Conflict (the line holds less than that here),
+    InsufficientStock (fewer on hand than shipped: count the location).
+    """
+    _positive(quantity)
+    held = _held(order_line_id, location_id)
+    if not held or held[0].quantity < quantity:
+        raise Conflict(
+            f"Order line {order_line_id} holds {held[0].quantity if held else 0} at this "
+            f"location, cannot ship {quantity}.",
+            code="not_reserved",
+        )
+    reservation = held[0]
+    level_id = _level_ids([(reservation.sku_id, location_id)])[(reservation.sku_id, location_id)]
+    updated = StockLevel.objects.filter(
+        pk=level_id, reserved__gte=quantity, on_hand__gte=quantity
+    ).update(on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity)
+    if not updated:
+        raise _insufficient(level_id, quantity, "ship")
+    if not Reservation.objects.filter(pk=reservation.pk, quantity__gte=quantity).update(
+        quantity=F("quantity") - quantity
+    ):
+        raise Conflict("The reservation changed meanwhile; try again.", code="concurrent_change")
+    movement = _movement(
+        sku_id=reservation.sku_id,
+        location_id=location_id,
+        kind=MovementKind.SHIPMENT,
+        on_hand=-quantity,
+        reserved=-quantity,
+        actor=actor,
+        order_id=reservation.order_id,
+        order_line_id=order_line_id,
+        shipment_id=shipment_id,
+    )
+    movement.save(force_insert=True)
+    _stock_changed([(reservation.sku_id, location_id)])
+    return movement
+
+
+# --- returns and quarantine ------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_restock_return(
+    *,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    return_id: int | None = None,
+    order_line_id: int | None = None,
+    actor: str = "system",
+) -> StockMovement:
+    """Returned sellable units go back on hand. Raises ValidationFailed."""
+    _tracked(sku)
+    _positive(quantity)
+    return _apply(
+        sku=sku,
+        location=location,
+        kind=MovementKind.RETURN_RESTOCK,
+        on_hand=quantity,
+        actor=actor,
+        reason="returned in sellable condition",
+        return_id=return_id,
+        order_line_id=order_line_id,
+    )
+
+
+@transaction.atomic
+def stock_quarantine(
+    *,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    from_on_hand: bool = False,
+    reason: str = "",
+    return_id: int | None = None,
+    actor: str = "system",
+) -> StockMovement:
+    """Put units into quarantine (not sellable): returned goods, or taken from on hand.
+
+    Raises ValidationFailed, InsufficientStock (from on hand: not enough unreserved).
+    """
+    _tracked(sku)
+    _positive(quantity)
+    return _apply(
+        sku=sku,
+        location=location,
+        kind=MovementKind.QUARANTINE,
+        on_hand=-quantity if from_on_hand else 0,
+        quarantined=quantity,
+        actor=actor,
+        reason=reason,
+        return_id=return_id,
+    )
+
+
+@transaction.atomic
+def stock_write_off_quarantine(
+    *, sku: Sku, location: Location, quantity: int, reason: str = "", actor: str = "system"
+) -> StockMovement:
+    """Write off quarantined units. Raises ValidationFailed, InsufficientStock."""
+    _tracked(sku)
+    _positive(quantity)
+    return _apply(
+        sku=sku,
+        location=location,
+        kind=MovementKind.DAMAGE,
+        quarantined=-quantity,
+        actor=actor,
+        reason=reason or "written off from quarantine",
+    )
+
+
+def level_for(sku: Sku, location: Location) -> StockLevel:
+    """The level of a pair (created empty if needed)."""
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    try:
+        return StockLevel.objects.get(pk=level_id)
+    except StockLevel.DoesNotExist:  # pragma: no cover - created just above
+        raise NotFound("No stock level.") from None

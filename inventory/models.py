@@ -251,7 +251,8 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.sku_id}@{self.location_id} {self.on_hand_delta:+}/{self.reserved_delta:+}"
+        deltas = f"{self.on_hand_delta:+}/{self.reserved_delta:+}/{self.quarantined_delta:+}"
+        return f"{self.kind} {self.sku_id}@{self.location_id} {deltas}"
 
 
 class Reservation(models.Model):

@@ -129,7 +129,10 @@ def transfer_receive(*, transfer: Transfer, actor: str = "system") -> Transfer:
 
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, actor: str = "system") -> Transfer:
-    """Cancel a draft, or bring a transfer in transit back to its source. Raises InvalidTransition."""
+    """Cancel a draft, or bring a transfer in transit back to its source.
+
+    Raises InvalidTransition.
+    """
     transfer = _lock(transfer)
     if transfer.status == TransferStatus.CANCELLED:
         return transfer

@@ -21,8 +21,10 @@ class Command(BaseCommand):
             Location.objects.filter(pk__in={d.location_id for d in drift}).values_list("pk", "code")
         )
         for d in drift:
+            sku = skus.get(d.sku_id, d.sku_id)
+            location = locations.get(d.location_id, d.location_id)
             self.stdout.write(
-                f"DRIFT {skus.get(d.sku_id, d.sku_id)} @ {locations.get(d.location_id, d.location_id)}"
-                f" {d.field}: level {d.level}, ledger {d.ledger} ({d.level - d.ledger:+})"
+                f"DRIFT {sku} @ {location} {d.field}: level {d.level}, ledger {d.ledger}"
+                f" ({d.level - d.ledger:+})"
             )
         raise CommandError(f"{len(drift)} drifting quantities found.")

@@ -70,3 +70,26 @@ class Channel(models.Model):
     def credentials(self) -> dict[str, Any]:
         """The decrypted credentials, for adapters only."""
         return decrypt_json(self.credentials_encrypted)
+
+
+class ChannelStockChange(models.Model):
+    """A pending stock push: the channel's available quantity of this SKU may have changed.
+
+    One row per (channel, sku), refreshed (new token) at every change in the same transaction
+    as the stock movement; the pusher sends the current figure and deletes the row only if the
+    token is still the one it read, so a change made meanwhile is never lost.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="stock_changes")
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.CASCADE, related_name="+")
+    token = models.UUIDField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "sku"], name="channel_stock_change_unique")
+        ]
+        indexes = [models.Index(fields=["channel", "changed_at"], name="channel_change_time")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}/{self.sku_id} changed {self.changed_at:%Y-%m-%d %H:%M:%S}"

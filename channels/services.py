@@ -1,17 +1,23 @@
 """Every write of the channels app.
 
 Invariants: credentials are encrypted before they are stored and are never returned; the
-locations feeding a channel are set in the same transaction as the channel itself.
+locations feeding a channel are set in the same transaction as the channel itself; every stock
+change at a location marks the SKU as pending for each channel that location feeds, in the same
+transaction, so no availability change escapes the stock push.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from channels.models import Channel
+from channels.models import Channel, ChannelStockChange
+from inventory.events import StockChanged
 from inventory.models import Location
 from oms.crypto import encrypt_json
 from oms.services import model_create, model_update
@@ -70,3 +76,48 @@ def channel_set_credentials(*, channel: Channel, credentials: Mapping[str, Any])
     channel.credentials_encrypted = encrypt_json(dict(credentials))
     channel.save(update_fields=["credentials_encrypted", "updated_at"])
     return channel
+
+
+def channel_stock_mark_changed(event: StockChanged) -> int:
+    """Mark (channel, sku) pending for every channel fed by a changed location.
+
+    Subscribed to inventory's StockChanged; runs inside the stock transaction. Returns the
+    number of marks written.
+    """
+    location_ids = {location_id for _, location_id in event.pairs}
+    feeds: dict[int, set[int]] = {}
+    through = Channel.locations.through
+    for channel_id, location_id in through.objects.filter(location_id__in=location_ids).values_list(
+        "channel_id", "location_id"
+    ):
+        feeds.setdefault(location_id, set()).add(channel_id)
+    marks = sorted(
+        {(channel_id, sku_id) for sku_id, loc in event.pairs for channel_id in feeds.get(loc, ())}
+    )
+    if not marks:
+        return 0
+    now = timezone.now()
+    ChannelStockChange.objects.bulk_create(
+        [
+            ChannelStockChange(channel_id=c, sku_id=s, token=uuid.uuid4(), changed_at=now)
+            for c, s in marks
+        ],
+        update_conflicts=True,
+        unique_fields=["channel", "sku"],
+        update_fields=["token", "changed_at"],
+    )
+    return len(marks)
+
+
+def channel_stock_changes_ack(*, channel: Channel, seen: Iterable[tuple[int, uuid.UUID]]) -> int:
+    """Forget the pending marks that were pushed, unless they changed since they were read.
+
+    `seen` holds (sku_id, token) pairs as read. Returns how many marks were removed.
+    """
+    match = Q()
+    for sku_id, token in seen:
+        match |= Q(sku_id=sku_id, token=token)
+    if not match:
+        return 0
+    deleted, _ = ChannelStockChange.objects.filter(match, channel=channel).delete()
+    return deleted

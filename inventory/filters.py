@@ -1,6 +1,7 @@
 import django_filters
+from django.db.models import F, Q, QuerySet
 
-from inventory.models import Location, LocationKind, Sku
+from inventory.models import Location, LocationKind, MovementKind, Sku, StockLevel, StockMovement
 
 
 class SkuFilter(django_filters.FilterSet):
@@ -21,3 +22,32 @@ class LocationFilter(django_filters.FilterSet):
     class Meta:
         model = Location
         fields = ["code", "kind", "country", "is_active", "ships_online"]
+
+
+class StockLevelFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
+    location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
+    low_stock = django_filters.BooleanFilter(
+        method="filter_low_stock", help_text="At or below the reorder point, or out of stock."
+    )
+
+    class Meta:
+        model = StockLevel
+        fields = ["sku", "location", "needs_count"]
+
+    def filter_low_stock(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        low = Q(on_hand__lte=F("reserved") + F("reorder_point"))
+        return queryset.filter(low) if value else queryset.exclude(low)
+
+
+class StockMovementFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
+    location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
+    kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    order_line = django_filters.NumberFilter(field_name="order_line_id")
+
+    class Meta:
+        model = StockMovement
+        fields = ["sku", "location", "kind", "created_after", "created_before", "order_line"]

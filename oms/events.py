@@ -19,12 +19,12 @@ from django.db import transaction
 
 Event = Any
 E = TypeVar("E")
-Handler = Callable[[Any], None]
+Handler = Callable[[Any], object]
 
 _handlers: dict[type, list[Handler]] = defaultdict(list)
 
 
-def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
+def subscribe(event_type: type[E], handler: Callable[[E], object]) -> None:
     """Register `handler` for events of `event_type` (and its subclasses)."""
     if handler not in _handlers[event_type]:
         _handlers[event_type].append(handler)

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from channels.models import Channel, ChannelKind, validate_currency
-from inventory.models import Location, code_validator
+from inventory.models import Location, Sku, code_validator
 from oms.api.serializers import InputSerializer
 
 
@@ -58,3 +58,34 @@ class ChannelInputSerializer(InputSerializer):
         except Exception as exc:
             raise serializers.ValidationError(str(exc.args[0])) from None
         return value
+
+
+class AvailabilityQuerySerializer(InputSerializer):
+    MAX_SKUS = 1000
+
+    channel = serializers.SlugRelatedField(slug_field="code", queryset=Channel.objects.all())
+    sku = serializers.CharField(help_text="One SKU code, or up to 1,000 separated by commas.")
+
+    def validate_sku(self, value: str) -> list[Sku]:
+        codes = list(dict.fromkeys(code.strip() for code in value.split(",") if code.strip()))
+        if not codes:
+            raise serializers.ValidationError("Name at least one SKU code.")
+        if len(codes) > self.MAX_SKUS:
+            raise serializers.ValidationError(f"At most {self.MAX_SKUS} SKUs per request.")
+        found = {sku.code: sku for sku in Sku.objects.filter(code__in=codes)}
+        unknown = [code for code in codes if code not in found]
+        if unknown:
+            shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+            raise serializers.ValidationError(f"Unknown SKU codes: {shown}.")
+        return [found[code] for code in codes]
+
+
+class LocationAvailabilitySerializer(serializers.Serializer):
+    location = serializers.CharField()
+    available = serializers.IntegerField()
+
+
+class AvailabilityOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    available = serializers.IntegerField()
+    locations = LocationAvailabilitySerializer(many=True)

@@ -1,8 +1,12 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from channels.api.views import ChannelViewSet
+from channels.api.views import AvailabilityView, ChannelViewSet
 
 router = SimpleRouter()
 router.register("channels", ChannelViewSet, basename="channel")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("availability/", AvailabilityView.as_view(), name="availability"),
+    *router.urls,
+]

@@ -1,12 +1,19 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from channels import selectors, services
-from channels.api.serializers import ChannelInputSerializer, ChannelOutputSerializer
+from channels.api.serializers import (
+    AvailabilityOutputSerializer,
+    AvailabilityQuerySerializer,
+    ChannelInputSerializer,
+    ChannelOutputSerializer,
+)
 from channels.filters import ChannelFilter
 from channels.models import Channel
-from oms.api.views import CatalogueViewSet
+from oms.api.views import CatalogueViewSet, OmsAPIView
 
 
 @extend_schema_view(
@@ -36,3 +43,36 @@ class ChannelViewSet(CatalogueViewSet):
 
     def perform_service_update(self, instance: Channel, data: dict[str, Any]) -> Channel:
         return services.channel_update(channel=instance, data=data)
+
+
+class AvailabilityView(OmsAPIView):
+    """What a channel may sell, per SKU and per location, after its buffer."""
+
+    queryset = Channel.objects.none()  # permission: channels.view_channel
+
+    @extend_schema(
+        summary="Available to sell on a channel, for up to 1,000 SKUs",
+        tags=["inventory"],
+        parameters=[
+            OpenApiParameter("channel", str, required=True, description="Channel code"),
+            OpenApiParameter(
+                "sku", str, required=True, description="SKU code(s), comma-separated, up to 1,000"
+            ),
+        ],
+        responses={200: AvailabilityOutputSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        query = AvailabilityQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        rows = selectors.channel_availability(
+            channel=query.validated_data["channel"], skus=query.validated_data["sku"]
+        )
+        data = [
+            {
+                "sku": row.sku,
+                "available": row.available,
+                "locations": [{"location": c, "available": q} for c, q in row.locations],
+            }
+            for row in rows
+        ]
+        return Response(AvailabilityOutputSerializer(data, many=True).data)

@@ -1,6 +1,17 @@
+from typing import Any
+
 from rest_framework import serializers
 
-from inventory.models import Location, LocationKind, Sku, code_validator
+from inventory.models import (
+    Location,
+    LocationKind,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    code_validator,
+)
 from oms.api.serializers import InputSerializer
 
 
@@ -98,3 +109,134 @@ class LocationInputSerializer(InputSerializer):
 
     def validate_country(self, value: str) -> str:
         return value.upper()
+
+
+class StockLevelOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    available = serializers.IntegerField(source="available_qty")
+
+    class Meta:
+        model = StockLevel
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "on_hand",
+            "reserved",
+            "quarantined",
+            "safety_stock",
+            "reorder_point",
+            "available",
+            "needs_count",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class StockLevelAtSerializer(serializers.Serializer):
+    """A level as it was at `at`, reconstructed from the ledger."""
+
+    sku = serializers.CharField()
+    location = serializers.CharField()
+    on_hand = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    quarantined = serializers.IntegerField()
+    safety_stock = serializers.IntegerField(help_text="Today's setting (not historised).")
+    available = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+class StockLevelUpdateSerializer(InputSerializer):
+    safety_stock = serializers.IntegerField(min_value=0, required=False)
+    reorder_point = serializers.IntegerField(min_value=0, required=False)
+
+
+class StockMovementOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(source="location.code")
+    transfer = serializers.IntegerField(source="transfer_id", allow_null=True)
+
+    class Meta:
+        model = StockMovement
+        fields = [
+            "id",
+            "sku",
+            "location",
+            "kind",
+            "on_hand_delta",
+            "reserved_delta",
+            "quarantined_delta",
+            "order_id",
+            "order_line_id",
+            "shipment_id",
+            "return_id",
+            "transfer",
+            "actor",
+            "reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class StockAdjustmentInputSerializer(InputSerializer):
+    KINDS = ("receipt", "count", "damage", "correction")
+
+    sku = serializers.SlugRelatedField(slug_field="code", queryset=Sku.objects.all())
+    location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
+    kind = serializers.ChoiceField(choices=KINDS)
+    quantity = serializers.IntegerField(
+        help_text="For a count: the counted figure (0 or more). Otherwise a signed delta, not 0."
+    )
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == "count" and attrs["quantity"] < 0:
+            raise serializers.ValidationError({"quantity": ["A count is 0 or more."]})
+        if attrs["kind"] != "count" and attrs["quantity"] == 0:
+            raise serializers.ValidationError({"quantity": ["A delta of 0 changes nothing."]})
+        return attrs
+
+
+class TransferLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+
+    class Meta:
+        model = TransferLine
+        fields = ["sku", "quantity"]
+        read_only_fields = fields
+
+
+class TransferOutputSerializer(serializers.ModelSerializer):
+    from_location = serializers.CharField(source="from_location.code")
+    to_location = serializers.CharField(source="to_location.code")
+    lines = TransferLineSerializer(many=True)
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "from_location",
+            "to_location",
+            "status",
+            "reference",
+            "lines",
+            "created_by",
+            "created_at",
+            "shipped_at",
+            "received_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+
+class TransferLineInputSerializer(InputSerializer):
+    sku = serializers.SlugRelatedField(slug_field="code", queryset=Sku.objects.all())
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class TransferInputSerializer(InputSerializer):
+    from_location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
+    to_location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
+    lines = TransferLineInputSerializer(many=True, allow_empty=False)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")

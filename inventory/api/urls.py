@@ -1,9 +1,20 @@
 from rest_framework.routers import SimpleRouter
 
-from inventory.api.views import LocationViewSet, SkuViewSet
+from inventory.api.views import (
+    LocationViewSet,
+    SkuViewSet,
+    StockAdjustmentViewSet,
+    StockLevelViewSet,
+    StockMovementViewSet,
+    TransferViewSet,
+)
 
 router = SimpleRouter()
 router.register("skus", SkuViewSet, basename="sku")
 router.register("locations", LocationViewSet, basename="location")
+router.register("stock-levels", StockLevelViewSet, basename="stock-level")
+router.register("stock-movements", StockMovementViewSet, basename="stock-movement")
+router.register("stock-adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
+router.register("stock-transfers", TransferViewSet, basename="stock-transfer")
 
 urlpatterns = router.urls

@@ -1,6 +1,12 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from inventory import selectors, services
 from inventory.api.serializers import (
@@ -8,10 +14,23 @@ from inventory.api.serializers import (
     LocationOutputSerializer,
     SkuInputSerializer,
     SkuOutputSerializer,
+    StockAdjustmentInputSerializer,
+    StockLevelAtSerializer,
+    StockLevelOutputSerializer,
+    StockLevelUpdateSerializer,
+    StockMovementOutputSerializer,
+    TransferInputSerializer,
+    TransferOutputSerializer,
 )
-from inventory.filters import LocationFilter, SkuFilter
-from inventory.models import Location, Sku
-from oms.api.views import CatalogueViewSet
+from inventory.filters import LocationFilter, SkuFilter, StockLevelFilter, StockMovementFilter
+from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
+from oms.api.pagination import CursorPagination
+from oms.api.views import CatalogueViewSet, OmsGenericViewSet
+from oms.errors import ValidationFailed
+
+
+def actor_of(request: Request) -> str:
+    return str(request.user.get_username())
 
 
 @extend_schema_view(
@@ -70,3 +89,201 @@ class LocationViewSet(CatalogueViewSet):
 
     def perform_service_update(self, instance: Location, data: dict[str, Any]) -> Location:
         return services.location_update(location=instance, data=data)
+
+
+AT_PARAMETER = OpenApiParameter(
+    "at",
+    OpenApiTypes.DATETIME,
+    description="Reconstruct the levels at this past moment from the ledger (needs sku or "
+    "location); the answer is then not paginated.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List stock levels (or their history with ?at=)",
+        tags=["inventory"],
+        parameters=[AT_PARAMETER],
+    ),
+    retrieve=extend_schema(summary="Get a stock level", tags=["inventory"]),
+    partial_update=extend_schema(
+        summary="Set the safety stock or reorder point of a level",
+        tags=["inventory"],
+        request=StockLevelUpdateSerializer,
+        responses={200: StockLevelOutputSerializer},
+    ),
+)
+class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = selectors.stock_level_list()
+    serializer_class = StockLevelOutputSerializer
+    filterset_class = StockLevelFilter
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raw_at = request.query_params.get("at")
+        if raw_at is None:
+            return super().list(request, *args, **kwargs)
+        at = parse_datetime(raw_at)
+        if at is None or at.tzinfo is None:
+            raise ValidationFailed(
+                "`at` must be an ISO 8601 timestamp with an offset.",
+                errors={"at": ["Use e.g. 2026-11-01T12:00:00+00:00."]},
+            )
+        sku_code = request.query_params.get("sku")
+        location_code = request.query_params.get("location")
+        if not sku_code and not location_code:
+            raise ValidationFailed(
+                "History needs a SKU or a location.", errors={"at": ["Add ?sku= or ?location=."]}
+            )
+        skus = Sku.objects.filter(code=sku_code) if sku_code else None
+        locations = Location.objects.filter(code=location_code) if location_code else None
+        rows = selectors.stock_levels_at(
+            at=at,
+            sku_ids=skus.values_list("pk", flat=True) if skus is not None else None,
+            location_ids=locations.values_list("pk", flat=True) if locations is not None else None,
+        )
+        sku_codes = dict(
+            Sku.objects.filter(pk__in={r.sku_id for r in rows}).values_list("pk", "code")
+        )
+        location_codes = dict(
+            Location.objects.filter(pk__in={r.location_id for r in rows}).values_list("pk", "code")
+        )
+        safety = {
+            (s, loc): q
+            for s, loc, q in StockLevel.objects.filter(
+                sku_id__in=sku_codes, location_id__in=location_codes
+            ).values_list("sku_id", "location_id", "safety_stock")
+        }
+        data = [
+            {
+                "sku": sku_codes[r.sku_id],
+                "location": location_codes[r.location_id],
+                "on_hand": r.on_hand,
+                "reserved": r.reserved,
+                "quarantined": r.quarantined,
+                "safety_stock": safety.get((r.sku_id, r.location_id), 0),
+                "available": max(
+                    0, r.on_hand - r.reserved - safety.get((r.sku_id, r.location_id), 0)
+                ),
+                "at": at,
+            }
+            for r in rows
+        ]
+        results = StockLevelAtSerializer(data, many=True).data
+        return Response({"next": None, "previous": None, "results": results})
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        level = self.get_object()
+        serializer = StockLevelUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.stock_level_set_thresholds(
+            sku=level.sku, location=level.location, **serializer.validated_data
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=level.pk)).data)
+
+
+class MovementPagination(CursorPagination):
+    ordering = "-id"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The stock ledger, newest first", tags=["inventory"]),
+    retrieve=extend_schema(summary="Get a stock movement", tags=["inventory"]),
+)
+class StockMovementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = selectors.stock_movement_list()
+    serializer_class = StockMovementOutputSerializer
+    filterset_class = StockMovementFilter
+    pagination_class = MovementPagination
+
+
+class StockAdjustmentViewSet(OmsGenericViewSet):
+    """Adjustments and counts; each answers with the movement it wrote."""
+
+    queryset = StockMovement.objects.none()
+    serializer_class = StockMovementOutputSerializer
+
+    @extend_schema(
+        summary="Adjust stock (receipt, damage, correction) or record a count",
+        tags=["inventory"],
+        request=StockAdjustmentInputSerializer,
+        responses={201: StockMovementOutputSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = StockAdjustmentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["kind"] == "count":
+            movement = services.stock_count(
+                sku=data["sku"],
+                location=data["location"],
+                counted=data["quantity"],
+                reason=data["reason"],
+                actor=actor_of(request),
+            )
+        else:
+            movement = services.stock_adjust(
+                sku=data["sku"],
+                location=data["location"],
+                kind=data["kind"],
+                quantity=data["quantity"],
+                reason=data["reason"],
+                actor=actor_of(request),
+            )
+        return Response(StockMovementOutputSerializer(movement).data, status=201)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List transfers", tags=["inventory"]),
+    retrieve=extend_schema(summary="Get a transfer", tags=["inventory"]),
+)
+class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = selectors.transfer_list()
+    serializer_class = TransferOutputSerializer
+    filterset_fields = ["status"]
+
+    @extend_schema(
+        summary="Create a draft transfer",
+        tags=["inventory"],
+        request=TransferInputSerializer,
+        responses={201: TransferOutputSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = TransferInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        transfer = services.transfer_create(
+            from_location=data["from_location"],
+            to_location=data["to_location"],
+            lines=[(line["sku"], line["quantity"]) for line in data["lines"]],
+            reference=data["reference"],
+            actor=actor_of(request),
+        )
+        return Response(self._output(transfer), status=201)
+
+    def _output(self, transfer: Transfer) -> Any:
+        return TransferOutputSerializer(self.get_queryset().get(pk=transfer.pk)).data
+
+    @extend_schema(summary="Ship: take the units off the source", tags=["inventory"], request=None)
+    @action(detail=True, methods=["post"])
+    def ship(self, request: Request, pk: str) -> Response:
+        transfer = services.transfer_ship(transfer=self.get_object(), actor=actor_of(request))
+        return Response(self._output(transfer))
+
+    @extend_schema(
+        summary="Receive: put the units on hand at the destination",
+        tags=["inventory"],
+        request=None,
+    )
+    @action(detail=True, methods=["post"])
+    def receive(self, request: Request, pk: str) -> Response:
+        transfer = services.transfer_receive(transfer=self.get_object(), actor=actor_of(request))
+        return Response(self._output(transfer))
+
+    @extend_schema(
+        summary="Cancel (back to the source if in transit)", tags=["inventory"], request=None
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        transfer = services.transfer_cancel(transfer=self.get_object(), actor=actor_of(request))
+        return Response(self._output(transfer))

@@ -114,6 +114,7 @@ def test_adding_a_sku_in_the_admin_goes_through_the_service():
             "barcode": "",
             "is_active": "on",
             "track_inventory": "on",
+            "lead_time_days": "14",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -121,7 +122,13 @@ def test_adding_a_sku_in_the_admin_goes_through_the_service():
     assert sku.name == "Added in admin"
     response = client.post(
         f"/admin/inventory/sku/{sku.id}/change/",
-        {"name": "Renamed", "barcode": "", "is_active": "on", "track_inventory": "on"},
+        {
+            "name": "Renamed",
+            "barcode": "",
+            "is_active": "on",
+            "track_inventory": "on",
+            "lead_time_days": "14",
+        },
     )
     assert response.status_code == 302
     sku.refresh_from_db()

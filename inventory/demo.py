@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import product
 
+from django.utils import timezone
+
 from inventory import services
-from inventory.models import Location, Sku
+from inventory.models import Location, Sku, StockMovement
 
 
 @dataclass(frozen=True)
@@ -204,3 +208,79 @@ def load_demo_inventory() -> dict[str, int]:
         )
         created["skus"] += 1
     return created
+
+
+# Which locations stock a product, by the product's position in PRODUCTS (deterministic).
+def _stocking_locations(product_index: int) -> list[str]:
+    codes = ["BER-WH", "VNL-WH", "NJ-WH"]
+    if product_index % 2 == 0:
+        codes.append("LYS-WH")
+    if product_index % 3 == 0:
+        codes.append("MKN-3PL")
+    if product_index < 6 or product_index % 4 == 1:
+        codes.append("MUC-STORE")
+    return codes
+
+
+HISTORY_DAYS = 60
+
+
+def load_demo_stock(*, now: datetime | None = None) -> dict[str, int]:
+    """Give every demo SKU stock at several locations with 60 days of believable history.
+
+    Each level gets an opening receipt, daily sales (shipments) around a per-SKU rate with a
+    weekly rhythm, and weekly replenishment receipts, loaded through stock_history_load; levels
+    that already have a ledger are left alone, so running it again changes nothing.
+    """
+    now = now or timezone.now()
+    start = (now - timedelta(days=HISTORY_DAYS)).replace(hour=6, minute=0, second=0, microsecond=0)
+    locations = {loc.code: loc for loc in Location.objects.all()}
+    skus = {sku.code: sku for sku in Sku.objects.all()}
+    has_ledger = set(StockMovement.objects.values_list("sku_id", "location_id").distinct())
+    histories: list[services.LevelHistory] = []
+    for product_index, (base, _name, _grams, colours, sizes) in enumerate(PRODUCTS):
+        for colour, size in product(colours, sizes):
+            sku = skus.get(f"{base}-{colour.upper()}-{size}")
+            if sku is None:
+                continue
+            for code in _stocking_locations(product_index):
+                location = locations.get(code)
+                if location is None or (sku.pk, location.pk) in has_ledger:
+                    continue
+                rng = random.Random(f"{sku.code}@{code}")
+                rate = rng.choice([0.2, 0.4, 0.7, 1.0, 1.5, 2.5]) * (
+                    0.4 if location.kind == "store" else 1.0
+                )
+                histories.append(
+                    services.LevelHistory(
+                        sku=sku,
+                        location=location,
+                        entries=_history(rng, start, rate),
+                        safety_stock=max(1, round(rate * 2)),
+                        reorder_point=max(2, round(rate * sku.lead_time_days)),
+                    )
+                )
+    services.stock_history_load_many(histories=histories, actor="demo")
+    return {"stock levels": len(histories)}
+
+
+def _history(rng: random.Random, start: datetime, rate: float) -> list[tuple[datetime, str, int]]:
+    weekly = [1.0, 0.9, 0.9, 1.0, 1.2, 1.5, 1.3]  # Monday .. Sunday
+    on_hand = max(5, round(rate * 30))
+    entries: list[tuple[datetime, str, int]] = [(start, "receipt", on_hand)]
+    for day in range(1, HISTORY_DAYS):
+        moment = start + timedelta(days=day)
+        mean = rate * weekly[moment.weekday()]
+        sold = sum(1 for _ in range(8) if rng.random() < mean / 8)  # binomial around the mean
+        sold = min(sold, on_hand)
+        if sold:
+            entries.append((moment + timedelta(hours=rng.randint(2, 12)), "shipment", -sold))
+            on_hand -= sold
+        if moment.weekday() == 0 and on_hand < rate * 14:
+            quantity = max(4, round(rate * 21))
+            entries.append((moment + timedelta(hours=1), "receipt", quantity))
+            on_hand += quantity
+        if rng.random() < 0.03 and on_hand > 2:
+            entries.append((moment + timedelta(hours=15), "damage", -1))
+            on_hand -= 1
+    return entries

@@ -32,6 +32,10 @@ app.conf.beat_schedule = {
         "task": "oms.idempotency_keys_purge",
         "schedule": crontab(minute=17),
     },
+    "inventory-forecast-nightly": {
+        "task": "inventory.forecast_refresh",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 app.autodiscover_tasks(lambda: ["oms", "inventory", "orders", "fulfilment", "returns", "channels"])

@@ -7,11 +7,13 @@ from inventory.services.catalogue import (
     sku_update,
 )
 from inventory.services.stock import (
+    LevelHistory,
     ReservationRequest,
     stock_adjust,
     stock_consume,
     stock_count,
     stock_history_load,
+    stock_history_load_many,
     stock_level_set_thresholds,
     stock_quarantine,
     stock_release,
@@ -27,6 +29,7 @@ from inventory.services.transfers import (
 )
 
 __all__ = [
+    "LevelHistory",
     "ReservationRequest",
     "location_create",
     "location_update",
@@ -36,6 +39,7 @@ __all__ = [
     "stock_consume",
     "stock_count",
     "stock_history_load",
+    "stock_history_load_many",
     "stock_level_set_thresholds",
     "stock_quarantine",
     "stock_release",

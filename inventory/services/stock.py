@@ -283,7 +283,20 @@ def stock_level_set_thresholds(
     return StockLevel.objects.get(pk=level_id)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class LevelHistory:
+    """Past on-hand movements (time, kind, signed delta) of one level, and its thresholds."""
+
+    sku: Sku
+    location: Location
+    entries: Sequence[tuple[datetime, str, int]]
+    safety_stock: int = 0
+    reorder_point: int = 0
+
+
+IMPORTABLE_KINDS = frozenset(MovementKind.values) - {MovementKind.RESERVATION, MovementKind.RELEASE}
+
+
 def stock_history_load(
     *,
     sku: Sku,
@@ -291,38 +304,67 @@ def stock_history_load(
     entries: Sequence[tuple[datetime, str, int]],
     actor: str = "import",
 ) -> StockLevel:
-    """Load past on-hand movements (time, kind, delta) for a level that has no ledger yet.
+    """Load the history of one level (see stock_history_load_many); returns the level."""
+    stock_history_load_many(
+        histories=[LevelHistory(sku=sku, location=location, entries=entries)], actor=actor
+    )
+    return StockLevel.objects.get(sku=sku, location=location)
 
-    Used to import history from a previous system (and by the demo). The running total must
-    never go below zero. Raises Conflict (the level already has a ledger), ValidationFailed.
+
+@transaction.atomic
+def stock_history_load_many(*, histories: Sequence[LevelHistory], actor: str = "import") -> int:
+    """Load the history of levels that have no ledger yet, in bulk; returns movements written.
+
+    Used to import history from a previous system (and by the demo). Each level's running total
+    must never go below zero; its on hand becomes the total. Raises Conflict (a level already
+    has a ledger), ValidationFailed (untracked SKU, bad kind, negative running total).
     """
-    _tracked(sku)
-    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
-    StockLevel.objects.select_for_update().get(pk=level_id)
-    if StockMovement.objects.filter(sku=sku, location=location).exists():
+    pairs = [(h.sku.pk, h.location.pk) for h in histories]
+    if len(set(pairs)) != len(pairs):
+        raise ValidationFailed("One history per level.", errors={"histories": ["Duplicate."]})
+    ids = _level_ids(pairs)
+    locked = list(StockLevel.objects.select_for_update().filter(pk__in=ids.values()).order_by("pk"))
+    started = Q()
+    for sku_id, location_id in pairs:
+        started |= Q(sku_id=sku_id, location_id=location_id)
+    if pairs and StockMovement.objects.filter(started).exists():
         raise Conflict("History can only be loaded before the first movement.", code="has_ledger")
-    running = 0
-    rows = []
-    for at, kind, delta in sorted(entries, key=lambda e: e[0]):
-        if kind not in MovementKind.values or kind in (
-            MovementKind.RESERVATION,
-            MovementKind.RELEASE,
-        ):
-            raise ValidationFailed(f"{kind!r} cannot be imported.", errors={"kind": [kind]})
-        running += delta
-        if running < 0:
-            raise ValidationFailed(
-                "History takes on hand below zero.", errors={"entries": [at.isoformat()]}
+    rows: list[StockMovement] = []
+    by_pk = {level.pk: level for level in locked}
+    for history in histories:
+        _tracked(history.sku)
+        running = 0
+        for at, kind, delta in sorted(history.entries, key=lambda e: e[0]):
+            if kind not in IMPORTABLE_KINDS or not delta:
+                raise ValidationFailed(
+                    f"{kind!r} {delta} cannot be imported.", errors={"kind": [kind]}
+                )
+            running += delta
+            if running < 0:
+                raise ValidationFailed(
+                    f"History of {history.sku.code} at {history.location.code} goes below zero.",
+                    errors={"entries": [at.isoformat()]},
+                )
+            row = _movement(
+                sku_id=history.sku.pk,
+                location_id=history.location.pk,
+                kind=kind,
+                on_hand=delta,
+                actor=actor,
+                reason="imported history",
             )
-        row = _movement(
-            sku_id=sku.pk, location_id=location.pk, kind=kind, on_hand=delta, actor=actor
-        )
-        row.created_at = at
-        rows.append(row)
-    StockMovement.objects.bulk_create(rows, batch_size=1000)
-    StockLevel.objects.filter(pk=level_id).update(on_hand=running)
-    _stock_changed([(sku.pk, location.pk)])
-    return StockLevel.objects.get(pk=level_id)
+            row.created_at = at
+            rows.append(row)
+        level = by_pk[ids[(history.sku.pk, history.location.pk)]]
+        level.on_hand = running
+        level.safety_stock = history.safety_stock or level.safety_stock
+        level.reorder_point = history.reorder_point or level.reorder_point
+    StockMovement.objects.bulk_create(rows, batch_size=2000)
+    StockLevel.objects.bulk_update(
+        locked, ["on_hand", "safety_stock", "reorder_point"], batch_size=500
+    )
+    _stock_changed(pairs)
+    return len(rows)
 
 
 # --- reservations ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from channels.demo import load_demo_channels
-from inventory.demo import load_demo_inventory
+from inventory.demo import load_demo_inventory, load_demo_stock
 
 
 class Command(BaseCommand):
@@ -14,6 +14,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            created = {**load_demo_inventory(), **load_demo_channels()}
+            created = {**load_demo_inventory(), **load_demo_channels(), **load_demo_stock()}
         summary = ", ".join(f"{count} {what}" for what, count in created.items())
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded (created {summary})."))

@@ -1,8 +1,13 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.db.models import Count, Min
+from django.utils import timezone
 
 from channels.models import Channel
-from inventory.models import Location, Sku
+from inventory.models import Location, Sku, StockForecast, StockLevel, StockMovement
+from inventory.selectors import ledger_drift
 
 
 def counts() -> dict[str, int]:
@@ -10,23 +15,20 @@ def counts() -> dict[str, int]:
         "skus": Sku.objects.count(),
         "locations": Location.objects.count(),
         "channels": Channel.objects.count(),
+        "levels": StockLevel.objects.count(),
+        "movements": StockMovement.objects.count(),
+        "forecasts": StockForecast.objects.count(),
     }
 
 
 @pytest.mark.django_db
-def test_demo_data_twice_gives_the_same_counts():
+def test_demo_data_is_a_believable_merchant_and_loads_once():
     call_command("demo_data", verbosity=0)
     first = counts()
-    call_command("demo_data", verbosity=0)
-    assert counts() == first
 
-
-@pytest.mark.django_db
-def test_demo_data_is_a_believable_merchant():
-    call_command("demo_data", verbosity=0)
-    assert Sku.objects.count() >= 200
+    assert first["skus"] >= 200
     assert not Sku.objects.filter(barcode="").exists()
-    assert Location.objects.count() >= 5
+    assert first["locations"] >= 5
     assert len(set(Location.objects.values_list("country", flat=True))) >= 3
     assert {"warehouse", "store", "3pl"} <= set(Location.objects.values_list("kind", flat=True))
     assert not Location.objects.filter(latitude__isnull=True).exists()
@@ -34,3 +36,15 @@ def test_demo_data_is_a_believable_merchant():
     assert {"shopify", "amazon", "pos"} <= {c.kind for c in channels}
     assert len({c.currency for c in channels}) >= 3
     assert all(c.locations.exists() for c in channels)
+
+    # Stock for every SKU at several locations, with 60 days of history behind it.
+    per_sku = Sku.objects.annotate(n=Count("stock_levels")).aggregate(least=Min("n"))
+    assert per_sku["least"] >= 3
+    oldest = StockMovement.objects.aggregate(t=Min("created_at"))["t"]
+    assert oldest <= timezone.now() - timedelta(days=59)
+    assert StockMovement.objects.filter(kind="shipment").count() > 1000
+    assert ledger_drift() == []
+    assert StockForecast.objects.filter(velocity__gt=0, location__isnull=True).count() > 100
+
+    call_command("demo_data", verbosity=0)
+    assert counts() == first

@@ -236,3 +236,15 @@ def test_inventory_audit_passes_and_fails_on_drift(sku, wh, capsys):
     with pytest.raises(CommandError, match="1 drifting"):
         call_command("inventory_audit")
     assert "on_hand: level 5, ledger 3" in capsys.readouterr().out
+
+
+def test_the_database_refuses_to_change_a_movement(sku, wh):
+    from django.db import DatabaseError, connection, transaction
+
+    movement = receive(sku, wh, 3)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        StockMovement.objects.filter(pk=movement.pk).update(on_hand_delta=300)
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic():
+            StockMovement.objects.filter(pk=movement.pk).delete()
+    assert StockMovement.objects.get(pk=movement.pk).on_hand_delta == 3

@@ -49,7 +49,10 @@ def test_availability_api_for_one_and_many_skus(manager_api, setup):
         {
             "sku": "TEE",
             "available": 6,
-            "locations": [{"location": "STORE", "available": 3}, {"location": "WH", "available": 5}],
+            "locations": [
+                {"location": "STORE", "available": 3},
+                {"location": "WH", "available": 5},
+            ],
         }
     ]
 

@@ -56,7 +56,9 @@ def test_concurrent_reserve_release_adjust_never_oversells():
                         # Two lines across SKUs and locations in random order: deadlock bait.
                         chosen = rng.sample(pairs, 2)
                         requests = [
-                            ReservationRequest(next_line, next_line * 10 + i, s, loc, rng.randint(1, 3))
+                            ReservationRequest(
+                                next_line, next_line * 10 + i, s, loc, rng.randint(1, 3)
+                            )
                             for i, (s, loc) in enumerate(chosen)
                         ]
                         services.stock_reserve(requests=requests)

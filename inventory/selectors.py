@@ -8,21 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import (
     Case,
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
+    OuterRef,
+    Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
-from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
+from inventory.models import (
+    Location,
+    Sku,
+    StockForecast,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 
 
 def sku_list() -> QuerySet[Sku]:
@@ -139,3 +154,164 @@ def low_stock_case() -> Case:
         default=Value(2),
         output_field=IntegerField(),
     )
+
+
+# --- stock that needs attention (the back office's "Attention" page) --------------------------
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """A stock level that needs action, with every reason; lower `urgency` comes first."""
+
+    level: StockLevel
+    available: int
+    urgency: int
+    reasons: tuple[str, ...]
+    velocity: Decimal | None
+    stockout_date: date | None
+    next_transfer_id: int | None
+    next_transfer_at: datetime | None
+
+
+ATTENTION_OUT_OF_STOCK = 0
+ATTENTION_RUNS_OUT = 1
+ATTENTION_REORDER = 2
+ATTENTION_COUNT = 3
+
+
+def sku_find(*, code_or_barcode: str) -> Sku | None:
+    """The SKU a person typed or scanned: by code, else by barcode (codes win)."""
+    value = code_or_barcode.strip()
+    if not value:
+        return None
+    found = {sku.code == value: sku for sku in Sku.objects.filter(Q(code=value) | Q(barcode=value))}
+    return found.get(True) or found.get(False)
+
+
+def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
+    """Levels that need action, most urgent first, each with why. Three queries.
+
+    - out of stock: nothing available to promise while there is demand (units reserved for
+      orders, or a forecast velocity above zero);
+    - runs out before the next receipt: the level's forecast stock-out date is earlier than
+      today + the SKU's lead time, or earlier than the expected arrival of the next transfer
+      in transit bringing that SKU to that location;
+    - at or below the reorder point: on hand minus reserved is at most the reorder point;
+    - flagged for a cycle count.
+    """
+    today = today or timezone.localdate()
+    incoming: dict[tuple[int, int], tuple[datetime, int]] = {}
+    transfer_lines = (
+        TransferLine.objects.filter(
+            transfer__status=TransferStatus.IN_TRANSIT, transfer__expected_at__isnull=False
+        )
+        .values_list("sku_id", "transfer__to_location_id", "transfer__expected_at", "transfer_id")
+        .order_by()
+    )
+    for sku_id, location_id, expected_at, transfer_id in transfer_lines:
+        if expected_at is None:  # excluded by the query; keeps the types honest
+            continue
+        pair = (sku_id, location_id)
+        if pair not in incoming or expected_at < incoming[pair][0]:
+            incoming[pair] = (expected_at, transfer_id)
+    # Rows whose stock-out falls inside the widest window worth looking at; refined below.
+    horizon = today + timedelta(days=int(Sku.objects.aggregate(m=Max("lead_time_days"))["m"] or 0))
+    if incoming:
+        horizon = max(
+            horizon, max(timezone.localdate(at) for at, _ in incoming.values()) + timedelta(1)
+        )
+    forecast = StockForecast.objects.filter(
+        sku_id=OuterRef("sku_id"), location_id=OuterRef("location_id")
+    )
+    levels = (
+        StockLevel.objects.select_related("sku", "location")
+        .annotate(
+            available_qty=available_expression(),
+            free_qty=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField()),
+            forecast_velocity=Subquery(forecast.values("velocity")[:1]),
+            forecast_stockout=Subquery(forecast.values("stockout_date")[:1]),
+        )
+        .filter(sku__track_inventory=True)
+        .filter(
+            Q(available_qty=0, reserved__gt=0)
+            | Q(available_qty=0, forecast_velocity__gt=0)
+            | Q(reorder_point__gt=0, free_qty__lte=F("reorder_point"))
+            | Q(forecast_stockout__lt=horizon)
+            | Q(needs_count=True)
+        )
+        .order_by()
+    )
+    items: list[AttentionItem] = []
+    for level in levels:
+        reasons: list[str] = []
+        ranks: list[int] = []
+        velocity: Decimal | None = level.forecast_velocity
+        stockout: date | None = level.forecast_stockout
+        available = int(level.available_qty)
+        if available == 0 and (level.reserved > 0 or (velocity or 0) > 0):
+            ranks.append(ATTENTION_OUT_OF_STOCK)
+            if level.reserved > level.on_hand:
+                reasons.append(
+                    f"Out of stock: {level.reserved} reserved for orders, "
+                    f"only {level.on_hand} on hand."
+                )
+            elif level.reserved:
+                reasons.append(
+                    f"Out of stock: nothing left to promise ({level.reserved} reserved for "
+                    f"orders, {level.on_hand} on hand)."
+                )
+            else:
+                reasons.append(f"Out of stock while selling about {velocity:.1f} a day.")
+        next_in = incoming.get((level.sku_id, level.location_id))
+        if stockout is not None:
+            lead_time = level.sku.lead_time_days
+            if stockout < today + timedelta(days=lead_time):
+                ranks.append(ATTENTION_RUNS_OUT)
+                reasons.append(
+                    f"Forecast to run out on {stockout:%Y-%m-%d}, before stock reordered today "
+                    f"could arrive ({lead_time} days lead time)."
+                )
+            elif next_in is not None and stockout < timezone.localdate(next_in[0]):
+                ranks.append(ATTENTION_RUNS_OUT)
+                reasons.append(
+                    f"Forecast to run out on {stockout:%Y-%m-%d}, before transfer "
+                    f"TR-{next_in[1]} arrives ({timezone.localdate(next_in[0]):%Y-%m-%d})."
+                )
+        if level.reorder_point > 0 and level.on_hand - level.reserved <= level.reorder_point:
+            ranks.append(ATTENTION_REORDER)
+            reasons.append(
+                f"At or below the reorder point: {level.on_hand - level.reserved} free, "
+                f"reorder point {level.reorder_point}."
+            )
+        if level.needs_count:
+            ranks.append(ATTENTION_COUNT)
+            reasons.append("Flagged for a cycle count.")
+        if not ranks:
+            continue
+        items.append(
+            AttentionItem(
+                level=level,
+                available=available,
+                urgency=min(ranks),
+                reasons=tuple(reasons),
+                velocity=velocity,
+                stockout_date=stockout,
+                next_transfer_id=next_in[1] if next_in else None,
+                next_transfer_at=next_in[0] if next_in else None,
+            )
+        )
+    items.sort(
+        key=lambda item: (
+            item.urgency,
+            item.stockout_date or date.max,
+            -item.level.reserved,
+            item.level.sku.code,
+            item.level.location.code,
+        )
+    )
+    return items
+
+
+def forecast_list() -> QuerySet[StockForecast]:
+    """Demand forecasts with their SKU and location (location empty = the whole network)."""
+    return StockForecast.objects.select_related("sku", "location")

@@ -28,6 +28,7 @@ from inventory.models import (
     Location,
     MovementKind,
     Sku,
+    StockForecast,
     StockLevel,
     StockMovement,
     Transfer,
@@ -871,3 +872,63 @@ class TransferAdmin(admin.ModelAdmin):
         self._transition(
             request, queryset, services.transfer_cancel, TransferStatus.CANCELLED, "cancelled"
         )
+
+
+class ForecastScopeFilter(admin.SimpleListFilter):
+    title = "scope"
+    parameter_name = "scope"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("network", "Whole network"), ("location", "Per location")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "network":
+            return queryset.filter(location__isnull=True)
+        if self.value() == "location":
+            return queryset.filter(location__isnull=False)
+        return queryset
+
+
+@admin.register(StockForecast)
+class StockForecastAdmin(admin.ModelAdmin):
+    """The nightly forecasts, read-only, with the backtested accuracy beside each one."""
+
+    list_display = [
+        "sku",
+        "scope",
+        "velocity_7",
+        "velocity_28",
+        "velocity_90",
+        "velocity",
+        "available",
+        "incoming",
+        "days_of_cover",
+        "stockout_date",
+        "reorder_quantity",
+        "accuracy",
+        "computed_at",
+    ]
+    list_select_related = ["sku", "location"]
+    list_filter = [ForecastScopeFilter, "location"]
+    search_fields = ["sku__code", "sku__barcode"]
+    ordering = ["stockout_date", "sku__code"]
+    show_full_result_count = False
+
+    @admin.display(description="Location", ordering="location__code")
+    def scope(self, obj: StockForecast) -> str:
+        return obj.location.code if obj.location else "network"
+
+    @admin.display(description="WAPE (backtest)", ordering="wape")
+    def accuracy(self, obj: StockForecast) -> str:
+        if obj.wape is None:
+            return "no demand to test against"
+        return f"{obj.wape * 100:.0f}% over {obj.backtest_weeks} wk"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

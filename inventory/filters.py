@@ -1,7 +1,15 @@
 import django_filters
 from django.db.models import F, Q, QuerySet
 
-from inventory.models import Location, LocationKind, MovementKind, Sku, StockLevel, StockMovement
+from inventory.models import (
+    Location,
+    LocationKind,
+    MovementKind,
+    Sku,
+    StockForecast,
+    StockLevel,
+    StockMovement,
+)
 
 
 class SkuFilter(django_filters.FilterSet):
@@ -51,3 +59,15 @@ class StockMovementFilter(django_filters.FilterSet):
     class Meta:
         model = StockMovement
         fields = ["sku", "location", "kind", "created_after", "created_before", "order_line"]
+
+
+class StockForecastFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
+    location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
+    network = django_filters.BooleanFilter(
+        field_name="location", lookup_expr="isnull", help_text="Only the whole-network rows."
+    )
+
+    class Meta:
+        model = StockForecast
+        fields = ["sku", "location", "network"]

@@ -6,6 +6,7 @@ from inventory.models import (
     Location,
     LocationKind,
     Sku,
+    StockForecast,
     StockLevel,
     StockMovement,
     Transfer,
@@ -240,3 +241,31 @@ class TransferInputSerializer(InputSerializer):
     to_location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
     lines = TransferLineInputSerializer(many=True, allow_empty=False)
     reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class StockForecastOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    location = serializers.CharField(
+        source="location.code", allow_null=True, help_text="Empty for the whole network."
+    )
+
+    class Meta:
+        model = StockForecast
+        fields = [
+            "sku",
+            "location",
+            "computed_at",
+            "velocity_7",
+            "velocity_28",
+            "velocity_90",
+            "velocity",
+            "on_hand",
+            "available",
+            "incoming",
+            "days_of_cover",
+            "stockout_date",
+            "reorder_quantity",
+            "wape",
+            "backtest_weeks",
+        ]
+        read_only_fields = fields

@@ -4,6 +4,7 @@ from inventory.api.views import (
     LocationViewSet,
     SkuViewSet,
     StockAdjustmentViewSet,
+    StockForecastViewSet,
     StockLevelViewSet,
     StockMovementViewSet,
     TransferViewSet,
@@ -16,5 +17,6 @@ router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("stock-movements", StockMovementViewSet, basename="stock-movement")
 router.register("stock-adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
 router.register("stock-transfers", TransferViewSet, basename="stock-transfer")
+router.register("forecasts", StockForecastViewSet, basename="forecast")
 
 urlpatterns = router.urls

@@ -15,6 +15,7 @@ from inventory.api.serializers import (
     SkuInputSerializer,
     SkuOutputSerializer,
     StockAdjustmentInputSerializer,
+    StockForecastOutputSerializer,
     StockLevelAtSerializer,
     StockLevelOutputSerializer,
     StockLevelUpdateSerializer,
@@ -22,7 +23,13 @@ from inventory.api.serializers import (
     TransferInputSerializer,
     TransferOutputSerializer,
 )
-from inventory.filters import LocationFilter, SkuFilter, StockLevelFilter, StockMovementFilter
+from inventory.filters import (
+    LocationFilter,
+    SkuFilter,
+    StockForecastFilter,
+    StockLevelFilter,
+    StockMovementFilter,
+)
 from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.pagination import CursorPagination
 from oms.api.views import CatalogueViewSet, OmsGenericViewSet
@@ -287,3 +294,19 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGener
     def cancel(self, request: Request, pk: str) -> Response:
         transfer = services.transfer_cancel(transfer=self.get_object(), actor=actor_of(request))
         return Response(self._output(transfer))
+
+
+class ForecastPagination(CursorPagination):
+    ordering = "id"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Demand forecasts with their backtested accuracy (WAPE)", tags=["inventory"]
+    ),
+)
+class StockForecastViewSet(mixins.ListModelMixin, OmsGenericViewSet):
+    queryset = selectors.forecast_list()
+    serializer_class = StockForecastOutputSerializer
+    filterset_class = StockForecastFilter
+    pagination_class = ForecastPagination

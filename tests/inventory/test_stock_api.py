@@ -159,7 +159,7 @@ def test_the_ledger_cannot_be_written_even_by_a_manager(manager_api, stock):
 def test_list_endpoints_use_a_constant_number_of_queries(
     warehouse_api, stock, django_assert_max_num_queries
 ):
-    sku, wh = stock
+    _, wh = stock
     for _ in range(30):
         other = SkuFactory()
         services.stock_adjust(sku=other, location=wh, kind="receipt", quantity=2)

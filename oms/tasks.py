@@ -37,10 +37,10 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     return {"queue": queue} if queue else None
 
 
-def oms_task(*, name: str, queue: str = "default", **options: Any) -> Callable[[F], F]:
-    """Declare a task with a stable name on one of the OMS queues."""
+def oms_task(*, name: str, queue: str = "default", **options: Any) -> Callable[[F], Any]:
+    """Declare a task with a stable name on one of the OMS queues (returns the Celery task)."""
 
-    def decorator(func: F) -> F:
+    def decorator(func: F) -> Any:
         return shared_task(base=OmsTask, name=name, oms_queue=queue, **options)(func)
 
     return decorator

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from oms.celery import app as celery_app
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests.factories import TokenFactory, UserFactory
+
+# Tasks that tests enqueue after a commit go to an in-memory broker, never to a broker that a
+# running `make run` worker would consume against its own database. tests/integration puts the
+# configured broker back to run a real worker on it.
+CONFIGURED_BROKER_URL = str(celery_app.conf.broker_url)
+os.environ["CELERY_BROKER_URL"] = "memory://"
+celery_app.conf.broker_url = "memory://"
 
 
 def token_client(*roles: str, superuser: bool = False, staff: bool = False) -> APIClient:

@@ -13,12 +13,18 @@ from oms.celery import app as celery_app
 from oms.celery import ensure_broker_folders
 from oms.models import IdempotencyKey
 from oms.tasks import idempotency_keys_purge
+from tests.conftest import CONFIGURED_BROKER_URL
 from tests.factories import UserFactory
 
 
 @pytest.fixture
 def isolated_broker(tmp_path, monkeypatch):
-    """Keep the embedded broker's files away from a `make run` worker on the same machine."""
+    """The configured broker (tests run on memory://), with the embedded broker's files kept
+    away from a `make run` worker on the same machine."""
+    monkeypatch.setenv("CELERY_BROKER_URL", CONFIGURED_BROKER_URL)
+    monkeypatch.setitem(celery_app.conf, "broker_url", CONFIGURED_BROKER_URL)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     options = dict(celery_app.conf.broker_transport_options or {})
     if str(celery_app.conf.broker_url).startswith("filesystem://"):
         for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
@@ -55,3 +61,4 @@ def test_a_worker_runs_a_task_sent_through_the_broker(isolated_broker):
         while IdempotencyKey.objects.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
     assert not IdempotencyKey.objects.exists()
+    assert str(isolated_broker.conf.broker_url) == CONFIGURED_BROKER_URL != "memory://"

@@ -1,0 +1,274 @@
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from oms.api.serializers import InputSerializer
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services.capture import currency_exponent
+from orders.states import HoldReason, PaymentStatus
+
+AMOUNT = {"max_digits": 14, "decimal_places": 4, "coerce_to_string": True}
+
+
+class CustomerInputSerializer(InputSerializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class AddressSerializer(InputSerializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    line1 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, allow_blank=True, help_text="ISO 3166-1 alpha-2"
+    )
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True
+    )
+
+
+class LineInputSerializer(InputSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = serializers.DecimalField(min_value=Decimal(0), **AMOUNT)  # type: ignore[arg-type]
+    discount = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+    tax = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    external_line_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class OrderCreateSerializer(InputSerializer):
+    channel = serializers.CharField(max_length=32, help_text="Channel code")
+    external_id = serializers.CharField(max_length=128)
+    external_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217")
+    placed_at = serializers.DateTimeField(required=False)
+    customer = CustomerInputSerializer(required=False)
+    shipping_address = AddressSerializer(required=False)
+    billing_address = AddressSerializer(required=False)
+    lines = LineInputSerializer(many=True, allow_empty=False)
+    shipping_price = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+    total = serializers.DecimalField(
+        min_value=Decimal(0),
+        required=False,
+        help_text="The channel's own total: a disagreement holds the order (totals_mismatch).",
+        **AMOUNT,  # type: ignore[arg-type]
+    )
+    prices_include_tax = serializers.BooleanField(required=False, default=False)
+    payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    priority = serializers.IntegerField(required=False, min_value=-100, max_value=100)
+
+
+class CancelLineSerializer(InputSerializer):
+    line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class CancelSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = CancelLineSerializer(many=True, required=False)
+
+
+class HoldSerializer(InputSerializer):
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why (free text, or a hold reason code).",
+    )
+    code = serializers.ChoiceField(choices=HoldReason.choices, required=False)
+
+
+class ReleaseSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    hold = serializers.ChoiceField(
+        choices=HoldReason.choices, required=False, help_text="Release only this hold."
+    )
+
+
+class NoteSerializer(InputSerializer):
+    text = serializers.CharField(max_length=5000)
+
+
+class EditLineChangeSerializer(InputSerializer):
+    line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, required=False)
+    unit_price = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+
+
+class EditLineAddSerializer(InputSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1)
+    unit_price = serializers.DecimalField(min_value=Decimal(0), **AMOUNT)  # type: ignore[arg-type]
+
+
+class EditLinesSerializer(InputSerializer):
+    add = EditLineAddSerializer(many=True, required=False)
+    remove = serializers.ListField(child=serializers.IntegerField(), required=False)
+    change = EditLineChangeSerializer(many=True, required=False)
+
+
+def money(value: Decimal | None, currency: str) -> str | None:
+    if value is None:
+        return None
+    return str(value.quantize(Decimal(1).scaleb(-currency_exponent(currency))))
+
+
+class OrderLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku_code")
+    unit_price = serializers.SerializerMethodField()
+    discount = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
+    line_total = serializers.SerializerMethodField()
+    known_sku = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "line_number",
+            "sku",
+            "known_sku",
+            "name",
+            "quantity",
+            "unit_price",
+            "discount",
+            "tax",
+            "line_total",
+            "quantity_allocated",
+            "quantity_shipped",
+            "quantity_cancelled",
+            "quantity_returned",
+        ]
+        read_only_fields = fields
+
+    def _currency(self) -> str:
+        return str(self.context.get("currency", "EUR"))
+
+    def get_unit_price(self, obj: OrderLine) -> str | None:
+        return money(obj.unit_price, obj.order.currency)
+
+    def get_discount(self, obj: OrderLine) -> str | None:
+        return money(obj.discount, obj.order.currency)
+
+    def get_tax(self, obj: OrderLine) -> str | None:
+        return money(obj.tax, obj.order.currency)
+
+    def get_line_total(self, obj: OrderLine) -> str | None:
+        return money(obj.line_total, obj.order.currency)
+
+    def get_known_sku(self, obj: OrderLine) -> bool:
+        return obj.sku_id is not None
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    hold_reasons = serializers.SerializerMethodField()
+    customer = serializers.SerializerMethodField()
+    lines = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
+    tracking_url = serializers.SerializerMethodField()
+    subtotal = serializers.SerializerMethodField()
+    shipping_price = serializers.SerializerMethodField()
+    tax_total = serializers.SerializerMethodField()
+    discount_total = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+    total_base = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "channel",
+            "external_id",
+            "external_number",
+            "status",
+            "payment_status",
+            "hold_reasons",
+            "currency",
+            "subtotal",
+            "shipping_price",
+            "tax_total",
+            "discount_total",
+            "total",
+            "base_currency",
+            "total_base",
+            "fx_rate",
+            "fx_source",
+            "fx_date",
+            "customer",
+            "shipping_address",
+            "billing_address",
+            "lines",
+            "shipments",
+            "tracking_url",
+            "notes",
+            "priority",
+            "placed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_hold_reasons(self, obj: Order) -> list[str]:
+        return [h.reason for h in obj.holds.all() if h.released_at is None]
+
+    def get_customer(self, obj: Order) -> dict[str, Any] | None:
+        c = obj.customer
+        if c is None:
+            return None
+        return {
+            "id": c.pk,
+            "email": c.email,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "phone": c.phone,
+        }
+
+    def get_lines(self, obj: Order) -> Any:
+        return OrderLineOutputSerializer(obj.lines.all(), many=True).data
+
+    def get_shipments(self, obj: Order) -> list[int]:
+        # Shipments belong to the fulfilment app, above this one: read the reverse relation
+        # when it exists, without importing it.
+        related = getattr(obj, "shipments", None)
+        return [s.pk for s in related.all()] if related is not None else []
+
+    def get_tracking_url(self, obj: Order) -> str | None:
+        return None  # the public tracking page arrives with Fulfilment II
+
+    def get_subtotal(self, obj: Order) -> str | None:
+        return money(obj.subtotal, obj.currency)
+
+    def get_shipping_price(self, obj: Order) -> str | None:
+        return money(obj.shipping_price, obj.currency)
+
+    def get_tax_total(self, obj: Order) -> str | None:
+        return money(obj.tax_total, obj.currency)
+
+    def get_discount_total(self, obj: Order) -> str | None:
+        return money(obj.discount_total, obj.currency)
+
+    def get_total(self, obj: Order) -> str | None:
+        return money(obj.total, obj.currency)
+
+    def get_total_base(self, obj: Order) -> str | None:
+        return money(obj.total_base, obj.base_currency)
+
+
+class OrderEventOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "kind", "actor", "data", "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,31 @@
+"""Domain events that the orders app publishes for the apps above it (fulfilment, returns,
+channels). Published inside the transaction that caused them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OrderNeedsRouting:
+    """The order has open, unallocated quantities and no hold: route it (fulfilment)."""
+
+    order_id: int
+    reason: str  # captured | released | address_changed | lines_changed
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    """Quantities of an order were cancelled (all of it when `full`); refunds and channels react."""
+
+    order_id: int
+    line_quantities: tuple[tuple[int, int], ...]
+    full: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderAddressChanged:
+    """The shipping address changed before shipment: what is not picked must be re-routed."""
+
+    order_id: int

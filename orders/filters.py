@@ -1,0 +1,37 @@
+import django_filters
+from django.db.models import QuerySet
+
+from orders.models import Order
+from orders.selectors import order_search
+from orders.states import OrderStatus, PaymentStatus
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
+    payment_status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
+    on_hold = django_filters.BooleanFilter(field_name="is_on_hold")
+    country = django_filters.CharFilter(field_name="ship_country", lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Number, external id, e-mail, name, phone, SKU or tracking number.",
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "status",
+            "channel",
+            "payment_status",
+            "on_hold",
+            "country",
+            "created_after",
+            "created_before",
+            "customer",
+        ]
+
+    def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        return order_search(queryset, value)

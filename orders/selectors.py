@@ -1,0 +1,35 @@
+"""Reads of the orders app shared by the API, the admin and the apps above.
+
+Invariant: order lists are built in a constant number of queries whatever the page size.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine
+
+
+def order_list() -> QuerySet[Order]:
+    return Order.objects.select_related("channel", "customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("line_number")),
+        Prefetch("holds", queryset=OrderHold.objects.filter(released_at__isnull=True)),
+    )
+
+
+def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
+    """Match number, external id, e-mail, name, phone, SKU (and what higher apps add, such as
+    tracking numbers) against the order's search text; a trigram index serves it on PostgreSQL.
+    """
+    term = " ".join(term.lower().split())
+    if not term:
+        return queryset
+    return queryset.filter(Q(search_text__contains=term) | Q(number=term))
+
+
+def order_events(order: Order) -> QuerySet[OrderEvent]:
+    return OrderEvent.objects.filter(order=order).order_by("created_at", "id")
+
+
+def customer_orders(customer: Customer) -> QuerySet[Order]:
+    return order_list().filter(customer=customer)

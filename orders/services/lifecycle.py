@@ -426,3 +426,101 @@ def order_payment_status_set(*, order: Order | int, status: str, actor: str = "s
 def order_get_for_update(pk: int) -> Order:
     """For services of higher apps that must lock the order first (lock order)."""
     return _lock(pk)
+
+
+@transaction.atomic
+def order_allocate(
+    *, order: Order | int, allocations: Sequence[tuple[int, int, int]], actor: str = "system"
+) -> Order:
+    """Reserve stock for (line id, location id, quantity) triples, all or nothing, and record
+    it on the lines; the status follows (allocated, or backordered if some remain).
+
+    Raises ValidationFailed (unknown line, more than unallocated, SKU unknown),
+    InsufficientStock (a location cannot give it), InvalidTransition (held or closed order).
+    """
+    from inventory.services import ReservationRequest, stock_reserve
+
+    order = _lock(order)
+    if order.is_on_hold:
+        raise InvalidTransition(f"Order {order.number} is on hold: release it first.")
+    lines = {ln.pk: ln for ln in _lines(order)}
+    wanted: dict[int, int] = {}
+    errors: dict[str, list[str]] = {}
+    for index, (line_id, _location_id, quantity) in enumerate(allocations):
+        line = lines.get(line_id)
+        if line is None or line.sku_id is None:
+            errors[f"allocations.{index}.line"] = ["No such line with a known SKU."]
+            continue
+        wanted[line_id] = wanted.get(line_id, 0) + quantity
+        if quantity <= 0 or wanted[line_id] > line.quantity_unallocated:
+            errors[f"allocations.{index}.quantity"] = [
+                f"At most {line.quantity_unallocated} of this line are unallocated."
+            ]
+    if errors:
+        raise ValidationFailed("These allocations cannot be made.", errors=errors)
+    stock_reserve(
+        requests=[
+            ReservationRequest(order.pk, line_id, lines[line_id].sku_id or 0, location_id, qty)
+            for line_id, location_id, qty in allocations
+        ],
+        actor=actor,
+    )
+    for line_id, quantity in wanted.items():
+        lines[line_id].quantity_allocated += quantity
+    OrderLine.objects.bulk_update([lines[pk] for pk in wanted], ["quantity_allocated"])
+    order_event_add(
+        order=order,
+        kind="allocated",
+        actor=actor,
+        allocations=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in allocations],
+    )
+    _transition(order, derived_status(order, list(lines.values())), actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_ship(
+    *,
+    order: Order | int,
+    shipped: Sequence[tuple[int, int, int]],
+    shipment_id: int | None = None,
+    actor: str = "system",
+) -> Order:
+    """Record that allocated units left (line id, location id, quantity): stock is consumed,
+    the lines count them shipped, the status follows.
+
+    Raises ValidationFailed (more than allocated), Conflict (not reserved there).
+    """
+    from inventory.services import stock_consume
+
+    order = _lock(order)
+    lines = {ln.pk: ln for ln in _lines(order)}
+    errors: dict[str, list[str]] = {}
+    for index, (line_id, _location_id, quantity) in enumerate(shipped):
+        line = lines.get(line_id)
+        if line is None or quantity <= 0 or quantity > line.quantity_allocated:
+            errors[f"shipped.{index}.quantity"] = ["More than is allocated to this line."]
+    if errors:
+        raise ValidationFailed("These quantities cannot ship.", errors=errors)
+    for line_id, location_id, quantity in shipped:
+        stock_consume(
+            order_line_id=line_id,
+            location_id=location_id,
+            quantity=quantity,
+            shipment_id=shipment_id,
+            actor=actor,
+        )
+        lines[line_id].quantity_allocated -= quantity
+        lines[line_id].quantity_shipped += quantity
+    OrderLine.objects.bulk_update(
+        [lines[pk] for pk, _, _ in shipped], ["quantity_allocated", "quantity_shipped"]
+    )
+    order_event_add(
+        order=order,
+        kind="shipped",
+        actor=actor,
+        shipment=shipment_id,
+        lines=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in shipped],
+    )
+    _transition(order, derived_status(order, list(lines.values())), actor=actor)
+    return order

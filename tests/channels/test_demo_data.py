@@ -8,6 +8,8 @@ from django.utils import timezone
 from channels.models import Channel
 from inventory.models import Location, Sku, StockForecast, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
+from orders.models import Order
+from orders.states import OrderStatus
 
 
 def counts() -> dict[str, int]:
@@ -18,6 +20,7 @@ def counts() -> dict[str, int]:
         "levels": StockLevel.objects.count(),
         "movements": StockMovement.objects.count(),
         "forecasts": StockForecast.objects.count(),
+        "orders": Order.objects.count(),
     }
 
 
@@ -45,6 +48,13 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     assert StockMovement.objects.filter(kind="shipment").count() > 1000
     assert ledger_drift() == []
     assert StockForecast.objects.filter(velocity__gt=0, location__isnull=True).count() > 100
+
+    # At least 500 orders across channels and currencies, in every status, some held.
+    assert first["orders"] >= 500
+    assert set(Order.objects.values_list("status", flat=True)) == set(OrderStatus.values)
+    assert Order.objects.filter(is_on_hold=True).exists()
+    assert len(set(Order.objects.values_list("currency", flat=True))) >= 3
+    assert len(set(Order.objects.values_list("channel", flat=True))) >= 4
 
     call_command("demo_data", verbosity=0)
     assert counts() == first

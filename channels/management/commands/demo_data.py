@@ -8,6 +8,7 @@ from django.db import transaction
 from channels.demo import load_demo_channels
 from inventory.demo import load_demo_inventory, load_demo_stock
 from inventory.services.forecast import forecast_refresh
+from orders.demo import load_demo_orders
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             created = {**load_demo_inventory(), **load_demo_channels(), **load_demo_stock()}
+        created.update(load_demo_orders())
         # Forecasts are derived data: recomputing them is idempotent and shows the history's use.
         forecasts = forecast_refresh()
         summary = ", ".join(f"{count} {what}" for what, count in created.items())

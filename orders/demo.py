@@ -1,0 +1,215 @@
+"""Demo orders of Northwind Outdoor: 500+ orders across the demo channels and currencies, in
+every status, some held. Idempotent: each demo order has a fixed external id, so a second run
+captures nothing new and changes nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from inventory.models import Sku, StockLevel
+from oms.errors import DomainError
+from orders import services
+from orders.models import Order
+from orders.services.capture import channel_model
+from orders.states import OrderStatus
+
+FIRST = [
+    "Anna",
+    "Lukas",
+    "Marie",
+    "Jonas",
+    "Sophie",
+    "Elias",
+    "Emma",
+    "Noah",
+    "Chloé",
+    "Hugo",
+    "Olivia",
+    "Jack",
+    "Amelia",
+    "Liam",
+    "Mia",
+    "Ethan",
+    "Sanne",
+    "Daan",
+    "Giulia",
+    "Luca",
+]
+LAST = [
+    "Schmidt",
+    "Müller",
+    "Weber",
+    "Dubois",
+    "Martin",
+    "Smith",
+    "Jones",
+    "Taylor",
+    "de Vries",
+    "Jansen",
+    "Rossi",
+    "Bianchi",
+    "Johnson",
+    "Brown",
+    "Fischer",
+    "Lefebvre",
+]
+ADDRESSES = {
+    "DE": [
+        ("Torstraße 12", "10119", "Berlin"),
+        ("Leopoldstraße 40", "80802", "München"),
+        ("Schanzenstraße 7", "20357", "Hamburg"),
+    ],
+    "FR": [("12 Rue de Rivoli", "75004", "Paris"), ("5 Place Bellecour", "69002", "Lyon")],
+    "NL": [("Prinsengracht 263", "1016 GV", "Amsterdam"), ("Oudegracht 150", "3511 AZ", "Utrecht")],
+    "GB": [("221B Baker Street", "NW1 6XE", "London"), ("10 Deansgate", "M3 1AZ", "Manchester")],
+    "US": [("350 Fifth Avenue", "10118", "New York"), ("1 Market St", "94105", "San Francisco")],
+}
+US_REGIONS = {"10118": "NY", "94105": "CA"}
+# channel code -> (countries it sells to, number of orders)
+PLAN = {
+    "shop-eu": (["DE", "FR", "NL", "DE", "DE"], 220),
+    "amazon-uk": (["GB"], 120),
+    "shop-us": (["US"], 110),
+    "pos-munich": (["DE"], 40),
+    "api": (["DE", "NL"], 20),
+}
+# Where each demo order ends up, by weight.
+OUTCOMES = [
+    (OrderStatus.PENDING, 4),
+    (OrderStatus.ALLOCATED, 12),
+    (OrderStatus.BACKORDERED, 3),
+    (OrderStatus.PARTIALLY_SHIPPED, 4),
+    (OrderStatus.SHIPPED, 14),
+    (OrderStatus.DELIVERED, 20),
+    (OrderStatus.COMPLETED, 30),
+    (OrderStatus.CANCELLED, 5),
+    ("held", 8),
+]
+
+
+def load_demo_orders() -> dict[str, int]:
+    channels = {c.code: c for c in channel_model().objects.prefetch_related("locations")}
+    skus = list(Sku.objects.filter(is_active=True).order_by("code"))
+    if not skus:
+        return {"orders": 0}
+    created = 0
+    now = timezone.now()
+    for code, (countries, count) in PLAN.items():
+        channel = channels.get(code)
+        if channel is None:
+            continue
+        for n in range(count):
+            rng = random.Random(f"{code}-{n}")
+            result = services.order_capture(
+                channel=code,
+                external_id=f"DEMO-{code}-{n:04d}",
+                **_payload(
+                    rng, channel, countries, skus, now - timedelta(hours=rng.randint(1, 720))
+                ),
+            )
+            if not result.created:
+                continue
+            created += 1
+            _advance(result.order, channel, rng)
+    return {"orders": created}
+
+
+def _payload(
+    rng: random.Random, channel: Any, countries: list[str], skus: list[Sku], placed: Any
+) -> dict[str, Any]:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    country = rng.choice(countries)
+    line1, postal, city = rng.choice(ADDRESSES[country])
+    address = {
+        "name": f"{first} {last}",
+        "line1": line1,
+        "postal_code": postal,
+        "city": city,
+        "country": country,
+    }
+    if country == "US":
+        address["region"] = US_REGIONS[postal]
+    exponent_price = {"EUR": 1, "GBP": 0.86, "USD": 1.08}.get(channel.currency, 1)
+    lines = []
+    for sku in rng.sample(skus, rng.choice([1, 1, 2, 2, 3])):
+        base = 9.95 + (sku.weight_grams or 200) / 10
+        lines.append(
+            {
+                "sku": sku.code,
+                "quantity": rng.choice([1, 1, 1, 2, 3]),
+                "unit_price": f"{base * exponent_price:.2f}",
+                "name": sku.name,
+            }
+        )
+    return {
+        "currency": channel.currency,
+        "placed_at": placed,
+        "customer": {
+            "email": f"{first}.{last}{rng.randint(1, 60)}@example.com".lower().replace(" ", ""),
+            "first_name": first,
+            "last_name": last,
+            "phone": f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(100000, 999999)}",
+        },
+        "shipping_address": {} if channel.kind == "pos" else address,
+        "lines": lines,
+        "shipping_price": "0" if channel.kind == "pos" else "4.95",
+        "payment_status": "paid",
+    }
+
+
+def _advance(order: Order, channel: Any, rng: random.Random) -> None:
+    outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+    try:
+        if outcome == "held":
+            services.order_hold(
+                order=order, note="Customer asked to wait for a second item.", actor="demo"
+            )
+            return
+        if outcome == OrderStatus.PENDING:
+            return
+        if outcome == OrderStatus.CANCELLED:
+            services.order_cancel(order=order, reason="Customer changed their mind.", actor="demo")
+            return
+        if outcome == OrderStatus.BACKORDERED:
+            services.order_status_set(order=order, status=OrderStatus.BACKORDERED, actor="demo")
+            return
+        plan = _allocation(order, channel)
+        if not plan:
+            services.order_status_set(order=order, status=OrderStatus.BACKORDERED, actor="demo")
+            return
+        services.order_allocate(order=order, allocations=plan, actor="demo")
+        if outcome == OrderStatus.ALLOCATED:
+            return
+        to_ship = plan[:1] if outcome == OrderStatus.PARTIALLY_SHIPPED and len(plan) > 1 else plan
+        services.order_ship(order=order, shipped=to_ship, actor="demo")
+        if outcome in (OrderStatus.DELIVERED, OrderStatus.COMPLETED) and to_ship == plan:
+            services.order_status_set(order=order, status=OrderStatus.DELIVERED, actor="demo")
+            if outcome == OrderStatus.COMPLETED:
+                services.order_status_set(order=order, status=OrderStatus.COMPLETED, actor="demo")
+    except DomainError:
+        return  # a demo order that cannot go further stays where it is, as in real life
+
+
+def _allocation(order: Order, channel: Any) -> list[tuple[int, int, int]]:
+    """Each line from the first of the channel's locations that has it free."""
+    location_ids = [loc.pk for loc in channel.locations.all()]
+    plan = []
+    for line in order.lines.all():
+        level = (
+            StockLevel.objects.filter(
+                sku_id=line.sku_id,
+                location_id__in=location_ids,
+                on_hand__gte=F("reserved") + line.quantity,
+            )
+            .order_by("location__priority")
+            .first()
+        )
+        if level is None:
+            return []
+        plan.append((line.pk, level.location_id, line.quantity))
+    return plan

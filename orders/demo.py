@@ -153,7 +153,7 @@ def _payload(
             "email": f"{first}.{last}{rng.randint(1, 60)}@example.com".lower().replace(" ", ""),
             "first_name": first,
             "last_name": last,
-            "phone": f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(100000, 999999)}",
+            "phone": f"+{rng.randint(30, 49)} {rng.randint(100, 999)} {rng.randint(10**5, 10**6)}",
         },
         "shipping_address": {} if channel.kind == "pos" else address,
         "lines": lines,

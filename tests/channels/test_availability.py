@@ -94,7 +94,7 @@ def test_bad_availability_queries_are_400(manager_api, setup, query, field):
 
 
 def test_every_stock_change_marks_the_channels_it_feeds(setup):
-    shop, sku, wh, store = setup
+    shop, sku, wh, _store = setup
     other_channel = ChannelFactory(code="other", locations=[wh])
     pending = {c.sku_id for c in channel_stock_changes(channel=shop)}
     assert pending == {sku.pk}
@@ -113,7 +113,7 @@ def test_every_stock_change_marks_the_channels_it_feeds(setup):
 
 
 def test_a_change_at_a_location_that_feeds_no_channel_marks_nothing(setup):
-    shop, sku, *_ = setup
+    _shop, sku, *_ = setup
     ChannelStockChange.objects.all().delete()
     elsewhere = LocationFactory(code="NOWHERE")
     services.stock_adjust(sku=sku, location=elsewhere, kind="receipt", quantity=1)
@@ -121,7 +121,7 @@ def test_a_change_at_a_location_that_feeds_no_channel_marks_nothing(setup):
 
 
 def test_a_failed_reservation_marks_nothing(setup):
-    shop, sku, wh, _ = setup
+    _shop, sku, wh, _ = setup
     ChannelStockChange.objects.all().delete()
     from oms.errors import InsufficientStock
 

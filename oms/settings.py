@@ -229,6 +229,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LocationKindEnum": "inventory.models.LocationKind",
         "ChannelKindEnum": "channels.models.ChannelKind",
+        "HoldReasonEnum": "orders.states.HoldReason",
+        "OrderStatusEnum": "orders.states.OrderStatus",
+        "PaymentStatusEnum": "orders.states.PaymentStatus",
+        "MovementKindEnum": "inventory.models.MovementKind",
     },
 }
 

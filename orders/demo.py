@@ -200,6 +200,8 @@ def _allocation(order: Order, channel: Any) -> list[tuple[int, int, int]]:
     location_ids = [loc.pk for loc in channel.locations.all()]
     plan = []
     for line in order.lines.all():
+        if line.sku_id is None:
+            return []
         level = (
             StockLevel.objects.filter(
                 sku_id=line.sku_id,

@@ -524,3 +524,42 @@ def order_ship(
     )
     _transition(order, derived_status(order, list(lines.values())), actor=actor)
     return order
+
+
+@transaction.atomic
+def order_deallocate(
+    *,
+    order: Order | int,
+    allocations: Sequence[tuple[int, int, int]],
+    reason: str = "",
+    actor: str = "system",
+) -> Order:
+    """Give back reserved units (line id, location id, quantity): a cancelled shipment, a short
+    pick, a re-route. The status follows. Raises ValidationFailed (more than allocated)."""
+    order = _lock(order)
+    lines = {ln.pk: ln for ln in _lines(order)}
+    for index, (line_id, _location_id, quantity) in enumerate(allocations):
+        line = lines.get(line_id)
+        if line is None or quantity <= 0 or quantity > line.quantity_allocated:
+            raise ValidationFailed(
+                "More than is allocated.", errors={f"allocations.{index}.quantity": ["Too many."]}
+            )
+    for line_id, location_id, quantity in allocations:
+        stock_release(
+            order_line_id=line_id,
+            location_id=location_id,
+            quantity=quantity,
+            reason=reason,
+            actor=actor,
+        )
+        lines[line_id].quantity_allocated -= quantity
+    OrderLine.objects.bulk_update([lines[pk] for pk, _, _ in allocations], ["quantity_allocated"])
+    order_event_add(
+        order=order,
+        kind="deallocated",
+        actor=actor,
+        reason=reason,
+        allocations=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in allocations],
+    )
+    _transition(order, derived_status(order, list(lines.values())), actor=actor)
+    return order

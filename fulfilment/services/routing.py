@@ -1,0 +1,433 @@
+"""Real-time routing: each order goes to the nearest location that can ship it complete, else
+to the fewest shipments, else what can be is allocated and the rest backordered (or held).
+
+Invariants:
+- candidates are the channel's active, online-shipping locations that the rules allow for the
+  destination and that have capacity left today;
+- reservations and shipments are created in one transaction: both exist or neither; a
+  reservation that loses a race re-plans on fresh stock (bounded retries), it never oversells;
+- every decision is stored with its explanation (candidates, distances, availability, why);
+- an order on hold, cancelled or fully shipped is never routed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from fulfilment.geocoding import Point, geocode, haversine_km
+from fulfilment.models import (
+    RoutingDecision,
+    RoutingRule,
+    RuleKind,
+    Shipment,
+    ShipmentLine,
+    ShortagePolicy,
+)
+from fulfilment.states import ShipmentStatus
+from inventory.models import Location, StockLevel
+from oms.errors import InsufficientStock
+from orders.models import Order, OrderLine
+from orders.services import (
+    order_allocate,
+    order_event_add,
+    order_get_for_update,
+    order_hold,
+    order_status_set,
+)
+from orders.states import HoldReason, OrderStatus
+
+UNLIMITED = 10**9
+DEFAULT_MAX_SPLITS = 3
+RETRIES = 3
+
+
+@dataclass
+class Candidate:
+    location: Location
+    priority: int
+    distance_km: float | None = None
+    free: dict[int, int] = field(default_factory=dict)  # sku id -> units free to reserve
+    rejected: str = ""
+
+    def can_give(self, sku_id: int | None, quantity: int) -> bool:
+        return sku_id is None or self.free.get(sku_id, 0) >= quantity
+
+    def sort_key(self) -> tuple[float, int, str]:
+        return (
+            self.distance_km if self.distance_km is not None else float("inf"),
+            self.priority,
+            self.location.code,
+        )
+
+
+@dataclass
+class Policy:
+    allow_split: bool = True
+    max_splits: int = DEFAULT_MAX_SPLITS
+    on_shortage: str = ShortagePolicy.BACKORDER
+    rules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    kind: str  # single | split | partial | none
+    allocations: list[tuple[int, int, int]]  # (order line id, location id, quantity)
+    reason: str
+    short: list[tuple[int, int]] = field(default_factory=list)  # (order line id, quantity)
+
+
+def _needs(lines: Sequence[OrderLine]) -> list[tuple[OrderLine, int | None, int]]:
+    """(line, sku id or None when no stock is needed, unallocated quantity)."""
+    needs = []
+    for line in lines:
+        quantity = line.quantity_unallocated
+        if quantity <= 0 or line.sku is None:
+            continue
+        tracked = line.sku.track_inventory
+        needs.append((line, line.sku_id if tracked else None, quantity))
+    return needs
+
+
+def _policy_and_candidates(
+    order: Order, destination: Point | None, country: str
+) -> tuple[Policy, list[Candidate], list[Candidate]]:
+    policy = Policy()
+    locations = list(
+        order.channel.locations.filter(is_active=True, ships_online=True).order_by("pk")
+    )
+    candidates = {loc.pk: Candidate(location=loc, priority=loc.priority) for loc in locations}
+    rejected: list[Candidate] = []
+    rules = list(
+        RoutingRule.objects.filter(is_active=True)
+        .prefetch_related("locations")
+        .order_by("position", "id")
+    )
+    decided: set[str] = set()
+    for rule in rules:
+        members = {loc.pk for loc in rule.locations.all()}
+        if rule.kind == RuleKind.SERVES:
+            for pk in members & set(candidates):
+                if country not in rule.country_list:
+                    c = candidates.pop(pk)
+                    c.rejected = f"serves only {', '.join(rule.country_list)} ({rule.name})"
+                    rejected.append(c)
+            continue
+        if rule.channel_id not in (None, order.channel_id):
+            continue
+        if rule.country_list and country not in rule.country_list:
+            continue
+        policy.rules.append(rule.name)
+        if rule.kind == RuleKind.EXCLUDE:
+            for pk in members & set(candidates):
+                c = candidates.pop(pk)
+                c.rejected = f"excluded by rule “{rule.name}”"
+                rejected.append(c)
+        elif rule.kind == RuleKind.ONLY:
+            for pk in set(candidates) - members:
+                c = candidates.pop(pk)
+                c.rejected = f"not allowed by rule “{rule.name}”"
+                rejected.append(c)
+        elif rule.kind == RuleKind.PRIORITY and rule.priority is not None:
+            for pk in members & set(candidates):
+                candidates[pk].priority = rule.priority
+        elif rule.kind == RuleKind.SPLITS:
+            if rule.allow_split is not None and "split" not in decided:
+                policy.allow_split = rule.allow_split
+                decided.add("split")
+            if rule.max_splits and "max" not in decided:
+                policy.max_splits = rule.max_splits
+                decided.add("max")
+            if rule.on_shortage and "shortage" not in decided:
+                policy.on_shortage = rule.on_shortage
+                decided.add("shortage")
+    if not policy.allow_split:
+        policy.max_splits = 1
+    # Capacity: shipments created today per location, cancelled ones aside.
+    today = timezone.localdate()
+    busy = dict(
+        Shipment.objects.filter(location_id__in=list(candidates), created_at__date=today)
+        .exclude(status=ShipmentStatus.CANCELLED)
+        .values("location_id")
+        .annotate(n=Count("id"))
+        .values_list("location_id", "n")
+    )
+    for pk in list(candidates):
+        cap = candidates[pk].location.daily_capacity
+        if cap is not None and busy.get(pk, 0) >= cap:
+            c = candidates.pop(pk)
+            c.rejected = f"capacity full ({busy.get(pk, 0)}/{cap} shipments today)"
+            rejected.append(c)
+    for c in list(candidates.values()) + rejected:
+        if destination is not None and c.location.latitude is not None:
+            c.distance_km = round(
+                haversine_km(
+                    (destination.latitude, destination.longitude),
+                    (float(c.location.latitude), float(c.location.longitude or 0)),
+                ),
+                1,
+            )
+    ordered = list(candidates.values())
+    if destination is None:
+        # Unplaceable destination: locations in its country first, then by priority.
+        ordered.sort(
+            key=lambda c: (str(c.location.country) != country, c.priority, c.location.code)
+        )
+    else:
+        ordered.sort(key=Candidate.sort_key)
+    return policy, ordered, rejected
+
+
+def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> None:
+    rows = StockLevel.objects.filter(
+        location_id__in=[c.location.pk for c in candidates], sku_id__in=sku_ids
+    ).values_list("location_id", "sku_id", "on_hand", "reserved", "allow_backorder")
+    by_location = {c.location.pk: c for c in candidates}
+    for location_id, sku_id, on_hand, reserved, backorder in rows:
+        by_location[location_id].free[sku_id] = (
+            UNLIMITED if backorder else max(0, on_hand - reserved)
+        )
+
+
+def _plan(
+    needs: list[tuple[OrderLine, int | None, int]], candidates: list[Candidate], policy: Policy
+) -> Plan:
+    def complete_at(c: Candidate) -> bool:
+        return all(c.can_give(sku, q) for _, sku, q in needs)
+
+    def assign(group: Sequence[Candidate]) -> list[tuple[int, int, int]] | None:
+        plan = []
+        for line, sku, quantity in needs:
+            giver = next((c for c in group if c.can_give(sku, quantity)), None)
+            if giver is None:
+                return None
+            plan.append((line.pk, giver.location.pk, quantity))
+        return plan
+
+    for c in candidates:
+        if complete_at(c):
+            where = f"{c.distance_km} km" if c.distance_km is not None else f"priority {c.priority}"
+            return Plan(
+                "single",
+                [(line.pk, c.location.pk, q) for line, _, q in needs],
+                f"nearest location that can ship every line: {c.location.code} ({where})",
+            )
+    useful = [c for c in candidates if any(c.can_give(sku, q) for _, sku, q in needs)]
+    for size in range(2, min(policy.max_splits, 3) + 1):
+        best: tuple[tuple[float, int], list[tuple[int, int, int]], list[Candidate]] | None = None
+        for group in itertools.combinations(useful, size):
+            plan = assign(group)
+            if plan is None:
+                continue
+            used = {loc for _, loc, _ in plan}
+            if len(used) < size:
+                continue  # a smaller group would do: found at a smaller size already
+            chosen = [c for c in group if c.location.pk in used]
+            cost = (
+                sum(c.distance_km if c.distance_km is not None else 1e6 for c in chosen),
+                sum(c.priority for c in chosen),
+            )
+            if best is None or cost < best[0]:
+                best = (cost, plan, chosen)
+        if best is not None:
+            codes = ", ".join(c.location.code for c in best[2])
+            return Plan(
+                "split",
+                best[1],
+                f"no location has everything; fewest shipments: {size} ({codes}), "
+                f"{best[0][0]:.0f} km in all",
+            )
+    # Allocate what can be, nearest first, never more shipments than allowed.
+    allocations: list[tuple[int, int, int]] = []
+    short: list[tuple[int, int]] = []
+    opened: list[int] = []
+    for line, sku, quantity in needs:
+        remaining = quantity
+        for c in candidates:
+            if remaining == 0:
+                break
+            if c.location.pk not in opened and len(opened) >= policy.max_splits:
+                continue
+            give = remaining if sku is None else min(remaining, c.free.get(sku, 0))
+            if give <= 0:
+                continue
+            if sku is not None:
+                c.free[sku] -= give
+            allocations.append((line.pk, c.location.pk, give))
+            remaining -= give
+            if c.location.pk not in opened:
+                opened.append(c.location.pk)
+        if remaining:
+            short.append((line.pk, remaining))
+    kind = "partial" if allocations else "none"
+    reason = (
+        "not enough stock anywhere allowed: allocated what could be, the rest waits"
+        if allocations
+        else "no allowed location has any of it"
+    )
+    return Plan(kind, allocations, reason, short)
+
+
+def _explain(
+    *,
+    trigger: str,
+    destination: Point | None,
+    address: dict[str, Any],
+    policy: Policy,
+    candidates: list[Candidate],
+    rejected: list[Candidate],
+    plan: Plan,
+    needs: list[tuple[OrderLine, int | None, int]],
+) -> dict[str, Any]:
+    chosen = {loc for _, loc, _ in plan.allocations}
+    sku_codes = {sku: line.sku_code for line, sku, _ in needs if sku is not None}
+    rows = []
+    for c in candidates + rejected:
+        status = c.rejected and f"rejected: {c.rejected}"
+        if not status:
+            complete = all(c.can_give(sku, q) for _, sku, q in needs)
+            status = (
+                "chosen"
+                if c.location.pk in chosen
+                else ("could ship everything, but farther" if complete else "not enough stock")
+            )
+        rows.append(
+            {
+                "location": c.location.code,
+                "distance_km": c.distance_km,
+                "priority": c.priority,
+                "available": {
+                    code: min(c.free.get(sku, 0), UNLIMITED) for sku, code in sku_codes.items()
+                },
+                "status": status,
+            }
+        )
+    return {
+        "trigger": trigger,
+        "destination": {
+            "country": address.get("country", ""),
+            "postal_code": address.get("postal_code", ""),
+            "precision": destination.precision if destination else "unplaced",
+            "latitude": destination.latitude if destination else None,
+            "longitude": destination.longitude if destination else None,
+            "note": ""
+            if destination
+            else ("destination could not be placed: locations in its country first, by priority"),
+        },
+        "rules": policy.rules,
+        "max_shipments": policy.max_splits,
+        "candidates": rows,
+        "choice": {"kind": plan.kind, "reason": plan.reason},
+        "short": [{"line": ln, "quantity": q} for ln, q in plan.short],
+    }
+
+
+def _shipments(order: Order, plan: Plan, decision: RoutingDecision) -> list[Shipment]:
+    by_location: dict[int, list[tuple[int, int]]] = {}
+    for line_id, location_id, quantity in plan.allocations:
+        by_location.setdefault(location_id, []).append((line_id, quantity))
+    shipments = []
+    for location_id, items in by_location.items():
+        shipment = (
+            Shipment.objects.select_for_update()
+            .filter(order=order, location_id=location_id, status=ShipmentStatus.PENDING)
+            .first()
+        )
+        if shipment is None:
+            shipment = Shipment.objects.create(
+                order=order, location_id=location_id, decision=decision
+            )
+        for line_id, quantity in items:
+            updated = ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(
+                quantity=F("quantity") + quantity
+            )
+            if not updated:
+                ShipmentLine.objects.create(
+                    shipment=shipment, order_line_id=line_id, quantity=quantity
+                )
+        shipments.append(shipment)
+    return shipments
+
+
+def order_route(*, order_id: int, trigger: str, actor: str = "system") -> RoutingDecision | None:
+    """Route what the order still needs; returns the decision (None when nothing is needed).
+
+    Raises NotFound (no such order).
+    """
+    with transaction.atomic():
+        order = order_get_for_update(order_id)
+        if order.is_on_hold or order.status in (
+            OrderStatus.CANCELLED,
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.COMPLETED,
+        ):
+            return None
+        lines = list(
+            OrderLine.objects.filter(order=order).select_related("sku").order_by("line_number")
+        )
+        needs = _needs(lines)
+        if not needs:
+            return None
+        address = dict(order.shipping_address or {})
+        country = str(address.get("country") or "")
+        destination = geocode(address)
+        sku_ids = {sku for _, sku, _ in needs if sku is not None}
+        for attempt in range(RETRIES):
+            policy, candidates, rejected = _policy_and_candidates(order, destination, country)
+            _load_free(candidates + rejected, sku_ids)
+            before = {id(c): dict(c.free) for c in candidates}
+            plan = _plan(needs, candidates, policy)
+            for c in candidates:  # the explanation shows availability before the choice
+                c.free = before[id(c)]
+            try:
+                with transaction.atomic():
+                    if plan.allocations:
+                        order_allocate(order=order, allocations=plan.allocations, actor=actor)
+                    decision = RoutingDecision.objects.create(
+                        order=order,
+                        trigger=trigger,
+                        outcome=plan.kind,
+                        explanation=_explain(
+                            trigger=trigger,
+                            destination=destination,
+                            address=address,
+                            policy=policy,
+                            candidates=candidates,
+                            rejected=rejected,
+                            plan=plan,
+                            needs=needs,
+                        ),
+                    )
+                    _shipments(order, plan, decision)
+                break
+            except InsufficientStock:
+                if attempt == RETRIES - 1:
+                    raise
+                continue  # someone took the stock meanwhile: plan again on fresh figures
+        order_event_add(
+            order=order,
+            kind="routed",
+            actor=actor,
+            outcome=plan.kind,
+            reason=plan.reason,
+            decision=decision.pk,
+        )
+        if plan.short:
+            order.refresh_from_db(fields=["status"])
+            if policy.on_shortage == ShortagePolicy.HOLD:
+                order_hold(
+                    order=order,
+                    reason=HoldReason.CUSTOMER_CARE,
+                    note="Not enough stock to ship complete: " + plan.reason,
+                    actor=actor,
+                )
+            elif order.status == OrderStatus.PENDING:
+                order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
+        return decision

@@ -1,0 +1,288 @@
+"""Shipments after routing: pick, pack, ship, deliver, cancel.
+
+Invariants: lock order Order -> (order lines, stock) -> Shipment; each transition checks
+fulfilment.states.TRANSITIONS and a replay of a transition already made returns the shipment;
+picking more than allocated is refused; a short pick gives the missing units back, flags the
+level for a count and re-routes them; cancelling before shipping releases the reservations
+and re-routes; shipping consumes the reserved stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfilment.models import Parcel, Shipment, ShipmentLine
+from fulfilment.states import TRANSITIONS, ShipmentStatus
+from inventory.models import LocationKind, StockLevel
+from oms.errors import Conflict, NotFound, ValidationFailed
+from oms.states import assert_transition
+from orders.models import Order
+from orders.services import (
+    order_deallocate,
+    order_event_add,
+    order_get_for_update,
+    order_ship,
+    order_status_set,
+)
+from orders.states import OrderStatus
+
+
+def _lock(shipment: Shipment | int) -> tuple[Order, Shipment]:
+    pk = shipment if isinstance(shipment, int) else shipment.pk
+    order_id = Shipment.objects.filter(pk=pk).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"No shipment {pk}.")
+    order = order_get_for_update(order_id)
+    return order, Shipment.objects.select_for_update().select_related("location").get(pk=pk)
+
+
+def _move(shipment: Shipment, target: str, *, actor: str, **data: Any) -> None:
+    assert_transition(TRANSITIONS, shipment.status, target, what=f"Shipment {shipment.pk}")
+    previous, shipment.status = shipment.status, target
+    stamps: dict[str, str] = {
+        ShipmentStatus.PICKING: "picked_at",
+        ShipmentStatus.PACKED: "packed_at",
+        ShipmentStatus.SHIPPED: "shipped_at",
+        ShipmentStatus.DELIVERED: "delivered_at",
+        ShipmentStatus.CANCELLED: "cancelled_at",
+    }
+    stamp = stamps.get(target)
+    fields = ["status"]
+    if stamp:
+        setattr(shipment, stamp, timezone.now())
+        fields.append(stamp)
+    shipment.save(update_fields=fields)
+    order_event_add(
+        order=shipment.order,
+        kind=f"shipment_{target}",
+        actor=actor,
+        shipment=shipment.pk,
+        location=shipment.location.code,
+        **{"from": previous},
+        **data,
+    )
+
+
+def _reroute(order: Order, trigger: str, actor: str) -> None:
+    from fulfilment.services.routing import order_route
+
+    order_route(order_id=order.pk, trigger=trigger, actor=actor)
+
+
+@transaction.atomic
+def shipment_cancel(
+    *, shipment: Shipment | int, reason: str = "", actor: str = "system", reroute: bool = True
+) -> Shipment:
+    """Cancel before shipping: the reservations go back, and the order is routed again.
+
+    Raises InvalidTransition (shipped or delivered).
+    """
+    order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.CANCELLED:
+        return shipment
+    assert_transition(
+        TRANSITIONS, shipment.status, ShipmentStatus.CANCELLED, what=f"Shipment {shipment.pk}"
+    )
+    lines = list(shipment.lines.all())
+    if lines:
+        order_deallocate(
+            order=order,
+            allocations=[(ln.order_line_id, shipment.location_id, ln.quantity) for ln in lines],
+            reason=reason or f"shipment {shipment.pk} cancelled",
+            actor=actor,
+        )
+    _move(shipment, ShipmentStatus.CANCELLED, actor=actor, reason=reason)
+    if reroute:
+        _reroute(order, "shipment_cancelled", actor)
+    return shipment
+
+
+@transaction.atomic
+def shipment_pick(
+    *, shipment: Shipment | int, lines: Sequence[tuple[int, int]], actor: str = "system"
+) -> Shipment:
+    """Confirm picked quantities per order line; what was not found is a short pick: it is
+    given back, the level is flagged for a count, and the order is routed again.
+
+    Raises InvalidTransition (not pending/picking), ValidationFailed (unknown line),
+    Conflict (more than allocated to the shipment line: `over_pick`).
+    """
+    order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.PENDING:
+        _move(shipment, ShipmentStatus.PICKING, actor=actor)
+    elif shipment.status != ShipmentStatus.PICKING:
+        assert_transition(
+            TRANSITIONS, shipment.status, ShipmentStatus.PICKING, what=f"Shipment {shipment.pk}"
+        )
+    by_line = {ln.order_line_id: ln for ln in shipment.lines.select_for_update()}
+    errors: dict[str, list[str]] = {}
+    for index, (order_line_id, quantity) in enumerate(lines):
+        line = by_line.get(order_line_id)
+        if line is None:
+            errors[f"lines.{index}.order_line"] = ["Not in this shipment."]
+        elif quantity < 0:
+            errors[f"lines.{index}.quantity"] = ["0 or more."]
+        elif quantity > line.quantity:
+            raise Conflict(
+                f"Line {order_line_id}: {quantity} picked but only {line.quantity} allocated.",
+                code="over_pick",
+                errors={f"lines.{index}.quantity": [f"At most {line.quantity}."]},
+            )
+    if errors:
+        raise ValidationFailed("These picks cannot be recorded.", errors=errors)
+    short: list[tuple[ShipmentLine, int]] = []
+    for order_line_id, quantity in lines:
+        line = by_line[order_line_id]
+        missing = line.quantity - quantity
+        line.quantity_picked = quantity
+        if missing:
+            short.append((line, missing))
+    ShipmentLine.objects.bulk_update(list(by_line.values()), ["quantity_picked"])
+    if short:
+        order_deallocate(
+            order=order,
+            allocations=[(ln.order_line_id, shipment.location_id, q) for ln, q in short],
+            reason=f"short pick at {shipment.location.code}",
+            actor=actor,
+        )
+        for line, missing in short:
+            line.quantity -= missing
+            line.quantity_picked = min(line.quantity_picked, line.quantity)
+        ShipmentLine.objects.bulk_update([ln for ln, _ in short], ["quantity", "quantity_picked"])
+        ShipmentLine.objects.filter(shipment=shipment, quantity=0).delete()
+        sku_ids = list(
+            order.lines.filter(pk__in=[ln.order_line_id for ln, _ in short]).values_list(
+                "sku_id", flat=True
+            )
+        )
+        StockLevel.objects.filter(location=shipment.location, sku_id__in=sku_ids).update(
+            needs_count=True
+        )
+        order_event_add(
+            order=order,
+            kind="short_pick",
+            actor=actor,
+            shipment=shipment.pk,
+            lines=[{"line": ln.order_line_id, "missing": q} for ln, q in short],
+        )
+        if not shipment.lines.exists():
+            _move(shipment, ShipmentStatus.CANCELLED, actor=actor, reason="nothing could be picked")
+        _reroute(order, "short_pick", actor)
+    return shipment
+
+
+@transaction.atomic
+def shipment_pack(
+    *,
+    shipment: Shipment | int,
+    parcels: Sequence[dict[str, int | None]],
+    actor: str = "system",
+) -> Shipment:
+    """Record the parcels and mark the shipment packed (everything picked is packed).
+
+    Raises InvalidTransition, ValidationFailed (no parcel, a weight of 0).
+    """
+    _order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.PACKED:
+        return shipment
+    if shipment.status == ShipmentStatus.PENDING:
+        raise Conflict("Pick the shipment before packing it.", code="invalid_transition")
+    if not parcels:
+        raise ValidationFailed("At least one parcel.", errors={"parcels": ["Required."]})
+    for index, parcel in enumerate(parcels):
+        if not parcel.get("weight_grams"):
+            raise ValidationFailed(
+                "A parcel has a weight.", errors={f"parcels.{index}.weight_grams": ["Required."]}
+            )
+    assert_transition(
+        TRANSITIONS, shipment.status, ShipmentStatus.PACKED, what=f"Shipment {shipment.pk}"
+    )
+    lines = list(shipment.lines.select_for_update())
+    for line in lines:
+        if line.quantity_picked == 0:  # picked implicitly: everything allocated was found
+            line.quantity_picked = line.quantity
+        line.quantity_packed = line.quantity_picked
+    ShipmentLine.objects.bulk_update(lines, ["quantity_picked", "quantity_packed"])
+    Parcel.objects.bulk_create(
+        Parcel(shipment=shipment, **{k: v for k, v in p.items() if v is not None}) for p in parcels
+    )
+    _move(shipment, ShipmentStatus.PACKED, actor=actor, parcels=len(parcels))
+    return shipment
+
+
+@transaction.atomic
+def shipment_ship(
+    *,
+    shipment: Shipment | int,
+    carrier: str = "",
+    service: str = "",
+    tracking_number: str = "",
+    tracking_url: str = "",
+    actor: str = "system",
+) -> Shipment:
+    """The shipment left: stock is consumed, the order lines count it shipped.
+
+    Raises InvalidTransition (not packed, or a 3PL shipment not sent).
+    """
+    order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.SHIPPED:
+        return shipment
+    assert_transition(
+        TRANSITIONS, shipment.status, ShipmentStatus.SHIPPED, what=f"Shipment {shipment.pk}"
+    )
+    lines = list(shipment.lines.all())
+    order_ship(
+        order=order,
+        shipped=[
+            (ln.order_line_id, shipment.location_id, ln.quantity_packed or ln.quantity)
+            for ln in lines
+        ],
+        shipment_id=shipment.pk,
+        actor=actor,
+    )
+    shipment.carrier, shipment.service = carrier[:32], service[:64]
+    shipment.tracking_number, shipment.tracking_url = tracking_number[:64], tracking_url[:200]
+    shipment.save(update_fields=["carrier", "service", "tracking_number", "tracking_url"])
+    if tracking_number:
+        order.search_text = f"{order.search_text} {tracking_number.lower()}"
+        order.save(update_fields=["search_text"])
+    _move(
+        shipment,
+        ShipmentStatus.SHIPPED,
+        actor=actor,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+    return shipment
+
+
+@transaction.atomic
+def shipment_send_to_3pl(*, shipment: Shipment | int, actor: str = "system") -> Shipment:
+    """Hand a 3PL location's shipment over to the partner. Raises InvalidTransition."""
+    _order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.SENT:
+        return shipment
+    if shipment.location.kind != LocationKind.THIRD_PARTY:
+        raise Conflict("Only a 3PL location's shipment is sent.", code="invalid_transition")
+    _move(shipment, ShipmentStatus.SENT, actor=actor)
+    return shipment
+
+
+@transaction.atomic
+def shipment_deliver(*, shipment: Shipment | int, actor: str = "system") -> Shipment:
+    """The carrier delivered it; the order is delivered when all its shipments are."""
+    order, shipment = _lock(shipment)
+    if shipment.status == ShipmentStatus.DELIVERED:
+        return shipment
+    _move(shipment, ShipmentStatus.DELIVERED, actor=actor)
+    others = Shipment.objects.filter(order=order).exclude(status=ShipmentStatus.CANCELLED)
+    if (
+        order.status == OrderStatus.SHIPPED
+        and not others.exclude(status=ShipmentStatus.DELIVERED).exists()
+    ):
+        order_status_set(order=order, status=OrderStatus.DELIVERED, actor=actor)
+    return shipment

@@ -1,0 +1,53 @@
+"""Fulfilment's reactions to orders' domain events (subscribed in FulfilmentConfig.ready)."""
+
+from __future__ import annotations
+
+from fulfilment.models import Shipment
+from fulfilment.states import ShipmentStatus
+from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+
+
+def route_on_need(event: OrderNeedsRouting) -> None:
+    """Routing runs in the capturing transaction: the API answer already shows the result."""
+    from fulfilment.services import order_route
+
+    order_route(order_id=event.order_id, trigger=event.reason)
+
+
+def reroute_on_address_change(event: OrderAddressChanged) -> None:
+    """What is not picked yet goes back and is routed again to the new destination."""
+    from fulfilment.services import order_route, shipment_cancel
+
+    for shipment in Shipment.objects.filter(order_id=event.order_id, status=ShipmentStatus.PENDING):
+        shipment_cancel(shipment=shipment, reason="address changed", reroute=False)
+    order_route(order_id=event.order_id, trigger="address_changed")
+
+
+def shrink_on_cancel(event: OrderCancelled) -> None:
+    """Cancelled quantities leave their open shipments (the order already released the stock)."""
+    from fulfilment.models import ShipmentLine
+    from fulfilment.states import OPEN
+
+    for line_id, quantity in event.line_quantities:
+        remaining = quantity
+        for line in (
+            ShipmentLine.objects.select_for_update()
+            .filter(order_line_id=line_id, shipment__status__in=OPEN)
+            .order_by("-id")
+        ):
+            if remaining <= 0:
+                break
+            take = min(line.quantity - line.quantity_picked, remaining)
+            if take <= 0:
+                continue
+            line.quantity -= take
+            remaining -= take
+            if line.quantity == 0:
+                line.delete()
+            else:
+                line.save(update_fields=["quantity"])
+    for shipment in Shipment.objects.filter(
+        order_id=event.order_id, status__in=[ShipmentStatus.PENDING, ShipmentStatus.PICKING]
+    ):
+        if not shipment.lines.exists():
+            Shipment.objects.filter(pk=shipment.pk).update(status=ShipmentStatus.CANCELLED)

@@ -8,6 +8,7 @@ from oms.health import healthz
 api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("fulfilment.api.urls")),
     path("", include("channels.api.urls")),
 ]
 

@@ -75,6 +75,16 @@ class Policy:
     rules: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Need:
+    """One thing to ship: `key` is the order line id (or a basket index for a promise)."""
+
+    key: int
+    sku_id: int | None  # None: no stock needed (the SKU does not track inventory)
+    sku_code: str
+    quantity: int
+
+
 @dataclass
 class Plan:
     kind: str  # single | split | partial | none
@@ -83,15 +93,15 @@ class Plan:
     short: list[tuple[int, int]] = field(default_factory=list)  # (order line id, quantity)
 
 
-def _needs(lines: Sequence[OrderLine]) -> list[tuple[OrderLine, int | None, int]]:
-    """(line, sku id or None when no stock is needed, unallocated quantity)."""
+def _needs(lines: Sequence[OrderLine]) -> list[Need]:
+    """What the order still needs: its unallocated quantities of known SKUs."""
     needs = []
     for line in lines:
         quantity = line.quantity_unallocated
         if quantity <= 0 or line.sku is None:
             continue
         tracked = line.sku.track_inventory
-        needs.append((line, line.sku_id if tracked else None, quantity))
+        needs.append(Need(line.pk, line.sku_id if tracked else None, line.sku_code, quantity))
     return needs
 
 
@@ -195,19 +205,17 @@ def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> None:
         )
 
 
-def _plan(
-    needs: list[tuple[OrderLine, int | None, int]], candidates: list[Candidate], policy: Policy
-) -> Plan:
+def _plan(needs: list[Need], candidates: list[Candidate], policy: Policy) -> Plan:
     def complete_at(c: Candidate) -> bool:
-        return all(c.can_give(sku, q) for _, sku, q in needs)
+        return all(c.can_give(n.sku_id, n.quantity) for n in needs)
 
     def assign(group: Sequence[Candidate]) -> list[tuple[int, int, int]] | None:
         plan = []
-        for line, sku, quantity in needs:
-            giver = next((c for c in group if c.can_give(sku, quantity)), None)
+        for need in needs:
+            giver = next((c for c in group if c.can_give(need.sku_id, need.quantity)), None)
             if giver is None:
                 return None
-            plan.append((line.pk, giver.location.pk, quantity))
+            plan.append((need.key, giver.location.pk, need.quantity))
         return plan
 
     for c in candidates:
@@ -215,10 +223,10 @@ def _plan(
             where = f"{c.distance_km} km" if c.distance_km is not None else f"priority {c.priority}"
             return Plan(
                 "single",
-                [(line.pk, c.location.pk, q) for line, _, q in needs],
+                [(n.key, c.location.pk, n.quantity) for n in needs],
                 f"nearest location that can ship every line: {c.location.code} ({where})",
             )
-    useful = [c for c in candidates if any(c.can_give(sku, q) for _, sku, q in needs)]
+    useful = [c for c in candidates if any(c.can_give(n.sku_id, n.quantity) for n in needs)]
     for size in range(2, min(policy.max_splits, 3) + 1):
         best: tuple[tuple[float, int], list[tuple[int, int, int]], list[Candidate]] | None = None
         for group in itertools.combinations(useful, size):
@@ -247,8 +255,8 @@ def _plan(
     allocations: list[tuple[int, int, int]] = []
     short: list[tuple[int, int]] = []
     opened: list[int] = []
-    for line, sku, quantity in needs:
-        remaining = quantity
+    for need in needs:
+        sku, remaining = need.sku_id, need.quantity
         for c in candidates:
             if remaining == 0:
                 break
@@ -259,12 +267,12 @@ def _plan(
                 continue
             if sku is not None:
                 c.free[sku] -= give
-            allocations.append((line.pk, c.location.pk, give))
+            allocations.append((need.key, c.location.pk, give))
             remaining -= give
             if c.location.pk not in opened:
                 opened.append(c.location.pk)
         if remaining:
-            short.append((line.pk, remaining))
+            short.append((need.key, remaining))
     kind = "partial" if allocations else "none"
     reason = (
         "not enough stock anywhere allowed: allocated what could be, the rest waits"
@@ -283,15 +291,15 @@ def _explain(
     candidates: list[Candidate],
     rejected: list[Candidate],
     plan: Plan,
-    needs: list[tuple[OrderLine, int | None, int]],
+    needs: list[Need],
 ) -> dict[str, Any]:
     chosen = {loc for _, loc, _ in plan.allocations}
-    sku_codes = {sku: line.sku_code for line, sku, _ in needs if sku is not None}
+    sku_codes = {n.sku_id: n.sku_code for n in needs if n.sku_id is not None}
     rows = []
     for c in candidates + rejected:
         status = c.rejected and f"rejected: {c.rejected}"
         if not status:
-            complete = all(c.can_give(sku, q) for _, sku, q in needs)
+            complete = all(c.can_give(n.sku_id, n.quantity) for n in needs)
             status = (
                 "chosen"
                 if c.location.pk in chosen
@@ -328,7 +336,37 @@ def _explain(
     }
 
 
-def _shipments(order: Order, plan: Plan, decision: RoutingDecision) -> list[Shipment]:
+def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, tuple[Any, Any]]:
+    """Expected ship and delivery dates per location used by the plan."""
+    from fulfilment.models import LocationSchedule
+    from fulfilment.promise import Calendar, dates_for, default_bands
+
+    used = {loc for _, loc, _ in plan.allocations}
+    if not used:
+        return {}
+    by_pk = {c.location.pk: c for c in candidates}
+    now = timezone.now()
+    schedules = {s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)}
+    calendar = Calendar({country} | {str(by_pk[pk].location.country) for pk in used}, now.date())
+    bands = default_bands()
+    result = {}
+    for pk in used:
+        d = dates_for(
+            location=by_pk[pk].location,
+            destination_country=country,
+            distance_km=by_pk[pk].distance_km,
+            now=now,
+            calendar=calendar,
+            bands=bands,
+            schedule=schedules.get(pk),
+        )
+        result[pk] = (d.ship_date, d.delivery_date)
+    return result
+
+
+def _shipments(
+    order: Order, plan: Plan, decision: RoutingDecision, dates: dict[int, tuple[Any, Any]]
+) -> list[Shipment]:
     by_location: dict[int, list[tuple[int, int]]] = {}
     for line_id, location_id, quantity in plan.allocations:
         by_location.setdefault(location_id, []).append((line_id, quantity))
@@ -339,9 +377,14 @@ def _shipments(order: Order, plan: Plan, decision: RoutingDecision) -> list[Ship
             .filter(order=order, location_id=location_id, status=ShipmentStatus.PENDING)
             .first()
         )
+        ship_date, delivery_date = dates.get(location_id, (None, None))
         if shipment is None:
             shipment = Shipment.objects.create(
-                order=order, location_id=location_id, decision=decision
+                order=order,
+                location_id=location_id,
+                decision=decision,
+                expected_ship_date=ship_date,
+                expected_delivery_date=delivery_date,
             )
         for line_id, quantity in items:
             updated = ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(
@@ -378,7 +421,7 @@ def order_route(*, order_id: int, trigger: str, actor: str = "system") -> Routin
         address = dict(order.shipping_address or {})
         country = str(address.get("country") or "")
         destination = geocode(address)
-        sku_ids = {sku for _, sku, _ in needs if sku is not None}
+        sku_ids = {n.sku_id for n in needs if n.sku_id is not None}
         for attempt in range(RETRIES):
             policy, candidates, rejected = _policy_and_candidates(order, destination, country)
             _load_free(candidates + rejected, sku_ids)
@@ -405,7 +448,7 @@ def order_route(*, order_id: int, trigger: str, actor: str = "system") -> Routin
                             needs=needs,
                         ),
                     )
-                    _shipments(order, plan, decision)
+                    _shipments(order, plan, decision, _dates(plan, candidates, country))
                 break
             except InsufficientStock:
                 if attempt == RETRIES - 1:

@@ -1,0 +1,114 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from fulfilment.models import Shipment, ShipmentLine
+from oms.api.serializers import InputSerializer
+
+
+class ShipmentLineOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="order_line.sku_code")
+
+    class Meta:
+        model = ShipmentLine
+        fields = ["order_line", "sku", "quantity", "quantity_picked", "quantity_packed"]
+        read_only_fields = fields
+
+
+class ShipmentOutputSerializer(serializers.ModelSerializer):
+    location = serializers.CharField(source="location.code")
+    lines = ShipmentLineOutputSerializer(many=True)
+    label_url = serializers.SerializerMethodField()
+    routing_explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "order",
+            "location",
+            "status",
+            "lines",
+            "carrier",
+            "service",
+            "tracking_number",
+            "tracking_url",
+            "label_url",
+            "expected_ship_date",
+            "expected_delivery_date",
+            "shipped_at",
+            "delivered_at",
+            "routing_explanation",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_label_url(self, obj: Shipment) -> str | None:
+        return None  # labels are bought with the carriers of Fulfilment II
+
+    def get_routing_explanation(self, obj: Shipment) -> dict[str, Any] | None:
+        return obj.decision.explanation if obj.decision else None
+
+
+class PickLineSerializer(InputSerializer):
+    order_line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class PickSerializer(InputSerializer):
+    lines = PickLineSerializer(many=True, allow_empty=False)
+
+
+class ParcelSerializer(InputSerializer):
+    weight_grams = serializers.IntegerField(min_value=1)
+    length_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    width_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    height_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class PackSerializer(InputSerializer):
+    parcels = ParcelSerializer(many=True, allow_empty=False)
+
+
+class ShipSerializer(InputSerializer):
+    carrier = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    service = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    tracking_number = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default=""
+    )
+    tracking_url = serializers.URLField(required=False, allow_blank=True, default="")
+
+
+class CancelShipmentSerializer(InputSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class PromiseDestinationSerializer(InputSerializer):
+    country = serializers.RegexField(r"^[A-Za-z]{2}$")
+    postal_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class PromiseLineSerializer(InputSerializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class PromiseInputSerializer(InputSerializer):
+    channel = serializers.CharField(max_length=32)
+    destination = PromiseDestinationSerializer()
+    lines = PromiseLineSerializer(many=True, allow_empty=False)
+
+
+class PromiseOptionSerializer(serializers.Serializer):
+    locations = serializers.ListField(child=serializers.CharField())
+    ship_date = serializers.DateField()
+    delivery_date = serializers.DateField()
+    carrier = serializers.CharField()
+    service = serializers.CharField()
+
+
+class PromiseOutputSerializer(serializers.Serializer):
+    deliverable = serializers.BooleanField()
+    reason = serializers.CharField()
+    destination_precision = serializers.CharField()
+    options = PromiseOptionSerializer(many=True)

@@ -1,0 +1,106 @@
+"""`POST /promise/`: can this basket reach this postcode, from where, and when?
+
+Invariant: a promise reserves nothing and writes nothing; it plans exactly as routing would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.utils import timezone
+
+from fulfilment.geocoding import geocode
+from fulfilment.models import LocationSchedule
+from fulfilment.promise import Calendar, dates_for, default_bands
+from fulfilment.services.routing import Need, _load_free, _plan, _policy_and_candidates
+from inventory.models import Sku
+from oms.errors import ValidationFailed
+from orders.models import Order
+from orders.services.capture import channel_model
+
+
+def promise(
+    *,
+    channel: str,
+    destination: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Plan the basket like routing would and date it. Raises ValidationFailed (unknown
+    channel or SKU, bad quantity, no destination country)."""
+    errors: dict[str, list[str]] = {}
+    channel_obj = channel_model().objects.filter(code=channel).first()
+    if channel_obj is None:
+        errors["channel"] = [f"No channel {channel!r}."]
+    country = str(destination.get("country") or "").upper()
+    if len(country) != 2:
+        errors["destination.country"] = ["An ISO 3166-1 alpha-2 country code."]
+    codes = [str(line.get("sku") or "") for line in lines]
+    skus = {s.code: s for s in Sku.objects.filter(code__in=codes, is_active=True)}
+    if not lines:
+        errors["lines"] = ["At least one line."]
+    for index, line in enumerate(lines):
+        if codes[index] not in skus:
+            errors[f"lines.{index}.sku"] = [f"Unknown SKU {codes[index]!r}."]
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or quantity <= 0:
+            errors[f"lines.{index}.quantity"] = ["A positive whole number."]
+    if errors:
+        raise ValidationFailed("The promise cannot be computed.", errors=errors)
+    now = now or timezone.now()
+    needs = [
+        Need(
+            index,
+            skus[code].pk if skus[code].track_inventory else None,
+            code,
+            int(line["quantity"]),
+        )
+        for index, (code, line) in enumerate(zip(codes, lines, strict=True))
+    ]
+    address = {"country": country, "postal_code": destination.get("postal_code") or ""}
+    point = geocode(address)
+    probe = Order(channel=channel_obj, shipping_address=address)
+    policy, candidates, _ = _policy_and_candidates(probe, point, country)
+    _load_free(candidates, {n.sku_id for n in needs if n.sku_id is not None})
+    plan = _plan(needs, candidates, policy)
+    deliverable = plan.kind in ("single", "split")
+    options = []
+    if deliverable:
+        by_pk = {c.location.pk: c for c in candidates}
+        used = sorted({loc for _, loc, _ in plan.allocations}, key=lambda pk: by_pk[pk].sort_key())
+        schedules = {
+            s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)
+        }
+        calendar = Calendar(
+            {country} | {str(by_pk[pk].location.country) for pk in used}, now.date()
+        )
+        bands = default_bands()
+        dated = [
+            dates_for(
+                location=by_pk[pk].location,
+                destination_country=country,
+                distance_km=by_pk[pk].distance_km,
+                now=now,
+                calendar=calendar,
+                bands=bands,
+                schedule=schedules.get(pk),
+            )
+            for pk in used
+        ]
+        options.append(
+            {
+                "locations": [by_pk[pk].location.code for pk in used],
+                "ship_date": max(d.ship_date for d in dated),
+                "delivery_date": max(d.delivery_date for d in dated),
+                "carrier": dated[0].carrier,
+                "service": dated[0].service,
+            }
+        )
+    return {
+        "deliverable": deliverable,
+        "reason": plan.reason,
+        "options": options,
+        "destination_precision": point.precision if point else "unplaced",
+    }

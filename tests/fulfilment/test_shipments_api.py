@@ -23,7 +23,7 @@ def routed(network):
 
 
 def test_shipment_list_shows_lines_and_the_explanation(warehouse_api, routed):
-    o, shipment = routed
+    o, _shipment = routed
     rows = warehouse_api.get(f"/api/v1/shipments/?order={o.pk}").json()["results"]
     assert len(rows) == 1
     row = rows[0]

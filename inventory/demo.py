@@ -258,10 +258,16 @@ def load_demo_stock(*, now: datetime | None = None) -> dict[str, int]:
                         entries=_history(rng, start, rate),
                         safety_stock=max(1, round(rate * 2)),
                         reorder_point=max(2, round(rate * sku.lead_time_days)),
+                        bin=_bin(product_index, sku.pk),
                     )
                 )
     services.stock_history_load_many(histories=histories, actor="demo")
     return {"stock levels": len(histories)}
+
+
+def _bin(product_index: int, sku_id: int) -> str:
+    """Aisle per product, rack and shelf per variant: AA-RR-S."""
+    return f"{product_index + 1:02d}-{sku_id % 12 + 1:02d}-{'ABCD'[sku_id % 4]}"
 
 
 def _history(rng: random.Random, start: datetime, rate: float) -> list[tuple[datetime, str, int]]:

@@ -163,6 +163,11 @@ class StockLevel(models.Model):
     needs_count = models.BooleanField(
         default=False, help_text="Flagged for a cycle count (e.g. after a short pick)."
     )
+    bin = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Where it sits in the location (aisle-rack-shelf); pick lists walk in bin order.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

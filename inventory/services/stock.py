@@ -292,6 +292,7 @@ class LevelHistory:
     entries: Sequence[tuple[datetime, str, int]]
     safety_stock: int = 0
     reorder_point: int = 0
+    bin: str = ""
 
 
 IMPORTABLE_KINDS = frozenset(MovementKind.values) - {MovementKind.RESERVATION, MovementKind.RELEASE}
@@ -309,6 +310,16 @@ def stock_history_load(
         histories=[LevelHistory(sku=sku, location=location, entries=entries)], actor=actor
     )
     return StockLevel.objects.get(sku=sku, location=location)
+
+
+@transaction.atomic
+def stock_level_set_bin(*, sku: Sku, location: Location, bin: str) -> StockLevel:
+    """Record where the SKU sits at the location. Raises ValidationFailed (too long)."""
+    if len(bin) > 32:
+        raise ValidationFailed("A bin code has at most 32 characters.", errors={"bin": [bin]})
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    StockLevel.objects.filter(pk=level_id).update(bin=bin.strip().upper())
+    return StockLevel.objects.get(pk=level_id)
 
 
 @transaction.atomic
@@ -359,9 +370,10 @@ def stock_history_load_many(*, histories: Sequence[LevelHistory], actor: str = "
         level.on_hand = running
         level.safety_stock = history.safety_stock or level.safety_stock
         level.reorder_point = history.reorder_point or level.reorder_point
+        level.bin = history.bin or level.bin
     StockMovement.objects.bulk_create(rows, batch_size=2000)
     StockLevel.objects.bulk_update(
-        locked, ["on_hand", "safety_stock", "reorder_point"], batch_size=500
+        locked, ["on_hand", "safety_stock", "reorder_point", "bin"], batch_size=500
     )
     _stock_changed(pairs)
     return len(rows)

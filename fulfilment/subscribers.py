@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fulfilment.models import Shipment
 from fulfilment.states import ShipmentStatus
+from inventory.events import StockChanged
 from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
 
 
@@ -51,3 +52,15 @@ def shrink_on_cancel(event: OrderCancelled) -> None:
     ):
         if not shipment.lines.exists():
             Shipment.objects.filter(pk=shipment.pk).update(status=ShipmentStatus.CANCELLED)
+
+
+def reroute_backorders_on_stock(event: StockChanged) -> None:
+    """Stock arrived or was released: after commit, serve the orders waiting for it."""
+    if not event.freed:
+        return
+    from django.db import transaction
+
+    from fulfilment.tasks import backorders_reroute
+
+    sku_ids = sorted({sku_id for sku_id, _ in event.pairs})
+    transaction.on_commit(lambda: backorders_reroute.delay(sku_ids=sku_ids))

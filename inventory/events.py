@@ -13,3 +13,6 @@ class StockChanged:
     """
 
     pairs: frozenset[tuple[int, int]]
+    #: More became free to reserve (stock arrived, or a reservation was released): orders
+    #: waiting for these SKUs may now be served.
+    freed: bool = False

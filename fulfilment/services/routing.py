@@ -474,3 +474,30 @@ def order_route(*, order_id: int, trigger: str, actor: str = "system") -> Routin
             elif order.status == OrderStatus.PENDING:
                 order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
         return decision
+
+
+def backorders_reroute(*, sku_ids: Sequence[int], limit: int = 10_000) -> int:
+    """Route again the backordered orders waiting for these SKUs, most urgent first (priority,
+    then age); one transaction per order. Returns how many orders got something allocated."""
+    waiting = (
+        OrderLine.objects.filter(
+            sku_id__in=list(sku_ids),
+            order__status=OrderStatus.BACKORDERED,
+            order__is_on_hold=False,
+            quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
+        )
+        .order_by("-order__priority", "order__created_at", "order_id")
+        .values_list("order_id", flat=True)
+    )
+    seen: set[int] = set()
+    served = 0
+    for order_id in waiting.iterator(chunk_size=2000):
+        if order_id in seen:
+            continue
+        seen.add(order_id)
+        if len(seen) > limit:
+            break
+        decision = order_route(order_id=order_id, trigger="stock_arrived")
+        if decision is not None and decision.outcome != "none":
+            served += 1
+    return served

@@ -105,8 +105,8 @@ def _level_ids(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
     return found
 
 
-def _stock_changed(pairs: Iterable[tuple[int, int]]) -> None:
-    events.publish(StockChanged(pairs=frozenset(pairs)))
+def _stock_changed(pairs: Iterable[tuple[int, int]], *, freed: bool = False) -> None:
+    events.publish(StockChanged(pairs=frozenset(pairs), freed=freed))
 
 
 def _insufficient(level_id: int, quantity: int, verb: str) -> InsufficientStock:
@@ -180,7 +180,7 @@ def _apply(
     )
     movement.save(force_insert=True)
     if on_hand:
-        _stock_changed([(sku.pk, location.pk)])
+        _stock_changed([(sku.pk, location.pk)], freed=on_hand > 0)
     return movement
 
 
@@ -255,7 +255,7 @@ def stock_count(
     )
     movement.save(force_insert=True)
     if delta:
-        _stock_changed([(sku.pk, location.pk)])
+        _stock_changed([(sku.pk, location.pk)], freed=delta > 0)
     return movement
 
 
@@ -375,7 +375,7 @@ def stock_history_load_many(*, histories: Sequence[LevelHistory], actor: str = "
     StockLevel.objects.bulk_update(
         locked, ["on_hand", "safety_stock", "reorder_point", "bin"], batch_size=500
     )
-    _stock_changed(pairs)
+    _stock_changed(pairs, freed=True)
     return len(rows)
 
 
@@ -509,7 +509,7 @@ def stock_release(
         )
     StockMovement.objects.bulk_create(movements)
     if plan:
-        _stock_changed(ids)
+        _stock_changed(ids, freed=True)
     return movements
 
 

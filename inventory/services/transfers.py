@@ -96,7 +96,7 @@ def _move(transfer: Transfer, location_id: int, sign: int, kind: str, actor: str
         )
         for line in lines
     )
-    _stock_changed(ids)
+    _stock_changed(ids, freed=sign > 0)
 
 
 @transaction.atomic

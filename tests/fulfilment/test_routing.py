@@ -7,6 +7,7 @@ import pytest
 from fulfilment.models import RoutingRule, Shipment
 from fulfilment.services import order_route
 from inventory.selectors import ledger_drift
+from orders.models import Order
 from orders.services import order_hold
 from tests.fulfilment.conftest import order, put
 
@@ -202,3 +203,18 @@ def test_an_admin_centroid_beats_the_city_table(db):
     GeoCentroid.objects.create(country="NL", postal_prefix="59", latitude=51.37, longitude=6.17)
     point = geocode({"country": "NL", "postal_code": "5928 PR", "city": "Venlo"})
     assert (point.precision, round(point.latitude, 2)) == ("postal_prefix", 51.37)
+
+
+def test_stock_arriving_serves_backordered_orders_oldest_first(network):
+    from fulfilment.services.routing import backorders_reroute
+    from fulfilment.tasks import backorders_reroute as task
+
+    waiting = [order("HAMBURG", {"A": 1}) for _ in range(3)]
+    for o in waiting:
+        order_route(order_id=o.pk, trigger="test")
+    put(network, "MUC", "A", 2)
+    assert backorders_reroute(sku_ids=[network["skus"]["A"].pk]) == 2
+    statuses = [Order.objects.get(pk=o.pk).status for o in waiting]
+    assert statuses == ["allocated", "allocated", "backordered"]
+    assert task(sku_ids=[network["skus"]["A"].pk]) == 0  # nothing more to give
+    assert ledger_drift() == []

@@ -3,56 +3,21 @@
 Prints latency percentiles, queries per request, and each figure as a ratio to a baseline
 measured in the same run (a plain ORM read of the same 500 rows into dicts, and a plain ORM
 insert), because these machines drift. Runs on a throwaway test database of the configured
-DATABASE_URL (SQLite by default). Usage: DEBUG=1 .venv/bin/python bench/api_catalogue.py
+DATABASE_URL (SQLite by default; helpers in bench/_common.py).
+Usage: DEBUG=1 .venv/bin/python bench/api_catalogue.py
 """
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-os.environ.setdefault("DEBUG", "1")
-
-import django
-
-django.setup()
-
-from django.db import connection, reset_queries  # noqa: E402
-from django.test.utils import (  # noqa: E402  # noqa: E402
-    CaptureQueriesContext,
-    setup_databases,
-    setup_test_environment,
-    teardown_databases,
-)
-from rest_framework.authtoken.models import Token  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+from _common import count_queries, pct, test_database, timed
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 SKUS = 5_000
 ROUNDS = 40
-
-
-def timed(fn: Callable[[], object], rounds: int, expect: int | None = None) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - start) * 1000)
-        if expect is not None:
-            status = getattr(result, "status_code", None)
-            if status != expect:
-                raise SystemExit(f"expected HTTP {expect}, got {status}: {result}")
-    return samples
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, samples: list[float], baseline: list[float], queries: int | None) -> None:
@@ -65,9 +30,7 @@ def report(name: str, samples: list[float], baseline: list[float], queries: int 
 
 
 def main() -> None:
-    setup_test_environment()
-    old = setup_databases(verbosity=0, interactive=False)
-    try:
+    with test_database():
         from django.contrib.auth.models import Group, User
 
         from inventory.models import Sku
@@ -84,9 +47,7 @@ def main() -> None:
 
         fields = ["id", "code", "name", "barcode", "weight_grams", "is_active"]
         base_list = timed(lambda: list(Sku.objects.order_by("id").values(*fields)[:500]), ROUNDS)
-        reset_queries()  # the test client resets the log at each request start
-        with CaptureQueriesContext(connection) as ctx:
-            client.get("/api/v1/skus/?page_size=500")
+        list_queries = count_queries(lambda: client.get("/api/v1/skus/?page_size=500"))
         api_list = timed(lambda: client.get("/api/v1/skus/?page_size=500"), ROUNDS, 200)
 
         counter = iter(range(10**9))
@@ -122,13 +83,11 @@ def main() -> None:
         )
 
         print(f"catalogue API on {connection.vendor}, {SKUS} SKUs, {ROUNDS} rounds each")
-        report("GET /skus/?page_size=500", api_list, base_list, len(ctx.captured_queries))
+        report("GET /skus/?page_size=500", api_list, base_list, list_queries)
         report("sku_create service", service_insert, base_insert, None)
         report("POST /skus/", plain, base_insert, None)
         report("POST /skus/ with Idempotency-Key", with_key, base_insert, None)
         report("POST /skus/ replayed key", replay, base_insert, None)
-    finally:
-        teardown_databases(old, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ def channel_availability(*, channel: Channel, skus: Sequence[Sku]) -> list[SkuAv
         StockLevel.objects.filter(sku_id__in=list(result), location_id__in=list(codes))
         .annotate(free=available_expression())
         .values_list("sku_id", "location_id", "free")
+        .order_by()  # no join or sort for the model's default ordering
     )
     for sku_id, location_id, free in levels:
         per_location[sku_id][location_id] = int(free)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -78,35 +78,35 @@ def channel_set_credentials(*, channel: Channel, credentials: Mapping[str, Any])
     return channel
 
 
-def channel_stock_mark_changed(event: StockChanged) -> int:
+def channel_stock_mark_changed(event: StockChanged) -> None:
     """Mark (channel, sku) pending for every channel fed by a changed location.
 
-    Subscribed to inventory's StockChanged; runs inside the stock transaction. Returns the
-    number of marks written.
+    Subscribed to inventory's StockChanged; runs inside the stock transaction, as one
+    INSERT ... SELECT ... ON CONFLICT statement (it sits on the reservation hot path).
     """
-    location_ids = {location_id for _, location_id in event.pairs}
-    feeds: dict[int, set[int]] = {}
-    through = Channel.locations.through
-    for channel_id, location_id in through.objects.filter(location_id__in=location_ids).values_list(
-        "channel_id", "location_id"
-    ):
-        feeds.setdefault(location_id, set()).add(channel_id)
-    marks = sorted(
-        {(channel_id, sku_id) for sku_id, loc in event.pairs for channel_id in feeds.get(loc, ())}
+    pairs = sorted(event.pairs)
+    if not pairs:
+        return
+    change = ChannelStockChange._meta
+    token = change.get_field("token").get_db_prep_value(uuid.uuid4(), connection)
+    now = change.get_field("changed_at").get_db_prep_value(timezone.now(), connection)
+    quote = connection.ops.quote_name
+    through = quote(Channel.locations.through._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    sql = (
+        f"INSERT INTO {quote(change.db_table)} (channel_id, sku_id, token, changed_at) "
+        f"SELECT DISTINCT cl.channel_id, p.column1, %s, %s "
+        f"FROM {through} cl JOIN (VALUES {values}) AS p ON cl.location_id = p.column2 "
+        # SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+        f"WHERE 1 = 1 "
+        f"ON CONFLICT (channel_id, sku_id) DO UPDATE SET "
+        f"token = excluded.token, changed_at = excluded.changed_at"
     )
-    if not marks:
-        return 0
-    now = timezone.now()
-    ChannelStockChange.objects.bulk_create(
-        [
-            ChannelStockChange(channel_id=c, sku_id=s, token=uuid.uuid4(), changed_at=now)
-            for c, s in marks
-        ],
-        update_conflicts=True,
-        unique_fields=["channel", "sku"],
-        update_fields=["token", "changed_at"],
-    )
-    return len(marks)
+    params: list[Any] = [token, now]
+    for sku_id, location_id in pairs:
+        params += [sku_id, location_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def channel_stock_changes_ack(*, channel: Channel, seen: Iterable[tuple[int, uuid.UUID]]) -> int:

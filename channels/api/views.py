@@ -75,4 +75,5 @@ class AvailabilityView(OmsAPIView):
             }
             for row in rows
         ]
-        return Response(AvailabilityOutputSerializer(data, many=True).data)
+        # Already plain JSON types: no serializer pass over up to 1,000 rows (see the schema).
+        return Response(data)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from inventory.events import StockChanged
 from inventory.models import (
@@ -103,6 +104,48 @@ def _level_ids(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
             )
         )
     return found
+
+
+def _tracked_ids(sku_ids: set[int]) -> set[int]:
+    return set(
+        Sku.objects.filter(pk__in=sku_ids, track_inventory=True).values_list("pk", flat=True)
+    )
+
+
+def _reservations_upsert(requests: Sequence[ReservationRequest]) -> list[Reservation]:
+    """Add the requests to their (order line, location) reservations in one statement."""
+    merged: dict[tuple[int, int], ReservationRequest] = {}
+    for r in requests:
+        key = (r.order_line_id, r.location_id)
+        if key in merged:
+            r = ReservationRequest(
+                r.order_id, r.order_line_id, r.sku_id, r.location_id, merged[key].quantity + r.quantity
+            )
+        merged[key] = r
+    rows = sorted(merged.values(), key=lambda r: (r.order_line_id, r.location_id))
+    now = timezone.now()
+    stamp = Reservation._meta.get_field("created_at").get_db_prep_value(now, connection)
+    table = connection.ops.quote_name(Reservation._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params: list[Any] = []
+    for r in rows:
+        params += [r.order_id, r.order_line_id, r.sku_id, r.location_id, r.quantity, stamp, stamp]
+    sql = (
+        f"INSERT INTO {table} (order_id, order_line_id, sku_id, location_id, quantity, "
+        f"created_at, updated_at) VALUES {values} "
+        f"ON CONFLICT (order_line_id, location_id) DO UPDATE SET "
+        f"quantity = {table}.quantity + excluded.quantity, updated_at = excluded.updated_at "
+        f"RETURNING id, order_id, order_line_id, sku_id, location_id, quantity"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    return [
+        Reservation(
+            pk=pk, order_id=o, order_line_id=ln, sku_id=s, location_id=loc, quantity=q
+        )
+        for pk, o, ln, s, loc, q in returned
+    ]
 
 
 def _stock_changed(pairs: Iterable[tuple[int, int]], *, freed: bool = False) -> None:
@@ -393,11 +436,7 @@ def stock_reserve(
     """
     for request in requests:
         _positive(request.quantity)
-    tracked = set(
-        Sku.objects.filter(pk__in={r.sku_id for r in requests}, track_inventory=True).values_list(
-            "pk", flat=True
-        )
-    )
+    tracked = _tracked_ids({r.sku_id for r in requests})
     requests = [r for r in requests if r.sku_id in tracked]
     if not requests:
         return []
@@ -428,19 +467,7 @@ def stock_reserve(
             for r in requests
         ]
     )
-    reservations = []
-    for r in requests:
-        reservation, created = Reservation.objects.get_or_create(
-            order_line_id=r.order_line_id,
-            location_id=r.location_id,
-            defaults={"order_id": r.order_id, "sku_id": r.sku_id, "quantity": r.quantity},
-        )
-        if not created:
-            Reservation.objects.filter(pk=reservation.pk).update(
-                quantity=F("quantity") + r.quantity
-            )
-            reservation.refresh_from_db(fields=["quantity"])
-        reservations.append(reservation)
+    reservations = _reservations_upsert(requests)
     _stock_changed(ids)
     return reservations
 

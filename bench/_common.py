@@ -31,6 +31,8 @@ os.environ.setdefault("DEBUG", "1")
 import django  # noqa: E402
 
 django.setup()
+# As oms/wsgi.py does in production: what is loaded at start-up stays out of full GC passes.
+gc.freeze()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections, reset_queries, transaction  # noqa: E402

@@ -72,7 +72,7 @@ class AvailabilityQuerySerializer(InputSerializer):
             raise serializers.ValidationError("Name at least one SKU code.")
         if len(codes) > self.MAX_SKUS:
             raise serializers.ValidationError(f"At most {self.MAX_SKUS} SKUs per request.")
-        found = {sku.code: sku for sku in Sku.objects.filter(code__in=codes)}
+        found = {sku.code: sku for sku in Sku.objects.filter(code__in=codes).only("id", "code")}
         unknown = [code for code in codes if code not in found]
         if unknown:
             shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")

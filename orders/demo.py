@@ -116,6 +116,9 @@ def load_demo_orders() -> dict[str, int]:
                 continue
             created += 1
             _advance(result.order, channel, rng)
+    # Convert now rather than wait for a worker: the demo shows base-currency totals at once.
+    for order_id in Order.objects.filter(total_base__isnull=True).values_list("pk", flat=True):
+        services.order_convert_total(order_id=order_id)
     return {"orders": created}
 
 

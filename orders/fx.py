@@ -45,12 +45,19 @@ class OfflineEcbBackend(BaseExchangeBackend):
     name = "ecb-offline"
     last_rates_date: dt.date | None = None
     last_overrides: frozenset[str] = frozenset()
+    last_currencies: frozenset[str] = frozenset()
 
     def get_rates(self, **kwargs: Any) -> dict[str, Decimal]:
         base_currency = kwargs["base_currency"]
         day, rates = ecb_rates(base_currency)
-        overrides = dict(RateOverride.objects.values_list("currency", "rate"))
+        # An override takes effect from its date (a future-dated one waits).
+        overrides = dict(
+            RateOverride.objects.filter(valid_from__lte=dt.date.today()).values_list(
+                "currency", "rate"
+            )
+        )
         rates.update(overrides)
         self.last_rates_date = day if day != dt.date.min else None
         self.last_overrides = frozenset(overrides)
+        self.last_currencies = frozenset(rates)
         return rates

@@ -300,6 +300,8 @@ class FxRatesRefresh(models.Model):
     class Meta:
         ordering = ["-refreshed_at", "-id"]
         get_latest_by = "refreshed_at"
+        verbose_name = "exchange-rate refresh"
+        verbose_name_plural = "exchange-rate refreshes"
 
     def __str__(self) -> str:
         return f"{self.source} rates of {self.rates_date}"

@@ -21,10 +21,14 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     """Match number, external id, e-mail, name, phone, SKU (and what higher apps add, such as
     tracking numbers) against the order's search text; a trigram index serves it on PostgreSQL.
     """
-    term = " ".join(term.lower().split())
-    if not term:
+    words = term.lower().split()
+    if not words:
         return queryset
-    return queryset.filter(Q(search_text__contains=term) | Q(number=term))
+    if len(words) == 1:
+        return queryset.filter(Q(search_text__contains=words[0]) | Q(number=words[0]))
+    for word in words:  # "schmidt anna" finds Anna Schmidt
+        queryset = queryset.filter(search_text__contains=word)
+    return queryset
 
 
 def order_events(order: Order) -> QuerySet[OrderEvent]:

@@ -30,10 +30,15 @@ def fx_rates_refresh() -> FxRatesRefresh:
     backend = OfflineEcbBackend()
     base = settings.OMS_BASE_CURRENCY
     backend.update_rates(base_currency=base)
+    # A rate that is no longer published nor overridden must not linger.
+    Rate.objects.filter(backend_id=backend.name).exclude(
+        currency__in=list(backend.last_currencies)
+    ).delete()
     currencies = list(
         Rate.objects.filter(backend_id=backend.name).values_list("currency", flat=True)
     )
     keys = [f"djmoney:get_rate:{c}:{base}:{backend.name}" for c in currencies]
+    keys += [f"djmoney:get_rate:{base}:{c}:{backend.name}" for c in currencies]
     transaction.on_commit(lambda: cache.delete_many(keys))
     return FxRatesRefresh.objects.create(
         source=backend.name,
@@ -63,7 +68,8 @@ def order_convert_total(*, order_id: int) -> Order:
                     f"No exchange rate {order.currency} -> {order.base_currency} yet."
                 ) from None
             overridden = RateOverride.objects.filter(
-                currency__in=[order.currency, order.base_currency]
+                currency__in=[order.currency, order.base_currency],
+                valid_from__lte=timezone.localdate(),
             ).order_by("-valid_from")
             latest = FxRatesRefresh.objects.order_by("-refreshed_at", "-id").first()
             if overridden:

@@ -186,7 +186,7 @@ def order_cancel(
                 f"Order {order.number} is {order.status}: nothing is left to cancel."
             )
     else:
-        wanted = []
+        asked: dict[int, int] = {}
         errors: dict[str, list[str]] = {}
         for index, (line_id, quantity) in enumerate(lines):
             line = order_lines.get(line_id)
@@ -194,12 +194,13 @@ def order_cancel(
                 errors[f"lines.{index}.line"] = [f"Order {order.number} has no line {line_id}."]
             elif quantity <= 0:
                 errors[f"lines.{index}.quantity"] = ["A positive whole number."]
-            elif quantity > line.quantity_open:
+            elif asked.get(line_id, 0) + quantity > line.quantity_open:
                 errors[f"lines.{index}.quantity"] = [
                     f"Only {line.quantity_open} of this line can still be cancelled."
                 ]
             else:
-                wanted.append((line_id, quantity))
+                asked[line_id] = asked.get(line_id, 0) + quantity
+        wanted = list(asked.items())
         if errors:
             raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
         if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
@@ -225,6 +226,9 @@ def order_cancel(
         lines=[{"line": pk, "quantity": q} for pk, q in wanted],
     )
     _transition(order, derived_status(order, list(order_lines.values())), actor=actor)
+    if full and order.is_on_hold:
+        # Nothing is left to hold: a cancelled order leaves the hold queue.
+        order_release(order=order, note="order cancelled", actor=actor)
     events.publish(
         OrderCancelled(order_id=order.pk, line_quantities=tuple(wanted), full=full, reason=reason)
     )

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from djmoney.contrib.exchange.backends.base import BaseExchangeBackend
 
 from orders.models import RateOverride
@@ -52,7 +53,7 @@ class OfflineEcbBackend(BaseExchangeBackend):
         day, rates = ecb_rates(base_currency)
         # An override takes effect from its date (a future-dated one waits).
         overrides = dict(
-            RateOverride.objects.filter(valid_from__lte=dt.date.today()).values_list(
+            RateOverride.objects.filter(valid_from__lte=timezone.localdate()).values_list(
                 "currency", "rate"
             )
         )

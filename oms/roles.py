@@ -66,8 +66,11 @@ def roles_sync(apps: Any) -> None:
 
 
 def roles_sync_after_migrate(sender: Any, apps: Any = None, **kwargs: Any) -> None:
-    # Run once per migrate, after the last app's permissions exist.
-    if sender.label != "oms" or apps is None:
+    # Run once per migrate, for the last installed app: by then every app's post_migrate
+    # handlers (which create the permissions) have run.
+    from django.apps import apps as installed
+
+    if apps is None or sender.label != list(installed.get_app_configs())[-1].label:
         return
     try:
         apps.get_model("auth", "Group")

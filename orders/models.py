@@ -84,6 +84,9 @@ class Order(models.Model):
     tax_total = money_field()
     discount_total = money_field()
     total = money_field()
+    prices_include_tax = models.BooleanField(
+        default=False, help_text="Line prices include their tax (tax is not added on top)."
+    )
     channel_total = models.DecimalField(
         max_digits=14, decimal_places=4, null=True, blank=True, help_text="As the channel said."
     )

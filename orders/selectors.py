@@ -14,6 +14,8 @@ def order_list() -> QuerySet[Order]:
     return Order.objects.select_related("channel", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("line_number")),
         Prefetch("holds", queryset=OrderHold.objects.filter(released_at__isnull=True)),
+        # Shipments belong to fulfilment (above this app): named, not imported.
+        "shipments",
     )
 
 

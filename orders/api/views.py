@@ -131,8 +131,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericV
     def shipping_address(self, request: Request, pk: str) -> Response:
         serializer = AddressSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        order = self.get_object()
+        # PATCH: the fields given replace those of the current address, the rest stays.
         order = services.order_shipping_address_update(
-            order=self.get_object(), address=serializer.validated_data, actor=actor_of(request)
+            order=order,
+            address={**order.shipping_address, **serializer.validated_data},
+            actor=actor_of(request),
         )
         return self._output(order)
 

@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_search_trigram'),
+        ("orders", "0002_search_trigram"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='fxratesrefresh',
-            options={'get_latest_by': 'refreshed_at', 'ordering': ['-refreshed_at', '-id'], 'verbose_name': 'exchange-rate refresh', 'verbose_name_plural': 'exchange-rate refreshes'},
+            name="fxratesrefresh",
+            options={
+                "get_latest_by": "refreshed_at",
+                "ordering": ["-refreshed_at", "-id"],
+                "verbose_name": "exchange-rate refresh",
+                "verbose_name_plural": "exchange-rate refreshes",
+            },
         ),
     ]

@@ -64,7 +64,7 @@ def channel_model() -> Any:
     return Order._meta.get_field("channel").related_model
 
 
-def _decimal(value: Any, field: str, errors: dict[str, list[str]], exponent: int) -> Decimal:
+def amount_check(value: Any, field: str, errors: dict[str, list[str]], exponent: int) -> Decimal:
     try:
         amount = Decimal(str(value if value is not None else "0"))
     except (InvalidOperation, ValueError):
@@ -75,8 +75,7 @@ def _decimal(value: Any, field: str, errors: dict[str, list[str]], exponent: int
         return Decimal(0)
     if amount < 0:
         errors.setdefault(field, []).append("Amounts are never negative.")
-    exp = amount.as_tuple().exponent
-    if isinstance(exp, int) and -exp > exponent:
+    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):  # "19.9500" is fine
         errors.setdefault(field, []).append(f"At most {exponent} decimal places in this currency.")
     return amount
 
@@ -116,15 +115,17 @@ def _validated(
                 "quantity": quantity,
                 "name": str(line.get("name") or "")[:255],
                 "external_line_id": str(line.get("external_line_id") or "")[:128],
-                "unit_price": _decimal(
+                "unit_price": amount_check(
                     line.get("unit_price"), f"{prefix}.unit_price", errors, exponent
                 ),
-                "discount": _decimal(line.get("discount"), f"{prefix}.discount", errors, exponent),
-                "tax": _decimal(line.get("tax"), f"{prefix}.tax", errors, exponent),
+                "discount": amount_check(
+                    line.get("discount"), f"{prefix}.discount", errors, exponent
+                ),
+                "tax": amount_check(line.get("tax"), f"{prefix}.tax", errors, exponent),
             }
         )
-    shipping = _decimal(shipping_price, "shipping_price", errors, exponent)
-    channel_total = None if total is None else _decimal(total, "total", errors, exponent)
+    shipping = amount_check(shipping_price, "shipping_price", errors, exponent)
+    channel_total = None if total is None else amount_check(total, "total", errors, exponent)
     if errors:
         raise ValidationFailed("The order cannot be read.", errors=errors)
     return exponent, clean, shipping, channel_total
@@ -332,6 +333,7 @@ def _create(
         discount_total=discount_total,
         total=total.quantize(quantum, ROUND_HALF_UP),
         channel_total=channel_total,
+        prices_include_tax=prices_include_tax,
         base_currency=settings.OMS_BASE_CURRENCY,
         shipping_address=shipping_address,
         billing_address=billing_address or shipping_address,

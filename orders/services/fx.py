@@ -58,8 +58,17 @@ def order_convert_total(*, order_id: int) -> Order:
         order = _lock(order_id)
         if order.total_base is not None:
             return order
+        today = timezone.localdate()
+        override = (
+            RateOverride.objects.filter(currency=order.currency, valid_from__lte=today)
+            .order_by("-valid_from")
+            .first()
+        )
         if order.currency == order.base_currency:
-            rate, source, day = Decimal(1), "same currency", timezone.localdate()
+            rate, source, day = Decimal(1), "same currency", today
+        elif override is not None:
+            # An override always wins; its rate is units of the currency per one base unit.
+            rate, source, day = 1 / override.rate, SOURCE_OVERRIDE, override.valid_from
         else:
             try:
                 rate = Decimal(get_rate(order.currency, order.base_currency))
@@ -67,16 +76,8 @@ def order_convert_total(*, order_id: int) -> Order:
                 raise TransientError(
                     f"No exchange rate {order.currency} -> {order.base_currency} yet."
                 ) from None
-            overridden = RateOverride.objects.filter(
-                currency__in=[order.currency, order.base_currency],
-                valid_from__lte=timezone.localdate(),
-            ).order_by("-valid_from")
             latest = FxRatesRefresh.objects.order_by("-refreshed_at", "-id").first()
-            if overridden:
-                source, day = SOURCE_OVERRIDE, overridden[0].valid_from
-            else:
-                source = SOURCE_ECB
-                day = latest.rates_date if latest else timezone.localdate()
+            source, day = SOURCE_ECB, latest.rates_date if latest else today
         quantum = Decimal(1).scaleb(-currency_exponent(order.base_currency))
         order.total_base = (order.total * rate).quantize(quantum, ROUND_HALF_UP)
         order.fx_rate = rate.quantize(Decimal("0.0000000001"))

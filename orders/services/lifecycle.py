@@ -24,10 +24,19 @@ from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.states import assert_transition
 from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
 from orders.models import Order, OrderHold, OrderLine
-from orders.services.capture import _address, address_problems, currency_exponent, search_text_for
+from orders.services.capture import (
+    _address,
+    address_problems,
+    amount_check,
+    currency_exponent,
+    search_text_for,
+)
 from orders.services.timeline import order_event_add
 from orders.states import PAYMENT_OK_TO_SHIP, TRANSITIONS, HoldReason, OrderStatus, PaymentStatus
 
+EXPLICIT_STATUSES = frozenset(
+    {OrderStatus.BACKORDERED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+)
 EDITABLE_ADDRESS_STATUSES = frozenset(
     {OrderStatus.PENDING, OrderStatus.ALLOCATED, OrderStatus.BACKORDERED}
 )
@@ -89,11 +98,17 @@ def order_status_refresh(*, order: Order | int, actor: str = "system") -> Order:
 
 @transaction.atomic
 def order_status_set(*, order: Order | int, status: str, actor: str = "system") -> Order:
-    """An explicit step the quantities cannot show (backordered, delivered, completed).
+    """An explicit step the quantities cannot show: backordered (routing found nothing),
+    delivered, completed. Everything else follows from quantities or from order_cancel.
 
-    Raises InvalidTransition.
+    Raises InvalidTransition (including for a status that has its own command).
     """
     order = _lock(order)
+    if order.status != status and status not in EXPLICIT_STATUSES:
+        raise InvalidTransition(
+            f"{status!r} follows from the order's quantities or its own command, "
+            "it cannot be set directly."
+        )
     _transition(order, status, actor=actor)
     return order
 
@@ -186,6 +201,8 @@ def order_cancel(
                 f"Order {order.number} is {order.status}: nothing is left to cancel."
             )
     else:
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+            raise InvalidTransition(f"Order {order.number} has shipped.")
         asked: dict[int, int] = {}
         errors: dict[str, list[str]] = {}
         for index, (line_id, quantity) in enumerate(lines):
@@ -203,8 +220,6 @@ def order_cancel(
         wanted = list(asked.items())
         if errors:
             raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
-        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-            raise InvalidTransition(f"Order {order.number} has shipped.")
     for line_id, quantity in wanted:
         line = order_lines[line_id]
         from_allocated = max(0, quantity - line.quantity_unallocated)
@@ -313,10 +328,8 @@ def order_lines_edit(
             else:
                 line.quantity = quantity
         if "unit_price" in item:
-            price = Decimal(str(item["unit_price"]))
-            if price < 0 or (-price.as_tuple().exponent) > exponent:  # type: ignore[operator]
-                errors[f"change.{index}.unit_price"] = [f"At most {exponent} decimals, >= 0."]
-            else:
+            price = amount_check(item["unit_price"], f"change.{index}.unit_price", errors, exponent)
+            if f"change.{index}.unit_price" not in errors:
                 line.unit_price = price
     codes = {str(item.get("sku") or "") for item in add}
     skus = {sku.code: sku for sku in Sku.objects.filter(code__in=codes, is_active=True)}
@@ -329,7 +342,8 @@ def order_lines_edit(
             errors[f"add.{index}.sku"] = [f"Unknown SKU {code!r}."]
         if not isinstance(quantity, int) or quantity <= 0:
             errors[f"add.{index}.quantity"] = ["A positive whole number."]
-        if f"add.{index}.sku" in errors or f"add.{index}.quantity" in errors:
+        price = amount_check(item.get("unit_price"), f"add.{index}.unit_price", errors, exponent)
+        if any(key.startswith(f"add.{index}.") for key in errors):
             continue
         next_number += 1
         new_lines.append(
@@ -340,7 +354,7 @@ def order_lines_edit(
                 sku_code=code,
                 name=skus[code].name,
                 quantity=quantity,
-                unit_price=Decimal(str(item.get("unit_price", "0"))),
+                unit_price=price,
             )
         )
     if errors:
@@ -349,10 +363,11 @@ def order_lines_edit(
     for line in removed:
         line.quantity_cancelled = line.quantity  # kept for the record, cancelled in full
     kept = [ln for ln in lines] + new_lines
+    tax_on_top = not order.prices_include_tax
     for line in kept:
-        line.line_total = (line.unit_price * line.quantity - line.discount + line.tax).quantize(
-            quantum, ROUND_HALF_UP
-        )
+        line.line_total = (
+            line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0)
+        ).quantize(quantum, ROUND_HALF_UP)
     OrderLine.objects.bulk_update(
         lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
     )
@@ -363,9 +378,16 @@ def order_lines_edit(
     ).quantize(quantum, ROUND_HALF_UP)
     order.discount_total = sum((ln.discount for ln in live), Decimal(0))
     order.tax_total = sum((ln.tax for ln in live), Decimal(0))
-    order.total = order.subtotal - order.discount_total + order.tax_total + order.shipping_price
+    order.total = (
+        order.subtotal
+        - order.discount_total
+        + (order.tax_total if tax_on_top else 0)
+        + order.shipping_price
+    ).quantize(quantum, ROUND_HALF_UP)
     order.total_base = None  # re-priced: convert again
     order.fx_rate = None
+    order.fx_source = ""
+    order.fx_date = None
     order.search_text = search_text_for(order, kept, order.customer)
     order.save(
         update_fields=[
@@ -375,6 +397,8 @@ def order_lines_edit(
             "total",
             "total_base",
             "fx_rate",
+            "fx_source",
+            "fx_date",
             "search_text",
             "updated_at",
         ]

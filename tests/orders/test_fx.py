@@ -200,14 +200,6 @@ def test_the_beat_schedule_refreshes_the_rates():
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: order_convert_total labels the conversion 'override' whenever a RateOverride row "
-        "exists, even one created after the last refresh: the ECB rate is used but recorded as "
-        "the override (rate and source disagree)"
-    ),
-)
 def test_the_recorded_source_is_the_rate_that_was_used(channels, capture_order):
     order = capture_order(**ORDERS["GBP"])
     services.fx_rates_refresh()
@@ -222,14 +214,6 @@ def test_the_recorded_source_is_the_rate_that_was_used(channels, capture_order):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: fx_rates_refresh never removes a stored rate: after an override of a currency the "
-        "ECB lacks is deleted and the rates refreshed, orders still convert at the old override "
-        "rate, now recorded as source 'ecb'"
-    ),
-)
 def test_a_deleted_override_is_no_longer_used(
     channels, capture_order, django_capture_on_commit_callbacks
 ):

@@ -390,13 +390,6 @@ def test_cancelling_a_shipped_order_is_an_invalid_transition(
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: order_cancel(lines=...) on a shipped order raises ValidationFailed (400) from the "
-        "quantity check; its InvalidTransition check comes after and is unreachable"
-    ),
-)
 def test_cancelling_lines_of_a_shipped_order_is_an_invalid_transition(capture_order, advance):
     order = advance(capture_order(), "shipped")
     tee, _ = lines_of(order)
@@ -438,13 +431,6 @@ def test_cancelling_more_than_ordered_names_the_quantity(capture_order):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: order_status_set(status='cancelled') cancels an allocated order without releasing "
-        "its reservations or cancelling its lines (stock stays reserved for ever)"
-    ),
-)
 def test_setting_the_cancelled_status_directly_does_not_strand_reserved_stock(
     catalogue, capture_order, advance
 ):
@@ -639,13 +625,6 @@ def test_removing_every_line_cancels_the_order(capture_order):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: order_lines_edit accepts an added line's unit_price with more decimals than the "
-        "currency has (19.999 EUR is stored), which capture and `change` refuse"
-    ),
-)
 def test_an_added_line_price_follows_the_currency_decimals(capture_order):
     order = capture_order()
     with pytest.raises(ValidationFailed) as err:
@@ -656,13 +635,6 @@ def test_an_added_line_price_follows_the_currency_decimals(capture_order):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: order_lines_edit re-prices an order captured with prices_include_tax=True as if "
-        "tax came on top: the total grows by the tax on any edit"
-    ),
-)
 def test_editing_lines_of_a_tax_inclusive_order_keeps_tax_inside_the_prices(capture_order):
     lines = [
         {"sku": "TEE-1", "quantity": 2, "unit_price": "19.95", "tax": "6.37"},

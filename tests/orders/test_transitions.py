@@ -66,7 +66,18 @@ def test_assert_transition_refuses_exactly_the_pairs_outside_the_table(current, 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("current", "target"), PAIRS, ids=PAIR_IDS)
-def test_order_status_set_follows_the_table(capture_order, current, target):
+def test_the_status_writer_follows_the_table(capture_order, current, target):
+    """`_transition` is the only writer of the status: every service goes through it."""
+    from django.db import transaction
+
+    from orders.services.lifecycle import _lock, _transition
+
+    def order_status_set(*, order: int, status: str, actor: str) -> Order:
+        with transaction.atomic():
+            locked = _lock(order)
+            _transition(locked, status, actor=actor)
+            return locked
+
     order = capture_order()
     Order.objects.filter(pk=order.pk).update(status=current)  # test setup: force the status
     before = Order.objects.get(pk=order.pk)
@@ -107,3 +118,23 @@ def test_an_unknown_status_is_refused(capture_order):
     with pytest.raises(InvalidTransition):
         order_status_set(order=order.pk, status="lost")
     assert Order.objects.get(pk=order.pk).status == "pending"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", [s.value for s in OrderStatus])
+def test_only_explicit_statuses_can_be_set_directly(capture_order, target):
+    """allocated, shipped, cancelled ... follow from quantities or their own command."""
+    from orders.services.lifecycle import EXPLICIT_STATUSES
+
+    order = capture_order()
+    Order.objects.filter(pk=order.pk).update(
+        status="shipped" if target == "delivered" else "pending"
+    )
+    if target in EXPLICIT_STATUSES and target != "completed":
+        assert order_status_set(order=order.pk, status=target).status == target
+    elif target in EXPLICIT_STATUSES:
+        with pytest.raises(InvalidTransition):  # pending -> completed is not in the table
+            order_status_set(order=order.pk, status=target)
+    elif target != "pending":
+        with pytest.raises(InvalidTransition, match="cannot be set directly"):
+            order_status_set(order=order.pk, status=target)

@@ -47,11 +47,13 @@ def shrink_on_cancel(event: OrderCancelled) -> None:
                 line.delete()
             else:
                 line.save(update_fields=["quantity"])
+    from fulfilment.services import shipment_cancel
+
     for shipment in Shipment.objects.filter(
         order_id=event.order_id, status__in=[ShipmentStatus.PENDING, ShipmentStatus.PICKING]
     ):
         if not shipment.lines.exists():
-            Shipment.objects.filter(pk=shipment.pk).update(status=ShipmentStatus.CANCELLED)
+            shipment_cancel(shipment=shipment, reason="order cancelled", reroute=False)
 
 
 def reroute_backorders_on_stock(event: StockChanged) -> None:

@@ -8,10 +8,9 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
-from inventory.models import Sku, StockLevel
+from inventory.models import Sku
 from oms.errors import DomainError
 from orders import services
 from orders.models import Order
@@ -92,8 +91,16 @@ OUTCOMES = [
 ]
 
 
+def demo_outcome(external_id: str) -> str:
+    """Where a demo order is meant to end up (deterministic per external id)."""
+    rng = random.Random(f"outcome-{external_id}")
+    return rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
+
+
 def load_demo_orders() -> dict[str, int]:
-    channels = {c.code: c for c in channel_model().objects.prefetch_related("locations")}
+    """Capture the demo orders (routing allocates them as they arrive), then hold or cancel
+    those meant to be held or cancelled. Shipping is the fulfilment demo's part."""
+    channels = {c.code: c for c in channel_model().objects.all()}
     skus = list(Sku.objects.filter(is_active=True).order_by("code"))
     if not skus:
         return {"orders": 0}
@@ -104,18 +111,31 @@ def load_demo_orders() -> dict[str, int]:
         if channel is None:
             continue
         for n in range(count):
+            external_id = f"DEMO-{code}-{n:04d}"
+            outcome = demo_outcome(external_id)
             rng = random.Random(f"{code}-{n}")
-            result = services.order_capture(
-                channel=code,
-                external_id=f"DEMO-{code}-{n:04d}",
-                **_payload(
-                    rng, channel, countries, skus, now - timedelta(hours=rng.randint(1, 720))
-                ),
+            payload = _payload(
+                rng, channel, countries, skus, now - timedelta(hours=rng.randint(1, 720))
             )
+            if outcome == OrderStatus.PENDING:
+                payload["payment_status"] = "pending"  # waits for payment: held, not routed
+            result = services.order_capture(channel=code, external_id=external_id, **payload)
             if not result.created:
                 continue
             created += 1
-            _advance(result.order, channel, rng)
+            try:
+                if outcome == "held":
+                    services.order_hold(
+                        order=result.order,
+                        note="Customer asked to wait for a second item.",
+                        actor="demo",
+                    )
+                elif outcome == OrderStatus.CANCELLED:
+                    services.order_cancel(
+                        order=result.order, reason="Customer changed their mind.", actor="demo"
+                    )
+            except DomainError:
+                pass  # a demo order that cannot go further stays where it is
     # Convert now rather than wait for a worker: the demo shows base-currency totals at once.
     for order_id in Order.objects.filter(total_base__isnull=True).values_list("pk", flat=True):
         services.order_convert_total(order_id=order_id)
@@ -163,58 +183,3 @@ def _payload(
         "shipping_price": "0" if channel.kind == "pos" else "4.95",
         "payment_status": "paid",
     }
-
-
-def _advance(order: Order, channel: Any, rng: random.Random) -> None:
-    outcome = rng.choices([o for o, _ in OUTCOMES], weights=[w for _, w in OUTCOMES])[0]
-    try:
-        if outcome == "held":
-            services.order_hold(
-                order=order, note="Customer asked to wait for a second item.", actor="demo"
-            )
-            return
-        if outcome == OrderStatus.PENDING:
-            return
-        if outcome == OrderStatus.CANCELLED:
-            services.order_cancel(order=order, reason="Customer changed their mind.", actor="demo")
-            return
-        if outcome == OrderStatus.BACKORDERED:
-            services.order_status_set(order=order, status=OrderStatus.BACKORDERED, actor="demo")
-            return
-        plan = _allocation(order, channel)
-        if not plan:
-            services.order_status_set(order=order, status=OrderStatus.BACKORDERED, actor="demo")
-            return
-        services.order_allocate(order=order, allocations=plan, actor="demo")
-        if outcome == OrderStatus.ALLOCATED:
-            return
-        to_ship = plan[:1] if outcome == OrderStatus.PARTIALLY_SHIPPED and len(plan) > 1 else plan
-        services.order_ship(order=order, shipped=to_ship, actor="demo")
-        if outcome in (OrderStatus.DELIVERED, OrderStatus.COMPLETED) and to_ship == plan:
-            services.order_status_set(order=order, status=OrderStatus.DELIVERED, actor="demo")
-            if outcome == OrderStatus.COMPLETED:
-                services.order_status_set(order=order, status=OrderStatus.COMPLETED, actor="demo")
-    except DomainError:
-        return  # a demo order that cannot go further stays where it is, as in real life
-
-
-def _allocation(order: Order, channel: Any) -> list[tuple[int, int, int]]:
-    """Each line from the first of the channel's locations that has it free."""
-    location_ids = [loc.pk for loc in channel.locations.all()]
-    plan = []
-    for line in order.lines.all():
-        if line.sku_id is None:
-            return []
-        level = (
-            StockLevel.objects.filter(
-                sku_id=line.sku_id,
-                location_id__in=location_ids,
-                on_hand__gte=F("reserved") + line.quantity,
-            )
-            .order_by("location__priority")
-            .first()
-        )
-        if level is None:
-            return []
-        plan.append((line.pk, level.location_id, line.quantity))
-    return plan

@@ -106,7 +106,7 @@ def _needs(lines: Sequence[OrderLine]) -> list[Need]:
 
 
 def _policy_and_candidates(
-    order: Order, destination: Point | None, country: str
+    order: Order, destination: Point | None, country: str, exclude: Sequence[int] = ()
 ) -> tuple[Policy, list[Candidate], list[Candidate]]:
     policy = Policy()
     locations = list(
@@ -114,6 +114,10 @@ def _policy_and_candidates(
     )
     candidates = {loc.pk: Candidate(location=loc, priority=loc.priority) for loc in locations}
     rejected: list[Candidate] = []
+    for pk in set(exclude) & set(candidates):
+        c = candidates.pop(pk)
+        c.rejected = "gave up a shipment of this order"
+        rejected.append(c)
     rules = list(
         RoutingRule.objects.filter(is_active=True)
         .prefetch_related("locations")
@@ -398,8 +402,15 @@ def _shipments(
     return shipments
 
 
-def order_route(*, order_id: int, trigger: str, actor: str = "system") -> RoutingDecision | None:
+def order_route(
+    *,
+    order_id: int,
+    trigger: str,
+    actor: str = "system",
+    exclude_locations: Sequence[int] = (),
+) -> RoutingDecision | None:
     """Route what the order still needs; returns the decision (None when nothing is needed).
+    `exclude_locations` are left out this time (a location that cancelled a shipment).
 
     Raises NotFound (no such order).
     """
@@ -423,7 +434,9 @@ def order_route(*, order_id: int, trigger: str, actor: str = "system") -> Routin
         destination = geocode(address)
         sku_ids = {n.sku_id for n in needs if n.sku_id is not None}
         for attempt in range(RETRIES):
-            policy, candidates, rejected = _policy_and_candidates(order, destination, country)
+            policy, candidates, rejected = _policy_and_candidates(
+                order, destination, country, exclude_locations
+            )
             _load_free(candidates + rejected, sku_ids)
             before = {id(c): dict(c.free) for c in candidates}
             plan = _plan(needs, candidates, policy)

@@ -67,10 +67,15 @@ def _move(shipment: Shipment, target: str, *, actor: str, **data: Any) -> None:
     )
 
 
-def _reroute(order: Order, trigger: str, actor: str) -> None:
+def _reroute(order: Order, trigger: str, actor: str, *, away_from: int | None = None) -> None:
     from fulfilment.services.routing import order_route
 
-    order_route(order_id=order.pk, trigger=trigger, actor=actor)
+    order_route(
+        order_id=order.pk,
+        trigger=trigger,
+        actor=actor,
+        exclude_locations=(away_from,) if away_from else (),
+    )
 
 
 @transaction.atomic
@@ -97,7 +102,8 @@ def shipment_cancel(
         )
     _move(shipment, ShipmentStatus.CANCELLED, actor=actor, reason=reason)
     if reroute:
-        _reroute(order, "shipment_cancelled", actor)
+        # The location gave the shipment up: route the units elsewhere this time.
+        _reroute(order, "shipment_cancelled", actor, away_from=shipment.location_id)
     return shipment
 
 
@@ -112,6 +118,11 @@ def shipment_pick(
     Conflict (more than allocated to the shipment line: `over_pick`).
     """
     order, shipment = _lock(shipment)
+    if shipment.location.kind == LocationKind.THIRD_PARTY:
+        raise Conflict(
+            "A 3PL partner picks its own shipments: send it to the partner instead.",
+            code="invalid_transition",
+        )
     if shipment.status == ShipmentStatus.PENDING:
         _move(shipment, ShipmentStatus.PICKING, actor=actor)
     elif shipment.status != ShipmentStatus.PICKING:
@@ -152,8 +163,12 @@ def shipment_pick(
         for line, missing in short:
             line.quantity -= missing
             line.quantity_picked = min(line.quantity_picked, line.quantity)
-        ShipmentLine.objects.bulk_update([ln for ln, _ in short], ["quantity", "quantity_picked"])
-        ShipmentLine.objects.filter(shipment=shipment, quantity=0).delete()
+        # A line found not at all leaves the shipment; the others shrink to what was found.
+        gone = [ln.pk for ln, _ in short if ln.quantity == 0]
+        ShipmentLine.objects.filter(pk__in=gone).delete()
+        ShipmentLine.objects.bulk_update(
+            [ln for ln, _ in short if ln.quantity > 0], ["quantity", "quantity_picked"]
+        )
         sku_ids = list(
             order.lines.filter(pk__in=[ln.order_line_id for ln, _ in short]).values_list(
                 "sku_id", flat=True

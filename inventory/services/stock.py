@@ -119,7 +119,11 @@ def _reservations_upsert(requests: Sequence[ReservationRequest]) -> list[Reserva
         key = (r.order_line_id, r.location_id)
         if key in merged:
             r = ReservationRequest(
-                r.order_id, r.order_line_id, r.sku_id, r.location_id, merged[key].quantity + r.quantity
+                r.order_id,
+                r.order_line_id,
+                r.sku_id,
+                r.location_id,
+                merged[key].quantity + r.quantity,
             )
         merged[key] = r
     rows = sorted(merged.values(), key=lambda r: (r.order_line_id, r.location_id))
@@ -141,9 +145,7 @@ def _reservations_upsert(requests: Sequence[ReservationRequest]) -> list[Reserva
         cursor.execute(sql, params)
         returned = cursor.fetchall()
     return [
-        Reservation(
-            pk=pk, order_id=o, order_line_id=ln, sku_id=s, location_id=loc, quantity=q
-        )
+        Reservation(pk=pk, order_id=o, order_line_id=ln, sku_id=s, location_id=loc, quantity=q)
         for pk, o, ln, s, loc, q in returned
     ]
 

@@ -55,7 +55,13 @@ def put(network, location: str, sku: str, quantity: int) -> None:
 _counter = iter(range(1, 10**6))
 
 
-def order(city: str = "HAMBURG", lines: dict[str, int] | None = None, **extra: Any):
+def order(
+    city: str = "HAMBURG",
+    lines: dict[str, int] | None = None,
+    address: dict[str, Any] | None = None,
+    **extra: Any,
+):
+    """Capture an order (routing runs inside the capture unless the order is held)."""
     country, postal, name, lat, lon = CITIES[city]
     result = order_capture(
         channel="web",
@@ -66,7 +72,8 @@ def order(city: str = "HAMBURG", lines: dict[str, int] | None = None, **extra: A
             for sku, q in (lines or {"A": 1}).items()
         ],
         customer={"email": "routing@example.com"},
-        shipping_address={
+        shipping_address=address
+        or {
             "name": "Test Person",
             "line1": "Street 1",
             "postal_code": postal,
@@ -75,7 +82,6 @@ def order(city: str = "HAMBURG", lines: dict[str, int] | None = None, **extra: A
             "latitude": lat,
             "longitude": lon,
         },
-        payment_status="paid",
-        **extra,
+        **{"payment_status": "paid", **extra},
     )
     return result.order

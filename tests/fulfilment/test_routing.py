@@ -1,14 +1,13 @@
-"""The routing table: where each order goes, and why."""
+"""The routing table: where each order goes, and why (routing runs as the order is captured)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fulfilment.models import RoutingRule, Shipment
+from fulfilment.models import RoutingDecision, RoutingRule, Shipment
 from fulfilment.services import order_route
 from inventory.selectors import ledger_drift
 from orders.models import Order
-from orders.services import order_hold
 from tests.fulfilment.conftest import order, put
 
 
@@ -21,6 +20,10 @@ def shipped_from(o) -> dict[str, dict[str, int]]:
     return result
 
 
+def decision_of(o):
+    return RoutingDecision.objects.filter(order=o).order_by("-id").first()
+
+
 def rule(network, kind, locations=(), **fields):
     r = RoutingRule.objects.create(name=f"{kind} rule", kind=kind, **fields)
     r.locations.set([network["locations"][code] for code in locations])
@@ -31,7 +34,7 @@ def test_nearest_location_that_can_ship_everything(network):
     put(network, "BER", "A", 5)
     put(network, "MUC", "A", 5)
     o = order("HAMBURG", {"A": 2})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     o.refresh_from_db()
     assert o.status == "allocated"
     assert shipped_from(o) == {"BER": {"A": 2}}
@@ -49,7 +52,6 @@ def test_munich_is_nearer_for_a_munich_address(network):
     put(network, "BER", "A", 5)
     put(network, "MUC", "A", 5)
     o = order("MUNICH", {"A": 1})
-    order_route(order_id=o.pk, trigger="test")
     assert list(shipped_from(o)) == ["MUC"]
 
 
@@ -57,7 +59,7 @@ def test_a_split_when_no_location_has_everything(network):
     put(network, "BER", "A", 5)
     put(network, "MUC", "B", 5)
     o = order("HAMBURG", {"A": 1, "B": 1})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     assert shipped_from(o) == {"BER": {"A": 1}, "MUC": {"B": 1}}
     assert decision.outcome == "split"
 
@@ -68,7 +70,6 @@ def test_fewest_shipments_beats_nearest(network):
     put(network, "PAR", "A", 5)
     put(network, "PAR", "B", 5)
     o = order("HAMBURG", {"A": 1, "B": 1})
-    order_route(order_id=o.pk, trigger="test")
     assert shipped_from(o) == {"PAR": {"A": 1, "B": 1}}
 
 
@@ -78,9 +79,8 @@ def test_a_full_location_is_skipped(network):
     network["locations"]["BER"].daily_capacity = 1
     network["locations"]["BER"].save()
     first = order("HAMBURG", {"A": 1})
-    order_route(order_id=first.pk, trigger="test")
     second = order("HAMBURG", {"A": 1})
-    decision = order_route(order_id=second.pk, trigger="test")
+    decision = decision_of(second)
     assert list(shipped_from(first)) == ["BER"]
     assert list(shipped_from(second)) == ["MUC"]
     rejected = {c["location"]: c["status"] for c in decision.explanation["candidates"]}
@@ -92,7 +92,7 @@ def test_a_rule_excludes_a_location_for_a_country(network):
     put(network, "MUC", "A", 5)
     rule(network, "exclude", ["BER"], countries="DE")
     o = order("HAMBURG", {"A": 1})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     assert list(shipped_from(o)) == ["MUC"]
     assert "exclude rule" in decision.explanation["rules"]
 
@@ -102,10 +102,9 @@ def test_a_3pl_serves_only_its_countries(network):
         put(network, code, "A", 5)
     rule(network, "serves", ["LON"], countries="GB")
     uk = order("LONDON", {"A": 1})
-    order_route(order_id=uk.pk, trigger="test")
     assert list(shipped_from(uk)) == ["LON"]
     fr = order("LYON", {"A": 1})
-    decision = order_route(order_id=fr.pk, trigger="test")
+    decision = decision_of(fr)
     assert list(shipped_from(fr)) == ["PAR"]
     statuses = {c["location"]: c["status"] for c in decision.explanation["candidates"]}
     assert statuses["LON"].startswith("rejected: serves only GB")
@@ -114,7 +113,7 @@ def test_a_3pl_serves_only_its_countries(network):
 def test_not_enough_anywhere_allocates_what_can_be_and_backorders(network):
     put(network, "BER", "A", 1)
     o = order("HAMBURG", {"A": 3, "B": 1})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     o.refresh_from_db()
     assert o.status == "backordered"
     assert decision.outcome == "partial"
@@ -124,7 +123,7 @@ def test_not_enough_anywhere_allocates_what_can_be_and_backorders(network):
 
 def test_nothing_anywhere_is_backordered(network):
     o = order("HAMBURG", {"A": 1})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     o.refresh_from_db()
     assert o.status == "backordered"
     assert decision.outcome == "none"
@@ -133,12 +132,12 @@ def test_nothing_anywhere_is_backordered(network):
 
 def test_a_held_order_is_not_routed(network):
     put(network, "BER", "A", 5)
-    o = order("HAMBURG", {"A": 1})
-    order_hold(order=o, note="wait")
+    o = order("HAMBURG", {"A": 1}, payment_status="pending")  # held: payment_pending
     assert order_route(order_id=o.pk, trigger="test") is None
     o.refresh_from_db()
     assert o.status == "pending"
     assert not Shipment.objects.exists()
+    assert decision_of(o) is None
 
 
 def test_no_split_allowed_backorders_instead(network):
@@ -146,7 +145,7 @@ def test_no_split_allowed_backorders_instead(network):
     put(network, "MUC", "B", 5)
     rule(network, "splits", allow_split=False)
     o = order("HAMBURG", {"A": 1, "B": 1})
-    decision = order_route(order_id=o.pk, trigger="test")
+    decision = decision_of(o)
     assert decision.outcome == "partial"
     assert len(shipped_from(o)) == 1
 
@@ -154,29 +153,22 @@ def test_no_split_allowed_backorders_instead(network):
 def test_shortage_policy_hold(network):
     rule(network, "splits", on_shortage="hold")
     o = order("HAMBURG", {"A": 1})
-    order_route(order_id=o.pk, trigger="test")
     o.refresh_from_db()
     assert o.is_on_hold
     assert o.holds.get().reason == "customer_care"
 
 
-def test_an_unplaceable_destination_goes_by_priority_within_its_country(network):
+def test_an_unplaceable_destination_goes_by_priority_within_its_country(network, monkeypatch):
+    from fulfilment import geocoding
+
     put(network, "MUC", "A", 5)
     put(network, "BER", "A", 5)
     put(network, "PAR", "A", 5)
-    o = order("HAMBURG", {"A": 1})
-    o.shipping_address = {"country": "DE", "city": "Nowhereville-Not-A-City"}
-    o.save(update_fields=["shipping_address"])
-    from fulfilment import geocoding
-
-    # The embedded country table knows DE: remove the country too to make it unplaceable.
-    geocoding._countries.cache_clear()
-    original = geocoding._countries
-    geocoding._countries = lambda: {}  # type: ignore[assignment]
-    try:
-        decision = order_route(order_id=o.pk, trigger="test")
-    finally:
-        geocoding._countries = original
+    # Neither the city nor the country can be placed (the country table is emptied).
+    monkeypatch.setattr(geocoding, "_countries", dict)
+    unknown = {"name": "X", "line1": "Street 1", "postal_code": "99999", "city": "Nowhereville"}
+    o = order("HAMBURG", {"A": 1}, address={**unknown, "country": "DE"})
+    decision = decision_of(o)
     assert list(shipped_from(o)) == ["BER"]  # priority 10 in DE beats MUC (20) and PAR (FR)
     assert decision.explanation["destination"]["precision"] == "unplaced"
 
@@ -209,9 +201,7 @@ def test_stock_arriving_serves_backordered_orders_oldest_first(network):
     from fulfilment.services.routing import backorders_reroute
     from fulfilment.tasks import backorders_reroute as task
 
-    waiting = [order("HAMBURG", {"A": 1}) for _ in range(3)]
-    for o in waiting:
-        order_route(order_id=o.pk, trigger="test")
+    waiting = [order("HAMBURG", {"A": 1}) for _ in range(3)]  # nothing in stock: backordered
     put(network, "MUC", "A", 2)
     assert backorders_reroute(sku_ids=[network["skus"]["A"].pk]) == 2
     statuses = [Order.objects.get(pk=o.pk).status for o in waiting]

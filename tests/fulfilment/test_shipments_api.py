@@ -185,3 +185,49 @@ def test_the_calendar_skips_weekends_cutoff_and_holidays(db, network):
     assert dates.ship_date == dt.date(2026, 12, 28)
     # No transit table: 1 + ceil(200 km / 600) = 2 working days after Monday.
     assert dates.delivery_date == dt.date(2026, 12, 30)
+
+
+def test_a_line_not_found_at_all_leaves_the_shipment(warehouse_api, routed):
+    _o, shipment = routed
+    lines = {ln.order_line.sku_code: ln.order_line_id for ln in shipment.lines.all()}
+    response = warehouse_api.post(
+        f"/api/v1/shipments/{shipment.pk}/pick/",
+        {
+            "lines": [
+                {"order_line": lines["A"], "quantity": 2},
+                {"order_line": lines["B"], "quantity": 0},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert {ln["sku"] for ln in response.json()["lines"]} == {"A"}
+    assert ledger_drift() == []
+
+
+def test_a_cancelled_shipment_goes_elsewhere(warehouse_api, routed, network):
+    o, shipment = routed
+    put(network, "MUC", "A", 5)
+    put(network, "MUC", "B", 5)
+    response = warehouse_api.post(f"/api/v1/shipments/{shipment.pk}/cancel/", {}, format="json")
+    assert response.status_code == 200
+    o.refresh_from_db()
+    assert o.status == "allocated"
+    new = Shipment.objects.exclude(pk=shipment.pk).get(order=o)
+    assert new.location.code == "MUC"
+    assert "gave up" in str(new.decision.explanation)
+    assert ledger_drift() == []
+
+
+def test_a_3pl_shipment_is_not_picked_here(warehouse_api, network):
+    put(network, "LON", "A", 5)
+    o = order("LONDON", {"A": 1})
+    shipment = Shipment.objects.get(order=o)
+    assert shipment.location.code == "LON"
+    line = shipment.lines.get()
+    response = warehouse_api.post(
+        f"/api/v1/shipments/{shipment.pk}/pick/",
+        {"lines": [{"order_line": line.order_line_id, "quantity": 1}]},
+        format="json",
+    )
+    assert response.status_code == 409

@@ -141,3 +141,25 @@ def orders_roles_granted(db):
     from oms.roles import roles_sync
 
     roles_sync(apps)
+
+
+@pytest.fixture(autouse=True)
+def orders_without_fulfilment():
+    """The orders app is tested on its own layer: the fulfilment app's reactions to its events
+    (routing on capture and release, re-routing on address change, shrinking shipments on
+    cancel) are switched off here and tested in tests/fulfilment."""
+    from fulfilment import subscribers
+    from oms import events
+    from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+
+    pairs = [
+        (OrderNeedsRouting, subscribers.route_on_need),
+        (OrderAddressChanged, subscribers.reroute_on_address_change),
+        (OrderCancelled, subscribers.shrink_on_cancel),
+    ]
+    active = [(e, h) for e, h in pairs if h in events.handlers_for(e)]
+    for event, handler in active:
+        events.unsubscribe(event, handler)
+    yield
+    for event, handler in active:
+        events.subscribe(event, handler)

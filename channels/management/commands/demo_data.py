@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from channels.demo import load_demo_channels
+from fulfilment.demo import load_demo_fulfilment
 from inventory.demo import load_demo_inventory, load_demo_stock
 from inventory.services.forecast import forecast_refresh
 from orders.demo import load_demo_orders
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = {**load_demo_inventory(), **load_demo_channels(), **load_demo_stock()}
         created.update(load_demo_orders())
+        created.update(load_demo_fulfilment())
         # Forecasts are derived data: recomputing them is idempotent and shows the history's use.
         forecasts = forecast_refresh()
         summary = ", ".join(f"{count} {what}" for what, count in created.items())

@@ -63,7 +63,7 @@ from fulfilment.services.routing import UNLIMITED
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
 from inventory.selectors import sku_find
-from oms.admin_utils import UsedValuesFilter
+from oms.admin_utils import ReadOnlyInline, UsedValuesFilter
 from oms.errors import DomainError
 from orders.models import Order
 
@@ -166,27 +166,11 @@ def explanation_html(explanation: Any, *, compact: bool = False) -> SafeString:
 # --- read-only inlines ------------------------------------------------------------------------
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyTabularInline(ReadOnlyInline):
     # The wrapper template adds the styles (the order page is another app's page) and hides
     # the row titles (str() of the record) that a read-only table does not need.
     template = "admin/fulfilment/edit_inline/tabular.html"
     classes = ["fulfilment-inline"]
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ShipmentLineInline(ReadOnlyTabularInline):

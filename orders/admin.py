@@ -41,7 +41,7 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 from moneyed import CURRENCIES
 
-from oms.admin_utils import ServiceModelAdmin, UsedValuesFilter
+from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin, UsedValuesFilter
 from oms.errors import DomainError
 from orders import selectors, services
 from orders.models import (
@@ -235,25 +235,6 @@ class ActiveHoldReasonFilter(admin.SimpleListFilter):
 
 
 # --- read-only inlines of the order page ---------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):

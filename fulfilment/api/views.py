@@ -21,11 +21,7 @@ from fulfilment.filters import ShipmentFilter
 from fulfilment.models import Shipment
 from fulfilment.services.promise import promise
 from oms.api.pagination import CursorPagination
-from oms.api.views import OmsAPIView, OmsGenericViewSet
-
-
-def actor_of(request: Request) -> str:
-    return str(request.user.get_username())
+from oms.api.views import OmsAPIView, OmsGenericViewSet, actor_of
 
 
 class ShipmentPagination(CursorPagination):

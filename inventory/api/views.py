@@ -32,12 +32,8 @@ from inventory.filters import (
 )
 from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.pagination import CursorPagination
-from oms.api.views import CatalogueViewSet, OmsGenericViewSet
+from oms.api.views import CatalogueViewSet, OmsGenericViewSet, actor_of
 from oms.errors import ValidationFailed
-
-
-def actor_of(request: Request) -> str:
-    return str(request.user.get_username())
 
 
 @extend_schema_view(

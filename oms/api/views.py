@@ -22,6 +22,11 @@ from oms.api.idempotency import (
 from oms.models import IdempotencyKey
 
 
+def actor_of(request: Request) -> str:
+    """Who did it, for the timeline and the ledger: the API user's username."""
+    return str(request.user.get_username())
+
+
 class _Replay(Exception):
     def __init__(self, record: IdempotencyKey) -> None:
         self.record = record

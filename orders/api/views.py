@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms.api.pagination import CursorPagination
-from oms.api.views import OmsGenericViewSet
+from oms.api.views import OmsGenericViewSet, actor_of
 from orders import selectors, services
 from orders.api.serializers import (
     AddressSerializer,
@@ -23,10 +23,6 @@ from orders.api.serializers import (
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.states import HoldReason
-
-
-def actor_of(request: Request) -> str:
-    return str(request.user.get_username())
 
 
 class OrderPagination(CursorPagination):

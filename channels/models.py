@@ -48,6 +48,10 @@ class Channel(models.Model):
         default=0, help_text="Units per SKU held back from what the channel is told it can sell."
     )
     is_active = models.BooleanField(default=True)
+    send_emails = models.BooleanField(
+        default=True,
+        help_text="Send the shopper our e-mails (off for marketplaces that send their own).",
+    )
     credentials_encrypted = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

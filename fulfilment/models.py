@@ -86,6 +86,11 @@ class Shipment(models.Model):
     decision = models.ForeignKey(
         "RoutingDecision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_message = models.CharField(
+        max_length=500, blank=True, help_text="Why staff must look (a carrier's refusal, ...)."
+    )
+    tracking_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -221,3 +226,86 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country} {self.date} {self.name}"
+
+
+class TrackingStatus(models.TextChoices):
+    PRE_TRANSIT = "pre_transit", "Label created"
+    IN_TRANSIT = "in_transit", "In transit"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    EXCEPTION = "exception", "Exception"
+    RETURNED = "returned", "Returned to sender"
+
+
+class ShippingLabel(models.Model):
+    """The carrier's label of one parcel: bought once (unique per parcel), kept as PDF and ZPL."""
+
+    parcel = models.OneToOneField(Parcel, on_delete=models.PROTECT, related_name="label")
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="labels")
+    carrier = models.CharField(max_length=32)
+    service = models.CharField(max_length=64)
+    tracking_number = models.CharField(max_length=64, db_index=True)
+    carrier_reference = models.CharField(max_length=128, blank=True)
+    sscc = models.CharField(max_length=18, blank=True)
+    pdf = models.BinaryField()
+    zpl = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class TrackingEvent(models.Model):
+    """One carrier scan of a shipment, normalised; the same carrier event is stored once."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    external_id = models.CharField(max_length=128, help_text="The carrier's id of the event.")
+    status = models.CharField(max_length=20, choices=TrackingStatus.choices)
+    description = models.CharField(max_length=255, blank=True)
+    place = models.CharField(max_length=128, blank=True)
+    occurred_at = models.DateTimeField()
+    raw = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "external_id"], name="tracking_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} {self.status} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ThirdPartyPartner(models.Model):
+    """How a 3PL location receives its shipments: a signed JSON webhook (Standard Webhooks)."""
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="partner")
+    name = models.CharField(max_length=100)
+    endpoint = models.URLField()
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    countries = models.CharField(max_length=500, blank=True, help_text="ISO codes it serves.")
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InboundWebhook(models.Model):
+    """Every accepted inbound webhook delivery, once (unique per source and delivery id)."""
+
+    source = models.CharField(max_length=64)
+    delivery_id = models.CharField(max_length=128)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="inbound_webhook_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.delivery_id}"

@@ -15,9 +15,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fulfilment.events import ShipmentDelivered, ShipmentShipped
 from fulfilment.models import Parcel, Shipment, ShipmentLine
 from fulfilment.states import TRANSITIONS, ShipmentStatus
 from inventory.models import LocationKind, StockLevel
+from oms import events
 from oms.errors import Conflict, NotFound, ValidationFailed
 from oms.states import assert_transition
 from orders.models import Order
@@ -272,6 +274,7 @@ def shipment_ship(
         carrier=carrier,
         tracking_number=tracking_number,
     )
+    events.publish(ShipmentShipped(shipment_id=shipment.pk, order_id=order.pk))
     return shipment
 
 
@@ -294,6 +297,7 @@ def shipment_deliver(*, shipment: Shipment | int, actor: str = "system") -> Ship
     if shipment.status == ShipmentStatus.DELIVERED:
         return shipment
     _move(shipment, ShipmentStatus.DELIVERED, actor=actor)
+    events.publish(ShipmentDelivered(shipment_id=shipment.pk, order_id=order.pk))
     others = Shipment.objects.filter(order=order).exclude(status=ShipmentStatus.CANCELLED)
     if (
         order.status == OrderStatus.SHIPPED

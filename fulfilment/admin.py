@@ -1367,3 +1367,7 @@ class HolidayAdmin(admin.ModelAdmin):
 
 
 _attach_to_order_page()
+
+
+# Screens of the carriers' labels, tracking and 3PL partners live in their own modules.
+from fulfilment import admin_labels, admin_partners, admin_tracking  # noqa: E402, F401

@@ -37,13 +37,22 @@ app.conf.beat_schedule = {
         "task": "orders.fx_rates_refresh",
         "schedule": crontab(hour=15, minute=30, day_of_week="mon-fri"),
     },
+    # Carriers without tracking webhooks are polled.
+    "tracking-poll": {
+        "task": "fulfilment.tracking_poll",
+        "schedule": crontab(minute="*/30"),
+    },
     "inventory-forecast-nightly": {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),
     },
 }
 
-app.autodiscover_tasks(lambda: ["oms", "inventory", "orders", "fulfilment", "returns", "channels"])
+APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels"]
+app.autodiscover_tasks(lambda: APPS)
+# Apps may split their entry points by area (fulfilment: labels, tracking, partners, e-mails).
+for related in ("tasks_labels", "tasks_tracking", "tasks_partners", "tasks_emails"):
+    app.autodiscover_tasks(lambda: APPS, related_name=related)
 
 
 def ensure_broker_folders() -> None:

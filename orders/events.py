@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class OrderCaptured:
+    """A new order was captured (once per order; e-mails and integrations react)."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
 class OrderNeedsRouting:
     """The order has open, unallocated quantities and no hold: route it (fulfilment)."""
 

@@ -28,7 +28,7 @@ from moneyed import CURRENCIES
 from inventory.models import Sku
 from oms import events
 from oms.errors import ValidationFailed
-from orders.events import OrderNeedsRouting
+from orders.events import OrderCaptured, OrderNeedsRouting
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
 from orders.services.timeline import order_event_add
 from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, PaymentStatus
@@ -410,6 +410,7 @@ def _create(
     from orders.tasks import order_convert_total
 
     transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    events.publish(OrderCaptured(order_id=order.pk))
     if not holds:
         events.publish(OrderNeedsRouting(order_id=order.pk, reason="captured"))
     return order

@@ -1,0 +1,1 @@
+"""Back-office screens of fulfilment: labels (imported by fulfilment/admin.py)."""

@@ -1,0 +1,1 @@
+"""Back-office screens of fulfilment: partners (imported by fulfilment/admin.py)."""

@@ -1,0 +1,1 @@
+"""Back-office screens of fulfilment: tracking (imported by fulfilment/admin.py)."""

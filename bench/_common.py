@@ -3,9 +3,12 @@
 Importing this module sets up Django (oms.settings, DEBUG=1 unless set), so a benchmark imports
 it before any model. It provides the throwaway test database, the percentile and printing
 helpers, stock fixtures, and the baseline of ARCHITECTURE.md ("Benchmarks"): one order, three
-lines, three stock rows locked and updated in one transaction. The orders app has no models yet,
-so the baseline is emulated with inventory models only: select_for_update three StockLevel rows
-in primary-key order, `reserved += 1` on each, and insert three "reservation" StockMovement rows.
+lines, three stock rows locked and updated in one transaction. It was written before the orders
+app had models, so the baseline is emulated with inventory models only (and stays so, to keep
+the ratios of all benchmarks comparable): select_for_update three StockLevel rows in primary-key
+order, `reserved += 1` on each, and insert three "reservation" StockMovement rows. Tasks that
+code enqueues go to an in-memory broker (CELERY_BROKER_URL, unless set): nothing consumes them.
+bench/_orders.py adds the helpers of the order benchmarks.
 
 On SQLite the test database file is renamed test_bench_<name>, so that a benchmark never drops
 the test database of a pytest run going on at the same time.
@@ -27,6 +30,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 os.environ.setdefault("DEBUG", "1")
+# Tasks enqueued after commit (currency conversion of captured orders...) go to an in-memory
+# broker, never to the filesystem broker under var/: no benchmark runs a Celery worker.
+os.environ.setdefault("CELERY_BROKER_URL", "memory://localhost/")
 
 import django  # noqa: E402
 

@@ -7,6 +7,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class ShipmentCreated:
+    """Routing created a shipment (a 3PL location's shipment is handed to its partner)."""
+
+    shipment_id: int
+    order_id: int
+    location_id: int
+
+
+@dataclass(frozen=True)
 class ShipmentShipped:
     """A shipment left its location (the channel is told the tracking)."""
 

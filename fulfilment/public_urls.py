@@ -1,5 +1,9 @@
 """Public pages (no login): the shopper's tracking page."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from fulfilment.tracking_page import tracking_page
+
+urlpatterns: list[URLPattern] = [
+    path("<str:token>/", tracking_page, name="tracking-page"),
+]

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from fulfilment.models import Shipment, ShipmentLine
@@ -44,7 +45,17 @@ class ShipmentOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_label_url(self, obj: Shipment) -> str | None:
-        return None  # labels are bought with the carriers of Fulfilment II
+        """The label endpoint when a label exists (prefetched by selectors.shipment_list)."""
+        labels = getattr(obj, "active_labels", None)
+        if labels is None:  # a shipment not read through shipment_list
+            has_label = obj.labels.filter(voided_at__isnull=True).exists()
+        else:
+            has_label = bool(labels)
+        if not has_label:
+            return None
+        path = reverse("v1:shipment-label", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     def get_routing_explanation(self, obj: Shipment) -> dict[str, Any] | None:
         return obj.decision.explanation if obj.decision else None

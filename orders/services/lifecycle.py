@@ -128,12 +128,9 @@ def order_hold(
     order = _lock(order)
     if reason not in HoldReason.values:
         raise ValidationFailed("Unknown hold reason.", errors={"reason": [reason]})
-    if order.status in (
-        OrderStatus.SHIPPED,
-        OrderStatus.DELIVERED,
-        OrderStatus.COMPLETED,
-        OrderStatus.CANCELLED,
-    ):
+    # A shipped order can still be held for customer care (a parcel lost in transit);
+    # a closed one cannot.
+    if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
         raise InvalidTransition(f"A {order.status} order cannot be held.")
     active = order.holds.filter(reason=reason, released_at__isnull=True).first()
     if active is not None:

@@ -231,12 +231,22 @@ def test_releasing_a_fully_allocated_order_does_not_route_it_again(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("status", ["shipped", "delivered", "completed", "cancelled"])
+@pytest.mark.parametrize("status", ["completed", "cancelled"])
 def test_closed_orders_cannot_be_held(capture_order, advance, status):
     order = advance(capture_order(), status)
     with pytest.raises(InvalidTransition):
         services.order_hold(order=order)
     assert not OrderHold.objects.filter(order=order).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["shipped", "delivered"])
+def test_a_shipped_order_can_be_held_for_customer_care(capture_order, advance, status):
+    order = advance(capture_order(), status)
+    hold = services.order_hold(order=order, reason="customer_care", note="parcel lost")
+    assert hold.reason == "customer_care"
+    order.refresh_from_db()
+    assert (order.status, order.is_on_hold) == (status, True)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,1 @@
+"""External systems of the fulfilment app, each behind a typed Protocol (carriers, ...)."""

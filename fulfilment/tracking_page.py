@@ -1,0 +1,352 @@
+"""The shopper's public tracking page, `/track/<token>/`: no login, the order's unguessable
+`tracking_token` is the key.
+
+Invariants:
+- an unknown token and a malformed one get the same 404 page, which says nothing about which
+  tokens exist;
+- the page shows what the shopper may see: the order's number and date, its lines (name and
+  quantity), each shipment's carrier, tracking number and link, expected delivery date and the
+  carrier's events; never prices, notes, holds, attention flags, locations, the e-mail or the
+  phone of the customer;
+- cancelled shipments (routing's and the warehouse's internal changes) are not shown;
+- it is built in a constant number of queries (5) whatever the number of lines, shipments and
+  events;
+- both answers are private (`Cache-Control: private`), not indexed (`X-Robots-Tag: noindex`),
+  and send no Referer with the token to the carriers' sites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import dateformat, timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
+
+from fulfilment.models import Shipment, ShipmentLine, TrackingEvent, TrackingStatus
+from fulfilment.states import ShipmentStatus
+from orders.models import Order, OrderLine
+from orders.states import OrderStatus
+
+#: Tokens are secrets.token_urlsafe(24) (32 characters); anything else is not looked up.
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: Only inline styles; nothing is loaded from anywhere (the returns feature may add a form).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+CARRIER_NAMES = {
+    "dhl": "DHL",
+    "dpd": "DPD",
+    "gls": "GLS",
+    "ups": "UPS",
+    "usps": "USPS",
+    "fedex": "FedEx",
+    "hermes": "Hermes",
+    "evri": "Evri",
+    "royalmail": "Royal Mail",
+    "royal_mail": "Royal Mail",
+    "postnl": "PostNL",
+    "colissimo": "Colissimo",
+    "inhouse": "Our own delivery",
+    "in_house": "Our own delivery",
+    "manual": "Courier",
+}
+
+# (css class, label, sentence) per tracking status, for shipped shipments.
+TRACKING_TEXT: dict[str, tuple[str, str, str]] = {
+    TrackingStatus.PRE_TRANSIT: (
+        "shipped",
+        "Shipped",
+        "The parcel is ready and waits for the carrier's first scan.",
+    ),
+    TrackingStatus.IN_TRANSIT: ("transit", "On its way", "The carrier is bringing it to you."),
+    TrackingStatus.OUT_FOR_DELIVERY: (
+        "out",
+        "Out for delivery",
+        "The parcel is on the delivery vehicle today.",
+    ),
+    TrackingStatus.DELIVERED: ("delivered", "Delivered", "The carrier delivered it."),
+    TrackingStatus.EXCEPTION: (
+        "problem",
+        "Delivery problem",
+        "The carrier reported a problem. We are looking into it and will contact you if needed.",
+    ),
+    TrackingStatus.RETURNED: (
+        "problem",
+        "Returned to sender",
+        "The carrier is sending the parcel back to us. We will contact you.",
+    ),
+}
+STEPS = ("Ordered", "Shipped", "Out for delivery", "Delivered")
+
+
+@dataclass
+class Step:
+    label: str
+    done: bool
+    current: bool
+
+
+@dataclass
+class PageEvent:
+    status: str
+    label: str
+    description: str
+    place: str
+    occurred_at: dt.datetime
+    problem: bool
+
+
+@dataclass
+class PageShipment:
+    index: int
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    css: str
+    label: str
+    sentence: str
+    expected_delivery_date: dt.date | None
+    shipped_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    when_label: str = ""  # the one date the shopper wants: delivered, expected or shipped
+    when_text: str = ""
+    when_iso: str = ""
+    items: list[tuple[str, int]] = field(default_factory=list)
+    events: list[PageEvent] = field(default_factory=list)
+
+
+def day_text(day: dt.date | None, *, today: dt.date | None = None) -> str:
+    """ "Today, Thu 26 Nov", "Tomorrow, Fri 27 Nov", "Mon 30 Nov", "Tue 5 Jan 2027"."""
+    if day is None:
+        return ""
+    today = today or timezone.localdate()
+    text = dateformat.format(day, "D j M" if day.year == today.year else "D j M Y")
+    if day == today:
+        return f"Today, {text}"
+    if day == today + dt.timedelta(days=1):
+        return f"Tomorrow, {text}"
+    return text
+
+
+def carrier_name(code: str) -> str:
+    if not code:
+        return "Carrier"
+    known = CARRIER_NAMES.get(code.strip().lower())
+    if known:
+        return known
+    words = code.replace("_", " ").replace("-", " ").split()
+    return " ".join(w.upper() if len(w) <= 3 else w.capitalize() for w in words)
+
+
+def tracking_order_get(token: str) -> Order | None:
+    """The order of a tracking token with what the page shows, prefetched (5 queries)."""
+    if not TOKEN.fullmatch(token or ""):
+        return None
+    shipments = (
+        Shipment.objects.exclude(status=ShipmentStatus.CANCELLED)
+        .only(
+            "id",
+            "order_id",
+            "status",
+            "carrier",
+            "tracking_number",
+            "tracking_url",
+            "expected_delivery_date",
+            "shipped_at",
+            "delivered_at",
+            "tracking_status",
+        )
+        .order_by("id")
+        .prefetch_related(
+            Prefetch(
+                "tracking_events",
+                queryset=TrackingEvent.objects.only(
+                    "id", "shipment_id", "status", "description", "place", "occurred_at"
+                ).order_by("-occurred_at", "-id"),
+            ),
+            Prefetch(
+                "lines",
+                queryset=ShipmentLine.objects.only(
+                    "id", "shipment_id", "order_line_id", "quantity"
+                ).order_by("id"),
+            ),
+        )
+    )
+    lines = (
+        OrderLine.objects.select_related("sku")
+        .only(
+            "id",
+            "order_id",
+            "line_number",
+            "name",
+            "sku_code",
+            "quantity",
+            "quantity_cancelled",
+            "sku__name",
+        )
+        .order_by("line_number")
+    )
+    return (
+        Order.objects.filter(tracking_token=token)
+        .only("id", "number", "external_number", "status", "placed_at")
+        .prefetch_related(
+            Prefetch("lines", queryset=lines, to_attr="page_lines"),
+            Prefetch("shipments", queryset=shipments, to_attr="page_shipments"),
+        )
+        .first()
+    )
+
+
+def _line_name(line: OrderLine) -> str:
+    return line.name or (line.sku.name if line.sku else "") or line.sku_code
+
+
+def _shipment_text(shipment: Shipment) -> tuple[str, str, str]:
+    if shipment.status == ShipmentStatus.DELIVERED:
+        return TRACKING_TEXT[TrackingStatus.DELIVERED]
+    if shipment.status == ShipmentStatus.SHIPPED:
+        return TRACKING_TEXT.get(shipment.tracking_status) or (
+            "transit",
+            "On its way",
+            "The parcel left our warehouse.",
+        )
+    return ("preparing", "Being prepared", "We are getting this parcel ready.")
+
+
+def _when(shipment: Shipment) -> tuple[str, str, str]:
+    if shipment.delivered_at:
+        local = timezone.localtime(shipment.delivered_at)
+        return "Delivered", day_text(local.date()), local.isoformat()
+    if shipment.expected_delivery_date:
+        day = shipment.expected_delivery_date
+        return "Expected delivery", day_text(day), day.isoformat()
+    if shipment.shipped_at:
+        local = timezone.localtime(shipment.shipped_at)
+        return "Shipped", day_text(local.date()), local.isoformat()
+    return "", "", ""
+
+
+def _page_shipments(order: Order, names: dict[int, str]) -> list[PageShipment]:
+    labels = dict(TrackingStatus.choices)
+    problems = {TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
+    result = []
+    shipments: list[Shipment] = getattr(order, "page_shipments", [])
+    for index, shipment in enumerate(shipments, start=1):
+        css, label, sentence = _shipment_text(shipment)
+        when_label, when_text, when_iso = _when(shipment)
+        result.append(
+            PageShipment(
+                index=index,
+                carrier=carrier_name(shipment.carrier) if shipment.carrier else "",
+                tracking_number=shipment.tracking_number,
+                tracking_url=shipment.tracking_url,
+                css=css,
+                label=label,
+                sentence=sentence,
+                expected_delivery_date=shipment.expected_delivery_date,
+                shipped_at=shipment.shipped_at,
+                delivered_at=shipment.delivered_at,
+                when_label=when_label,
+                when_text=when_text,
+                when_iso=when_iso,
+                items=[
+                    (names.get(line.order_line_id, ""), line.quantity)
+                    for line in shipment.lines.all()
+                ],
+                events=[
+                    PageEvent(
+                        status=event.status,
+                        label=labels.get(event.status, event.status),
+                        description=event.description,
+                        place=event.place,
+                        occurred_at=event.occurred_at,
+                        problem=event.status in problems,
+                    )
+                    for event in shipment.tracking_events.all()
+                ],
+            )
+        )
+    return result
+
+
+def _headline(order: Order, shipments: list[PageShipment]) -> tuple[str, str, str, int]:
+    """(css class, status, sentence, step reached) of the whole order."""
+    if order.status == OrderStatus.CANCELLED:
+        return "problem", "Cancelled", "This order was cancelled.", -1
+    css = {s.css for s in shipments}
+    if order.status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED) or (
+        shipments and css == {"delivered"}
+    ):
+        return "delivered", "Delivered", "Everything in this order was delivered.", 3
+    if "problem" in css:
+        return (
+            "problem",
+            "Delivery problem",
+            "A carrier reported a problem with a parcel. We are looking into it.",
+            1,
+        )
+    if "out" in css:
+        return "out", "Out for delivery", "A parcel arrives today.", 2
+    if order.status == OrderStatus.PARTIALLY_SHIPPED or (
+        "preparing" in css and css & {"shipped", "transit", "delivered"}
+    ):
+        return "transit", "Partly shipped", "Part of your order is on its way; the rest follows.", 1
+    if order.status == OrderStatus.SHIPPED or css & {"shipped", "transit"}:
+        return "transit", "On its way", "Your order left our warehouse.", 1
+    return "preparing", "Being prepared", "We have your order and are getting it ready.", 0
+
+
+def tracking_context(order: Order) -> dict[str, Any]:
+    lines: list[OrderLine] = getattr(order, "page_lines", [])
+    names = {line.pk: _line_name(line) for line in lines}
+    shipments = _page_shipments(order, names)
+    css, status, sentence, reached = _headline(order, shipments)
+    expected = [s.expected_delivery_date for s in shipments if s.expected_delivery_date]
+    return {
+        "order_number": order.number or order.external_number,
+        "external_number": (order.external_number if order.external_number != order.number else ""),
+        "placed_at": order.placed_at,
+        "items": [
+            (names[line.pk], line.quantity - line.quantity_cancelled)
+            for line in lines
+            if line.quantity > line.quantity_cancelled
+        ],
+        "shipments": shipments,
+        "status_css": css,
+        "status": status,
+        "status_sentence": sentence,
+        "steps": [
+            Step(label=label, done=i < reached or reached == 3, current=i == reached)
+            for i, label in enumerate(STEPS)
+        ]
+        if reached >= 0
+        else [],
+        "expected_delivery_date": max(expected) if expected and reached < 3 else None,
+        "expected_text": day_text(max(expected)) if expected and reached < 3 else "",
+        "delivered": reached == 3,
+    }
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    patch_cache_control(response, private=True, no_cache=True, max_age=0)
+    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    response["Referrer-Policy"] = "no-referrer"  # the token never reaches a carrier's site
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
+@require_safe
+def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
+    """GET /track/<token>/: the order's shipments and their tracking, for the shopper."""
+    order = tracking_order_get(token)
+    if order is None:
+        return _private(render(request, "tracking/not_found.html", status=404))
+    return _private(render(request, "tracking/page.html", tracking_context(order)))

@@ -1,6 +1,7 @@
 from decimal import Decimal
 from typing import Any
 
+from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
 from oms.api.serializers import InputSerializer
@@ -246,7 +247,13 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         return [s.pk for s in related.all()] if related is not None else []
 
     def get_tracking_url(self, obj: Order) -> str | None:
-        return None  # the public tracking page arrives with Fulfilment II
+        """The shopper's public tracking page (served by fulfilment, reversed by name)."""
+        try:
+            path = reverse("tracking-page", kwargs={"token": obj.tracking_token})
+        except NoReverseMatch:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     def get_subtotal(self, obj: Order) -> str | None:
         return money(obj.subtotal, obj.currency)

@@ -288,7 +288,7 @@ def test_an_order_has_the_documented_fields_and_money_as_strings(capture_order, 
         "base_currency": "EUR",
         "total_base": None,
         "shipments": [],
-        "tracking_url": None,
+        "tracking_url": f"http://testserver/track/{order.tracking_token}/",
     }
     assert body["customer"]["email"] == "anna.schmidt@example.com"
     assert body["shipping_address"]["country"] == "DE"

@@ -144,3 +144,9 @@ def test_point_of_sale_orders_need_no_address(catalogue, payload):
     ChannelFactory(code="pos", kind="pos", currency="EUR")
     order = capture({**payload, "channel": "pos", "shipping_address": {}}).order
     assert holds(order) == []
+
+
+def test_the_api_gives_the_public_tracking_url(catalogue, payload, manager_api):
+    order = capture(payload).order
+    body = manager_api.get(f"/api/v1/orders/{order.pk}/").json()
+    assert body["tracking_url"] == f"http://testserver/track/{order.tracking_token}/"

@@ -4,9 +4,12 @@ delivered through the real services. Idempotent: shipments already past a step a
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
+from fulfilment.adapters.carriers.base import TrackingEventData
 from fulfilment.models import Shipment
 from fulfilment.services import shipment_deliver, shipment_pack, shipment_pick, shipment_ship
+from fulfilment.services.tracking import tracking_events_record
 from fulfilment.states import ShipmentStatus
 from oms.errors import DomainError
 from orders.demo import demo_outcome
@@ -61,7 +64,14 @@ def load_demo_fulfilment() -> dict[str, int]:
                     tracking_number=f"NW{order.pk:07d}{shipment.pk:05d}",
                     actor="demo",
                 )
-                if outcome in (OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+                delivered = outcome in (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+                tracking_events_record(
+                    shipment=shipment,
+                    events=_scans(shipment, order, delivered, rng),
+                    source="demo",
+                    actor="demo",
+                )
+                if delivered:
                     shipment_deliver(shipment=shipment, actor="demo")
             if outcome == OrderStatus.COMPLETED:
                 order_status_set(order=order.pk, status=OrderStatus.COMPLETED, actor="demo")
@@ -69,3 +79,29 @@ def load_demo_fulfilment() -> dict[str, int]:
         except DomainError:
             continue  # stays where it got to, as in real life
     return {"orders shipped": moved}
+
+
+def _scans(
+    shipment: Shipment, order: Order, delivered: bool, rng: random.Random
+) -> list[TrackingEventData]:
+    """Believable carrier scans from the location to the shopper's city."""
+    start = order.placed_at + timedelta(hours=rng.randint(6, 30))
+    city = str(order.shipping_address.get("city") or "the destination")
+    steps = [
+        ("pre_transit", "Label created, parcel handed over", shipment.location.city),
+        ("in_transit", "Parcel at the sorting centre", shipment.location.city),
+        ("in_transit", "Parcel on its way to the delivery depot", city),
+        ("out_for_delivery", "Out for delivery", city),
+        ("delivered", "Delivered to the recipient", city),
+    ]
+    count = len(steps) if delivered else rng.randint(1, 3)
+    return [
+        TrackingEventData(
+            external_id=f"demo-{shipment.pk}-{index}",
+            status=status,
+            description=description,
+            place=place,
+            occurred_at=start + timedelta(hours=10 * index),
+        )
+        for index, (status, description, place) in enumerate(steps[:count])
+    ]

@@ -55,6 +55,10 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     assert Order.objects.filter(is_on_hold=True).exists()
     assert len(set(Order.objects.values_list("currency", flat=True))) >= 3
     assert len(set(Order.objects.values_list("channel", flat=True))) >= 4
+    # Shipments went through the real fulfilment flow, with carrier scans to show.
+    from fulfilment.models import TrackingEvent
+
+    assert TrackingEvent.objects.filter(status="delivered").exists()
 
     call_command("demo_data", verbosity=0)
     assert counts() == first

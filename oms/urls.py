@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("inventory.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("fulfilment.api.urls")),
+    path("", include("returns.api.urls")),
     path("", include("channels.api.urls")),
 ]
 

@@ -1,0 +1,172 @@
+"""Returns and refunds: creation and every transition through services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from oms.api.pagination import CursorPagination
+from oms.api.views import OmsGenericViewSet, actor_of
+from returns import selectors, services
+from returns.api.serializers import (
+    ReasonSerializer,
+    ReceiveSerializer,
+    RefundCreateSerializer,
+    RefundOutputSerializer,
+    ReturnCreateSerializer,
+    ReturnOutputSerializer,
+    ReturnRefundSerializer,
+)
+from returns.models import ReturnRequest
+
+
+class IdPagination(CursorPagination):
+    ordering = "-id"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List returns", tags=["returns"]),
+    retrieve=extend_schema(summary="Get a return", tags=["returns"]),
+)
+class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = selectors.return_list()
+    serializer_class = ReturnOutputSerializer
+    pagination_class = IdPagination
+    filterset_fields = ["order", "status"]
+
+    def _output(self, ret: ReturnRequest, status: int = 200) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=ret.pk)).data, status=status)
+
+    @extend_schema(
+        summary="Request a return of shipped lines",
+        tags=["returns"],
+        request=ReturnCreateSerializer,
+        responses={201: ReturnOutputSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = ReturnCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ret = services.return_create(
+            order=data["order"],
+            lines=[dict(ln) for ln in data["lines"]],
+            comment=data["comment"],
+            actor=actor_of(request),
+        )
+        return self._output(ret, status=201)
+
+    @extend_schema(
+        summary="Authorise a requested return",
+        tags=["returns"],
+        request=None,
+        responses={200: ReturnOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def authorise(self, request: Request, pk: str) -> Response:
+        ret = services.return_authorise(return_request=self.get_object(), actor=actor_of(request))
+        return self._output(ret)
+
+    @extend_schema(
+        summary="Reject a requested return",
+        tags=["returns"],
+        request=ReasonSerializer,
+        responses={200: ReturnOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ret = services.return_reject(
+            return_request=self.get_object(),
+            reason=serializer.validated_data["reason"],
+            actor=actor_of(request),
+        )
+        return self._output(ret)
+
+    @extend_schema(
+        summary="Cancel a return before anything was received",
+        tags=["returns"],
+        request=ReasonSerializer,
+        responses={200: ReturnOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ret = services.return_cancel(
+            return_request=self.get_object(),
+            reason=serializer.validated_data["reason"],
+            actor=actor_of(request),
+        )
+        return self._output(ret)
+
+    @extend_schema(
+        summary="Receive returned units at a location, with their condition",
+        tags=["returns"],
+        request=ReceiveSerializer,
+        responses={200: ReturnOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def receive(self, request: Request, pk: str) -> Response:
+        serializer = ReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ret = services.return_receive(
+            return_request=self.get_object(),
+            location=data["location"],
+            lines=[dict(ln) for ln in data["lines"]],
+            actor=actor_of(request),
+        )
+        return self._output(ret)
+
+    @extend_schema(
+        summary="Refund a return (the suggested amount unless given)",
+        tags=["returns"],
+        request=ReturnRefundSerializer,
+        responses={201: RefundOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def refund(self, request: Request, pk: str) -> Response:
+        serializer = ReturnRefundSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        refund = services.return_refund(
+            return_request=self.get_object(),
+            amount=data["amount"],
+            include_shipping=data["include_shipping"],
+            reason=data["reason"],
+            actor=actor_of(request),
+        )
+        return Response(RefundOutputSerializer(refund).data, status=201)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List refunds", tags=["returns"]),
+    retrieve=extend_schema(summary="Get a refund", tags=["returns"]),
+)
+class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = selectors.refund_list()
+    serializer_class = RefundOutputSerializer
+    pagination_class = IdPagination
+    filterset_fields = ["order", "status", "return_request"]
+
+    @extend_schema(
+        summary="Refund an order without a return (an appeasement)",
+        tags=["returns"],
+        request=RefundCreateSerializer,
+        responses={201: RefundOutputSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        refund = services.refund_create(
+            order=data["order"],
+            amount=data["amount"],
+            reason=data["reason"],
+            actor=actor_of(request),
+        )
+        return Response(self.get_serializer(refund).data, status=201)

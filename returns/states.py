@@ -1,0 +1,62 @@
+"""Return (RMA) and refund statuses and the transitions allowed between them.
+
+A return is requested, then authorised or rejected; authorised goods are received (partially,
+then fully) and the return completes once it is settled. It can be cancelled only before
+anything was received. A refund is pending until the payment provider answers: succeeded or
+failed, both final.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    AUTHORISED = "authorised", "Authorised"
+    REJECTED = "rejected", "Rejected"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReturnSource(models.TextChoices):
+    STAFF = "staff", "Staff"
+    SHOPPER = "shopper", "Shopper"
+
+
+class Condition(models.TextChoices):
+    SELLABLE = "sellable", "Sellable"
+    DAMAGED = "damaged", "Damaged"
+    DEFECTIVE = "defective", "Defective"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+R = ReturnStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    R.REQUESTED: frozenset({R.AUTHORISED, R.REJECTED, R.CANCELLED}),
+    R.AUTHORISED: frozenset({R.PARTIALLY_RECEIVED, R.RECEIVED, R.CANCELLED}),
+    R.PARTIALLY_RECEIVED: frozenset({R.RECEIVED}),
+    R.RECEIVED: frozenset({R.COMPLETED}),
+    R.REJECTED: frozenset(),
+    R.COMPLETED: frozenset(),
+    R.CANCELLED: frozenset(),
+}
+
+#: Returns whose lines still count against what may be returned.
+ACTIVE_RETURN_STATUSES = frozenset(
+    {R.REQUESTED, R.AUTHORISED, R.PARTIALLY_RECEIVED, R.RECEIVED, R.COMPLETED}
+)
+
+F = RefundStatus
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    F.PENDING: frozenset({F.SUCCEEDED, F.FAILED}),
+    F.SUCCEEDED: frozenset(),
+    F.FAILED: frozenset(),
+}

@@ -5,11 +5,11 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from moneyed import CURRENCIES
 
 from channels import services
 from channels.models import Channel
 from oms.admin_utils import ServiceModelAdmin
+from oms.currencies import currency_choices
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -26,13 +26,7 @@ class ChannelAdminForm(forms.ModelForm):
         ),
     )
     clear_credentials = forms.BooleanField(required=False)
-    currency = forms.ChoiceField(
-        choices=sorted(
-            (code, f"{code} {currency.name}")
-            for code, currency in CURRENCIES.items()
-            if code != "XXX"
-        )
-    )
+    currency = forms.ChoiceField(choices=currency_choices())
 
     class Meta:
         model = Channel

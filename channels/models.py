@@ -12,14 +12,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from moneyed import CURRENCIES
 
 from inventory.models import Location, code_validator
 from oms.crypto import decrypt_json
+from oms.currencies import is_currency
 
 
 def validate_currency(value: str) -> None:
-    if value not in CURRENCIES or value == "XXX":
+    if not (is_currency(value) and value == value.upper()):
         raise ValidationError(f"{value!r} is not an ISO 4217 currency code.")
 
 

@@ -39,9 +39,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 from django_countries import countries
-from moneyed import CURRENCIES
 
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin, UsedValuesFilter
+from oms.currencies import currency_choices
 from oms.errors import DomainError
 from orders import selectors, services
 from orders.models import (
@@ -1200,11 +1200,7 @@ class RateOverrideForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "currency" in self.fields:
             field = cast(forms.ChoiceField, self.fields["currency"])
-            offered = sorted(
-                (code, f"{code} {currency.name}")
-                for code, currency in CURRENCIES.items()
-                if code not in ("XXX", settings.OMS_BASE_CURRENCY)
-            )
+            offered = currency_choices(exclude=(settings.OMS_BASE_CURRENCY,))
             field.choices = [("", NONE), *offered]
 
     def clean_rate(self) -> Decimal:

@@ -4,7 +4,6 @@ import os
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from oms.celery import app as celery_app
@@ -55,8 +54,3 @@ def care_api(db: None) -> APIClient:
 @pytest.fixture
 def anonymous_api() -> APIClient:
     return APIClient()
-
-
-@pytest.fixture
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"

@@ -28,6 +28,7 @@ from moneyed import CURRENCIES
 
 from inventory.models import Sku
 from oms import events
+from oms.currencies import is_currency
 from oms.errors import ValidationFailed
 from orders.events import OrderCaptured, OrderNeedsRouting
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
@@ -91,7 +92,7 @@ def _validated(
 ) -> tuple[int, list[dict[str, Any]], Decimal, Decimal | None]:
     errors: dict[str, list[str]] = {}
     exponent = 2
-    if not isinstance(currency, str) or currency.upper() not in CURRENCIES or currency == "XXX":
+    if not is_currency(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
     else:
         exponent = currency_exponent(currency.upper())

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from djmoney.contrib.exchange.models import Rate
-from moneyed import CURRENCIES
 
+from oms.currencies import is_currency
 from oms.errors import ValidationFailed
 from oms.services import model_create, model_update
 from orders.fx import OfflineEcbBackend
@@ -52,7 +52,7 @@ def rate_override_save(
     """
     currency = str(currency or "").strip().upper()
     errors: dict[str, list[str]] = {}
-    if currency not in CURRENCIES or currency == "XXX":
+    if not is_currency(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
     elif currency == settings.OMS_BASE_CURRENCY:
         errors["currency"] = [f"{currency} is the base currency: its rate is always 1."]

@@ -9,8 +9,8 @@ Invariants:
   carrier's events; never prices, notes, holds, attention flags, locations, the e-mail or the
   phone of the customer;
 - cancelled shipments (routing's and the warehouse's internal changes) are not shown;
-- it is built in a constant number of queries (5) whatever the number of lines, shipments and
-  events;
+- it is built in a constant number of queries (6, one of them for the returns box) whatever the
+  number of lines, shipments and events;
 - both answers are private (`Cache-Control: private`), not indexed (`X-Robots-Tag: noindex`),
   and send no Referer with the token to the carriers' sites.
 """

@@ -1,14 +1,32 @@
-"""The back office of returns: reasons are edited here; returns and refunds are read-only
-(their workflow runs through services, from the API and admin actions)."""
+"""The back office of returns. Reasons are edited here; returns and refunds are read-only
+pages whose workflow runs through services: list actions (authorise, reject, cancel, refund,
+exchange order), the "add return" screen, the receiving station and its queue
+(returns.admin_receiving) and the return-rate report (returns.admin_reports)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
+from oms.errors import DomainError
+from orders.models import Order
+from returns import selectors, services
+from returns.labels import return_label
 from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
+from returns.states import LABEL_STATUSES, ReturnSource
+
+
+def actor_of(request: HttpRequest) -> str:
+    return request.user.get_username()
 
 
 @admin.register(ReturnReason)
@@ -30,27 +48,342 @@ class ReturnLineInline(admin.TabularInline):
         "quantity_sellable",
         "quantity_damaged",
         "quantity_defective",
+        "quantity_restocked",
+        "quantity_quarantined",
+        "quantity_written_off",
+        "exchange_sku",
+        "exchange_quantity",
+        "exchange_unit_price",
     )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnLine]:
+        return super().get_queryset(request).select_related("order_line", "reason", "exchange_sku")
+
+
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ("amount", "currency", "status", "reason", "provider_reference", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin):
-    list_display = ["number", "order", "status", "source", "created_at"]
-    list_filter = ["status", "source"]
-    list_select_related = ["order"]
-    search_fields = ["number", "order__number"]
-    readonly_fields = ["number", "order", "status", "source", "comment", "created_at"]
-    inlines = [ReturnLineInline]
+    list_display = [
+        "number",
+        "order",
+        "status",
+        "source",
+        "units",
+        "exchange_order_link",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "order__channel"]
+    list_select_related = ["order", "exchange_order"]
+    search_fields = ["number", "order__number", "order__email"]
+    fields = (
+        "number",
+        "order_link",
+        "status",
+        "source",
+        "comment",
+        "override_reason",
+        "exchange_order_link",
+        "suggested_refund",
+        "label_link",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    inlines = [ReturnLineInline, RefundInline]
+    actions = ["authorise", "reject", "cancel", "refund_suggested", "exchange_order_create"]
+    change_list_template = "admin/returns/returnrequest/change_list.html"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnRequest]:
+        return super().get_queryset(request).annotate(units_total=Sum("lines__quantity"))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # --- display ---------------------------------------------------------------------------------
+
+    @admin.display(description="Units", ordering="units_total")
+    def units(self, obj: ReturnRequest) -> int:
+        return int(getattr(obj, "units_total", 0) or 0)
+
+    @admin.display(description="Order")
+    def order_link(self, obj: ReturnRequest) -> str:
+        url = reverse("admin:orders_order_change", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, str(obj.order))
+
+    @admin.display(description="Exchange order")
+    def exchange_order_link(self, obj: ReturnRequest) -> str:
+        if obj.exchange_order_id is None:
+            return "-"
+        url = reverse("admin:orders_order_change", args=[obj.exchange_order_id])
+        return format_html('<a href="{}">{}</a>', url, str(obj.exchange_order))
+
+    @admin.display(description="Suggested refund")
+    def suggested_refund(self, obj: ReturnRequest) -> str:
+        amount = services.refund_suggested_amount(return_request=obj)
+        return f"{amount} {obj.order.currency}"
+
+    @admin.display(description="Return label")
+    def label_link(self, obj: ReturnRequest) -> str:
+        if obj.status not in LABEL_STATUSES:
+            return "-"
+        url = reverse("admin:returns_returnrequest_label", args=[obj.pk])
+        return format_html('<a href="{}">Return label (PDF)</a>', url)
+
+    # --- pages -----------------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        from returns.admin_receiving import receive_view
+
+        info = (self.opts.app_label, self.opts.model_name)
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "receive/",
+                wrap(lambda request: receive_view(self, request)),
+                name="{}_{}_receive".format(*info),
+            ),
+            path(
+                "<int:object_id>/label.pdf",
+                wrap(self.label_view),
+                name="{}_{}_label".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            "receive_url": reverse("admin:returns_returnrequest_receive"),
+            "queue_url": reverse("admin:returns_receivingqueue_changelist"),
+            "report_url": reverse("admin:returns_returnratereport_changelist"),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context=extra)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def label_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The return label of an authorised return (as the shopper gets it)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ret = ReturnRequest.objects.select_related("order").filter(pk=object_id).first()
+        if ret is None:
+            raise Http404(f"No return {object_id}.")
+        try:
+            label = return_label(ret)
+        except DomainError as exc:
+            raise Http404(str(exc)) from None
+        response = HttpResponse(label.pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="return-label-{ret.number}.pdf"'
+        return response
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Staff create a return: find the order, then choose lines, quantities and reasons."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        reference = (request.POST.get("order") or request.GET.get("order") or "").strip()
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Add return",
+            "reference": reference,
+            "changelist_url": reverse("admin:returns_returnrequest_changelist"),
+            "reasons": list(selectors.reason_list()),
+            "errors": [],
+        }
+        if not reference:
+            return TemplateResponse(request, "admin/returns/returnrequest/add.html", context)
+        order = (
+            Order.objects.select_related("channel").filter(number=reference).first()
+            or Order.objects.select_related("channel").filter(external_id=reference).first()
+        )
+        if order is None:
+            context["errors"] = [f"There is no order {reference}."]
+            return TemplateResponse(
+                request, "admin/returns/returnrequest/add.html", context, status=404
+            )
+        lines = list(selectors.returnable_lines(order.pk))
+        window = selectors.return_window(order)
+        context.update(
+            order=order,
+            window=window,
+            window_open=window.is_open(),
+            lines=lines,
+            order_url=reverse("admin:orders_order_change", args=[order.pk]),
+            posted=request.POST if request.method == "POST" else {},
+        )
+        if request.method != "POST" or "_create" not in request.POST:
+            return TemplateResponse(request, "admin/returns/returnrequest/add.html", context)
+        wanted, errors = _add_lines(request, lines)
+        if errors:
+            context["errors"] = errors
+            return TemplateResponse(
+                request, "admin/returns/returnrequest/add.html", context, status=400
+            )
+        try:
+            ret = services.return_create(
+                order=order.pk,
+                lines=wanted,
+                comment=request.POST.get("comment", "").strip(),
+                source=ReturnSource.STAFF,
+                override_reason=request.POST.get("override_reason", "").strip(),
+                authorise=request.POST.get("authorise") == "1",
+                actor=actor_of(request),
+            )
+        except DomainError as exc:
+            context["errors"] = [
+                exc.detail,
+                *(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()),
+            ]
+            return TemplateResponse(
+                request, "admin/returns/returnrequest/add.html", context, status=exc.status
+            )
+        self.message_user(
+            request,
+            f"Return {ret.number} created ({ret.get_status_display().lower()}).",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:returns_returnrequest_change", args=[ret.pk]))
+
+    # --- actions: one service call per return ----------------------------------------------------
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ReturnRequest],
+        command: Callable[[ReturnRequest], str],
+    ) -> None:
+        for ret in queryset.select_related("order").order_by("pk"):
+            try:
+                text = command(ret)
+            except DomainError as exc:
+                self.message_user(request, f"Return {ret.number}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"Return {ret.number}: {text}", messages.SUCCESS)
+
+    @admin.action(description="Authorise (the shopper gets the label)", permissions=["change"])
+    def authorise(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
+        actor = actor_of(request)
+
+        def command(ret: ReturnRequest) -> str:
+            services.return_authorise(return_request=ret, actor=actor)
+            return "authorised."
+
+        self._each(request, queryset, command)
+
+    @admin.action(description="Reject", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
+        actor = actor_of(request)
+
+        def command(ret: ReturnRequest) -> str:
+            services.return_reject(return_request=ret, reason="rejected by staff", actor=actor)
+            return "rejected."
+
+        self._each(request, queryset, command)
+
+    @admin.action(description="Cancel (nothing received yet)", permissions=["change"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
+        actor = actor_of(request)
+
+        def command(ret: ReturnRequest) -> str:
+            services.return_cancel(return_request=ret, reason="cancelled by staff", actor=actor)
+            return "cancelled."
+
+        self._each(request, queryset, command)
+
+    @admin.action(description="Refund the suggested amount", permissions=["change"])
+    def refund_suggested(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
+        actor = actor_of(request)
+
+        def command(ret: ReturnRequest) -> str:
+            refund = services.return_refund(return_request=ret, reason="return", actor=actor)
+            return f"refund of {refund.amount:.2f} {refund.currency} requested."
+
+        self._each(request, queryset, command)
+
+    @admin.action(description="Create the exchange order now", permissions=["change"])
+    def exchange_order_create(
+        self, request: HttpRequest, queryset: QuerySet[ReturnRequest]
+    ) -> None:
+        actor = actor_of(request)
+
+        def command(ret: ReturnRequest) -> str:
+            order = services.return_exchange_order_create(return_request=ret, actor=actor)
+            return f"exchange order {order.number}."
+
+        self._each(request, queryset, command)
+
+
+def _add_lines(request: HttpRequest, lines: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The lines of the add form (quantity, reason, optional exchange per line)."""
+    wanted: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for line in lines:
+        raw = request.POST.get(f"qty-{line.pk}", "").strip() or "0"
+        try:
+            quantity = int(raw)
+        except ValueError:
+            errors.append(f"{line.sku_code}: the quantity is a whole number.")
+            continue
+        if quantity <= 0:
+            continue
+        item: dict[str, Any] = {
+            "order_line": line.pk,
+            "quantity": quantity,
+            "reason": request.POST.get(f"reason-{line.pk}", ""),
+        }
+        if request.POST.get(f"exchange-{line.pk}") == "1":
+            item["exchange"] = True
+            code = request.POST.get(f"exchange_sku-{line.pk}", "").strip()
+            if code:
+                item["exchange_sku"] = code
+            price = request.POST.get(f"exchange_price-{line.pk}", "").strip()
+            if price:
+                try:
+                    item["exchange_unit_price"] = Decimal(price)
+                except InvalidOperation:
+                    errors.append(f"{line.sku_code}: the replacement's price is a decimal amount.")
+        wanted.append(item)
+    if not wanted and not errors:
+        errors.append("Set the quantity of at least one line.")
+    return wanted, errors
 
 
 @admin.register(Refund)
@@ -78,3 +411,6 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+from returns import admin_receiving, admin_reports  # noqa: E402, F401

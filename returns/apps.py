@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ReturnsConfig(AppConfig):
     name = "returns"
     verbose_name = "Returns"
+
+    def ready(self) -> None:
+        from oms import events
+        from orders.events import OrderCancelled
+        from returns import subscribers
+
+        events.subscribe(OrderCancelled, subscribers.refund_on_order_cancelled)

@@ -2,7 +2,11 @@
 
 Invariants the schema enforces:
 - a return line asks for a positive quantity and never receives more than it asked for; what it
-  received is exactly the sum of its condition counts;
+  received is exactly the sum of its condition counts (sellable, damaged, defective) and exactly
+  the sum of its disposition counts (restocked, quarantined, written off);
+- a line asks for an exchange with both a replacement SKU and a positive quantity, or neither;
+- a return has at most one replacement order (`exchange_order`), and an order is the
+  replacement of at most one return;
 - a refund is for a positive amount and its idempotency key is unique (a refund is executed at
   most once by the payment provider);
 - statuses are among the declared ones.
@@ -18,7 +22,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from returns.states import Condition, RefundStatus, ReturnSource, ReturnStatus
+from returns.states import Condition, Disposition, RefundStatus, ReturnSource, ReturnStatus
 
 ZERO = Decimal("0")
 
@@ -63,6 +67,19 @@ class ReturnRequest(models.Model):
         max_length=10, choices=ReturnSource.choices, default=ReturnSource.STAFF
     )
     comment = models.TextField(blank=True)
+    override_reason = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why staff accepted this return outside the channel's return window.",
+    )
+    exchange_order = models.OneToOneField(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exchange_for_return",
+        help_text="The replacement order of the lines exchanged.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +111,25 @@ class ReturnLine(models.Model):
     quantity_sellable = models.PositiveIntegerField(default=0)
     quantity_damaged = models.PositiveIntegerField(default=0)
     quantity_defective = models.PositiveIntegerField(default=0)
+    quantity_restocked = models.PositiveIntegerField(default=0)
+    quantity_quarantined = models.PositiveIntegerField(default=0)
+    quantity_written_off = models.PositiveIntegerField(default=0)
+    exchange_sku = models.ForeignKey(
+        "inventory.Sku",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The replacement asked for instead of a refund (often the same SKU).",
+    )
+    exchange_quantity = models.PositiveIntegerField(default=0)
+    exchange_unit_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="The replacement's price per unit, tax included, in the order's currency.",
+    )
 
     class Meta:
         ordering = ["return_request_id", "id"]
@@ -114,6 +150,19 @@ class ReturnLine(models.Model):
                 ),
                 name="return_line_received_is_sum_of_conditions",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_received=F("quantity_restocked")
+                    + F("quantity_quarantined")
+                    + F("quantity_written_off")
+                ),
+                name="return_line_received_is_sum_of_dispositions",
+            ),
+            models.CheckConstraint(
+                condition=Q(exchange_sku__isnull=True, exchange_quantity=0)
+                | Q(exchange_sku__isnull=False, exchange_quantity__gt=0),
+                name="return_line_exchange_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +174,21 @@ class ReturnLine(models.Model):
             Condition.DAMAGED: self.quantity_damaged,
             Condition.DEFECTIVE: self.quantity_defective,
         }[Condition(condition)]
+
+    def count_for_disposition(self, disposition: str) -> int:
+        return {
+            Disposition.RESTOCK: self.quantity_restocked,
+            Disposition.QUARANTINE: self.quantity_quarantined,
+            Disposition.WRITE_OFF: self.quantity_written_off,
+        }[Disposition(disposition)]
+
+    @property
+    def is_exchange(self) -> bool:
+        return self.exchange_sku_id is not None and self.exchange_quantity > 0
+
+    @property
+    def quantity_to_receive(self) -> int:
+        return self.quantity - self.quantity_received
 
 
 class Refund(models.Model):
@@ -158,3 +222,21 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.status})"
+
+
+class ReceivingQueue(ReturnRequest):
+    """Authorised returns not fully received yet, oldest first (the warehouse's to-do list)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "return to receive"
+        verbose_name_plural = "returns to receive"
+
+
+class ReturnRateReport(ReturnRequest):
+    """The admin's return-rate report (units returned / units shipped, per SKU and reason)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "return rate"
+        verbose_name_plural = "return rates"

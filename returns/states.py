@@ -32,6 +32,28 @@ class Condition(models.TextChoices):
     DEFECTIVE = "defective", "Defective"
 
 
+class Disposition(models.TextChoices):
+    """What happens to a received unit: back to sellable stock, into quarantine, or destroyed."""
+
+    RESTOCK = "restock", "Restock"
+    QUARANTINE = "quarantine", "Quarantine"
+    WRITE_OFF = "write_off", "Write off"
+
+
+#: The disposition of a condition unless staff choose another one.
+DEFAULT_DISPOSITION = {
+    "sellable": Disposition.RESTOCK,
+    "damaged": Disposition.QUARANTINE,
+    "defective": Disposition.QUARANTINE,
+}
+#: Damaged and defective units never go back to sellable stock.
+ALLOWED_DISPOSITIONS = {
+    "sellable": frozenset(Disposition.values),
+    "damaged": frozenset({Disposition.QUARANTINE, Disposition.WRITE_OFF}),
+    "defective": frozenset({Disposition.QUARANTINE, Disposition.WRITE_OFF}),
+}
+
+
 class RefundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -48,6 +70,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     R.COMPLETED: frozenset(),
     R.CANCELLED: frozenset(),
 }
+
+#: Returns waiting for goods at the warehouse (the receiving queue).
+RECEIVABLE_STATUSES = frozenset({R.AUTHORISED, R.PARTIALLY_RECEIVED})
+#: Returns the shopper may download a label for.
+LABEL_STATUSES = RECEIVABLE_STATUSES
 
 #: Returns whose lines still count against what may be returned.
 ACTIVE_RETURN_STATUSES = frozenset(

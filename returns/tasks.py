@@ -1,4 +1,4 @@
-"""Thin Celery entry points of returns: ids in, one service call."""
+"""Thin Celery entry points of returns: ids in, one service call (each safe to run twice)."""
 
 from __future__ import annotations
 
@@ -12,3 +12,40 @@ def refund_execute(refund_id: int, **_: Any) -> str:
     from returns.services import refund_execute as execute
 
     return execute(refund=refund_id).status
+
+
+@oms_task(name="returns.refund_for_cancellation")
+def refund_for_cancellation(
+    order_id: int,
+    line_quantities: list[list[int]],
+    full: bool,
+    reason: str = "",
+    idempotency_key: str = "",
+    actor: str = "",
+    **_: Any,
+) -> int | None:
+    from returns.services import refund_for_cancellation as refund
+
+    created = refund(
+        order_id=order_id,
+        line_quantities=line_quantities,
+        full=full,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
+    return None if created is None else int(created.pk)
+
+
+@oms_task(name="returns.return_exchange_order_create")
+def return_exchange_order_create(return_id: int, **_: Any) -> int:
+    from returns.services import return_exchange_order_create as create
+
+    return int(create(return_request=return_id).pk)
+
+
+@oms_task(name="returns.return_email_send")
+def return_email_send(return_id: int, kind: str, **_: Any) -> bool:
+    from returns.notifications import return_email_send as send
+
+    return send(return_id=return_id, kind=kind)

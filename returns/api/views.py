@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -19,6 +19,7 @@ from returns.api.serializers import (
     ReturnCreateSerializer,
     ReturnOutputSerializer,
     ReturnRefundSerializer,
+    SuggestedRefundSerializer,
 )
 from returns.models import ReturnRequest
 
@@ -54,6 +55,9 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
             order=data["order"],
             lines=[dict(ln) for ln in data["lines"]],
             comment=data["comment"],
+            override_reason=data["override_reason"],
+            authorise=data["authorise"],
+            exchange=data["exchange"],
             actor=actor_of(request),
         )
         return self._output(ret, status=201)
@@ -141,6 +145,39 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
             actor=actor_of(request),
         )
         return Response(RefundOutputSerializer(refund).data, status=201)
+
+    @extend_schema(
+        summary="The refund suggested for a return now",
+        tags=["returns"],
+        parameters=[
+            OpenApiParameter("include_shipping", bool, description="Add the shipping price.")
+        ],
+        responses={200: SuggestedRefundSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="suggested-refund")
+    def suggested_refund(self, request: Request, pk: str) -> Response:
+        ret = self.get_object()
+        shipping = request.query_params.get("include_shipping", "").lower() in ("1", "true")
+        amount = services.refund_suggested_amount(return_request=ret, include_shipping=shipping)
+        return Response(
+            {
+                "amount": f"{amount:.2f}",
+                "currency": ret.order.currency,
+                "include_shipping": shipping,
+            }
+        )
+
+    @extend_schema(
+        summary="Create the exchange's replacement order now (idempotent)",
+        tags=["returns"],
+        request=None,
+        responses={200: ReturnOutputSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="exchange-order")
+    def exchange_order(self, request: Request, pk: str) -> Response:
+        ret = self.get_object()
+        services.return_exchange_order_create(return_request=ret, actor=actor_of(request))
+        return self._output(ret)
 
 
 @extend_schema_view(

@@ -10,6 +10,8 @@ from inventory.models import Location, Sku, StockForecast, StockLevel, StockMove
 from inventory.selectors import ledger_drift
 from orders.models import Order
 from orders.states import OrderStatus
+from returns.models import Refund, ReturnRequest
+from returns.states import ReturnStatus
 
 
 def counts() -> dict[str, int]:
@@ -21,6 +23,8 @@ def counts() -> dict[str, int]:
         "movements": StockMovement.objects.count(),
         "forecasts": StockForecast.objects.count(),
         "orders": Order.objects.count(),
+        "returns": ReturnRequest.objects.count(),
+        "refunds": Refund.objects.count(),
     }
 
 
@@ -59,6 +63,12 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     from fulfilment.models import TrackingEvent
 
     assert TrackingEvent.objects.filter(status="delivered").exists()
+    # Returns in every status, with refunds paid out and an exchange (returns/demo.py).
+    assert set(ReturnRequest.objects.values_list("status", flat=True)) == set(ReturnStatus.values)
+    assert Refund.objects.filter(status="succeeded", return_request__isnull=False).exists()
+    assert Refund.objects.filter(status="succeeded", return_request__isnull=True).exists()
+    assert ReturnRequest.objects.filter(exchange_order__isnull=False).exists()
+    assert ledger_drift() == []
 
     call_command("demo_data", verbosity=0)
     assert counts() == first

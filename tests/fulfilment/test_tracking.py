@@ -727,7 +727,7 @@ def test_the_tracking_page_is_built_in_constant_queries(stocked, django_assert_n
     tracking.tracking_events_record(
         shipment=Shipment.objects.get(order=small), events=[ev(1, "in_transit")], source="t"
     )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert Client().get(f"/track/{small.tracking_token}/").status_code == 200
 
     big = capture({"A": 3, "B": 2, "C": 1})
@@ -736,7 +736,7 @@ def test_the_tracking_page_is_built_in_constant_queries(stocked, django_assert_n
         tracking.tracking_events_record(
             shipment=shipment, events=[ev(n, "in_transit") for n in range(10)], source="t"
         )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = Client().get(f"/track/{big.tracking_token}/")
     assert response.content.decode().count('class="timeline"') >= 1
 

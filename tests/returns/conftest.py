@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -27,12 +28,21 @@ def ship_all(o):
 
 @pytest.fixture
 def reasons(db):
-    return {
-        "changed_mind": ReturnReason.objects.create(
-            code="changed_mind", label="Changed my mind", restocking_fee_percent=Decimal("10")
-        ),
-        "damaged": ReturnReason.objects.create(code="damaged", label="Arrived damaged"),
-    }
+    """The default reasons (a data migration creates them; a transactional test's flush
+    removes them, so they are made again here), changed_mind with a 10 % fee."""
+    defaults = importlib.import_module("returns.migrations.0003_default_reasons")
+    for code, label, fee in defaults.DEFAULT_REASONS:
+        ReturnReason.objects.get_or_create(
+            code=code, defaults={"label": label, "restocking_fee_percent": fee}
+        )
+    changed_mind, _ = ReturnReason.objects.update_or_create(
+        code="changed_mind",
+        defaults={"label": "Changed my mind", "restocking_fee_percent": Decimal("10")},
+    )
+    damaged, _ = ReturnReason.objects.update_or_create(
+        code="damaged", defaults={"label": "Arrived damaged", "restocking_fee_percent": 0}
+    )
+    return {"changed_mind": changed_mind, "damaged": damaged}
 
 
 @pytest.fixture
@@ -44,3 +54,29 @@ def shipped(network, reasons):
     assert o.status == "shipped"
     lines = {ln.sku_code: ln for ln in o.lines.all()}
     return o, lines
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Tasks enqueued after a commit run at once (and their errors surface in the test)."""
+    from oms.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", True)
+
+
+@pytest.fixture(autouse=True)
+def locmem_email(settings, monkeypatch):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DEFAULT_FROM_EMAIL = "shop@example.com"
+    monkeypatch.setenv("OMS_PUBLIC_URL", "https://shop.example")
+
+
+def delivered_days_ago(o, days: int) -> None:
+    """Pretend the order's parcels arrived `days` ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    moment = timezone.now() - timedelta(days=days)
+    Shipment.objects.filter(order=o).update(shipped_at=moment, delivered_at=moment)

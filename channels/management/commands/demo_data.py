@@ -26,3 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded (created {summary}; {forecasts} forecasts).")
         )
+        from returns.demo import demo_returns
+
+        demo_returns(self.stdout)

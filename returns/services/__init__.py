@@ -1,0 +1,41 @@
+"""Every write of the returns app: returns (RMAs), receiving with disposition, refunds and
+exchanges. Import services from here."""
+
+from returns.services.exchanges import exchange_external_id, return_exchange_order_create
+from returns.services.refunds import (
+    cancellation_key,
+    refund_create,
+    refund_execute,
+    refund_for_cancellation,
+    refund_suggested_amount,
+    refundable_amount,
+    return_refund,
+)
+from returns.services.requests import (
+    return_authorise,
+    return_cancel,
+    return_complete,
+    return_create,
+    return_receive,
+    return_reject,
+    returned_or_requested,
+)
+
+__all__ = [
+    "cancellation_key",
+    "exchange_external_id",
+    "refund_create",
+    "refund_execute",
+    "refund_for_cancellation",
+    "refund_suggested_amount",
+    "refundable_amount",
+    "return_authorise",
+    "return_cancel",
+    "return_complete",
+    "return_create",
+    "return_exchange_order_create",
+    "return_receive",
+    "return_refund",
+    "return_reject",
+    "returned_or_requested",
+]

@@ -1,0 +1,358 @@
+"""Refunds: the suggested amount of a return, appeasements, the refund of a cancellation, and
+their execution by the payment provider.
+
+Invariants:
+- the refunds of an order that have not failed never add up to more than was paid: checked
+  under the order's row lock, so concurrent refunds serialise (lock order: Order -> ... ->
+  ReturnRequest);
+- a refund is executed by the payment provider after commit, with its idempotency key, and a
+  refund that is no longer pending is never executed again;
+- the suggested refund of a return counts, per unit, what the shopper paid (price less the
+  line's discount share, plus its tax share unless prices include tax) less the reason's
+  restocking fee, for the units the channel's `refund_basis` counts (received units, or every
+  unit of an authorised return), less what was refunded for the return already; exchanged
+  lines are settled by their replacement order: only the credit left over (what was paid for
+  them less the replacement's price) is refunded, once the replacement order exists;
+- cancelling quantities of a paid order refunds their value (the same per-unit rule; the
+  shipping price too when nothing of the order shipped), capped at what is refundable, once
+  per cancellation: the refund is keyed by the cancellation's timeline event. It is created by
+  a task after the cancellation commits (returns.subscribers), so a refund problem never
+  blocks a cancellation, and executed like every refund.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from oms import events
+from oms.errors import Conflict, NotFound, PermanentError, ValidationFailed
+from oms.states import assert_transition
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services import order_event_add, order_get_for_update, order_payment_status_set
+from orders.states import PaymentStatus
+from returns.adapters import PaymentAdapter, payment_adapter
+from returns.events import RefundSucceeded
+from returns.models import Refund, ReturnRequest
+from returns.services._common import (
+    ZERO,
+    lock_return,
+    money,
+    order_id_of_return,
+    return_id_of,
+    unit_value,
+)
+from returns.services.requests import return_complete
+from returns.states import REFUND_TRANSITIONS, TRANSITIONS, RefundStatus, ReturnStatus
+
+PAID_STATUSES = frozenset(
+    {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
+)
+#: A cancellation is refunded only when money was taken and some is left to give back.
+CANCEL_REFUND_STATUSES = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED})
+REFUNDABLE_RETURN_STATUSES = frozenset(
+    {
+        ReturnStatus.AUTHORISED,
+        ReturnStatus.PARTIALLY_RECEIVED,
+        ReturnStatus.RECEIVED,
+        ReturnStatus.COMPLETED,
+    }
+)
+
+
+def refund_suggested_amount(
+    *, return_request: ReturnRequest | int, include_shipping: bool = False
+) -> Decimal:
+    """What to refund for a return now (see the module docstring); optionally with the
+    order's shipping price. Raises NotFound."""
+    try:
+        ret = ReturnRequest.objects.select_related("order", "order__channel").get(
+            pk=return_id_of(return_request)
+        )
+    except ReturnRequest.DoesNotExist as exc:
+        raise NotFound("No such return.") from exc
+    order = ret.order
+    by_authorisation = order.channel.refund_basis == "authorised"
+    accepted = ret.status in REFUNDABLE_RETURN_STATUSES
+    total = credit = replacement = ZERO
+    exchanged, exchange_settled = False, True
+    for rl in ret.lines.select_related("order_line", "reason"):
+        line = rl.order_line
+        units = (rl.quantity if accepted else 0) if by_authorisation else rl.quantity_received
+        value = unit_value(line, order)
+        if rl.is_exchange:
+            exchanged = True
+            credit += value * rl.quantity
+            replacement += (rl.exchange_unit_price or ZERO) * rl.exchange_quantity
+            exchange_settled = exchange_settled and units >= rl.quantity
+            continue
+        if units <= 0:
+            continue
+        amount = value * units
+        total += amount - amount * rl.reason.restocking_fee_percent / Decimal(100)
+    if exchanged and exchange_settled and ret.exchange_order_id is not None:
+        total += max(credit - replacement, ZERO)
+    if include_shipping:
+        total += order.shipping_price
+    already = (
+        Refund.objects.filter(return_request=ret)
+        .exclude(status=RefundStatus.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    return money(max(total - already, ZERO))
+
+
+def refundable_amount(order: Order) -> Decimal:
+    """What was paid less the refunds that have not failed (read it under the order's lock)."""
+    paid = order.total if order.payment_status in PAID_STATUSES else ZERO
+    refunded = (
+        Refund.objects.filter(order=order)
+        .exclude(status=RefundStatus.FAILED)
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    return paid - refunded
+
+
+@dataclass(frozen=True)
+class _Enqueue:
+    refund_id: int
+
+    def __call__(self) -> None:
+        from returns.tasks import refund_execute
+
+        refund_execute.delay(refund_id=self.refund_id)
+
+
+@transaction.atomic
+def refund_create(
+    *,
+    order: Order | int,
+    amount: Decimal,
+    reason: str = "",
+    return_request: ReturnRequest | int | None = None,
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> Refund:
+    """Record a pending refund (an appeasement without a return) and execute it after commit.
+
+    A replay with the same idempotency key returns the first refund. Raises ValidationFailed
+    (amount not positive, a return of another order), Conflict `refund_exceeds_paid` (more than
+    was paid less earlier refunds; nothing written), NotFound.
+    """
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise ValidationFailed("A refund must be positive.", errors={"amount": ["Must be > 0."]})
+    order_id = order if isinstance(order, int) else int(order.pk)
+    locked = order_get_for_update(order_id)  # NotFound for an unknown order
+    if idempotency_key:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.order_id != locked.pk or existing.amount != amount:
+                raise Conflict(
+                    "This idempotency key was used for another refund.",
+                    code="idempotency_key_reused",
+                )
+            return existing
+    return_id = None
+    if return_request is not None:
+        return_id = return_id_of(return_request)
+        if not ReturnRequest.objects.filter(pk=return_id, order_id=locked.pk).exists():
+            raise ValidationFailed(
+                "The return is not one of this order.", errors={"return": [str(return_id)]}
+            )
+    remaining = refundable_amount(locked)
+    if amount > remaining:
+        raise Conflict(
+            f"At most {max(remaining, ZERO)} {locked.currency} can still be refunded.",
+            code="refund_exceeds_paid",
+            errors={"amount": [f"At most {max(remaining, ZERO)}."]},
+        )
+    refund = Refund.objects.create(
+        order=locked,
+        return_request_id=return_id,
+        amount=amount,
+        currency=locked.currency,
+        reason=reason,
+        actor=actor,
+        **({"idempotency_key": idempotency_key} if idempotency_key else {}),
+    )
+    order_event_add(
+        order=locked,
+        kind="refund_requested",
+        actor=actor,
+        refund_id=refund.pk,
+        return_id=return_id,
+        amount=str(amount),
+        currency=locked.currency,
+        reason=reason,
+    )
+    transaction.on_commit(_Enqueue(refund.pk))
+    return refund
+
+
+@transaction.atomic
+def return_refund(
+    *,
+    return_request: ReturnRequest | int,
+    amount: Decimal | None = None,
+    include_shipping: bool = False,
+    reason: str = "",
+    actor: str = "system",
+) -> Refund:
+    """Refund a return (the suggested amount unless given); a received return completes.
+
+    Raises ValidationFailed (nothing to refund), Conflict `refund_exceeds_paid`,
+    InvalidTransition (requested, rejected or cancelled returns), NotFound.
+    """
+    return_id = return_id_of(return_request)
+    order_id = order_id_of_return(return_id)
+    order_get_for_update(order_id)
+    ret = lock_return(return_id)
+    if ret.status not in REFUNDABLE_RETURN_STATUSES:
+        assert_transition(
+            TRANSITIONS, ret.status, ReturnStatus.COMPLETED, what=f"Return {ret.number}"
+        )
+    if amount is None:
+        amount = refund_suggested_amount(return_request=ret, include_shipping=include_shipping)
+        if amount <= 0:
+            raise ValidationFailed(
+                "Nothing received to refund yet.", errors={"amount": ["Give an amount."]}
+            )
+    refund = refund_create(
+        order=order_id, amount=amount, reason=reason, return_request=ret, actor=actor
+    )
+    if ret.status == ReturnStatus.RECEIVED:
+        return_complete(return_request=ret, actor=actor)
+    return refund
+
+
+def cancellation_key(order_id: int, line_quantities: Sequence[tuple[int, int]]) -> tuple[str, str]:
+    """(idempotency key, actor) of a cancellation: its timeline event (the latest one that
+    cancelled exactly these quantities), so the same cancellation delivered twice is one
+    refund and two equal cancellations are two."""
+    wanted = [{"line": int(line), "quantity": int(q)} for line, q in line_quantities]
+    events = OrderEvent.objects.filter(
+        order_id=order_id, kind__in=("cancelled", "lines_cancelled")
+    ).order_by("-id")[:20]
+    for event in events:
+        if (event.data or {}).get("lines") == wanted:
+            return f"cancel-{order_id}-{event.pk}", event.actor
+    digest = hashlib.sha256(repr(sorted(wanted, key=repr)).encode()).hexdigest()[:24]
+    return f"cancel-{order_id}-{digest}", "system"
+
+
+@transaction.atomic
+def refund_for_cancellation(
+    *,
+    order_id: int,
+    line_quantities: Sequence[Sequence[int]],
+    full: bool,
+    reason: str = "",
+    idempotency_key: str = "",
+    actor: str = "",
+) -> Refund | None:
+    """Refund cancelled quantities of a paid order (see the module docstring); None when
+    nothing is due. `idempotency_key` names the cancellation (cancellation_key: read in the
+    cancelling transaction); the same key twice is one refund. Raises NotFound."""
+    pairs = [(int(line), int(quantity)) for line, quantity in line_quantities]
+    order = order_get_for_update(order_id)
+    if order.payment_status not in CANCEL_REFUND_STATUSES:
+        return None
+    if not idempotency_key:
+        idempotency_key, actor = cancellation_key(order.pk, pairs)
+    key = idempotency_key
+    existing = Refund.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    quantities = dict(pairs)
+    lines = OrderLine.objects.filter(order=order, pk__in=list(quantities))
+    amount = sum((unit_value(line, order) * quantities[line.pk] for line in lines), ZERO)
+    if full:
+        amount += order.shipping_price
+    amount = money(min(amount, refundable_amount(order)))
+    if amount <= 0:
+        return None
+    return refund_create(
+        order=order.pk,
+        amount=amount,
+        reason=f"order cancelled{': ' + reason if reason else ''}"[:255],
+        idempotency_key=key,
+        actor=actor or "system",
+    )
+
+
+def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = None) -> Refund:
+    """Execute a pending refund through the payment provider (at most once per refund).
+
+    A refund that is no longer pending is returned as it is. TransientError propagates (the task
+    retries); PermanentError marks the refund failed. Raises NotFound.
+    """
+    refund_id = refund if isinstance(refund, int) else int(refund.pk)
+    current = Refund.objects.select_related("order").filter(pk=refund_id).first()
+    if current is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    if current.status != RefundStatus.PENDING:
+        return current
+    # Call out before taking any lock: the idempotency key makes a repeated call harmless.
+    target, reference, failure = RefundStatus.SUCCEEDED, "", ""
+    try:
+        result = (adapter or payment_adapter()).refund(
+            order_reference=current.order.number or str(current.order_id),
+            amount=current.amount,
+            currency=current.currency,
+            idempotency_key=current.idempotency_key,
+        )
+        reference = result.reference
+    except PermanentError as exc:
+        target, failure = RefundStatus.FAILED, str(exc)[:500]
+    with transaction.atomic():
+        order = order_get_for_update(current.order_id)
+        locked = Refund.objects.select_for_update().get(pk=refund_id)
+        if locked.status != RefundStatus.PENDING:
+            return locked
+        assert_transition(REFUND_TRANSITIONS, locked.status, target, what="Refund")
+        locked.status = target
+        locked.provider_reference = reference
+        locked.failure_reason = failure
+        locked.save(update_fields=["status", "provider_reference", "failure_reason", "updated_at"])
+        order_event_add(
+            order=order,
+            kind=f"refund_{target}",
+            actor=locked.actor,
+            refund_id=locked.pk,
+            amount=str(locked.amount),
+            currency=locked.currency,
+            reference=reference,
+            failure=failure,
+        )
+        if target == RefundStatus.SUCCEEDED:
+            refunded = (
+                Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).aggregate(
+                    total=Sum("amount")
+                )["total"]
+                or ZERO
+            )
+            status = (
+                PaymentStatus.REFUNDED
+                if refunded >= order.total
+                else PaymentStatus.PARTIALLY_REFUNDED
+            )
+            order_payment_status_set(order=order, status=status, actor=locked.actor)
+            events.publish(
+                RefundSucceeded(
+                    refund_id=locked.pk,
+                    order_id=order.pk,
+                    amount=str(locked.amount),
+                    currency=locked.currency,
+                    reference=locked.idempotency_key,
+                    reason=locked.reason,
+                )
+            )
+        return locked

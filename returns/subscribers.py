@@ -1,0 +1,57 @@
+"""Reactions of returns to the orders' domain events (subscribed in ReturnsConfig.ready)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from orders.events import OrderCancelled
+from orders.models import Order
+from returns.services.refunds import CANCEL_REFUND_STATUSES
+
+
+@dataclass(frozen=True)
+class _RefundCancellation:
+    order_id: int
+    line_quantities: list[list[int]]
+    full: bool
+    reason: str
+    idempotency_key: str
+    actor: str
+
+    def __call__(self) -> None:
+        from returns.tasks import refund_for_cancellation
+
+        refund_for_cancellation.delay(
+            order_id=self.order_id,
+            line_quantities=self.line_quantities,
+            full=self.full,
+            reason=self.reason,
+            idempotency_key=self.idempotency_key,
+            actor=self.actor,
+        )
+
+
+def refund_on_order_cancelled(event: OrderCancelled) -> None:
+    """Cancelling a paid order uses the same refund service: once the cancellation commits,
+    a task refunds the cancelled units' value (keyed by the cancellation, read here inside its
+    transaction, so the same event delivered twice is one refund)."""
+    from returns.services import cancellation_key
+
+    paid = Order.objects.filter(
+        pk=event.order_id, payment_status__in=CANCEL_REFUND_STATUSES
+    ).exists()
+    if not paid:
+        return
+    key, actor = cancellation_key(event.order_id, event.line_quantities)
+    transaction.on_commit(
+        _RefundCancellation(
+            order_id=event.order_id,
+            line_quantities=[[int(line), int(q)] for line, q in event.line_quantities],
+            full=event.full,
+            reason=event.reason,
+            idempotency_key=key,
+            actor=actor,
+        )
+    )

@@ -1,14 +1,27 @@
 import json
+from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from channels import services
-from channels.models import Channel
-from oms.admin_utils import ServiceModelAdmin
+from channels.models import (
+    Channel,
+    ChannelListing,
+    ChannelPush,
+    ChannelSyncFailure,
+    ChannelSyncRun,
+    ChannelWebhookDelivery,
+    SyncTrigger,
+)
+from channels.services import push
+from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
 from oms.currencies import currency_choices
 
 
@@ -30,7 +43,23 @@ class ChannelAdminForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = ["code", "name", "kind", "currency", "locations", "stock_buffer", "is_active"]
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "currency",
+            "locations",
+            "stock_buffer",
+            "is_active",
+            "send_emails",
+            "location_map",
+            "sync_interval_minutes",
+            "sync_overlap_minutes",
+            "return_window_days",
+            "returns_auto_authorise",
+            "refund_basis",
+            "exchange_timing",
+        ]
 
     def clean_credentials(self) -> dict[str, str] | None:
         raw = self.cleaned_data["credentials"].strip()
@@ -75,13 +104,48 @@ class ChannelAdmin(ServiceModelAdmin):
     list_filter = ["kind", "currency", "is_active"]
     search_fields = ["code", "name"]
     filter_horizontal = ["locations"]
-    readonly_fields = ["has_credentials", "created_at", "updated_at"]
+    readonly_fields = [
+        "has_credentials",
+        "sync_cursor",
+        "sync_next_at",
+        "sync_lease_until",
+        "last_runs",
+        "tools",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["code", "name", "kind", "currency", "is_active"]}),
-        ("Stock", {"fields": ["locations", "stock_buffer"]}),
+        (None, {"fields": ["code", "name", "kind", "currency", "is_active", "send_emails"]}),
+        ("Stock", {"fields": ["locations", "stock_buffer", "location_map"]}),
+        (
+            "Order sync",
+            {
+                "fields": [
+                    "sync_interval_minutes",
+                    "sync_overlap_minutes",
+                    "sync_cursor",
+                    "sync_next_at",
+                    "sync_lease_until",
+                    "last_runs",
+                    "tools",
+                ]
+            },
+        ),
+        (
+            "Returns",
+            {
+                "fields": [
+                    "return_window_days",
+                    "returns_auto_authorise",
+                    "refund_basis",
+                    "exchange_timing",
+                ]
+            },
+        ),
         ("Credentials", {"fields": ["has_credentials", "credentials", "clear_credentials"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
+    actions = ["sync_now", "push_stock_now", "reconcile_stock"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
         return super().get_queryset(request).annotate(location_total=Count("locations"))
@@ -94,6 +158,108 @@ class ChannelAdmin(ServiceModelAdmin):
     def has_credentials(self, obj: Channel) -> bool:
         return obj.has_credentials
 
+    @admin.display(description="Recent syncs")
+    def last_runs(self, obj: Channel) -> str:
+        if not obj.pk:
+            return "-"
+        runs = list(obj.sync_runs.all()[:5])
+        if not runs:
+            return "No sync yet."
+        rows = format_html_join(
+            "",
+            "<li><a href='{}'>{} {}</a>: {} created, {} updated, {} failed {}</li>",
+            (
+                (
+                    reverse("admin:channels_channelsyncrun_change", args=[run.pk]),
+                    run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    run.get_status_display(),
+                    run.created,
+                    run.updated,
+                    run.failed,
+                    run.error[:120],
+                )
+                for run in runs
+            ),
+        )
+        return format_html("<ul style='margin:0'>{}</ul>", rows)
+
+    @admin.display(description="Tools")
+    def tools(self, obj: Channel) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            "<a class='button' href='{}'>Import orders from CSV</a>",
+            reverse("admin:channels_channel_import_csv", args=[obj.pk]),
+        )
+
+    def get_urls(self) -> list[Any]:
+        def csv_import(request: HttpRequest, channel_id: int) -> Any:
+            from channels.admin_csv import csv_import_view
+
+            return csv_import_view(request, channel_id)
+
+        def csv_sample(request: HttpRequest) -> Any:
+            from channels.admin_csv import csv_sample_view
+
+            return csv_sample_view(request)
+
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:channel_id>/import-csv/",
+                wrap(csv_import),
+                name="channels_channel_import_csv",
+            ),
+            path("import-csv/sample.csv", wrap(csv_sample), name="channels_channel_csv_sample"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Sync orders now", permissions=["change"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        from channels.tasks import channel_sync_task
+
+        for channel in queryset:
+            if not push.has_connector(channel):
+                self.message_user(
+                    request,
+                    f"{channel.code}: a {channel.kind} channel has no connector.",
+                    messages.WARNING,
+                )
+                continue
+            transaction.on_commit(
+                partial(channel_sync_task.delay, channel_id=channel.pk, trigger=SyncTrigger.MANUAL)
+            )
+            self.message_user(
+                request, f"{channel.code}: sync queued; its run appears under Sync runs."
+            )
+
+    @admin.action(description="Push pending stock now", permissions=["change"])
+    def push_stock_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        from channels.tasks import stock_push_task
+
+        for channel in queryset:
+            if not push.has_connector(channel):
+                self.message_user(
+                    request, f"{channel.code}: no connector to push to.", messages.WARNING
+                )
+                continue
+            transaction.on_commit(partial(stock_push_task.delay, channel_id=channel.pk))
+            self.message_user(request, f"{channel.code}: stock push queued.")
+
+    @admin.action(description="Reconcile stock (send every SKU)", permissions=["change"])
+    def reconcile_stock(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        from channels.tasks import stock_push_task
+
+        for channel in queryset:
+            if not push.has_connector(channel):
+                self.message_user(
+                    request, f"{channel.code}: no connector to push to.", messages.WARNING
+                )
+                continue
+            marked = push.channel_stock_reconcile(channel=channel)
+            transaction.on_commit(partial(stock_push_task.delay, channel_id=channel.pk))
+            self.message_user(request, f"{channel.code}: {marked} SKUs queued for a full push.")
+
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         return [*self.readonly_fields, "code"] if obj else self.readonly_fields
 
@@ -102,3 +268,111 @@ class ChannelAdmin(ServiceModelAdmin):
 
     def service_update(self, instance: Channel, data: dict[str, Any]) -> Channel:
         return services.channel_update(channel=instance, data=data)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs written by the sync engine and the pushers: looked at, never edited."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SyncFailureInline(ReadOnlyInline):
+    model = ChannelSyncFailure
+    fields = ["external_id", "reason", "resolved", "raw"]
+    readonly_fields = ["external_id", "reason", "resolved", "raw"]
+    extra = 0
+
+
+@admin.register(ChannelSyncRun)
+class ChannelSyncRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "channel",
+        "trigger",
+        "status",
+        "pages",
+        "created",
+        "updated",
+        "unchanged",
+        "failed",
+        "duration",
+        "short_error",
+    ]
+    list_filter = ["status", "trigger", "channel"]
+    list_select_related = ["channel"]
+    date_hierarchy = "started_at"
+    inlines = [SyncFailureInline]
+
+    @admin.display(description="Seconds")
+    def duration(self, obj: ChannelSyncRun) -> str:
+        seconds = obj.duration_seconds
+        return "-" if seconds is None else f"{seconds:.1f}"
+
+    @admin.display(description="Error")
+    def short_error(self, obj: ChannelSyncRun) -> str:
+        return obj.error[:100]
+
+
+@admin.register(ChannelSyncFailure)
+class ChannelSyncFailureAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "channel", "external_id", "reason", "resolved"]
+    list_filter = ["resolved", "channel"]
+    list_select_related = ["channel"]
+    search_fields = ["external_id"]
+
+
+@admin.register(ChannelWebhookDelivery)
+class ChannelWebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "channel", "topic", "delivery_id", "status", "attempts"]
+    list_filter = ["status", "channel", "topic"]
+    list_select_related = ["channel"]
+    search_fields = ["delivery_id"]
+
+
+@admin.register(ChannelPush)
+class ChannelPushAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "channel",
+        "kind",
+        "status",
+        "items",
+        "failed_items",
+        "attempts",
+        "order",
+        "short_error",
+    ]
+    list_filter = ["kind", "status", "channel"]
+    list_select_related = ["channel", "order"]
+    search_fields = ["reference", "order__number"]
+
+    @admin.display(description="Error")
+    def short_error(self, obj: ChannelPush) -> str:
+        return obj.error[:100]
+
+
+@admin.register(ChannelListing)
+class ChannelListingAdmin(admin.ModelAdmin):
+    """Which channel-side id a SKU has (staff map them; pushes record what was sent)."""
+
+    list_display = [
+        "channel",
+        "sku",
+        "external_id",
+        "last_quantity",
+        "last_pushed_at",
+        "last_error",
+    ]
+    fields = ["channel", "sku", "external_id", "last_quantity", "last_pushed_at", "last_error"]
+    readonly_fields = ["last_quantity", "last_pushed_at", "last_error"]
+    autocomplete_fields = ["channel", "sku"]
+    list_filter = ["channel"]
+    list_select_related = ["channel", "sku"]
+    search_fields = ["sku__code", "external_id"]

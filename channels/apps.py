@@ -11,3 +11,14 @@ class ChannelsConfig(AppConfig):
         from oms import events
 
         events.subscribe(StockChanged, channel_stock_mark_changed)
+
+        from channels import subscribers
+        from fulfilment.events import ShipmentShipped
+        from orders.events import OrderCancelled
+
+        events.subscribe(ShipmentShipped, subscribers.push_on_shipment_shipped)
+        events.subscribe(OrderCancelled, subscribers.push_on_order_cancelled)
+
+        from returns.events import RefundSucceeded
+
+        events.subscribe(RefundSucceeded, subscribers.push_on_refund_succeeded)

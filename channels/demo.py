@@ -23,6 +23,21 @@ CHANNELS = [
 ]
 
 
+#: The EU web shop is connected to an in-process fake Shopify store (channels/fakes/shopify.py)
+#: that takes new orders as time passes: `make run` shows a sync every minute bringing them in,
+#: routing them and reserving stock, and the stock pushes going back. The other connector
+#: channels have no credentials in the demo, so they are not scheduled.
+DEMO_CREDENTIALS = {
+    "shop-eu": {
+        "demo": "1",
+        "shop": "northwind-demo.myshopify.com",
+        "access_token": "demo-token",
+        "webhook_secret": "demo-webhook-secret",
+        "location_id": "1",
+    },
+}
+
+
 def load_demo_channels() -> dict[str, int]:
     created = 0
     existing = set(Channel.objects.values_list("code", flat=True))
@@ -37,6 +52,9 @@ def load_demo_channels() -> dict[str, int]:
             currency=currency,
             locations=[locations[c] for c in location_codes],
             stock_buffer=buffer,
+            credentials=DEMO_CREDENTIALS.get(code),
+            sync_interval_minutes=1 if code in DEMO_CREDENTIALS else 0,
+            send_emails=kind != "pos",
         )
         created += 1
     return {"channels": created}

@@ -42,6 +42,13 @@ app.conf.beat_schedule = {
         "task": "fulfilment.tracking_poll",
         "schedule": crontab(minute="*/30"),
     },
+    # Channels: per-channel intervals live in the database; these only fan out.
+    "channels-sync-due": {"task": "channels.sync_due", "schedule": 60.0},
+    "channels-stock-push-due": {"task": "channels.stock_push_due", "schedule": 10.0},
+    "channels-stock-reconcile": {
+        "task": "channels.stock_reconcile_all",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "inventory-forecast-nightly": {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),

@@ -22,5 +22,6 @@ urlpatterns = [
     path("track/", include("returns.public_urls")),
     path("track/", include("fulfilment.public_urls")),
     path("webhooks/", include("fulfilment.webhook_urls")),
+    path("webhooks/", include("channels.webhook_urls")),
     re_path(r"^api/", api_not_found),
 ]

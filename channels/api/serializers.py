@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from channels.models import Channel, ChannelKind, validate_currency
+from channels.models import Channel, ChannelKind, ChannelSyncRun, validate_currency
 from inventory.models import Location, Sku, code_validator
 from oms.api.serializers import InputSerializer
 
@@ -23,6 +23,16 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "stock_buffer",
             "is_active",
             "has_credentials",
+            "send_emails",
+            "location_map",
+            "sync_interval_minutes",
+            "sync_overlap_minutes",
+            "sync_cursor",
+            "sync_next_at",
+            "return_window_days",
+            "returns_auto_authorise",
+            "refund_basis",
+            "exchange_timing",
             "created_at",
             "updated_at",
         ]
@@ -39,6 +49,18 @@ class ChannelInputSerializer(InputSerializer):
     )
     stock_buffer = serializers.IntegerField(min_value=0, required=False)
     is_active = serializers.BooleanField(required=False)
+    send_emails = serializers.BooleanField(required=False)
+    location_map = serializers.DictField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        help_text="Channel-side location id -> our location code.",
+    )
+    sync_interval_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
+    sync_overlap_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
+    return_window_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    returns_auto_authorise = serializers.BooleanField(required=False)
+    refund_basis = serializers.ChoiceField(choices=["received", "authorised"], required=False)
+    exchange_timing = serializers.ChoiceField(choices=["on_receipt", "immediate"], required=False)
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True),
         required=False,
@@ -49,6 +71,14 @@ class ChannelInputSerializer(InputSerializer):
     def validate_code(self, value: str) -> str:
         if self.instance is not None and value != self.instance.code:
             raise serializers.ValidationError("A channel's code cannot be changed.")
+        return value
+
+    def validate_location_map(self, value: dict[str, str]) -> dict[str, str]:
+        codes = set(value.values())
+        known = set(Location.objects.filter(code__in=codes).values_list("code", flat=True))
+        unknown = sorted(codes - known)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown location codes: {', '.join(unknown)}.")
         return value
 
     def validate_currency(self, value: str) -> str:
@@ -89,3 +119,29 @@ class AvailabilityOutputSerializer(serializers.Serializer):
     sku = serializers.CharField()
     available = serializers.IntegerField()
     locations = LocationAvailabilitySerializer(many=True)
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    channel: serializers.RelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+
+    class Meta:
+        model = ChannelSyncRun
+        fields = [
+            "id",
+            "channel",
+            "trigger",
+            "status",
+            "since",
+            "cursor_after",
+            "started_at",
+            "finished_at",
+            "pages",
+            "created",
+            "updated",
+            "unchanged",
+            "failed",
+            "error",
+        ]
+        read_only_fields = fields

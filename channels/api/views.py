@@ -1,6 +1,10 @@
+from functools import partial
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -10,10 +14,15 @@ from channels.api.serializers import (
     AvailabilityQuerySerializer,
     ChannelInputSerializer,
     ChannelOutputSerializer,
+    SyncRunSerializer,
 )
 from channels.filters import ChannelFilter
-from channels.models import Channel
-from oms.api.views import CatalogueViewSet, OmsAPIView
+from channels.models import Channel, ChannelSyncRun, SyncTrigger
+from channels.services.push import has_connector
+from channels.tasks import channel_sync_task
+from oms.api.pagination import CursorPagination
+from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet
+from oms.errors import ValidationFailed
 
 
 @extend_schema_view(
@@ -41,8 +50,43 @@ class ChannelViewSet(CatalogueViewSet):
     def perform_service_create(self, data: dict[str, Any]) -> Channel:
         return services.channel_create(**data)
 
+    @extend_schema(
+        summary="Sync the channel's orders now (queued; the run appears under sync-runs)",
+        tags=["channels"],
+        request=None,
+        responses={202: None},
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, pk: str | None = None) -> Response:
+        channel = self.get_object()
+        if not has_connector(channel):
+            raise ValidationFailed(
+                f"A {channel.get_kind_display()} channel has no connector.", code="no_connector"
+            )
+        transaction.on_commit(
+            partial(channel_sync_task.delay, channel_id=channel.pk, trigger=SyncTrigger.MANUAL)
+        )
+        return Response({"status": "queued"}, status=202)
+
     def perform_service_update(self, instance: Channel, data: dict[str, Any]) -> Channel:
         return services.channel_update(channel=instance, data=data)
+
+
+class SyncRunPagination(CursorPagination):
+    ordering = "-id"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List order sync runs", tags=["channels"]),
+    retrieve=extend_schema(summary="Get a sync run", tags=["channels"]),
+)
+class SyncRunViewSet(OmsGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Every pull, webhook and CSV import of channel orders, newest first."""
+
+    pagination_class = SyncRunPagination
+    queryset = ChannelSyncRun.objects.select_related("channel").order_by("-started_at", "-id")
+    serializer_class = SyncRunSerializer
+    filterset_fields = {"channel__code": ["exact"], "status": ["exact"], "trigger": ["exact"]}
 
 
 class AvailabilityView(OmsAPIView):

@@ -22,7 +22,23 @@ from inventory.models import Location
 from oms.crypto import encrypt_json
 from oms.services import model_create, model_update
 
-CHANNEL_UPDATABLE = ("name", "kind", "currency", "stock_buffer", "is_active")
+CHANNEL_UPDATABLE = (
+    "name",
+    "kind",
+    "currency",
+    "stock_buffer",
+    "is_active",
+    "send_emails",
+    "location_map",
+    "sync_interval_minutes",
+    "sync_overlap_minutes",
+    "return_window_days",
+    "returns_auto_authorise",
+    "refund_basis",
+    "exchange_timing",
+)
+#: Settings a channel may be created with besides its identity (all have defaults).
+CHANNEL_SETTINGS = CHANNEL_UPDATABLE[5:]
 
 
 @transaction.atomic
@@ -36,11 +52,16 @@ def channel_create(
     stock_buffer: int = 0,
     is_active: bool = True,
     credentials: Mapping[str, Any] | None = None,
+    **settings: Any,
 ) -> Channel:
     """Create a channel with the locations feeding it. Raises ValidationFailed, Conflict."""
+    unknown = set(settings) - set(CHANNEL_SETTINGS)
+    if unknown:
+        raise TypeError(f"Unknown channel settings: {', '.join(sorted(unknown))}")
     channel = model_create(
         Channel,
         data={
+            **settings,
             "code": code,
             "name": name,
             "kind": kind,

@@ -20,6 +20,7 @@ from inventory.services.stock import (
     stock_release,
     stock_reserve,
     stock_restock_return,
+    stock_sell_in_store,
     stock_write_off_quarantine,
 )
 from inventory.services.transfers import (
@@ -47,6 +48,7 @@ __all__ = [
     "stock_release",
     "stock_reserve",
     "stock_restock_return",
+    "stock_sell_in_store",
     "stock_write_off_quarantine",
     "transfer_cancel",
     "transfer_create",

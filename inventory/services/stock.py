@@ -591,6 +591,47 @@ def stock_consume(
     return movement
 
 
+@transaction.atomic
+def stock_sell_in_store(
+    *,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    order_id: int,
+    order_line_id: int,
+    actor: str = "system",
+) -> int:
+    """Units sold over the counter of a store (a POS sale): they already left the shelf.
+
+    Takes the units from on hand without touching what online orders hold there. A sale the
+    ledger cannot cover (the shelf held units we did not know of) takes what it can and flags
+    the level for a count. Returns the shortfall (0 when the ledger covered the sale).
+    Raises ValidationFailed (bad quantity).
+    """
+    _positive(quantity)
+    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
+    level = StockLevel.objects.select_for_update().get(pk=level_id)
+    held = 0 if level.allow_backorder else level.reserved
+    taken = min(quantity, max(0, level.on_hand - held))
+    shortfall = quantity - taken
+    if taken:
+        StockLevel.objects.filter(pk=level_id).update(on_hand=F("on_hand") - taken)
+        _movement(
+            sku_id=sku.pk,
+            location_id=location.pk,
+            kind=MovementKind.SHIPMENT,
+            on_hand=-taken,
+            actor=actor,
+            reason="sold in store",
+            order_id=order_id,
+            order_line_id=order_line_id,
+        ).save(force_insert=True)
+        _stock_changed([(sku.pk, location.pk)])
+    if shortfall:
+        StockLevel.objects.filter(pk=level_id).update(needs_count=True)
+    return shortfall
+
+
 # --- returns and quarantine ------------------------------------------------------------------
 
 

@@ -33,7 +33,7 @@ from oms.errors import ValidationFailed
 from orders.events import OrderCaptured, OrderNeedsRouting
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
 from orders.services.timeline import order_event_add
-from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, PaymentStatus
+from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, OrderStatus, PaymentStatus
 
 ADDRESS_FIELDS = (
     "name",
@@ -48,6 +48,9 @@ ADDRESS_FIELDS = (
     "longitude",
 )
 MAX_LINES = 500
+#: order_capture's fulfilled_by: "" we ship it; "channel" the channel did (Amazon FBA);
+#: "store" handed over in a store (POS).
+FULFILLED_BY = ("", "channel", "store")
 
 
 @dataclass(frozen=True)
@@ -232,10 +235,15 @@ def order_capture(
     priority: int = 0,
     raw_payload: Mapping[str, Any] | None = None,
     actor: str = "system",
+    fulfilled_by: str = "",
+    store_location: Any = None,
 ) -> CaptureResult:
     """Capture a channel order once. Returns the order and whether this call created it.
 
-    Raises ValidationFailed (unknown channel, unreadable payload: nothing is written).
+    `fulfilled_by` "channel" (e.g. Amazon FBA) or "store" (a POS sale, handed over at
+    `store_location`, whose stock it takes) records an order that is already complete: it is
+    never routed. Raises ValidationFailed (unknown channel, unreadable payload: nothing is
+    written).
     """
     external_id = str(external_id or "").strip()
     channel_obj = channel_model().objects.filter(code=channel).first()
@@ -244,6 +252,10 @@ def order_capture(
         errors["channel"] = [f"No channel with code {channel!r}."]
     if not external_id:
         errors["external_id"] = ["Required."]
+    if fulfilled_by not in FULFILLED_BY:
+        errors["fulfilled_by"] = [f"Use one of {', '.join(repr(v) for v in FULFILLED_BY)}."]
+    if fulfilled_by == "store" and store_location is None:
+        errors["store_location"] = ["A store sale needs the store's location."]
     if errors:
         raise ValidationFailed("The order cannot be read.", errors=errors)
     existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
@@ -278,6 +290,8 @@ def order_capture(
                     priority=priority,
                     raw_payload=dict(raw_payload or {}),
                     actor=actor,
+                    fulfilled_by=fulfilled_by,
+                    store_location=store_location,
                 )
             return CaptureResult(order, True)
         except IntegrityError:
@@ -310,6 +324,8 @@ def _create(
     priority: int,
     raw_payload: dict[str, Any],
     actor: str,
+    fulfilled_by: str = "",
+    store_location: Any = None,
 ) -> Order:
     buyer = _customer(customer)
     skus = {
@@ -358,6 +374,7 @@ def _create(
             unit_price=ln["unit_price"],
             discount=ln["discount"],
             tax=ln["tax"],
+            quantity_shipped=ln["quantity"] if fulfilled_by else 0,
             line_total=(
                 ln["unit_price"] * ln["quantity"]
                 - ln["discount"]
@@ -370,6 +387,10 @@ def _create(
     order.number = str(100000 + order.pk)
     order.search_text = search_text_for(order, order_lines, buyer)
 
+    if fulfilled_by:
+        return _record_fulfilled(
+            order, order_lines, fulfilled_by=fulfilled_by, store=store_location, actor=actor
+        )
     holds: list[tuple[str, str]] = []
     unknown = sorted({ln.sku_code for ln in order_lines if ln.sku is None})
     if unknown:
@@ -416,4 +437,59 @@ def _create(
     events.publish(OrderCaptured(order_id=order.pk))
     if not holds:
         events.publish(OrderNeedsRouting(order_id=order.pk, reason="captured"))
+    return order
+
+
+def _record_fulfilled(
+    order: Order, lines: list[OrderLine], *, fulfilled_by: str, store: Any, actor: str
+) -> Order:
+    """An order that is complete when it reaches us: recorded, never routed or held.
+
+    A store sale takes its units from the store's stock (a shortfall flags the level for a
+    count and is noted on the order); a channel-fulfilled order moves none of our stock.
+    """
+    from inventory.services import stock_sell_in_store
+
+    order.status = OrderStatus.COMPLETED
+    order.save(update_fields=["number", "search_text", "status"])
+    order_event_add(
+        order=order,
+        kind="captured",
+        actor=actor,
+        channel=order.channel.code,
+        external_id=order.external_id,
+        lines=len(lines),
+        total=str(order.total),
+        currency=order.currency,
+        fulfilled_by=fulfilled_by,
+    )
+    if fulfilled_by == "store":
+        shortfalls = {}
+        for line in lines:
+            if line.sku is None or not line.sku.track_inventory:
+                continue
+            short = stock_sell_in_store(
+                sku=line.sku,
+                location=store,
+                quantity=line.quantity,
+                order_id=order.pk,
+                order_line_id=line.pk,
+                actor=actor,
+            )
+            if short:
+                shortfalls[line.sku_code] = short
+        order_event_add(
+            order=order,
+            kind="sold_in_store",
+            actor=actor,
+            location=store.code,
+            not_in_ledger=shortfalls,
+        )
+    else:
+        order_event_add(order=order, kind="fulfilled_by_channel", actor=actor)
+
+    from orders.tasks import order_convert_total
+
+    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    events.publish(OrderCaptured(order_id=order.pk))
     return order

@@ -156,6 +156,15 @@ def test_channel_credentials_are_write_only_in_the_admin():
         "stock_buffer": "1",
         "is_active": "on",
         "credentials": '{"access_token": "shpat_topsecret"}',
+        # The rest of the form as the browser sends it (its initial values).
+        "send_emails": "on",
+        "location_map": "{}",
+        "sync_interval_minutes": "5",
+        "sync_overlap_minutes": "10",
+        "return_window_days": "30",
+        "returns_auto_authorise": "on",
+        "refund_basis": "received",
+        "exchange_timing": "on_receipt",
     }
     response = client.post("/admin/channels/channel/add/", form)
     assert response.status_code == 302, response.content.decode()[:3000]

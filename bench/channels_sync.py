@@ -1,0 +1,139 @@
+"""Benchmark: a Shopify order sync and a stock push, against the in-process fake Shopify store.
+
+1. Sync: the fake store (channels/fakes/shopify.py) holds BENCH_ORDERS (10,000) paid orders of
+   1-3 lines; `channel_sync` pulls them through the real ShopifyAdapter (GraphQL pages of 250,
+   served by httpx.MockTransport: no network) and upserts each one (order_capture, then routing
+   and reservation, as in production). Prints orders/s, statements per order, and the peak
+   resident memory after a quarter, half and all of the orders (flat = memory does not grow
+   with the count). Target: >= 200 orders/s.
+2. Push: BENCH_SKUS (10,000) SKUs marked pending for the channel; `channel_stock_push` sends
+   their availability in batches of 250 with inventorySetQuantities. Prints seconds.
+Both print a ratio to the baseline of ARCHITECTURE.md measured in the same run.
+
+PostgreSQL is the reference (SQLite runs too):
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms_bench \\
+        .venv/bin/python bench/channels_sync.py
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+from _common import (
+    baseline_latency,
+    baseline_levels,
+    describe_database,
+    latency,
+    make_skus,
+    p50,
+    target,
+    test_database,
+)
+from _orders import shop
+
+ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
+SKUS = int(os.environ.get("BENCH_SKUS", "10000"))
+PAGE = 250
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    import httpx
+    from django.db import connection
+
+    from channels.adapters.base import AdapterContext, RateLimiter
+    from channels.adapters.shopify import ShopifyAdapter
+    from channels.fakes.shopify import FakeShopifyStore
+    from channels.models import Channel, ChannelStockChange
+    from channels.services import push, sync
+    from orders.models import Order
+
+    with test_database():
+        print(f"database: {describe_database()}")
+        base_ms, _ = baseline_latency(baseline_levels(600))
+        print(f"baseline: {latency(base_ms)} per transaction ({1000 / p50(base_ms):.0f}/s)")
+
+        channel, codes = shop(skus=200, locations=3, stock=1_000_000, prefix="SYNC")
+        Channel.objects.filter(pk=channel.pk).update(kind="shopify")
+        channel.refresh_from_db()
+        store = FakeShopifyStore(skus=codes, seed=7, countries=("DE", "FR", "NL"))
+        import datetime as dt
+
+        start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        store.add_orders(ORDERS, updated_at=start, step=dt.timedelta(seconds=1))
+        context = AdapterContext(
+            channel_code=channel.code,
+            currency="EUR",
+            credentials={
+                "shop": "bench.myshopify.com",
+                "access_token": "bench",
+                "location_id": str(store.location_id),
+                "page_size": str(PAGE),
+            },
+            transport=httpx.MockTransport(store.handler),
+        )
+        adapter = ShopifyAdapter(context, limiter=RateLimiter(max_wait=60))
+        marks: dict[int, float] = {}
+        seen = [0]
+        page_fn = adapter.orders_page
+
+        def orders_page(**kwargs):  # type: ignore[no-untyped-def]
+            page = page_fn(**kwargs)
+            seen[0] += len(page.orders)
+            for share in (ORDERS // 4, ORDERS // 2, ORDERS):
+                if share not in marks and seen[0] - len(page.orders) >= share:
+                    marks[share] = rss_mb()
+            return page
+
+        adapter.orders_page = orders_page  # type: ignore[method-assign]
+        Channel.objects.filter(pk=channel.pk).update(sync_cursor=start - dt.timedelta(minutes=1))
+        statements = [0]
+
+        def counter(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            statements[0] += 1
+            return execute(sql, params, many, context)
+
+        began = time.perf_counter()
+        with connection.execute_wrapper(counter):
+            run = sync.channel_sync(channel=channel.pk, adapter=adapter)
+        seconds = time.perf_counter() - began
+        marks.setdefault(ORDERS, rss_mb())
+        assert run is not None
+        count = Order.objects.filter(channel=channel).count()
+        rate = count / seconds
+        print(
+            f"sync: {count} orders in {seconds:.1f}s over {run.pages} pages = {rate:.0f} orders/s "
+            f"({run.status}, {run.failed} failed); "
+            f"{statements[0] / max(count, 1):.1f} statements per order; "
+            f"ratio to baseline {rate / (1000 / p50(base_ms)):.2f}"
+        )
+        print(target(rate >= 200, "target >= 200 orders/s"))
+        print(
+            "peak RSS: "
+            + ", ".join(f"{n} orders {mb:.0f} MB" for n, mb in sorted(marks.items()))
+            + " (flat = memory does not grow with the count)"
+        )
+
+        # --- stock push of SKUS SKUs ----------------------------------------------------------
+        catalogue = make_skus(SKUS, "PUSH")
+        store.skus.extend(sku.code for sku in catalogue)
+        ChannelStockChange.objects.filter(channel=channel).delete()
+        marked = push.channel_stock_reconcile(channel=channel)
+        began = time.perf_counter()
+        batches = push.channel_stock_push(channel=channel, adapter=adapter)
+        seconds = time.perf_counter() - began
+        sent = sum(b.items for b in batches)
+        failed = sum(b.failed_items for b in batches)
+        print(
+            f"stock push: {sent} SKUs (of {marked} marked) in {seconds:.1f}s, "
+            f"{len(batches)} batches, {failed} refused by the store"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""The order sync engine: pulls a channel's orders since its cursor and upserts them.
+
+Invariants:
+- one sync of a channel at a time: a run claims the channel row with
+  `select_for_update(skip_locked=True)` and takes a lease (so a crashed worker frees it);
+- upsert by (channel, external_id): a new order is captured once (order_capture decides under
+  its unique constraint); a known one is compared by fingerprint, so a replay changes nothing;
+  channel-side changes are applied through the orders services (a cancellation cancels the
+  order if nothing shipped, else holds it for customer care; an address change before picking
+  re-routes; a payment status only moves forward);
+- the cursor only moves past what was stored: it is written after each page, to the latest
+  change of that page's orders; a failed page leaves it where it was; each run starts an overlap
+  window before the cursor, so a change the channel wrote late is still seen;
+- a record that cannot be mapped or captured is stored as a failure of the run with its reason
+  and payload, and does not stop the others; a page the channel answers with garbage fails the
+  run (PermanentError) without half-importing anything: each order is its own transaction;
+- every run is recorded: trigger, since, pages, created, updated, unchanged, failed, error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels.adapters import adapter_class
+from channels.adapters.base import (
+    FULFILLED_BY_STORE,
+    AdapterContext,
+    CanonicalOrder,
+    ChannelAdapter,
+    NotSupported,
+    OrderPage,
+    RecordFailure,
+)
+from channels.models import (
+    Channel,
+    ChannelOrderState,
+    ChannelSyncFailure,
+    ChannelSyncRun,
+    SyncStatus,
+    SyncTrigger,
+)
+from inventory.models import Location
+from oms.crypto import encrypt_json
+from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
+from orders.models import Order
+from orders.services import (
+    order_cancel,
+    order_capture,
+    order_event_add,
+    order_hold,
+    order_payment_status_set,
+    order_shipping_address_update,
+)
+from orders.services.capture import _address
+from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
+from orders.states import HoldReason, OrderStatus
+
+#: How far back the first sync of a channel looks.
+FIRST_SYNC_LOOKBACK = dt.timedelta(days=7)
+#: A run holds its channel at most this long (a crashed worker's lease expires).
+LEASE = dt.timedelta(minutes=15)
+#: The reason an order cancelled because the channel cancelled it carries (no echo back).
+CHANNEL_CANCEL_PREFIX = "cancelled on the channel"
+#: Errors of one record that make it a failed item instead of failing the run.
+RECORD_ERRORS = (DomainError, ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError)
+#: Payment statuses only move forward when the channel reports them.
+PAYMENT_RANK = {
+    "pending": 0,
+    "authorized": 1,
+    "paid": 2,
+    "partially_refunded": 3,
+    "refunded": 4,
+    "voided": 5,
+}
+
+
+# --- adapters ---------------------------------------------------------------------------------
+
+
+def channel_adapter(channel: Channel, *, transport: Any = None) -> ChannelAdapter:
+    """The adapter of a channel, with its decrypted credentials. Raises NotSupported."""
+    cls = adapter_class(channel.kind)
+    if cls is None:
+        raise NotSupported(f"A {channel.get_kind_display()} channel has no connector.")
+    credentials = channel.credentials()
+    if transport is None:
+        transport = demo_transport(channel.kind, credentials)
+
+    def save(new: dict[str, Any]) -> None:
+        Channel.objects.filter(pk=channel.pk).update(credentials_encrypted=encrypt_json(new))
+
+    context = AdapterContext(
+        channel_code=channel.code,
+        currency=channel.currency,
+        credentials=credentials,
+        save_credentials=save,
+        transport=transport,
+        location_map=dict(channel.location_map or {}),
+    )
+    return cls(context)
+
+
+def demo_transport(kind: str, credentials: dict[str, Any]) -> Any:
+    """The in-process fake store for a demo channel (credentials {"demo": "1"}), else None."""
+    if kind == "shopify" and credentials.get("demo"):
+        import httpx
+
+        from channels.fakes.shopify import demo_store
+
+        return httpx.MockTransport(demo_store().handler)
+    return None
+
+
+# --- claiming a channel -----------------------------------------------------------------------
+
+
+def _claim(channel_id: int) -> Channel | None:
+    """Take the channel for one run, or None if another worker has it."""
+    with transaction.atomic():
+        channel = (
+            Channel.objects.select_for_update(skip_locked=True)
+            .filter(pk=channel_id, is_active=True)
+            .first()
+        )
+        if channel is None:
+            return None
+        now = timezone.now()
+        if channel.sync_lease_until and channel.sync_lease_until > now:
+            return None
+        channel.sync_lease_until = now + LEASE
+        Channel.objects.filter(pk=channel.pk).update(sync_lease_until=channel.sync_lease_until)
+        return channel
+
+
+def _release(channel: Channel) -> None:
+    interval = dt.timedelta(minutes=channel.sync_interval_minutes or 0)
+    Channel.objects.filter(pk=channel.pk).update(
+        sync_lease_until=None,
+        sync_next_at=timezone.now() + interval if channel.sync_interval_minutes else None,
+    )
+
+
+def channels_due(now: dt.datetime | None = None) -> list[int]:
+    """Active connector channels whose scheduled sync is due (for the beat fan-out)."""
+    from django.db.models import Q
+
+    from channels.adapters import ADAPTERS
+
+    now = now or timezone.now()
+    return list(
+        Channel.objects.filter(is_active=True, kind__in=list(ADAPTERS), sync_interval_minutes__gt=0)
+        .exclude(credentials_encrypted="")
+        .filter(Q(sync_next_at__isnull=True) | Q(sync_next_at__lte=now))
+        .filter(Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lte=now))
+        .order_by("sync_next_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def channel_sync(
+    *,
+    channel: Channel | int,
+    trigger: str = SyncTrigger.SCHEDULE,
+    adapter: ChannelAdapter | None = None,
+    max_pages: int | None = None,
+) -> ChannelSyncRun | None:
+    """Pull the channel's orders changed since its cursor (less the overlap) and upsert them.
+
+    Returns the recorded run, or None when another worker is syncing the channel.
+    Raises TransientError after recording the failed run (the task retries with backoff);
+    a PermanentError (bad credentials, garbage) is recorded as a failed run and not raised.
+    """
+    channel_id = channel if isinstance(channel, int) else int(channel.pk)
+    claimed = _claim(channel_id)
+    if claimed is None:
+        return None
+    channel = claimed
+    now = timezone.now()
+    start = channel.sync_cursor or (now - FIRST_SYNC_LOOKBACK)
+    since = start - dt.timedelta(minutes=channel.sync_overlap_minutes)
+    run = ChannelSyncRun.objects.create(channel=channel, trigger=trigger, since=since)
+    high = channel.sync_cursor
+    try:
+        adapter = adapter or channel_adapter(channel)
+        token: str | None = None
+        while True:
+            page = adapter.orders_page(since=since, page=token)
+            run.pages += 1
+            latest = page_store(channel=channel, run=run, page=page)
+            if latest is not None and (high is None or latest > high):
+                high = latest
+                Channel.objects.filter(pk=channel.pk).update(sync_cursor=high)
+            run.cursor_after = high
+            run.save(
+                update_fields=["pages", "created", "updated", "unchanged", "failed", "cursor_after"]
+            )
+            token = page.next_page
+            if not token or (max_pages is not None and run.pages >= max_pages):
+                break
+    except TransientError as exc:
+        _finish(run, SyncStatus.FAILED, f"Temporary: {exc}")
+        _release(channel)
+        raise
+    except PermanentError as exc:
+        _finish(run, SyncStatus.FAILED, str(exc))
+        _release(channel)
+        return run
+    except Exception as exc:
+        _finish(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        _release(channel)
+        raise
+    _finish(run, SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED, "")
+    _release(channel)
+    return run
+
+
+def _finish(run: ChannelSyncRun, status: str, error: str) -> None:
+    run.status = status
+    run.error = error[:5000]
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def page_store(*, channel: Channel, run: ChannelSyncRun, page: OrderPage) -> dt.datetime | None:
+    """Store one page: each order in its own transaction. Returns the latest change stored."""
+    latest: dt.datetime | None = None
+    for failure in page.failures:
+        _failure(run, channel, failure)
+    for record in page.orders:
+        try:
+            outcome = channel_order_upsert(channel=channel, record=record)
+        except RECORD_ERRORS as exc:
+            _failure(
+                run,
+                channel,
+                RecordFailure(external_id=record.external_id, reason=str(exc), raw=record.raw),
+            )
+        else:
+            setattr(run, outcome, getattr(run, outcome) + 1)
+            ChannelSyncFailure.objects.filter(
+                channel=channel, external_id=record.external_id, resolved=False
+            ).update(resolved=True)
+        if record.updated_at and (latest is None or record.updated_at > latest):
+            latest = record.updated_at
+    return latest
+
+
+def _failure(run: ChannelSyncRun, channel: Channel, failure: RecordFailure) -> None:
+    run.failed += 1
+    ChannelSyncFailure.objects.create(
+        run=run,
+        channel=channel,
+        external_id=str(failure.external_id or "")[:128],
+        reason=failure.reason[:5000],
+        raw=_jsonable(failure.raw),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- upsert -----------------------------------------------------------------------------------
+
+
+def fingerprint(record: CanonicalOrder) -> str:
+    """What we compare to tell a change from a replay (the raw payload and the clock aside)."""
+    data = record.capture_kwargs()
+    data.pop("raw_payload")
+    data["cancelled"] = record.cancelled
+    blob = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _store_location(channel: Channel, record: CanonicalOrder) -> Location:
+    mapped = (channel.location_map or {}).get(record.store_location, "")
+    location = None
+    if mapped:
+        location = Location.objects.filter(code=mapped).first()
+    elif record.store_location:
+        location = Location.objects.filter(code=record.store_location).first()
+    if location is None:
+        location = channel.locations.order_by("code").first()
+    if location is None:
+        raise ValidationFailed(
+            f"Store location {record.store_location!r} is not mapped to a location "
+            f"(set the channel's location map or give it a location)."
+        )
+    return location
+
+
+def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
+    """Capture a new channel order or apply the channel's changes to a known one.
+
+    Returns "created", "updated" or "unchanged". Raises ValidationFailed (unreadable record:
+    nothing is written).
+    """
+    actor = f"channel:{channel.code}"
+    print_ = fingerprint(record)
+    existing = (
+        Order.objects.filter(channel=channel, external_id=record.external_id)
+        .select_related("channel_state")
+        .first()
+    )
+    if existing is None and record.cancelled and not record.lines:
+        return "unchanged"  # cancelled before we ever saw it, with nothing left on it
+    if existing is None:
+        store = (
+            _store_location(channel, record) if record.fulfilled_by == FULFILLED_BY_STORE else None
+        )
+        with transaction.atomic():
+            result = order_capture(
+                channel=channel.code,
+                actor=actor,
+                fulfilled_by=record.fulfilled_by,
+                store_location=store,
+                **record.capture_kwargs(),
+            )
+            _state_save(result.order, channel, record, print_)
+            if result.created and record.cancelled and not record.fulfilled_by:
+                order_cancel(
+                    order=result.order,
+                    reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
+                    actor=actor,
+                )
+        return "created" if result.created else "unchanged"
+    state = getattr(existing, "channel_state", None)
+    if state is not None:
+        if state.fingerprint == print_:
+            return "unchanged"
+        if (
+            state.external_updated_at
+            and record.updated_at
+            and record.updated_at < state.external_updated_at
+        ):
+            return "unchanged"  # an older version of the order, seen again through the overlap
+    with transaction.atomic():
+        changed = _apply_changes(existing, channel, record, actor)
+        _state_save(existing, channel, record, print_)
+    return "updated" if changed else "unchanged"
+
+
+def _state_save(order: Order, channel: Channel, record: CanonicalOrder, print_: str) -> None:
+    ChannelOrderState.objects.update_or_create(
+        order=order,
+        defaults={
+            "channel": channel,
+            "external_updated_at": record.updated_at,
+            "fingerprint": print_,
+        },
+    )
+
+
+def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor: str) -> bool:
+    changed = False
+    lines = list(order.lines.all())
+    if record.cancelled and order.status != OrderStatus.CANCELLED:
+        shipped = any(ln.quantity_shipped for ln in lines)
+        if not shipped:
+            order_cancel(
+                order=order,
+                reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
+                actor=actor,
+            )
+        elif not order.holds.filter(reason=HoldReason.CUSTOMER_CARE, released_at=None).exists():
+            order_hold(
+                order=order,
+                reason=HoldReason.CUSTOMER_CARE,
+                note=f"Cancelled on {channel.code} after something shipped: refund or recall.",
+                actor=actor,
+            )
+        changed = True
+        order.refresh_from_db()
+    new_rank = PAYMENT_RANK.get(record.payment_status, -1)
+    if new_rank > PAYMENT_RANK.get(order.payment_status, -1):
+        order_payment_status_set(order=order, status=record.payment_status, actor=actor)
+        changed = True
+    new_address = _address(record.shipping_address)
+    if new_address and new_address != order.shipping_address and not record.fulfilled_by:
+        if order.status in EDITABLE_ADDRESS_STATUSES:
+            order_shipping_address_update(order=order, address=new_address, actor=actor)
+        else:
+            order_event_add(
+                order=order,
+                kind="channel_address_change_ignored",
+                actor=actor,
+                reason=f"the order is {order.status}",
+                after=new_address,
+            )
+        changed = True
+    if not changed:
+        order_event_add(order=order, kind="channel_updated", actor=actor)
+    return changed

@@ -1,0 +1,69 @@
+"""How the channels app reacts to events of the apps below it: it enqueues pushes on commit.
+
+Invariant: only orders of a channel with a connector are pushed (shipments, our
+cancellations, refunds that succeeded); a cancellation the channel
+itself asked for is not echoed back to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+
+from channels.adapters import ADAPTERS
+from channels.services.sync import CHANNEL_CANCEL_PREFIX
+from fulfilment.events import ShipmentShipped
+from orders.events import OrderCancelled
+from orders.models import Order
+from returns.events import RefundSucceeded
+
+
+def _connected(order_id: int) -> bool:
+    """The order came in through its channel's connector (a sync or a webhook), so the channel
+    knows it; orders typed in through the API or a CSV file stay ours to tell about."""
+    kind = (
+        Order.objects.filter(pk=order_id, channel_state__isnull=False)
+        .exclude(channel__credentials_encrypted="")
+        .values_list("channel__kind", flat=True)
+        .first()
+    )
+    return kind in ADAPTERS
+
+
+def push_on_shipment_shipped(event: ShipmentShipped) -> None:
+    if not _connected(event.order_id):
+        return
+    from channels.tasks import shipment_push_task
+
+    transaction.on_commit(lambda: shipment_push_task.delay(shipment_id=event.shipment_id))
+
+
+def push_on_order_cancelled(event: OrderCancelled) -> None:
+    if event.reason.startswith(CHANNEL_CANCEL_PREFIX) or not _connected(event.order_id):
+        return
+    from channels.tasks import cancel_push_task
+
+    reference = f"cancel-{event.order_id}-{uuid.uuid4().hex[:12]}"
+    lines = [] if event.full else [[pk, q] for pk, q in event.line_quantities]
+    transaction.on_commit(
+        lambda: cancel_push_task.delay(
+            order_id=event.order_id, reference=reference, reason=event.reason, lines=lines
+        )
+    )
+
+
+def push_on_refund_succeeded(event: RefundSucceeded) -> None:
+    if not _connected(event.order_id):
+        return
+    from channels.tasks import refund_push_task
+
+    transaction.on_commit(
+        lambda: refund_push_task.delay(
+            order_id=event.order_id,
+            reference=event.reference,
+            amount=event.amount,
+            currency=event.currency,
+            reason=event.reason,
+        )
+    )

@@ -1,0 +1,63 @@
+"""Inbound channel webhooks: verify on the raw bytes, store once, answer at once."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from channels.adapters.base import NotSupported, SignatureInvalid
+from channels.models import Channel
+from channels.services.webhooks import webhook_receive
+from oms.errors import NotFound, PermanentError
+
+MAX_BODY = 5 * 1024 * 1024
+
+
+def _problem(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(
+        {"type": "about:blank", "status": status, "code": code, "detail": detail},
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+def _challenge(request: HttpRequest, code: str) -> JsonResponse:
+    """eBay validates an endpoint with a GET carrying `challenge_code` (answered with a hash)."""
+    from channels.adapters.ebay import challenge_response
+
+    channel = Channel.objects.filter(code=code, is_active=True, kind="ebay").first()
+    challenge = request.GET.get("challenge_code", "")
+    token = channel.credentials().get("verification_token", "") if channel else ""
+    if channel is None or not challenge or not token:
+        return _problem(404, "not_found", "No eBay channel expects a challenge here.")
+    endpoint = channel.credentials().get("endpoint_url") or request.build_absolute_uri(request.path)
+    return JsonResponse({"challengeResponse": challenge_response(challenge, token, endpoint)})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
+    if request.method == "GET":
+        return _challenge(request, code)
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY:
+        return _problem(413, "too_large", "The body is larger than 5 MB.")
+    body = request.body
+    try:
+        delivery, created = webhook_receive(
+            channel_code=code,
+            headers=request.headers,
+            body=body,
+            url=request.build_absolute_uri(),
+        )
+    except NotFound as exc:
+        return _problem(404, "not_found", str(exc))
+    except SignatureInvalid as exc:
+        return _problem(401, "signature_invalid", str(exc))
+    except NotSupported as exc:
+        return _problem(404, "not_supported", str(exc))
+    except PermanentError as exc:
+        return _problem(400, "invalid", str(exc))
+    return JsonResponse(
+        {"status": "accepted" if created else "duplicate", "delivery": delivery.delivery_id}
+    )

@@ -1,0 +1,95 @@
+"""The channels back office: channel settings, sync runs, failures, webhooks, pushes, listings,
+and the "sync now" / "push stock" / "reconcile" actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from channels.adapters.base import OrderPage, RecordFailure
+from channels.models import ChannelPush, ChannelStockChange
+from channels.services import sync
+from oms.roles import MANAGER, WAREHOUSE
+from tests.channels.test_sync import FakeAdapter, record, shop
+from tests.factories import UserFactory
+from tests.fulfilment.conftest import network
+
+__all__ = ["network", "shop"]
+
+
+def staff_client(*roles: str, superuser: bool = False) -> Client:
+    client = Client()
+    client.force_login(UserFactory(roles=list(roles), is_staff=True, is_superuser=superuser))
+    return client
+
+
+@pytest.fixture
+def history(shop):
+    page = OrderPage(
+        orders=[record("1"), record("2", 1)],
+        failures=[RecordFailure(external_id="9", reason="line without SKU", raw={"id": 9})],
+    )
+    return sync.channel_sync(channel=shop, adapter=FakeAdapter([page]))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/channels/channelsyncrun/",
+        "/admin/channels/channelsyncfailure/",
+        "/admin/channels/channelwebhookdelivery/",
+        "/admin/channels/channelpush/",
+        "/admin/channels/channellisting/",
+        "/admin/channels/channel/",
+    ],
+)
+def test_the_channel_pages_render(history, url):
+    response = staff_client(superuser=True).get(url)
+    assert response.status_code == 200
+
+
+def test_a_run_shows_its_counts_and_failed_records(history):
+    client = staff_client(MANAGER)
+    page = client.get("/admin/channels/channelsyncrun/").content.decode()
+    assert "Succeeded with failed records" in page
+    detail = client.get(f"/admin/channels/channelsyncrun/{history.pk}/change/").content.decode()
+    assert "line without SKU" in detail
+    channel_page = client.get(f"/admin/channels/channel/{history.channel_id}/change/").content
+    assert b"Recent syncs" in channel_page
+    assert b"Import orders from CSV" in channel_page
+
+
+def test_sync_now_and_push_actions_queue_tasks(
+    shop, monkeypatch, django_capture_on_commit_callbacks
+):
+    from channels import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.channel_sync_task, "delay", lambda **kw: queued.append(("sync", kw)))
+    monkeypatch.setattr(tasks.stock_push_task, "delay", lambda **kw: queued.append(("push", kw)))
+    client = staff_client(MANAGER)
+    with django_capture_on_commit_callbacks(execute=True):
+        for action in ("sync_now", "push_stock_now", "reconcile_stock"):
+            response = client.post(
+                "/admin/channels/channel/",
+                {"action": action, "_selected_action": [shop.pk]},
+                follow=True,
+            )
+            assert response.status_code == 200
+    assert queued == [
+        ("sync", {"channel_id": shop.pk, "trigger": "manual"}),
+        ("push", {"channel_id": shop.pk}),
+        ("push", {"channel_id": shop.pk}),
+    ]
+    assert ChannelStockChange.objects.filter(channel=shop).count() == 3  # every SKU marked
+
+
+def test_logs_cannot_be_edited_and_warehouse_staff_only_look(history):
+    client = staff_client(MANAGER)
+    assert client.get("/admin/channels/channelpush/add/").status_code == 403
+    ChannelPush.objects.create(channel=history.channel, kind="stock", reference="r1")
+    assert client.post(f"/admin/channels/channelsyncrun/{history.pk}/delete/").status_code == 403
+    warehouse = staff_client(WAREHOUSE)
+    assert warehouse.get("/admin/channels/channelsyncrun/").status_code == 200
+    channels_page = warehouse.get("/admin/channels/channel/").content.decode()
+    assert "sync_now" not in channels_page  # the actions need the change permission

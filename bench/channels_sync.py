@@ -34,6 +34,9 @@ from _common import (
 from _orders import shop
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "10000"))
+#: BENCH_ROUTING=0 measures the sync without routing (the orders stay pending): the share of
+#: the time routing and reservation take.
+ROUTING = os.environ.get("BENCH_ROUTING", "1") != "0"
 SKUS = int(os.environ.get("BENCH_SKUS", "10000"))
 PAGE = 250
 
@@ -53,8 +56,14 @@ def main() -> None:
     from channels.services import push, sync
     from orders.models import Order
 
+    if not ROUTING:
+        from oms import events
+        from orders.events import OrderNeedsRouting
+
+        for handler in list(events.handlers_for(OrderNeedsRouting)):
+            events.unsubscribe(OrderNeedsRouting, handler)
     with test_database():
-        print(f"database: {describe_database()}")
+        print(f"database: {describe_database()}" + ("" if ROUTING else " (routing off)"))
         base_ms, _ = baseline_latency(baseline_levels(600))
         print(f"baseline: {latency(base_ms)} per transaction ({1000 / p50(base_ms):.0f}/s)")
 

@@ -234,6 +234,7 @@ def _finish(run: ChannelSyncRun, status: str, error: str) -> None:
 def page_store(*, channel: Channel, run: ChannelSyncRun, page: OrderPage) -> dt.datetime | None:
     """Store one page: each order in its own transaction. Returns the latest change stored."""
     latest: dt.datetime | None = None
+    stored: list[str] = []
     for failure in page.failures:
         _failure(run, channel, failure)
     for record in page.orders:
@@ -247,11 +248,14 @@ def page_store(*, channel: Channel, run: ChannelSyncRun, page: OrderPage) -> dt.
             )
         else:
             setattr(run, outcome, getattr(run, outcome) + 1)
-            ChannelSyncFailure.objects.filter(
-                channel=channel, external_id=record.external_id, resolved=False
-            ).update(resolved=True)
+            stored.append(record.external_id)
         if record.updated_at and (latest is None or record.updated_at > latest):
             latest = record.updated_at
+    if stored:
+        # Records that failed before and are now stored: their failures are resolved.
+        ChannelSyncFailure.objects.filter(
+            channel=channel, external_id__in=stored, resolved=False
+        ).update(resolved=True)
     return latest
 
 
@@ -326,7 +330,15 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
                 store_location=store,
                 **record.capture_kwargs(),
             )
-            _state_save(result.order, channel, record, print_)
+            if result.created:
+                ChannelOrderState.objects.create(
+                    order=result.order,
+                    channel=channel,
+                    external_updated_at=record.updated_at,
+                    fingerprint=print_,
+                )
+            else:  # captured meanwhile by a webhook or another run
+                _state_save(result.order, channel, record, print_)
             if result.created and record.cancelled and not record.fulfilled_by:
                 order_cancel(
                     order=result.order,

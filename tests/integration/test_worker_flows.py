@@ -1,0 +1,89 @@
+"""Real Celery workers on the configured broker run the flows of the returns and channels:
+a refund is executed by the worker and shows on the order; a scheduled channel sync pulls
+orders from the fake Shopify store, routes them, and the stock push reaches the store."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from channels import tasks as channel_tasks
+from channels.fakes.shopify import FakeShopifyStore
+from channels.models import ChannelPush, ChannelSyncRun
+from channels.services import channel_set_credentials, sync
+from orders.models import Order
+from returns.models import Refund
+from returns.services import refund_create
+from tests.fulfilment.conftest import network, order, put
+from tests.integration.test_worker import isolated_broker
+
+__all__ = ["isolated_broker", "network"]
+
+
+def wait_for(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def worker(app, queues):
+    return start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        loglevel="WARNING",
+        queues=queues,
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_is_executed_by_a_worker_and_shows_on_the_order(isolated_broker, network):
+    put(network, "BER", "A", 5)
+    paid = order("HAMBURG", {"A": 2})
+    with worker(isolated_broker, ["default"]):
+        refund = refund_create(order=paid, amount=Decimal("5.00"), reason="late parcel")
+        assert wait_for(lambda: Refund.objects.get(pk=refund.pk).status != "pending")
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert paid.payment_status == "partially_refunded"
+    assert paid.events.filter(kind="refund_succeeded").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_scheduled_sync_and_a_stock_push_run_on_a_worker(isolated_broker, network, monkeypatch):
+    store = FakeShopifyStore(skus=["A", "B"], seed=11, countries=("DE",))
+    store.add_orders(5)
+    monkeypatch.setattr(
+        sync, "demo_transport", lambda kind, creds: httpx.MockTransport(store.handler)
+    )
+    channel = network["channel"]
+    channel.kind = "shopify"
+    channel.save()
+    channel_set_credentials(
+        channel=channel,
+        credentials={"shop": "w.myshopify.com", "access_token": "t", "location_id": "7001"},
+    )
+    put(network, "BER", "A", 50)
+    put(network, "BER", "B", 50)
+    with worker(isolated_broker, ["channels", "default"]):
+        channel_tasks.sync_due_task.delay()
+        assert wait_for(
+            lambda: Order.objects.filter(channel=channel, status="allocated").count() == 5
+        )
+        channel_tasks.stock_push_due_task.delay()
+        assert wait_for(
+            lambda: ChannelPush.objects.filter(kind="stock", status="succeeded").exists()
+        )
+    assert ChannelSyncRun.objects.get().status == "succeeded"
+    assert store.inventory  # the store was told its quantities

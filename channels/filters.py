@@ -1,6 +1,6 @@
 import django_filters
 
-from channels.models import Channel, ChannelKind
+from channels.models import Channel, ChannelKind, ChannelSyncRun, SyncStatus, SyncTrigger
 
 
 class ChannelFilter(django_filters.FilterSet):
@@ -11,3 +11,14 @@ class ChannelFilter(django_filters.FilterSet):
     class Meta:
         model = Channel
         fields = ["code", "kind", "currency", "is_active"]
+
+
+class SyncRunFilter(django_filters.FilterSet):
+    channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
+    status = django_filters.ChoiceFilter(choices=SyncStatus.choices)
+    trigger = django_filters.ChoiceFilter(choices=SyncTrigger.choices)
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+
+    class Meta:
+        model = ChannelSyncRun
+        fields = ["channel", "status", "trigger", "started_after"]

@@ -16,7 +16,7 @@ from channels.api.serializers import (
     ChannelOutputSerializer,
     SyncRunSerializer,
 )
-from channels.filters import ChannelFilter
+from channels.filters import ChannelFilter, SyncRunFilter
 from channels.models import Channel, ChannelSyncRun, SyncTrigger
 from channels.services.push import has_connector
 from channels.tasks import channel_sync_task
@@ -86,7 +86,7 @@ class SyncRunViewSet(OmsGenericViewSet, mixins.ListModelMixin, mixins.RetrieveMo
     pagination_class = SyncRunPagination
     queryset = ChannelSyncRun.objects.select_related("channel").order_by("-started_at", "-id")
     serializer_class = SyncRunSerializer
-    filterset_fields = {"channel__code": ["exact"], "status": ["exact"], "trigger": ["exact"]}
+    filterset_class = SyncRunFilter
 
 
 class AvailabilityView(OmsAPIView):

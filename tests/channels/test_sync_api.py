@@ -43,12 +43,14 @@ def test_sync_runs_are_listed_newest_first_in_constant_queries(
             channel=shop, adapter=FakeAdapter([OrderPage(orders=[record(str(minute), minute)])])
         )
     with django_assert_max_num_queries(6):
-        response = manager_api.get("/api/v1/channel-sync-runs/?channel__code=web")
+        response = manager_api.get("/api/v1/channel-sync-runs/?channel=web")
     assert response.status_code == 200
     rows = response.json()["results"]
     assert len(rows) == 5
     assert (rows[0]["channel"], rows[0]["created"]) == ("web", 1)
     assert rows[0]["started_at"] >= rows[-1]["started_at"]
+    assert manager_api.get("/api/v1/channel-sync-runs/?channel=other").json()["results"] == []
+    assert manager_api.get("/api/v1/channel-sync-runs/?status=bogus").status_code == 400
     run = ChannelSyncRun.objects.first()
     assert manager_api.get(f"/api/v1/channel-sync-runs/{run.pk}/").json()["status"] == "succeeded"
 

@@ -72,6 +72,7 @@ class Channel(models.Model):
     )
     sync_next_at = models.DateTimeField(null=True, blank=True, editable=False)
     sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    stock_push_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Return policy (read by the returns app through order.channel).
     return_window_days = models.PositiveIntegerField(
         default=30, help_text="Days after delivery within which shoppers may return items."
@@ -151,6 +152,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL = "manual", "Sync now"
     WEBHOOK = "webhook", "Webhook"
     CSV = "csv", "CSV import"
+    DEEP = "deep", "Daily re-read"
 
 
 class SyncStatus(models.TextChoices):
@@ -247,12 +249,14 @@ class ChannelWebhookDelivery(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    #: A worker processing the delivery holds it until then (a dead worker's claim expires).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "inbound webhook"
+        verbose_name = "channel webhook"
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "delivery_id"], name="channel_webhook_delivery_unique"
@@ -323,6 +327,8 @@ class ChannelPush(models.Model):
     external_id = models.CharField(max_length=128, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    #: A worker sending the push holds it until then (a dead worker's claim expires).
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -7,7 +7,10 @@ changes: changes are batched, not pushed one by one), `channels.stock_reconcile_
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from channels.models import Channel, SyncTrigger
 from channels.services import push, sync, webhooks
@@ -23,9 +26,30 @@ def sync_due_task(**_: Any) -> int:
 
 
 @oms_task(name="channels.sync", queue="channels", soft_time_limit=900, time_limit=960)
-def channel_sync_task(*, channel_id: int, trigger: str = SyncTrigger.SCHEDULE, **_: Any) -> Any:
-    run = sync.channel_sync(channel=channel_id, trigger=trigger)
+def channel_sync_task(
+    *, channel_id: int, trigger: str = SyncTrigger.SCHEDULE, deep: bool = False, **_: Any
+) -> Any:
+    since = timezone.now() - sync.DEEP_SYNC_WINDOW if deep else None
+    run = sync.channel_sync(channel=channel_id, trigger=trigger, since=since)
     return None if run is None else {"run": run.pk, "status": run.status}
+
+
+@oms_task(name="channels.sync_deep_all", queue="channels")
+def sync_deep_all_task(**_: Any) -> int:
+    """Daily: re-read the last day of every connected channel (nothing slips between pages)."""
+    due = sync.channels_due(now=timezone.now() + timedelta(days=3650))
+    for channel_id in due:
+        channel_sync_task.delay(channel_id=channel_id, trigger=SyncTrigger.DEEP, deep=True)
+    return len(due)
+
+
+@oms_task(name="channels.webhooks_sweep", queue="channels")
+def webhooks_sweep_task(**_: Any) -> int:
+    """Deliveries stored but never processed (the enqueue or the task was lost) are sent again."""
+    stale = webhooks.webhooks_unprocessed()
+    for delivery_id in stale:
+        webhook_process_task.delay(delivery_id=delivery_id)
+    return len(stale)
 
 
 @oms_task(name="channels.webhook_process", queue="channels")
@@ -49,7 +73,10 @@ def stock_push_task(*, channel_id: int, **_: Any) -> int:
 @oms_task(name="channels.stock_reconcile_all", queue="channels")
 def stock_reconcile_all_task(**_: Any) -> int:
     marked = 0
-    for channel in Channel.objects.filter(is_active=True, kind__in=list(push.ADAPTERS)):
+    connected = Channel.objects.filter(is_active=True, kind__in=list(push.ADAPTERS)).exclude(
+        credentials_encrypted=""
+    )
+    for channel in connected:
         marked += push.channel_stock_reconcile(channel=channel)
         stock_push_task.delay(channel_id=channel.pk)
     return marked

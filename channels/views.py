@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -11,7 +15,7 @@ from channels.models import Channel
 from channels.services.webhooks import webhook_receive
 from oms.errors import NotFound, PermanentError
 
-MAX_BODY = 5 * 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 def _problem(status: int, code: str, detail: str) -> JsonResponse:
@@ -40,9 +44,10 @@ def _challenge(request: HttpRequest, code: str) -> JsonResponse:
 def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
     if request.method == "GET":
         return _challenge(request, code)
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY:
-        return _problem(413, "too_large", "The body is larger than 5 MB.")
-    body = request.body
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _problem(413, "too_large", "The body is too large.")
     try:
         delivery, created = webhook_receive(
             channel_code=code,
@@ -58,6 +63,10 @@ def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
         return _problem(404, "not_supported", str(exc))
     except PermanentError as exc:
         return _problem(400, "invalid", str(exc))
+    except (DatabaseError, ImproperlyConfigured):
+        logger.exception("Channel webhook %s could not be stored", code)
+        # 503: the vendor keeps the delivery and sends it again later.
+        return _problem(503, "unavailable", "The delivery could not be stored; send it again.")
     return JsonResponse(
         {"status": "accepted" if created else "duplicate", "delivery": delivery.delivery_id}
     )

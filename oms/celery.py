@@ -45,6 +45,8 @@ app.conf.beat_schedule = {
     # Channels: per-channel intervals live in the database; these only fan out.
     "channels-sync-due": {"task": "channels.sync_due", "schedule": 60.0},
     "channels-stock-push-due": {"task": "channels.stock_push_due", "schedule": 10.0},
+    "channels-sync-deep": {"task": "channels.sync_deep_all", "schedule": crontab(hour=4, minute=5)},
+    "channels-webhooks-sweep": {"task": "channels.webhooks_sweep", "schedule": crontab(minute=41)},
     "channels-stock-reconcile": {
         "task": "channels.stock_reconcile_all",
         "schedule": crontab(hour=3, minute=15),

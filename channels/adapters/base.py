@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -287,9 +288,12 @@ class RateLimiter:
                 # Slow quotas (Amazon's searchOrders: about one call in 3 minutes): one slot per
                 # interval, held by whoever took it.
                 interval = 1 / per_second
-                if cache.add(f"ratelimit:slot:{key}", 1, timeout=max(1, int(interval))):
+                slot = f"ratelimit:slot:{key}"
+                if cache.add(slot, time.time() + interval, timeout=math.ceil(interval)):
                     return
-                raise RateLimited(f"{key}: one call per {interval:.0f}s", retry_after=interval)
+                taken_until = cache.get(slot) or (time.time() + interval)
+                wait = max(0.0, float(taken_until) - time.time())
+                raise RateLimited(f"{key}: one call per {interval:.0f}s", retry_after=wait)
             window = int(time.time())
             counter = f"ratelimit:{key}:{window}"
             cache.add(counter, 0, timeout=2)

@@ -6,21 +6,24 @@ Invariants:
   the token read, so a change made during a push is pushed again; a failed batch acknowledges
   nothing and is retried; every batch is logged (ChannelPush) and each listing keeps the
   quantity last sent;
-- one stock push per channel at a time (a short lease in the shared cache);
+- one stock push per channel at a time: a lease on the channel row, claimed with
+  select_for_update(skip_locked), renewed at every batch and released only by its holder;
 - fulfilment, cancellation and refund pushes are keyed by our reference (shipment, order
-  cancellation, refund idempotency key), unique per channel: a push that succeeded is never sent
-  again, and each outcome is written to the order's timeline;
+  cancellation, refund idempotency key), unique per channel, and claimed before the call: a push
+  that succeeded is never sent again, two workers never send one at once, and each outcome is
+  written to the order's timeline;
 - nothing is sent while a database lock is held: pushes read, call out, then record.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from channels.adapters import ADAPTERS
@@ -33,6 +36,7 @@ from channels.adapters.base import (
     PushResult,
     RefundPush,
     StockItem,
+    StockResult,
 )
 from channels.models import (
     Channel,
@@ -50,7 +54,8 @@ from orders.models import Order
 from orders.services import order_event_add
 
 STOCK_BATCH = 250
-PUSH_LEASE_SECONDS = 120
+PUSH_LEASE = dt.timedelta(minutes=5)
+PUSH_CLAIM = dt.timedelta(minutes=5)
 
 
 def has_connector(channel: Channel) -> bool:
@@ -78,10 +83,12 @@ def channel_stock_push(
 
     Raises TransientError (the batch is logged failed and its marks stay pending).
     """
-    channel = channel if isinstance(channel, Channel) else Channel.objects.get(pk=channel)
-    lease = f"stockpush:{channel.pk}"
-    if not cache.add(lease, 1, timeout=PUSH_LEASE_SECONDS):
+    channel_id = channel if isinstance(channel, int) else int(channel.pk)
+    claimed = _push_claim(channel_id)
+    if claimed is None:
         return []  # another worker is pushing this channel; it will see these marks too
+    channel, claimed_lease = claimed
+    lease: dt.datetime | None = claimed_lease
     pushes: list[ChannelPush] = []
     try:
         adapter = adapter or channel_adapter(channel)
@@ -93,9 +100,38 @@ def channel_stock_push(
             pushes.append(push)
             if push.status == PushStatus.FAILED:
                 break
+            lease = _push_renew(channel, claimed_lease)
+            if lease is None:
+                break  # the lease expired and another worker took over: it goes on
+            claimed_lease = lease
     finally:
-        cache.delete(lease)
+        if lease is not None:
+            Channel.objects.filter(pk=channel.pk, stock_push_lease_until=lease).update(
+                stock_push_lease_until=None
+            )
     return pushes
+
+
+def _push_claim(channel_id: int) -> tuple[Channel, dt.datetime] | None:
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update(skip_locked=True).filter(pk=channel_id).first()
+        now = timezone.now()
+        if channel is None or (
+            channel.stock_push_lease_until and channel.stock_push_lease_until > now
+        ):
+            return None
+        lease = now + PUSH_LEASE
+        Channel.objects.filter(pk=channel.pk).update(stock_push_lease_until=lease)
+        return channel, lease
+
+
+def _push_renew(channel: Channel, lease: dt.datetime) -> dt.datetime | None:
+    renewed = timezone.now() + PUSH_LEASE
+    if Channel.objects.filter(pk=channel.pk, stock_push_lease_until=lease).update(
+        stock_push_lease_until=renewed
+    ):
+        return renewed
+    return None
 
 
 def _stock_batch(
@@ -126,14 +162,17 @@ def _stock_batch(
     )
     try:
         results = adapter.stock_push(items)
-    except (TransientError, PermanentError) as exc:
+    except TransientError as exc:
         push.status = PushStatus.FAILED
         push.error = str(exc)[:5000]
         push.finished_at = timezone.now()
         push.save(update_fields=["status", "error", "finished_at"])
-        if isinstance(exc, TransientError):
-            raise
-        return push
+        raise  # the marks stay pending: the retry sends them
+    except PermanentError as exc:
+        # The channel refused the whole batch (retrying cannot help, and these marks would
+        # block every later batch): each listing shows why; a later change marks it again.
+        results = [StockResult(sku=item.sku, ok=False, error=str(exc)[:500]) for item in items]
+        push.error = str(exc)[:5000]
     errors = {result.sku: result.error for result in results if not result.ok}
     now = timezone.now()
     by_code = {sku.code: sku for sku in skus}
@@ -159,13 +198,19 @@ def _stock_batch(
         channel=channel, seen=[(change.sku_id, change.token) for change in pending]
     )
     push.failed_items = len(errors)
-    push.status = PushStatus.PARTIAL if errors else PushStatus.SUCCEEDED
+    push.status = (
+        PushStatus.FAILED
+        if len(errors) == len(items)
+        else PushStatus.PARTIAL
+        if errors
+        else PushStatus.SUCCEEDED
+    )
     push.detail = {
         "sent": {item.sku: item.quantity for item in items[:50]},
         "errors": dict(list(errors.items())[:50]),
     }
     push.finished_at = timezone.now()
-    push.save(update_fields=["failed_items", "status", "detail", "finished_at"])
+    push.save(update_fields=["failed_items", "status", "detail", "error", "finished_at"])
     return push
 
 
@@ -223,8 +268,19 @@ def _push_once(
     )
     if push.status == PushStatus.SUCCEEDED:
         return push
-    ChannelPush.objects.filter(pk=push.pk).update(attempts=push.attempts + 1)
-    push.attempts += 1
+    now = timezone.now()
+    claimed = (
+        ChannelPush.objects.filter(pk=push.pk)
+        .exclude(status=PushStatus.SUCCEEDED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claimed_until=now + PUSH_CLAIM, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        push.refresh_from_db()
+        if push.status == PushStatus.SUCCEEDED:
+            return push
+        raise TransientError(f"Push {push.reference} is being sent by another worker.")
+    push.refresh_from_db()
     try:
         adapter = adapter or channel_adapter(channel)
         result: PushResult = call(adapter)
@@ -235,7 +291,7 @@ def _push_once(
         _push_done(push, order, PushStatus.FAILED, error=str(exc), what=describe)
         return push
     except TransientError as exc:
-        ChannelPush.objects.filter(pk=push.pk).update(error=str(exc)[:5000])
+        ChannelPush.objects.filter(pk=push.pk).update(error=str(exc)[:5000], claimed_until=None)
         raise
     _push_done(
         push,
@@ -264,7 +320,17 @@ def _push_done(
         push.external_id = external_id[:128]
         push.detail = {**what, **(detail or {})}
         push.finished_at = timezone.now()
-        push.save(update_fields=["status", "error", "external_id", "detail", "finished_at"])
+        push.claimed_until = None
+        push.save(
+            update_fields=[
+                "status",
+                "error",
+                "external_id",
+                "detail",
+                "finished_at",
+                "claimed_until",
+            ]
+        )
         order_event_add(
             order=order,
             kind=f"channel_{push.kind}_{'pushed' if status == PushStatus.SUCCEEDED else 'failed'}",

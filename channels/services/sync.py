@@ -25,7 +25,7 @@ import json
 from decimal import InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from channels.adapters import adapter_class
@@ -54,6 +54,7 @@ from orders.services import (
     order_cancel,
     order_capture,
     order_event_add,
+    order_get_for_update,
     order_hold,
     order_payment_status_set,
     order_shipping_address_update,
@@ -64,12 +65,26 @@ from orders.states import HoldReason, OrderStatus
 
 #: How far back the first sync of a channel looks.
 FIRST_SYNC_LOOKBACK = dt.timedelta(days=7)
+#: The daily deep sync re-reads this much: an order an offset-paged API (WooCommerce pages,
+#: eBay offsets) let slip between two pages while another moved is imported within a day.
+DEEP_SYNC_WINDOW = dt.timedelta(days=1)
 #: A run holds its channel at most this long (a crashed worker's lease expires).
 LEASE = dt.timedelta(minutes=15)
 #: The reason an order cancelled because the channel cancelled it carries (no echo back).
 CHANNEL_CANCEL_PREFIX = "cancelled on the channel"
 #: Errors of one record that make it a failed item instead of failing the run.
-RECORD_ERRORS = (DomainError, ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError)
+#: DataError and IntegrityError too (a value the columns cannot hold): each record is its own
+#: transaction, so they are contained; OperationalError (deadlocks, a lost connection) is not.
+RECORD_ERRORS = (
+    DomainError,
+    ValueError,
+    TypeError,
+    KeyError,
+    InvalidOperation,
+    ArithmeticError,
+    DataError,
+    IntegrityError,
+)
 #: Payment statuses only move forward when the channel reports them.
 PAYMENT_RANK = {
     "pending": 0,
@@ -139,11 +154,27 @@ def _claim(channel_id: int) -> Channel | None:
         return channel
 
 
-def _release(channel: Channel) -> None:
+def _renew(channel: Channel) -> bool:
+    """Extend our lease; False if it is no longer ours (it expired and another run took it)."""
+    renewed = timezone.now() + LEASE
+    taken = Channel.objects.filter(pk=channel.pk, sync_lease_until=channel.sync_lease_until).update(
+        sync_lease_until=renewed
+    )
+    if taken:
+        channel.sync_lease_until = renewed
+    return bool(taken)
+
+
+def _release(channel: Channel, *, scheduled: bool = True) -> None:
+    """Give the channel back (only if the lease is still ours) and schedule its next run."""
     interval = dt.timedelta(minutes=channel.sync_interval_minutes or 0)
-    Channel.objects.filter(pk=channel.pk).update(
-        sync_lease_until=None,
-        sync_next_at=timezone.now() + interval if channel.sync_interval_minutes else None,
+    changes: dict[str, Any] = {"sync_lease_until": None}
+    if scheduled:
+        changes["sync_next_at"] = (
+            timezone.now() + interval if channel.sync_interval_minutes else None
+        )
+    Channel.objects.filter(pk=channel.pk, sync_lease_until=channel.sync_lease_until).update(
+        **changes
     )
 
 
@@ -173,8 +204,13 @@ def channel_sync(
     trigger: str = SyncTrigger.SCHEDULE,
     adapter: ChannelAdapter | None = None,
     max_pages: int | None = None,
+    since: dt.datetime | None = None,
 ) -> ChannelSyncRun | None:
     """Pull the channel's orders changed since its cursor (less the overlap) and upsert them.
+
+    `since` pulls from an earlier moment instead (the daily deep sync re-reads the last day, so
+    an order an offset-paged API let slip between two pages is still imported); the cursor never
+    moves backwards.
 
     Returns the recorded run, or None when another worker is syncing the channel.
     Raises TransientError after recording the failed run (the task retries with backoff);
@@ -186,8 +222,9 @@ def channel_sync(
         return None
     channel = claimed
     now = timezone.now()
-    start = channel.sync_cursor or (now - FIRST_SYNC_LOOKBACK)
-    since = start - dt.timedelta(minutes=channel.sync_overlap_minutes)
+    if since is None:
+        start = channel.sync_cursor or (now - FIRST_SYNC_LOOKBACK)
+        since = start - dt.timedelta(minutes=channel.sync_overlap_minutes)
     run = ChannelSyncRun.objects.create(channel=channel, trigger=trigger, since=since)
     high = channel.sync_cursor
     try:
@@ -207,6 +244,8 @@ def channel_sync(
             token = page.next_page
             if not token or (max_pages is not None and run.pages >= max_pages):
                 break
+            if not _renew(channel):
+                raise TransientError("The run outlived its lease; another worker has the channel.")
     except TransientError as exc:
         _finish(run, SyncStatus.FAILED, f"Temporary: {exc}")
         _release(channel)
@@ -220,7 +259,7 @@ def channel_sync(
         _release(channel)
         raise
     _finish(run, SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED, "")
-    _release(channel)
+    _release(channel, scheduled=trigger != SyncTrigger.DEEP)
     return run
 
 
@@ -271,7 +310,18 @@ def _failure(run: ChannelSyncRun, channel: Channel, failure: RecordFailure) -> N
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return _without_nul(json.loads(json.dumps(value, default=str)))
+
+
+def _without_nul(value: Any) -> Any:
+    """JSON without NUL characters (PostgreSQL's jsonb and text refuse them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 # --- upsert -----------------------------------------------------------------------------------
@@ -287,18 +337,19 @@ def fingerprint(record: CanonicalOrder) -> str:
 
 
 def _store_location(channel: Channel, record: CanonicalOrder) -> Location:
-    mapped = (channel.location_map or {}).get(record.store_location, "")
-    location = None
-    if mapped:
-        location = Location.objects.filter(code=mapped).first()
-    elif record.store_location:
-        location = Location.objects.filter(code=record.store_location).first()
-    if location is None:
-        location = channel.locations.order_by("code").first()
+    """Our location of a store sale: mapped from the channel's id, or the channel's only
+    location when the sale names none. Never a guess: the sale takes that location's stock."""
+    if not record.store_location:
+        locations = list(channel.locations.filter(is_active=True)[:2])
+        if len(locations) == 1:
+            return locations[0]
+        raise ValidationFailed("The sale names no store and the channel has several locations.")
+    code = (channel.location_map or {}).get(record.store_location, record.store_location)
+    location = Location.objects.filter(code=code, is_active=True).first()
     if location is None:
         raise ValidationFailed(
-            f"Store location {record.store_location!r} is not mapped to a location "
-            f"(set the channel's location map or give it a location)."
+            f"Store {record.store_location!r} is not mapped to an active location "
+            f"(set the channel's location map)."
         )
     return location
 
@@ -311,11 +362,8 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
     """
     actor = f"channel:{channel.code}"
     print_ = fingerprint(record)
-    existing = (
-        Order.objects.filter(channel=channel, external_id=record.external_id)
-        .select_related("channel_state")
-        .first()
-    )
+    record.raw = _without_nul(record.raw)
+    existing = Order.objects.filter(channel=channel, external_id=record.external_id).first()
     if existing is None and record.cancelled and not record.lines:
         return "unchanged"  # cancelled before we ever saw it, with nothing left on it
     if existing is None:
@@ -337,28 +385,31 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
                     external_updated_at=record.updated_at,
                     fingerprint=print_,
                 )
-            else:  # captured meanwhile by a webhook or another run
-                _state_save(result.order, channel, record, print_)
             if result.created and record.cancelled and not record.fulfilled_by:
                 order_cancel(
                     order=result.order,
                     reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
                     actor=actor,
                 )
-        return "created" if result.created else "unchanged"
-    state = getattr(existing, "channel_state", None)
-    if state is not None:
-        if state.fingerprint == print_:
-            return "unchanged"
-        if (
-            state.external_updated_at
-            and record.updated_at
-            and record.updated_at < state.external_updated_at
-        ):
-            return "unchanged"  # an older version of the order, seen again through the overlap
+        if result.created:
+            return "created"
+        existing = result.order  # captured meanwhile (a webhook, another run): apply changes
     with transaction.atomic():
-        changed = _apply_changes(existing, channel, record, actor)
-        _state_save(existing, channel, record, print_)
+        # The order row first (the house lock order), then its channel state: a newer version
+        # stored meanwhile by a webhook wins over this one.
+        order = order_get_for_update(existing.pk)
+        state = ChannelOrderState.objects.select_for_update().filter(order=order).first()
+        if state is not None:
+            if state.fingerprint == print_:
+                return "unchanged"
+            if (
+                state.external_updated_at
+                and record.updated_at
+                and record.updated_at < state.external_updated_at
+            ):
+                return "unchanged"  # an older version, seen again through the overlap
+        changed = _apply_changes(order, channel, record, actor)
+        _state_save(order, channel, record, print_)
     return "updated" if changed else "unchanged"
 
 

@@ -2,15 +2,19 @@
 
 Invariants: the vendor's signature is checked on the raw bytes before anything is stored (a bad
 one stores nothing); a delivery is stored once per (channel, delivery id), so a redelivery is
-acknowledged and ignored; processing happens in a task, after the answer, and is safe to run
-twice (a processed delivery is left alone; orders are upserted by (channel, external_id)).
+acknowledged and ignored; processing happens in a task, after the answer, claimed by one worker
+at a time (a dead worker's claim expires), and is safe to run twice (a processed delivery is left
+alone; orders are upserted by (channel, external_id)); a delivery never processed (its task was
+lost) is sent again by the hourly sweep.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from channels.adapters.base import WebhookDelivery
@@ -22,8 +26,13 @@ from channels.models import (
     SyncTrigger,
     WebhookStatus,
 )
-from channels.services.sync import channel_adapter, page_store
+from channels.services.sync import _without_nul, channel_adapter, page_store
 from oms.errors import NotFound, PermanentError, TransientError
+
+#: How long a worker holds a delivery it processes; deliveries older than SWEEP_AFTER and
+#: unprocessed are enqueued again by the sweep.
+CLAIM = dt.timedelta(minutes=10)
+SWEEP_AFTER = dt.timedelta(minutes=15)
 
 
 def webhook_receive(
@@ -48,7 +57,7 @@ def webhook_receive(
                 channel=channel,
                 delivery_id=verified.delivery_id[:128],
                 topic=verified.topic[:128],
-                payload=verified.payload,
+                payload=_without_nul(verified.payload),
             )
     except IntegrityError:
         existing = ChannelWebhookDelivery.objects.get(
@@ -64,17 +73,15 @@ def webhook_receive(
 
 def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
     """Import the orders a stored delivery carries. Raises TransientError (retried)."""
-    with transaction.atomic():
-        delivery = (
-            ChannelWebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("channel")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status == WebhookStatus.PROCESSED:
-            return delivery or ChannelWebhookDelivery.objects.get(pk=delivery_id)
-        delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
+    now = timezone.now()
+    claimed = (
+        ChannelWebhookDelivery.objects.filter(pk=delivery_id, status=WebhookStatus.RECEIVED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claimed_until=now + CLAIM, attempts=F("attempts") + 1)
+    )
+    delivery = ChannelWebhookDelivery.objects.select_related("channel").get(pk=delivery_id)
+    if not claimed:
+        return delivery  # processed already, or another worker is at it
     channel = delivery.channel
     verified = WebhookDelivery(
         delivery_id=delivery.delivery_id, topic=delivery.topic, payload=delivery.payload
@@ -83,7 +90,8 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
         page = channel_adapter(channel).webhook_orders(verified)
     except TransientError as exc:
         delivery.error = str(exc)[:5000]
-        delivery.save(update_fields=["error"])
+        delivery.claimed_until = None
+        delivery.save(update_fields=["error", "claimed_until"])
         raise
     except PermanentError as exc:
         delivery.status, delivery.error = WebhookStatus.FAILED, str(exc)[:5000]
@@ -101,3 +109,16 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
     delivery.processed_at = timezone.now()
     delivery.save(update_fields=["status", "error", "processed_at"])
     return delivery
+
+
+def webhooks_unprocessed(*, older_than: dt.timedelta = SWEEP_AFTER) -> list[int]:
+    """Deliveries still waiting after `older_than` and not claimed by a live worker."""
+    now = timezone.now()
+    return list(
+        ChannelWebhookDelivery.objects.filter(
+            status=WebhookStatus.RECEIVED, received_at__lte=now - older_than
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:1000]
+    )

@@ -594,42 +594,58 @@ def stock_consume(
 @transaction.atomic
 def stock_sell_in_store(
     *,
-    sku: Sku,
     location: Location,
-    quantity: int,
+    sales: Sequence[tuple[Sku, int, int]],
     order_id: int,
-    order_line_id: int,
     actor: str = "system",
-) -> int:
+) -> dict[str, int]:
     """Units sold over the counter of a store (a POS sale): they already left the shelf.
 
-    Takes the units from on hand without touching what online orders hold there. A sale the
-    ledger cannot cover (the shelf held units we did not know of) takes what it can and flags
-    the level for a count. Returns the shortfall (0 when the ledger covered the sale).
-    Raises ValidationFailed (bad quantity).
+    `sales` holds (sku, quantity, order line id). The levels are locked in one query in primary
+    key order (the house lock order), and units are taken from on hand without touching what
+    online orders hold there. A sale the ledger cannot cover (the shelf held units we did not
+    know of) takes what it can and flags the level for a count. Returns the shortfall per SKU
+    code (empty when the ledger covered the sale). Raises ValidationFailed (bad quantity).
     """
-    _positive(quantity)
-    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
-    level = StockLevel.objects.select_for_update().get(pk=level_id)
-    held = 0 if level.allow_backorder else level.reserved
-    taken = min(quantity, max(0, level.on_hand - held))
-    shortfall = quantity - taken
-    if taken:
-        StockLevel.objects.filter(pk=level_id).update(on_hand=F("on_hand") - taken)
-        _movement(
-            sku_id=sku.pk,
-            location_id=location.pk,
-            kind=MovementKind.SHIPMENT,
-            on_hand=-taken,
-            actor=actor,
-            reason="sold in store",
-            order_id=order_id,
-            order_line_id=order_line_id,
-        ).save(force_insert=True)
-        _stock_changed([(sku.pk, location.pk)])
-    if shortfall:
-        StockLevel.objects.filter(pk=level_id).update(needs_count=True)
-    return shortfall
+    for _, quantity, _ in sales:
+        _positive(quantity)
+    ids = _level_ids([(sku.pk, location.pk) for sku, _, _ in sales])
+    levels = {
+        level.sku_id: level
+        for level in StockLevel.objects.select_for_update()
+        .filter(pk__in=list(ids.values()))
+        .order_by("pk")
+    }
+    shortfalls: dict[str, int] = {}
+    movements = []
+    changed = []
+    for sku, quantity, order_line_id in sales:
+        level = levels[sku.pk]
+        held = 0 if level.allow_backorder else level.reserved
+        taken = min(quantity, max(0, level.on_hand - held))
+        if taken:
+            level.on_hand -= taken
+            movements.append(
+                _movement(
+                    sku_id=sku.pk,
+                    location_id=location.pk,
+                    kind=MovementKind.SHIPMENT,
+                    on_hand=-taken,
+                    actor=actor,
+                    reason="sold in store",
+                    order_id=order_id,
+                    order_line_id=order_line_id,
+                )
+            )
+            changed.append((sku.pk, location.pk))
+        if quantity > taken:
+            shortfalls[sku.code] = shortfalls.get(sku.code, 0) + quantity - taken
+            level.needs_count = True
+    StockLevel.objects.bulk_update(list(levels.values()), ["on_hand", "needs_count"])
+    StockMovement.objects.bulk_create(movements)
+    if changed:
+        _stock_changed(changed)
+    return shortfalls
 
 
 # --- returns and quarantine ------------------------------------------------------------------

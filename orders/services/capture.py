@@ -464,20 +464,16 @@ def _record_fulfilled(
         fulfilled_by=fulfilled_by,
     )
     if fulfilled_by == "store":
-        shortfalls = {}
-        for line in lines:
-            if line.sku is None or not line.sku.track_inventory:
-                continue
-            short = stock_sell_in_store(
-                sku=line.sku,
-                location=store,
-                quantity=line.quantity,
-                order_id=order.pk,
-                order_line_id=line.pk,
-                actor=actor,
-            )
-            if short:
-                shortfalls[line.sku_code] = short
+        shortfalls = stock_sell_in_store(
+            location=store,
+            sales=[
+                (line.sku, line.quantity, line.pk)
+                for line in lines
+                if line.sku is not None and line.sku.track_inventory
+            ],
+            order_id=order.pk,
+            actor=actor,
+        )
         order_event_add(
             order=order,
             kind="sold_in_store",

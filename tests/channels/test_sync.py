@@ -588,3 +588,128 @@ def test_a_refund_that_succeeded_is_pushed_to_the_channel(
     result = tasks.refund_push_task(**pushed[0])
     assert result == "succeeded"
     assert order.events.filter(kind="channel_refund_pushed").exists()
+
+
+# --- what a review found: races, leases, stuck inboxes ------------------------------------------
+
+
+def test_a_record_the_columns_cannot_hold_is_a_failed_item(shop):
+    long_sku = record("2", lines=[{"sku": "X" * 80, "quantity": 1, "unit_price": "1.00"}])
+    run = sync.channel_sync(
+        channel=shop,
+        adapter=FakeAdapter([OrderPage(orders=[record("1"), long_sku, record("3", 2)])]),
+    )
+    assert run.status in {"succeeded", "partial"}  # PostgreSQL refuses the SKU, SQLite holds it
+    assert set(Order.objects.values_list("external_id", flat=True)) >= {"1", "3"}
+
+
+def test_a_capture_lost_to_a_race_still_applies_the_channels_change(shop, monkeypatch):
+    sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
+
+    class Unseen:  # the look-up ran before the webhook's capture committed
+        class objects:
+            @staticmethod
+            def filter(**_):
+                return type("Q", (), {"first": staticmethod(lambda: None)})()
+
+    monkeypatch.setattr(sync, "Order", Unseen)
+    outcome = sync.channel_order_upsert(channel=shop, record=record("1", 4, cancelled=True))
+    monkeypatch.undo()
+    assert outcome == "updated"
+    assert Order.objects.get(external_id="1").status == "cancelled"
+
+
+def test_a_store_sale_from_an_unmapped_store_is_refused(network):
+    pos = Channel.objects.create(code="pos", name="Store", kind="pos", currency="EUR")
+    pos.locations.set([network["locations"]["MUC"], network["locations"]["BER"]])
+    sale = record(
+        "S9", fulfilled_by=FULFILLED_BY_STORE, store_location="UNKNOWN", shipping_address={}
+    )
+    run = sync.channel_sync(channel=pos, adapter=FakeAdapter([OrderPage(orders=[sale])]))
+    assert run.failed == 1
+    assert "not mapped" in ChannelSyncFailure.objects.get().reason
+    assert not Order.objects.filter(external_id="S9").exists()
+
+
+def test_a_deep_sync_rereads_the_last_day_without_moving_the_cursor_back(shop):
+    from channels import tasks
+
+    shop.sync_cursor = T0
+    shop.save()
+    adapter = FakeAdapter([OrderPage(orders=[record("1", -600)])])
+    monkey_since = []
+    original = adapter.orders_page
+    adapter.orders_page = lambda **kw: monkey_since.append(kw["since"]) or original(**kw)
+    sync.channel_sync(
+        channel=shop, adapter=adapter, trigger="deep", since=T0 - dt.timedelta(days=1)
+    )
+    shop.refresh_from_db()
+    assert monkey_since[0] == T0 - dt.timedelta(days=1)
+    assert shop.sync_cursor == T0
+    assert shop.sync_next_at is None
+    assert Order.objects.filter(external_id="1").exists()
+    assert tasks.sync_deep_all_task.name == "channels.sync_deep_all"
+
+
+def test_one_stock_push_per_channel_at_a_time(fake_adapter, shop):
+    from channels.services.push import _push_claim
+
+    held = _push_claim(shop.pk)
+    assert held is not None
+    assert push.channel_stock_push(channel=shop) == []  # another worker holds the channel
+    Channel.objects.filter(pk=shop.pk).update(stock_push_lease_until=None)
+    assert push.channel_stock_push(channel=shop)
+    shop.refresh_from_db()
+    assert shop.stock_push_lease_until is None  # released by its holder
+
+
+def test_a_batch_the_channel_refuses_whole_does_not_block_the_next(fake_adapter, shop):
+    def refused(items):
+        raise PermanentError("HTTP 400: bad request")
+
+    fake_adapter.stock_push = refused
+    [batch] = push.channel_stock_push(channel=shop)
+    assert batch.status == "failed"
+    assert batch.failed_items == 2
+    assert not ChannelStockChange.objects.filter(channel=shop).exists()
+    assert ChannelListing.objects.get(sku__code="A").last_error == "HTTP 400: bad request"
+
+
+def test_a_push_being_sent_by_another_worker_is_not_sent_again(fake_adapter, shop):
+    sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
+    order = Order.objects.get(external_id="1")
+    ChannelPush.objects.create(
+        channel=shop,
+        kind="refund",
+        reference="rk-2",
+        order=order,
+        claimed_until=timezone.now() + dt.timedelta(minutes=1),
+    )
+    with pytest.raises(TransientError):
+        push.refund_push(
+            order_id=order.pk, reference="rk-2", amount="1.00", currency="EUR", reason=""
+        )
+    assert ChannelPush.objects.get(reference="rk-2").status == "pending"
+
+
+def test_a_delivery_never_processed_is_swept_and_nul_characters_are_dropped(client, fake_adapter):
+    from channels.services.webhooks import webhooks_unprocessed
+
+    body = json.dumps({"id": "W3", "note": "a\u0000b"}).encode()
+    response = client.post(
+        "/webhooks/channels/web/",
+        body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE=_signed(body),
+        HTTP_X_DELIVERY="d-3",
+    )
+    assert response.status_code == 200
+    delivery = ChannelWebhookDelivery.objects.get()
+    assert delivery.payload["note"] == "ab"
+    assert webhooks_unprocessed() == []  # too recent: its task is on the way
+    ChannelWebhookDelivery.objects.filter(pk=delivery.pk).update(
+        received_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    assert webhooks_unprocessed() == [delivery.pk]
+    webhook_process(delivery_id=delivery.pk)
+    assert webhooks_unprocessed() == []

@@ -96,10 +96,8 @@ def channel_stock_push(
             pending = channel_stock_changes(channel=channel, limit=STOCK_BATCH)
             if not pending:
                 break
-            push = _stock_batch(channel, adapter, pending, kind=PushKind.STOCK)
-            pushes.append(push)
-            if push.status == PushStatus.FAILED:
-                break
+            # A batch refused whole is acknowledged (see _stock_batch): go on with the next.
+            pushes.append(_stock_batch(channel, adapter, pending, kind=PushKind.STOCK))
             lease = _push_renew(channel, claimed_lease)
             if lease is None:
                 break  # the lease expired and another worker took over: it goes on

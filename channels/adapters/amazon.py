@@ -76,6 +76,7 @@ from channels.adapters.base import (
     StockResult,
     VendorHttp,
     WebhookDelivery,
+    credential_flag,
     json_object,
 )
 from fulfilment.adapters.carriers._common import parse_datetime
@@ -409,8 +410,8 @@ class AmazonAdapter:
         return OrderPage(orders=orders, failures=failures)
 
     def _prices_include_tax(self, marketplace: str) -> bool:
-        configured = self.credentials.get("prices_include_tax")
-        if isinstance(configured, bool):
+        configured = credential_flag(self.credentials.get("prices_include_tax"))
+        if configured is not None:
             return configured
         marketplace = marketplace or _text(self.credentials.get("marketplace_id"))
         return marketplace not in TAX_EXCLUSIVE_MARKETPLACES

@@ -388,6 +388,25 @@ def json_object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
+def credential_flag(value: Any) -> bool | None:
+    """A yes/no setting from the credentials, which the admin and the API store as text:
+    true/false, 1/0, yes/no, on/off (any case). None when absent or unreadable."""
+    if isinstance(value, bool):
+        return value
+    text = str(value or "").strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    return None
+
+
+def credential_list(value: Any) -> list[str]:
+    """A list setting from the credentials: a JSON list, or text separated by commas."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
 def decimal_or_none(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None

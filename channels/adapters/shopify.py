@@ -65,6 +65,7 @@ from channels.adapters.base import (
     VendorHttp,
     WebhookDelivery,
     chunks,
+    credential_flag,
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
@@ -542,7 +543,7 @@ class ShopifyAdapter:
         self.access_token = _text(credentials.get("access_token"))
         self.webhook_secret = _text(credentials.get("webhook_secret"))
         self.location_id = _text(credentials.get("location_id"))
-        self.refund_on_cancel = bool(credentials.get("refund_on_cancel", False))
+        self.refund_on_cancel = bool(credential_flag(credentials.get("refund_on_cancel")))
         base_url = _text(credentials.get("base_url"))
         if not base_url:
             if not self.shop:

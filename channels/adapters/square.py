@@ -67,6 +67,7 @@ from channels.adapters.base import (
     VendorHttp,
     WebhookDelivery,
     chunks,
+    credential_list,
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
@@ -268,10 +269,8 @@ class SquareAdapter:
         if not token:
             raise PermanentError("Square: the access_token is required.")
         version = _text(credentials.get("square_version")) or SQUARE_VERSION
-        raw_ids = credentials.get("location_ids") or []
-        if isinstance(raw_ids, str):
-            raw_ids = [raw_ids]
-        self.location_ids = [_text(i) for i in raw_ids if _text(i)]
+        # A JSON list, or "L1,L2" as the admin's text-only credentials hold it.
+        self.location_ids = credential_list(credentials.get("location_ids"))
         self.signature_key = str(credentials.get("signature_key") or "")
         self.sku_cache: dict[str, str] = {}
         self.http = VendorHttp(

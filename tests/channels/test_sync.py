@@ -713,3 +713,15 @@ def test_a_delivery_never_processed_is_swept_and_nul_characters_are_dropped(clie
     assert webhooks_unprocessed() == [delivery.pk]
     webhook_process(delivery_id=delivery.pk)
     assert webhooks_unprocessed() == []
+
+
+def test_credentials_typed_in_the_admin_as_text_are_read_as_meant():
+    from channels.adapters.base import credential_flag, credential_list
+
+    assert [credential_flag(v) for v in (True, "true", "Yes", "1", "on")] == [True] * 5
+    assert [credential_flag(v) for v in (False, "false", "No", "0", "off")] == [False] * 5
+    assert credential_flag("") is None
+    assert credential_flag("maybe") is None
+    assert credential_list("L1, L2,") == ["L1", "L2"]
+    assert credential_list(["L1", " L2 "]) == ["L1", "L2"]
+    assert credential_list(None) == []

@@ -1096,3 +1096,10 @@ def test_a_ticking_store_adds_the_orders_of_the_last_minutes_when_asked() -> Non
 
     assert 60 <= len(orders) == len(store) <= 120  # one or two per minute of the last hour
     assert max(o.updated_at for o in orders) < dt.datetime.now(dt.UTC)
+
+
+def test_refund_on_cancel_typed_as_text_is_read_as_meant(httpserver: HTTPServer) -> None:
+    base = httpserver.url_for("")
+    assert make_adapter(base, refund_on_cancel="false").refund_on_cancel is False
+    assert make_adapter(base, refund_on_cancel="true").refund_on_cancel is True
+    assert make_adapter(base).refund_on_cancel is False

@@ -606,3 +606,8 @@ def test_pushes_are_not_supported(adapter: SquareAdapter) -> None:
         adapter.cancel_push(CancelPush("O", "R", "why"))
     with pytest.raises(NotSupported):
         adapter.refund_push(RefundPush("O", "R", Decimal("1.00"), "EUR", "why"))
+
+
+def test_locations_typed_as_text_in_the_admin_are_split(httpserver: HTTPServer) -> None:
+    adapter = make_adapter(httpserver, location_ids=f"{sq.LOCATION}, {sq.OTHER_LOCATION}")
+    assert adapter.location_ids == [sq.LOCATION, sq.OTHER_LOCATION]

@@ -59,7 +59,7 @@ from orders.services import (
     order_payment_status_set,
     order_shipping_address_update,
 )
-from orders.services.capture import _address
+from orders.services.capture import address_normalised
 from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
 from orders.states import HoldReason, OrderStatus
 
@@ -310,17 +310,17 @@ def _failure(run: ChannelSyncRun, channel: Channel, failure: RecordFailure) -> N
 
 
 def _jsonable(value: Any) -> Any:
-    return _without_nul(json.loads(json.dumps(value, default=str)))
+    return without_nul(json.loads(json.dumps(value, default=str)))
 
 
-def _without_nul(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
     """JSON without NUL characters (PostgreSQL's jsonb and text refuse them)."""
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [without_nul(v) for v in value]
     return value
 
 
@@ -362,7 +362,7 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
     """
     actor = f"channel:{channel.code}"
     print_ = fingerprint(record)
-    record.raw = _without_nul(record.raw)
+    record.raw = without_nul(record.raw)
     existing = Order.objects.filter(channel=channel, external_id=record.external_id).first()
     if existing is None and record.cancelled and not record.lines:
         return "unchanged"  # cancelled before we ever saw it, with nothing left on it
@@ -448,7 +448,7 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if new_rank > PAYMENT_RANK.get(order.payment_status, -1):
         order_payment_status_set(order=order, status=record.payment_status, actor=actor)
         changed = True
-    new_address = _address(record.shipping_address)
+    new_address = address_normalised(record.shipping_address)
     if new_address and new_address != order.shipping_address and not record.fulfilled_by:
         if order.status in EDITABLE_ADDRESS_STATUSES:
             order_shipping_address_update(order=order, address=new_address, actor=actor)

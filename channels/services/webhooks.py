@@ -26,7 +26,7 @@ from channels.models import (
     SyncTrigger,
     WebhookStatus,
 )
-from channels.services.sync import _without_nul, channel_adapter, page_store
+from channels.services.sync import channel_adapter, page_store, without_nul
 from oms.errors import NotFound, PermanentError, TransientError
 
 #: How long a worker holds a delivery it processes; deliveries older than SWEEP_AFTER and
@@ -57,7 +57,7 @@ def webhook_receive(
                 channel=channel,
                 delivery_id=verified.delivery_id[:128],
                 topic=verified.topic[:128],
-                payload=_without_nul(verified.payload),
+                payload=without_nul(verified.payload),
             )
     except IntegrityError:
         existing = ChannelWebhookDelivery.objects.get(

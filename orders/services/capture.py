@@ -169,7 +169,8 @@ def address_problems(address: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _address(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+def address_normalised(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An address with our field names only, empty parts dropped, the country upper-case."""
     raw = raw or {}
     address = {key: raw.get(key) for key in ADDRESS_FIELDS if raw.get(key) not in (None, "")}
     if "country" in address:
@@ -280,8 +281,8 @@ def order_capture(
                     shipping=shipping,
                     channel_total=channel_total,
                     customer=customer,
-                    shipping_address=_address(shipping_address),
-                    billing_address=_address(billing_address),
+                    shipping_address=address_normalised(shipping_address),
+                    billing_address=address_normalised(billing_address),
                     placed_at=placed_at or timezone.now(),
                     payment_status=payment_status,
                     notes=notes,

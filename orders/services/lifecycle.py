@@ -25,7 +25,7 @@ from oms.states import assert_transition
 from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
 from orders.models import Order, OrderHold, OrderLine
 from orders.services.capture import (
-    _address,
+    address_normalised,
     address_problems,
     amount_check,
     currency_exponent,
@@ -261,7 +261,7 @@ def order_shipping_address_update(
         raise InvalidTransition(
             f"Order {order.number} is {order.status}: its address can no longer change."
         )
-    new = _address(address)
+    new = address_normalised(address)
     if new == order.shipping_address:
         return order
     previous = order.shipping_address

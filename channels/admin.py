@@ -1,10 +1,8 @@
 import json
-from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -20,9 +18,10 @@ from channels.models import (
     ChannelWebhookDelivery,
     SyncTrigger,
 )
-from channels.services import push
+from channels.services import requests
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
 from oms.currencies import currency_choices
+from oms.errors import DomainError
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -214,51 +213,39 @@ class ChannelAdmin(ServiceModelAdmin):
             *super().get_urls(),
         ]
 
+    def _each(self, request: HttpRequest, queryset: QuerySet[Channel], do: Any) -> None:
+        """Run `do(channel)` per channel and tell the outcome of each."""
+        for channel in queryset:
+            try:
+                done = do(channel)
+            except DomainError as exc:
+                self.message_user(request, f"{channel.code}: {exc}", messages.WARNING)
+            else:
+                self.message_user(request, f"{channel.code}: {done}")
+
     @admin.action(description="Sync orders now", permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        from channels.tasks import channel_sync_task
+        def do(channel: Channel) -> str:
+            requests.channel_sync_request(channel=channel, trigger=SyncTrigger.MANUAL)
+            return "sync queued; its run appears under Sync runs."
 
-        for channel in queryset:
-            if not push.has_connector(channel):
-                self.message_user(
-                    request,
-                    f"{channel.code}: a {channel.kind} channel has no connector.",
-                    messages.WARNING,
-                )
-                continue
-            transaction.on_commit(
-                partial(channel_sync_task.delay, channel_id=channel.pk, trigger=SyncTrigger.MANUAL)
-            )
-            self.message_user(
-                request, f"{channel.code}: sync queued; its run appears under Sync runs."
-            )
+        self._each(request, queryset, do)
 
     @admin.action(description="Push pending stock now", permissions=["change"])
     def push_stock_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        from channels.tasks import stock_push_task
+        def do(channel: Channel) -> str:
+            requests.channel_stock_push_request(channel=channel)
+            return "stock push queued."
 
-        for channel in queryset:
-            if not push.has_connector(channel):
-                self.message_user(
-                    request, f"{channel.code}: no connector to push to.", messages.WARNING
-                )
-                continue
-            transaction.on_commit(partial(stock_push_task.delay, channel_id=channel.pk))
-            self.message_user(request, f"{channel.code}: stock push queued.")
+        self._each(request, queryset, do)
 
     @admin.action(description="Reconcile stock (send every SKU)", permissions=["change"])
     def reconcile_stock(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        from channels.tasks import stock_push_task
+        def do(channel: Channel) -> str:
+            marked = requests.channel_stock_reconcile_request(channel=channel)
+            return f"{marked} SKUs queued for a full push."
 
-        for channel in queryset:
-            if not push.has_connector(channel):
-                self.message_user(
-                    request, f"{channel.code}: no connector to push to.", messages.WARNING
-                )
-                continue
-            marked = push.channel_stock_reconcile(channel=channel)
-            transaction.on_commit(partial(stock_push_task.delay, channel_id=channel.pk))
-            self.message_user(request, f"{channel.code}: {marked} SKUs queued for a full push.")
+        self._each(request, queryset, do)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         return [*self.readonly_fields, "code"] if obj else self.readonly_fields

@@ -72,6 +72,8 @@ class Channel(models.Model):
     )
     sync_next_at = models.DateTimeField(null=True, blank=True, editable=False)
     sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The process running the sync (oms.workers): a dead holder's lease is taken over.
+    sync_lease_holder = models.CharField(max_length=300, blank=True, default="", editable=False)
     stock_push_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Return policy (read by the returns app through order.channel).
     return_window_days = models.PositiveIntegerField(
@@ -251,6 +253,8 @@ class ChannelWebhookDelivery(models.Model):
     error = models.TextField(blank=True)
     #: A worker processing the delivery holds it until then (a dead worker's claim expires).
     claimed_until = models.DateTimeField(null=True, blank=True)
+    #: The process processing it (oms.workers): a dead one's claim is taken over.
+    claimed_by = models.CharField(max_length=300, blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -329,6 +333,8 @@ class ChannelPush(models.Model):
     error = models.TextField(blank=True)
     #: A worker sending the push holds it until then (a dead worker's claim expires).
     claimed_until = models.DateTimeField(null=True, blank=True)
+    #: The process processing it (oms.workers): a dead one's claim is taken over.
+    claimed_by = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,4 +1,4 @@
-"""How the channels app reacts to events of the apps below it: it enqueues pushes on commit.
+"""How the channels app reacts to events of the apps below it: it writes pushes to the outbox.
 
 Invariant: only orders of a channel with a connector are pushed (shipments, our
 cancellations, refunds that succeeded); a cancellation the channel
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import transaction
-
 from channels.adapters import ADAPTERS
 from channels.services.sync import CHANNEL_CANCEL_PREFIX
 from fulfilment.events import ShipmentShipped
+from oms.outbox import outbox_enqueue
 from orders.events import OrderCancelled
 from orders.models import Order
 from returns.events import RefundSucceeded
@@ -34,36 +33,31 @@ def _connected(order_id: int) -> bool:
 def push_on_shipment_shipped(event: ShipmentShipped) -> None:
     if not _connected(event.order_id):
         return
-    from channels.tasks import shipment_push_task
-
-    transaction.on_commit(lambda: shipment_push_task.delay(shipment_id=event.shipment_id))
+    outbox_enqueue("channels.shipment_push", shipment_id=event.shipment_id)
 
 
 def push_on_order_cancelled(event: OrderCancelled) -> None:
     if event.reason.startswith(CHANNEL_CANCEL_PREFIX) or not _connected(event.order_id):
         return
-    from channels.tasks import cancel_push_task
-
     reference = f"cancel-{event.order_id}-{uuid.uuid4().hex[:12]}"
     lines = [] if event.full else [[pk, q] for pk, q in event.line_quantities]
-    transaction.on_commit(
-        lambda: cancel_push_task.delay(
-            order_id=event.order_id, reference=reference, reason=event.reason, lines=lines
-        )
+    outbox_enqueue(
+        "channels.cancel_push",
+        order_id=event.order_id,
+        reference=reference,
+        reason=event.reason,
+        lines=lines,
     )
 
 
 def push_on_refund_succeeded(event: RefundSucceeded) -> None:
     if not _connected(event.order_id):
         return
-    from channels.tasks import refund_push_task
-
-    transaction.on_commit(
-        lambda: refund_push_task.delay(
-            order_id=event.order_id,
-            reference=event.reference,
-            amount=event.amount,
-            currency=event.currency,
-            reason=event.reason,
-        )
+    outbox_enqueue(
+        "channels.refund_push",
+        order_id=event.order_id,
+        reference=event.reference,
+        amount=event.amount,
+        currency=event.currency,
+        reason=event.reason,
     )

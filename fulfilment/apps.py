@@ -7,16 +7,18 @@ class FulfilmentConfig(AppConfig):
 
     def ready(self) -> None:
         from fulfilment import subscribers
+        from fulfilment.services.routing import RoutingPort
         from inventory.events import StockChanged
         from oms import events
-        from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+        from orders.events import OrderCancelled
+        from orders.ports import routing_register
 
-        events.subscribe(OrderNeedsRouting, subscribers.route_on_need)
-        events.subscribe(OrderAddressChanged, subscribers.reroute_on_address_change)
+        # The orders services route captured, released and edited orders through this port.
+        routing_register(RoutingPort())
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
 
-        # 3PL hand-off and the shopper's e-mails (each enqueues its task on commit).
+        # 3PL hand-off and the shopper's e-mails (each writes its task to the outbox).
         from fulfilment import notifications
         from fulfilment.events import (
             ShipmentCreated,

@@ -31,6 +31,7 @@ from fulfilment.events import ShipmentDelivered, ShipmentException, ShipmentShip
 from fulfilment.models import Shipment, TrackingEvent, TrackingStatus
 from fulfilment.states import ShipmentStatus
 from oms.errors import PermanentError, TransientError, ValidationFailed
+from oms.outbox import outbox_enqueue
 from orders.events import OrderCancelled, OrderCaptured
 from orders.models import Order, OrderEvent
 from orders.services import order_event_add, order_get_for_update
@@ -74,11 +75,7 @@ def _enqueue(order_id: int, kind: str, shipment_id: int | None = None) -> None:
     wanted = Order.objects.filter(pk=order_id, channel__send_emails=True).exclude(email="").exists()
     if not wanted:
         return
-    from fulfilment.tasks_emails import email_send
-
-    transaction.on_commit(
-        lambda: email_send.delay(order_id=order_id, kind=kind, shipment_id=shipment_id)
-    )
+    outbox_enqueue("fulfilment.email_send", order_id=order_id, kind=kind, shipment_id=shipment_id)
 
 
 def email_on_order_captured(event: OrderCaptured) -> None:

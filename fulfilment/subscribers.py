@@ -1,27 +1,15 @@
-"""Fulfilment's reactions to orders' domain events (subscribed in FulfilmentConfig.ready)."""
+"""Fulfilment's reactions to orders' domain events (subscribed in FulfilmentConfig.ready).
+
+Routing itself is not a reaction: the orders services call it through their routing port
+(fulfilment.services.routing.RoutingPort, registered in FulfilmentConfig.ready).
+"""
 
 from __future__ import annotations
 
 from fulfilment.models import Shipment
 from fulfilment.states import ShipmentStatus
 from inventory.events import StockChanged
-from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
-
-
-def route_on_need(event: OrderNeedsRouting) -> None:
-    """Routing runs in the capturing transaction: the API answer already shows the result."""
-    from fulfilment.services import order_route
-
-    order_route(order_id=event.order_id, trigger=event.reason)
-
-
-def reroute_on_address_change(event: OrderAddressChanged) -> None:
-    """What is not picked yet goes back and is routed again to the new destination."""
-    from fulfilment.services import order_route, shipment_cancel
-
-    for shipment in Shipment.objects.filter(order_id=event.order_id, status=ShipmentStatus.PENDING):
-        shipment_cancel(shipment=shipment, reason="address changed", reroute=False)
-    order_route(order_id=event.order_id, trigger="address_changed")
+from orders.events import OrderCancelled
 
 
 def shrink_on_cancel(event: OrderCancelled) -> None:
@@ -60,9 +48,7 @@ def reroute_backorders_on_stock(event: StockChanged) -> None:
     """Stock arrived or was released: after commit, serve the orders waiting for it."""
     if not event.freed:
         return
-    from django.db import transaction
-
-    from fulfilment.tasks import backorders_reroute
+    from oms.outbox import outbox_enqueue
 
     sku_ids = sorted({sku_id for sku_id, _ in event.pairs})
-    transaction.on_commit(lambda: backorders_reroute.delay(sku_ids=sku_ids))
+    outbox_enqueue("fulfilment.backorders_reroute", sku_ids=sku_ids)

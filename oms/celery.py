@@ -5,14 +5,19 @@ Beat tasks only fan out; per-channel intervals live in the database, not here.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OMS_OUTBOX_SWEEP_SECONDS") or 5)
+
+logger = logging.getLogger(__name__)
 
 app = Celery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -28,6 +33,9 @@ app.conf.task_serializer = "json"
 app.conf.accept_content = ["json"]
 app.conf.broker_connection_retry_on_startup = True
 app.conf.beat_schedule = {
+    # The outbox: publish what the fast path missed, retries that are due, lost messages.
+    "outbox-sweep": {"task": "oms.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
+    "outbox-purge": {"task": "oms.outbox_purge", "schedule": crontab(minute=23)},
     "idempotency-keys-purge": {
         "task": "oms.idempotency_keys_purge",
         "schedule": crontab(minute=17),
@@ -46,7 +54,11 @@ app.conf.beat_schedule = {
     "channels-sync-due": {"task": "channels.sync_due", "schedule": 60.0},
     "channels-stock-push-due": {"task": "channels.stock_push_due", "schedule": 10.0},
     "channels-sync-deep": {"task": "channels.sync_deep_all", "schedule": crontab(hour=4, minute=5)},
-    "channels-webhooks-sweep": {"task": "channels.webhooks_sweep", "schedule": crontab(minute=41)},
+    "channels-webhooks-sweep": {"task": "channels.webhooks_sweep", "schedule": 300.0},
+    # Recovery sweeps: what a crash between a commit and its side effect left half-done.
+    "orders-route-stuck": {"task": "orders.route_stuck", "schedule": 60.0},
+    "fulfilment-labels-recover": {"task": "fulfilment.labels_recover", "schedule": 120.0},
+    "returns-refunds-recover": {"task": "returns.refunds_recover", "schedule": 120.0},
     "channels-stock-reconcile": {
         "task": "channels.stock_reconcile_all",
         "schedule": crontab(hour=3, minute=15),
@@ -70,3 +82,68 @@ def ensure_broker_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
         if key in options:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+# --- worker and beat lifecycle: identities, heartbeats, recovery after a crash ----------------
+
+_heartbeat: Any = None
+
+
+@signals.worker_init.connect
+def _worker_identity(**_: Any) -> None:
+    """Before the pool forks: its processes inherit the identity of their worker."""
+    from oms.workers import process_identity, worker_identity_set
+
+    worker_identity_set(process_identity())
+
+
+@signals.worker_ready.connect
+def _worker_ready(sender: Any = None, **_: Any) -> None:
+    """Beat, mark the dead processes of this host, and have their claims published again."""
+    _heartbeat_start("worker", getattr(sender, "hostname", "") or "")
+    try:
+        from oms.outbox import outbox_sweep
+        from oms.workers import heartbeats_dead_on_this_host
+
+        dead = heartbeats_dead_on_this_host()
+        published = outbox_sweep()
+        if dead or published:
+            logger.info(
+                "Recovered after %d lost process(es): %d outbox message(s) published.",
+                len(dead),
+                published,
+            )
+    except Exception:
+        logger.exception("Recovery at worker start failed; the beat sweep will do it.")
+
+
+@signals.beat_init.connect
+def _beat_ready(**_: Any) -> None:
+    from oms.workers import process_identity, worker_identity_set
+
+    worker_identity_set(process_identity())
+    _heartbeat_start("beat", "beat")
+
+
+@signals.worker_shutdown.connect
+def _worker_stopping(**_: Any) -> None:
+    global _heartbeat
+    beating, _heartbeat = _heartbeat, None
+    if beating is not None:
+        from oms.workers import heartbeat_stopped
+
+        beating.stop()
+        beating.join(timeout=5)
+        try:
+            heartbeat_stopped(beating.identity)
+        except Exception as exc:
+            logger.info("Could not record the worker's stop: %s", exc)
+
+
+def _heartbeat_start(role: str, nodename: str) -> None:
+    global _heartbeat
+    from oms.workers import HeartbeatThread, process_identity
+
+    if _heartbeat is None:
+        _heartbeat = HeartbeatThread(identity=process_identity(), role=role, nodename=nodename)
+        _heartbeat.start()

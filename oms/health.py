@@ -1,6 +1,7 @@
-"""`/healthz`: is the database reachable, is the broker reachable.
+"""`/healthz`: is the database reachable, is the broker reachable, is the outbox keeping up.
 
-Invariant: answers 200 only when both are up, 503 otherwise, and always says which is down.
+Invariant: answers 200 only when the database and the broker are up and no due outbox message
+has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -38,6 +40,28 @@ def broker_status() -> dict[str, Any]:
     return {"status": "up", "transport": str(transport), "ms": _ms(started)}
 
 
+def outbox_status() -> dict[str, Any]:
+    """Side effects waiting to be delivered (see oms.outbox)."""
+    from oms.outbox import outbox_figures
+
+    try:
+        figures = outbox_figures()
+    except Exception as exc:
+        return {"status": "unknown", "error": str(exc)[:200]}
+    late = (
+        figures.oldest_pending_seconds is not None
+        and figures.oldest_pending_seconds > settings.OMS_OUTBOX_MAX_AGE_SECONDS
+    )
+    return {
+        "status": "late" if late else "ok",
+        "pending": figures.pending,
+        "running": figures.running,
+        "failed": figures.failed,
+        "oldest_due_seconds": figures.oldest_pending_seconds,
+        "max_age_seconds": settings.OMS_OUTBOX_MAX_AGE_SECONDS,
+    }
+
+
 def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
@@ -47,8 +71,14 @@ def _ms(started: float) -> float:
 def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
     broker = broker_status()
-    healthy = database["status"] == "up" and broker["status"] == "up"
+    outbox = outbox_status() if database["status"] == "up" else {"status": "unknown"}
+    healthy = database["status"] == "up" and broker["status"] == "up" and outbox["status"] == "ok"
     return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "broker": broker,
+            "outbox": outbox,
+        },
         status=200 if healthy else 503,
     )

@@ -1,13 +1,14 @@
-"""Kernel models: stored API idempotency keys.
+"""Kernel models: stored API idempotency keys, the transactional outbox, worker heartbeats.
 
-Invariant: one row per (user, key); a row in progress blocks a concurrent duplicate, a finished
-row replays its response until it expires.
+Invariants: one idempotency row per (user, key); a row in progress blocks a concurrent
+duplicate, a finished row replays its response until it expires. The other models state theirs.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotencyKey(models.Model):
@@ -36,3 +37,87 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class OutboxMessage(models.Model):
+    """A side effect (a task to run) written in the transaction of the change that causes it.
+
+    Invariants: the row exists if and only if its transaction committed; it is published to the
+    broker after commit and again by the sweep until a worker marks it done or failed; a worker
+    runs it only after claiming it (state running, holder, lease), so a message delivered twice
+    runs once.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    task = models.CharField(max_length=200)
+    queue = models.CharField(max_length=32, default="default")
+    kwargs = models.JSONField(default=dict, blank=True)
+    #: Set for side effects of one object ("returns.refund_execute:12"): a pending message
+    #: with the same key makes a new one unnecessary, and recovery sweeps look for it.
+    dedupe_key = models.CharField(max_length=200, blank=True, default="")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    #: Not run before this (a countdown, or the backoff after a transient error).
+    run_after = models.DateTimeField(default=timezone.now)
+    #: When the sweep (re)publishes the message if it is still pending by then.
+    publish_after = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_count = models.PositiveIntegerField(default=0)
+    #: Runs started (claims); the task gives up after max_attempts.
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=9)
+    #: The process running it ("host:pid:start@host:pid:start" of the worker), while running.
+    holder = models.CharField(max_length=300, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["state", "publish_after"], name="outbox_state_due"),
+            models.Index(
+                fields=["dedupe_key"],
+                name="outbox_dedupe_open",
+                condition=~models.Q(dedupe_key=""),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "running", "done", "failed"]),
+                name="outbox_state_valid",
+            )
+        ]
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} ({self.state})"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker or beat process, alive while `seen_at` is fresh.
+
+    Invariant: one row per process incarnation (host, pid and process start time); a process
+    marks itself stopped when it shuts down cleanly, and a process found dead on its own host is
+    marked stopped by the next worker that starts there.
+    """
+
+    identity = models.CharField(max_length=200, unique=True)
+    role = models.CharField(max_length=16, default="worker")
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    nodename = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.identity}"

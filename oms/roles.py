@@ -4,7 +4,7 @@ The table below is the definition; `roles_sync` grants what it lists (it only ad
 merchant's extra grants survive). It runs in a data migration and again after every `migrate`,
 so the models that later migrations add get their permissions without another data migration.
 
-- Manager: everything in the OMS apps, and the API tokens of users.
+- Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages.
 - Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels.
 - Customer care: sees everything; changes orders and returns.
 - Integrator: the API account of another system; reads and writes the OMS apps but never deletes,
@@ -27,8 +27,9 @@ WRITE = ("view", "add", "change")
 
 # role -> {app_label: actions}
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
-    MANAGER: {**dict.fromkeys(OMS_APPS, ALL), "authtoken": ALL},
+    MANAGER: {**dict.fromkeys(OMS_APPS, ALL), "authtoken": ALL, "oms": ("view", "change")},
     WAREHOUSE: {
+        "oms": READ,
         "inventory": WRITE,
         "orders": READ,
         "fulfilment": WRITE,
@@ -36,6 +37,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "channels": READ,
     },
     CUSTOMER_CARE: {
+        "oms": READ,
         "inventory": READ,
         "orders": WRITE,
         "fulfilment": READ,

@@ -167,6 +167,28 @@ if len(OMS_BASE_CURRENCY) != 3 or not OMS_BASE_CURRENCY.isalpha():
 OMS_CREDENTIALS_KEY = env_str("OMS_CREDENTIALS_KEY")
 OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
+# The transactional outbox (oms/outbox.py) and worker liveness (oms/workers.py).
+#: A published message still not done after this long is published again (a lost message).
+OMS_OUTBOX_REDELIVER_SECONDS = env_int("OMS_OUTBOX_REDELIVER_SECONDS", 600)
+#: After the broker refused a message, requests leave theirs to the sweep for this long.
+OMS_OUTBOX_FAST_PATH_PAUSE_SECONDS = env_int("OMS_OUTBOX_FAST_PATH_PAUSE_SECONDS", 5)
+OMS_OUTBOX_CONNECT_TIMEOUT_SECONDS = env_int("OMS_OUTBOX_CONNECT_TIMEOUT_SECONDS", 1)
+#: Retries after a transient error: 2 s, 4 s, 8 s ... up to the maximum.
+OMS_OUTBOX_BACKOFF_SECONDS = env_int("OMS_OUTBOX_BACKOFF_SECONDS", 2)
+OMS_OUTBOX_BACKOFF_MAX_SECONDS = env_int("OMS_OUTBOX_BACKOFF_MAX_SECONDS", 600)
+#: How often beat runs the outbox sweep.
+OMS_OUTBOX_SWEEP_SECONDS = env_int("OMS_OUTBOX_SWEEP_SECONDS", 5)
+OMS_OUTBOX_RETENTION_DAYS = env_int("OMS_OUTBOX_RETENTION_DAYS", 7)
+#: /healthz is degraded when a due message has waited longer than this.
+OMS_OUTBOX_MAX_AGE_SECONDS = env_int("OMS_OUTBOX_MAX_AGE_SECONDS", 300)
+#: The fake payment provider's ledger (a folder; empty: in memory) and its slowness, for
+#: development and the fault tests (returns/adapters.py).
+OMS_FAKE_PAYMENTS_DIR = env_str("OMS_FAKE_PAYMENTS_DIR")
+OMS_FAKE_PAYMENTS_DELAY_MS = env_int("OMS_FAKE_PAYMENTS_DELAY_MS", 0)
+OMS_WORKER_HEARTBEAT_SECONDS = env_int("OMS_WORKER_HEARTBEAT_SECONDS", 10)
+#: A worker on another host whose heartbeat is older than this is dead: its claims are taken.
+OMS_WORKER_HEARTBEAT_STALE_SECONDS = env_int("OMS_WORKER_HEARTBEAT_STALE_SECONDS", 60)
+
 # django-money: currencies are always explicit.
 CURRENCIES = None  # every ISO 4217 currency is accepted
 BASE_CURRENCY = OMS_BASE_CURRENCY
@@ -191,7 +213,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis hands an unacknowledged task to another worker after this long: longer than the
+    # longest task's time limit (a channel sync: 960 s), so a slow task never runs twice at
+    # once. A killed worker's outbox messages come back sooner, through the outbox sweep.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1200}
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -1,8 +1,11 @@
 """The base of every Celery task, and the kernel's own periodic tasks.
 
 Invariants: tasks ack late and are re-queued if the worker dies, so every task must be safe to
-run twice; only TransientError is retried, with exponential backoff and jitter, a bounded number
-of times; arguments are JSON (ids and primitives).
+run twice; arguments are JSON (ids and primitives); every task has a time limit. A task that
+comes through the outbox (oms.outbox) runs only after claiming its message, so a message
+delivered twice runs once, and its transient errors (oms.outbox.TRANSIENT_ERRORS) are retried
+with backoff through the outbox, a bounded number of times, then its give-up hook flags its
+object. A task sent by beat directly is retried by Celery on the same transient errors.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any, TypeVar
 
 from celery import Task, shared_task
 
-from oms.errors import TransientError
+from oms.outbox import OUTBOX_KWARG, TRANSIENT_ERRORS, outbox_run
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class OmsTask(Task):
     acks_late = True
     reject_on_worker_lost = True
-    autoretry_for = (TransientError,)
+    autoretry_for = TRANSIENT_ERRORS
     retry_backoff = 2
     retry_backoff_max = 600
     retry_jitter = True
@@ -29,6 +32,17 @@ class OmsTask(Task):
     time_limit = 360
     #: The queue this task runs on (routed by `route_task`, not by Celery's deprecated `queue`).
     oms_queue = "default"
+    #: Called with the task's keyword arguments and `reason` when an outbox message of this
+    #: task failed for good: it marks the task's object as needing attention.
+    give_up: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        message_id = kwargs.pop(OUTBOX_KWARG, None)
+        if message_id is None:
+            return super().__call__(*args, **kwargs)
+        # The outbox retries: call the function itself, not Celery's autoretry wrapper.
+        run: Callable[..., Any] = getattr(self, "_orig_run", None) or self.run
+        return outbox_run(message_id=int(message_id), task=self, call=lambda: run(*args, **kwargs))
 
 
 def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> Any:
@@ -37,11 +51,21 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     return {"queue": queue} if queue else None
 
 
-def oms_task(*, name: str, queue: str = "default", **options: Any) -> Callable[[F], Any]:
-    """Declare a task with a stable name on one of the OMS queues (returns the Celery task)."""
+def oms_task(
+    *,
+    name: str,
+    queue: str = "default",
+    give_up: Callable[..., Any] | None = None,
+    **options: Any,
+) -> Callable[[F], Any]:
+    """Declare a task with a stable name on one of the OMS queues (returns the Celery task).
+
+    `give_up(reason=..., **kwargs)` marks the object of an outbox message that failed for good.
+    """
 
     def decorator(func: F) -> Any:
-        return shared_task(base=OmsTask, name=name, oms_queue=queue, **options)(func)
+        extra = {"give_up": staticmethod(give_up)} if give_up is not None else {}
+        return shared_task(base=OmsTask, name=name, oms_queue=queue, **extra, **options)(func)
 
     return decorator
 
@@ -51,3 +75,19 @@ def idempotency_keys_purge(**_: Any) -> int:
     from oms.api.idempotency import idempotency_keys_purge as purge
 
     return purge()
+
+
+@oms_task(name="oms.outbox_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
+def outbox_sweep(**_: Any) -> int:
+    """Publish the outbox messages that are due (see oms.outbox)."""
+    from oms.outbox import outbox_sweep as sweep
+
+    return sweep()
+
+
+@oms_task(name="oms.outbox_purge")
+def outbox_purge(**_: Any) -> int:
+    from oms.outbox import outbox_purge as purge
+    from oms.workers import heartbeats_purge
+
+    return purge() + heartbeats_purge()

@@ -23,3 +23,25 @@ def fx_rates_refresh(**_: Any) -> str:
     from orders.services import fx_rates_refresh as refresh
 
     return str(refresh())
+
+
+def _route_gave_up(*, order_id: int, reason: str, **_: Any) -> None:
+    from orders.services.routing import order_route_gave_up
+
+    order_route_gave_up(order_id=order_id, reason=reason)
+
+
+@oms_task(name="orders.order_route", give_up=_route_gave_up)
+def order_route(*, order_id: int, trigger: str = "retry", reroute: bool = False, **_: Any) -> None:
+    """Route an order again after its routing failed (through the routing port)."""
+    from orders.services.routing import order_route_retry
+
+    order_route_retry(order_id=order_id, trigger=trigger, reroute=reroute)
+
+
+@oms_task(name="orders.route_stuck")
+def route_stuck(**_: Any) -> int:
+    """Beat: route the orders that no routing reached (a crash between commit and routing)."""
+    from orders.services.routing import orders_route_stuck
+
+    return orders_route_stuck()

@@ -207,6 +207,13 @@ class Refund(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True, default=idempotency_key)
     provider_reference = models.CharField(max_length=128, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
+    #: Calls to the payment provider started; from the second one on, it is asked first
+    #: whether the refund already happened.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_message = models.CharField(
+        max_length=500, blank=True, help_text="Why staff must look (the provider never answered)."
+    )
     actor = models.CharField(max_length=150, default="system")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django.db import transaction
-
+from oms.outbox import outbox_enqueue
 from orders.events import OrderCancelled
 from orders.models import Order
 from returns.services.refunds import CANCEL_REFUND_STATUSES
-
-
-@dataclass(frozen=True)
-class _RefundCancellation:
-    order_id: int
-    line_quantities: list[list[int]]
-    full: bool
-    reason: str
-    idempotency_key: str
-    actor: str
-
-    def __call__(self) -> None:
-        from returns.tasks import refund_for_cancellation
-
-        refund_for_cancellation.delay(
-            order_id=self.order_id,
-            line_quantities=self.line_quantities,
-            full=self.full,
-            reason=self.reason,
-            idempotency_key=self.idempotency_key,
-            actor=self.actor,
-        )
 
 
 def refund_on_order_cancelled(event: OrderCancelled) -> None:
@@ -45,13 +20,12 @@ def refund_on_order_cancelled(event: OrderCancelled) -> None:
     if not paid:
         return
     key, actor = cancellation_key(event.order_id, event.line_quantities)
-    transaction.on_commit(
-        _RefundCancellation(
-            order_id=event.order_id,
-            line_quantities=[[int(line), int(q)] for line, q in event.line_quantities],
-            full=event.full,
-            reason=event.reason,
-            idempotency_key=key,
-            actor=actor,
-        )
+    outbox_enqueue(
+        "returns.refund_for_cancellation",
+        order_id=event.order_id,
+        line_quantities=[[int(line), int(q)] for line, q in event.line_quantities],
+        full=event.full,
+        reason=event.reason,
+        idempotency_key=key,
+        actor=actor,
     )

@@ -7,11 +7,25 @@ from typing import Any
 from oms.tasks import oms_task
 
 
-@oms_task(name="returns.refund_execute")
+def _refund_gave_up(*, refund_id: int, reason: str, **_: Any) -> None:
+    from returns.services import refund_execute_gave_up
+
+    refund_execute_gave_up(refund_id=refund_id, reason=reason)
+
+
+@oms_task(name="returns.refund_execute", give_up=_refund_gave_up)
 def refund_execute(refund_id: int, **_: Any) -> str:
     from returns.services import refund_execute as execute
 
     return execute(refund=refund_id).status
+
+
+@oms_task(name="returns.refunds_recover")
+def refunds_recover(**_: Any) -> int:
+    """Beat: execute again the refunds left pending (see returns.services.refunds_recover)."""
+    from returns.services import refunds_recover as recover
+
+    return recover()
 
 
 @oms_task(name="returns.refund_for_cancellation")

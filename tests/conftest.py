@@ -13,7 +13,10 @@ from tests.factories import TokenFactory, UserFactory
 # Tasks that tests enqueue after a commit go to an in-memory broker, never to a broker that a
 # running `make run` worker would consume against its own database. tests/integration puts the
 # configured broker back to run a real worker on it.
-CONFIGURED_BROKER_URL = str(celery_app.conf.broker_url)
+# (Kept in the environment too: pytest-xdist's workers inherit the controller's "memory://".)
+CONFIGURED_BROKER_URL = os.environ.setdefault(
+    "OMS_TEST_CONFIGURED_BROKER_URL", str(celery_app.conf.broker_url)
+)
 os.environ["CELERY_BROKER_URL"] = "memory://"
 celery_app.conf.broker_url = "memory://"
 

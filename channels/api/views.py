@@ -1,7 +1,5 @@
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -18,11 +16,9 @@ from channels.api.serializers import (
 )
 from channels.filters import ChannelFilter, SyncRunFilter
 from channels.models import Channel, ChannelSyncRun, SyncTrigger
-from channels.services.push import has_connector
-from channels.tasks import channel_sync_task
+from channels.services.requests import channel_sync_request
 from oms.api.pagination import CursorPagination
 from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet
-from oms.errors import ValidationFailed
 
 
 @extend_schema_view(
@@ -58,14 +54,7 @@ class ChannelViewSet(CatalogueViewSet):
     )
     @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: str | None = None) -> Response:
-        channel = self.get_object()
-        if not has_connector(channel):
-            raise ValidationFailed(
-                f"A {channel.get_kind_display()} channel has no connector.", code="no_connector"
-            )
-        transaction.on_commit(
-            partial(channel_sync_task.delay, channel_id=channel.pk, trigger=SyncTrigger.MANUAL)
-        )
+        channel_sync_request(channel=self.get_object(), trigger=SyncTrigger.MANUAL)
         return Response({"status": "queued"}, status=202)
 
     def perform_service_update(self, instance: Channel, data: dict[str, Any]) -> Channel:

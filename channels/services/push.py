@@ -10,8 +10,9 @@ Invariants:
   select_for_update(skip_locked), renewed at every batch and released only by its holder;
 - fulfilment, cancellation and refund pushes are keyed by our reference (shipment, order
   cancellation, refund idempotency key), unique per channel, and claimed before the call: a push
-  that succeeded is never sent again, two workers never send one at once, and each outcome is
-  written to the order's timeline;
+  that succeeded is never sent again, two live workers never send one at once (a dead worker's
+  claim is taken over), each outcome is written to the order's timeline, and a push whose
+  retries are spent is failed with the reason;
 - nothing is sent while a database lock is held: pushes read, call out, then record.
 """
 
@@ -50,6 +51,7 @@ from channels.selectors import channel_availability, channel_stock_changes
 from channels.services import channel_stock_changes_ack
 from channels.services.sync import channel_adapter
 from oms.errors import PermanentError, TransientError
+from oms.workers import holder_alive, holder_identity
 from orders.models import Order
 from orders.services import order_event_add
 
@@ -249,6 +251,23 @@ def _pushable(order: Order) -> Channel | None:
     return channel
 
 
+def _push_claim_row(push_id: int) -> bool:
+    """Take a push to send it: unclaimed, its claim expired, or its claimer's process died."""
+    now = timezone.now()
+    claim = {
+        "claimed_until": now + PUSH_CLAIM,
+        "claimed_by": holder_identity(),
+        "attempts": F("attempts") + 1,
+    }
+    open_push = ChannelPush.objects.filter(pk=push_id).exclude(status=PushStatus.SUCCEEDED)
+    if open_push.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)).update(**claim):
+        return True
+    other = open_push.values_list("claimed_by", flat=True).first()
+    if other is None or holder_alive(other, now=now):
+        return False
+    return bool(open_push.filter(claimed_by=other).update(**claim))
+
+
 def _push_once(
     *,
     order: Order,
@@ -266,14 +285,7 @@ def _push_once(
     )
     if push.status == PushStatus.SUCCEEDED:
         return push
-    now = timezone.now()
-    claimed = (
-        ChannelPush.objects.filter(pk=push.pk)
-        .exclude(status=PushStatus.SUCCEEDED)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + PUSH_CLAIM, attempts=F("attempts") + 1)
-    )
-    if not claimed:
+    if not _push_claim_row(push.pk):
         push.refresh_from_db()
         if push.status == PushStatus.SUCCEEDED:
             return push
@@ -289,7 +301,9 @@ def _push_once(
         _push_done(push, order, PushStatus.FAILED, error=str(exc), what=describe)
         return push
     except TransientError as exc:
-        ChannelPush.objects.filter(pk=push.pk).update(error=str(exc)[:5000], claimed_until=None)
+        ChannelPush.objects.filter(pk=push.pk).update(
+            error=str(exc)[:5000], claimed_until=None, claimed_by=""
+        )
         raise
     _push_done(
         push,
@@ -318,7 +332,7 @@ def _push_done(
         push.external_id = external_id[:128]
         push.detail = {**what, **(detail or {})}
         push.finished_at = timezone.now()
-        push.claimed_until = None
+        push.claimed_until, push.claimed_by = None, ""
         push.save(
             update_fields=[
                 "status",
@@ -327,6 +341,7 @@ def _push_done(
                 "detail",
                 "finished_at",
                 "claimed_until",
+                "claimed_by",
             ]
         )
         order_event_add(
@@ -338,6 +353,21 @@ def _push_done(
             error=error[:500],
             **what,
         )
+
+
+def shipment_reference(shipment_id: int) -> str:
+    return f"shipment-{shipment_id}"
+
+
+def push_gave_up(*, reference: str, reason: str) -> None:
+    """A push's retries are spent: it is failed, with the reason on the order's timeline."""
+    for push in (
+        ChannelPush.objects.filter(reference=reference[:128])
+        .exclude(status=PushStatus.SUCCEEDED)
+        .select_related("order", "channel")
+    ):
+        if push.order is not None:
+            _push_done(push, push.order, PushStatus.FAILED, error=f"gave up: {reason}", what={})
 
 
 def shipment_push(*, shipment_id: int, adapter: ChannelAdapter | None = None) -> ChannelPush | None:
@@ -352,7 +382,7 @@ def shipment_push(*, shipment_id: int, adapter: ChannelAdapter | None = None) ->
     order = shipment.order
     push = FulfilmentPush(
         order_external_id=order.external_id,
-        reference=f"shipment-{shipment.pk}",
+        reference=shipment_reference(shipment.pk),
         lines=[
             FulfilmentLine(
                 external_line_id=line.order_line.external_line_id,

@@ -2,7 +2,10 @@
 
 Invariants:
 - one sync of a channel at a time: a run claims the channel row with
-  `select_for_update(skip_locked=True)` and takes a lease (so a crashed worker frees it);
+  `select_for_update(skip_locked=True)` and takes a lease naming its process; a lease whose
+  process died (oms.workers) or that expired is taken over, and the runs it left `running` are
+  closed as failed with the reason (at the next claim, or by `sync_leases_recover` at the next
+  beat fan-out, which also makes the channel due at once);
 - upsert by (channel, external_id): a new order is captured once (order_capture decides under
   its unique constraint); a known one is compared by fingerprint, so a replay changes nothing;
   channel-side changes are applied through the orders services (a cancellation cancels the
@@ -49,6 +52,7 @@ from channels.models import (
 from inventory.models import Location
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
+from oms.workers import holder_alive, holder_identity
 from orders.models import Order
 from orders.services import (
     order_cancel,
@@ -136,8 +140,18 @@ def demo_transport(kind: str, credentials: dict[str, Any]) -> Any:
 # --- claiming a channel -----------------------------------------------------------------------
 
 
+def _lease_live(channel: Channel, now: dt.datetime) -> bool:
+    """Another run holds the channel: its lease has not expired and its process is alive."""
+    return bool(
+        channel.sync_lease_until
+        and channel.sync_lease_until > now
+        and (not channel.sync_lease_holder or holder_alive(channel.sync_lease_holder, now=now))
+    )
+
+
 def _claim(channel_id: int) -> Channel | None:
-    """Take the channel for one run, or None if another worker has it."""
+    """Take the channel for one run, or None if a live run has it. Runs left `running` by a
+    run whose worker died are closed as failed first."""
     with transaction.atomic():
         channel = (
             Channel.objects.select_for_update(skip_locked=True)
@@ -147,11 +161,52 @@ def _claim(channel_id: int) -> Channel | None:
         if channel is None:
             return None
         now = timezone.now()
-        if channel.sync_lease_until and channel.sync_lease_until > now:
+        if _lease_live(channel, now):
             return None
+        _close_lost_runs(channel, now)
         channel.sync_lease_until = now + LEASE
-        Channel.objects.filter(pk=channel.pk).update(sync_lease_until=channel.sync_lease_until)
+        channel.sync_lease_holder = holder_identity()
+        Channel.objects.filter(pk=channel.pk).update(
+            sync_lease_until=channel.sync_lease_until, sync_lease_holder=channel.sync_lease_holder
+        )
         return channel
+
+
+def _close_lost_runs(channel: Channel, now: dt.datetime) -> int:
+    """Nobody runs the channel (we hold its row lock and no live lease): its `running` runs
+    were lost with their worker."""
+    lost = channel.sync_lease_holder or "unknown"
+    return ChannelSyncRun.objects.filter(channel=channel, status=SyncStatus.RUNNING).update(
+        status=SyncStatus.FAILED,
+        finished_at=now,
+        error=f"The worker running this sync was lost ({lost}); the channel is synced again.",
+    )
+
+
+def sync_leases_recover() -> list[int]:
+    """Channels whose sync lease outlived its worker (or expired): their runs are closed as
+    failed, the lease is freed and the channel is due now. Returns their ids."""
+    now = timezone.now()
+    freed: list[int] = []
+    for channel in Channel.objects.filter(sync_lease_until__isnull=False).only(
+        "pk", "sync_lease_until", "sync_lease_holder"
+    ):
+        if _lease_live(channel, now):
+            continue
+        with transaction.atomic():
+            locked = (
+                Channel.objects.select_for_update(skip_locked=True)
+                .filter(pk=channel.pk, sync_lease_until=channel.sync_lease_until)
+                .first()
+            )
+            if locked is None:
+                continue
+            _close_lost_runs(locked, now)
+            Channel.objects.filter(pk=locked.pk).update(
+                sync_lease_until=None, sync_lease_holder="", sync_next_at=now
+            )
+            freed.append(locked.pk)
+    return freed
 
 
 def _renew(channel: Channel) -> bool:
@@ -168,13 +223,25 @@ def _renew(channel: Channel) -> bool:
 def _release(channel: Channel, *, scheduled: bool = True) -> None:
     """Give the channel back (only if the lease is still ours) and schedule its next run."""
     interval = dt.timedelta(minutes=channel.sync_interval_minutes or 0)
-    changes: dict[str, Any] = {"sync_lease_until": None}
+    changes: dict[str, Any] = {"sync_lease_until": None, "sync_lease_holder": ""}
     if scheduled:
         changes["sync_next_at"] = (
             timezone.now() + interval if channel.sync_interval_minutes else None
         )
     Channel.objects.filter(pk=channel.pk, sync_lease_until=channel.sync_lease_until).update(
         **changes
+    )
+
+
+def channels_connected() -> list[int]:
+    """Active channels with a connector and credentials (the daily deep sync)."""
+    from channels.adapters import ADAPTERS
+
+    return list(
+        Channel.objects.filter(is_active=True, kind__in=list(ADAPTERS))
+        .exclude(credentials_encrypted="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

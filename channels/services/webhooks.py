@@ -5,7 +5,7 @@ one stores nothing); a delivery is stored once per (channel, delivery id), so a 
 acknowledged and ignored; processing happens in a task, after the answer, claimed by one worker
 at a time (a dead worker's claim expires), and is safe to run twice (a processed delivery is left
 alone; orders are upserted by (channel, external_id)); a delivery never processed (its task was
-lost) is sent again by the hourly sweep.
+lost) is sent again by the sweep (every few minutes).
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from channels.models import (
 )
 from channels.services.sync import channel_adapter, page_store, without_nul
 from oms.errors import NotFound, PermanentError, TransientError
+from oms.outbox import outbox_enqueue
+from oms.workers import holder_alive, holder_identity
 
 #: How long a worker holds a delivery it processes; deliveries older than SWEEP_AFTER and
 #: unprocessed are enqueued again by the sweep.
 CLAIM = dt.timedelta(minutes=10)
-SWEEP_AFTER = dt.timedelta(minutes=15)
+SWEEP_AFTER = dt.timedelta(minutes=5)
 
 
 def webhook_receive(
@@ -59,29 +61,52 @@ def webhook_receive(
                 topic=verified.topic[:128],
                 payload=without_nul(verified.payload),
             )
+            _process_later(delivery.pk)
     except IntegrityError:
         existing = ChannelWebhookDelivery.objects.get(
             channel=channel, delivery_id=verified.delivery_id[:128]
         )
         return existing, False
-
-    from channels.tasks import webhook_process_task
-
-    transaction.on_commit(lambda: webhook_process_task.delay(delivery_id=delivery.pk))
     return delivery, True
+
+
+PROCESS_TASK = "channels.webhook_process"
+
+
+def _process_later(delivery_id: int) -> None:
+    outbox_enqueue(
+        PROCESS_TASK, delivery_id=delivery_id, dedupe_key=f"{PROCESS_TASK}:{delivery_id}"
+    )
+
+
+def webhooks_requeue() -> int:
+    """Process again the deliveries that were never processed (see webhooks_unprocessed)."""
+    stale = webhooks_unprocessed()
+    with transaction.atomic():
+        for delivery_id in stale:
+            _process_later(delivery_id)
+    return len(stale)
+
+
+def _claim(delivery_id: int, now: dt.datetime) -> bool:
+    """Take a received delivery: unclaimed, its claim expired, or its claimer's process died."""
+    holder = holder_identity()
+    claim = {"claimed_until": now + CLAIM, "claimed_by": holder, "attempts": F("attempts") + 1}
+    received = ChannelWebhookDelivery.objects.filter(pk=delivery_id, status=WebhookStatus.RECEIVED)
+    if received.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)).update(**claim):
+        return True
+    other = received.values_list("claimed_by", flat=True).first()
+    if other is None or holder_alive(other, now=now):
+        return False
+    return bool(received.filter(claimed_by=other).update(**claim))
 
 
 def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
     """Import the orders a stored delivery carries. Raises TransientError (retried)."""
-    now = timezone.now()
-    claimed = (
-        ChannelWebhookDelivery.objects.filter(pk=delivery_id, status=WebhookStatus.RECEIVED)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + CLAIM, attempts=F("attempts") + 1)
-    )
+    claimed = _claim(delivery_id, timezone.now())
     delivery = ChannelWebhookDelivery.objects.select_related("channel").get(pk=delivery_id)
     if not claimed:
-        return delivery  # processed already, or another worker is at it
+        return delivery  # processed already, or another live worker is at it
     channel = delivery.channel
     verified = WebhookDelivery(
         delivery_id=delivery.delivery_id, topic=delivery.topic, payload=delivery.payload
@@ -90,8 +115,8 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
         page = channel_adapter(channel).webhook_orders(verified)
     except TransientError as exc:
         delivery.error = str(exc)[:5000]
-        delivery.claimed_until = None
-        delivery.save(update_fields=["error", "claimed_until"])
+        delivery.claimed_until, delivery.claimed_by = None, ""
+        delivery.save(update_fields=["error", "claimed_until", "claimed_by"])
         raise
     except PermanentError as exc:
         delivery.status, delivery.error = WebhookStatus.FAILED, str(exc)[:5000]
@@ -114,11 +139,23 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
 def webhooks_unprocessed(*, older_than: dt.timedelta = SWEEP_AFTER) -> list[int]:
     """Deliveries still waiting after `older_than` and not claimed by a live worker."""
     now = timezone.now()
-    return list(
-        ChannelWebhookDelivery.objects.filter(
-            status=WebhookStatus.RECEIVED, received_at__lte=now - older_than
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:1000]
+    waiting = ChannelWebhookDelivery.objects.filter(
+        status=WebhookStatus.RECEIVED, received_at__lte=now - older_than
+    ).order_by("received_at")
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    found = list(waiting.filter(free).values_list("pk", flat=True)[:1000])
+    for pk, holder in waiting.exclude(free).values_list("pk", "claimed_by")[:1000]:
+        if not holder_alive(holder, now=now):
+            found.append(pk)
+    return found
+
+
+def webhook_gave_up(*, delivery_id: int, reason: str) -> None:
+    """Retries are spent: the delivery is failed with the reason (staff see it in the inbox)."""
+    ChannelWebhookDelivery.objects.filter(pk=delivery_id, status=WebhookStatus.RECEIVED).update(
+        status=WebhookStatus.FAILED,
+        error=f"gave up: {reason}"[:5000],
+        processed_at=timezone.now(),
+        claimed_until=None,
+        claimed_by="",
     )

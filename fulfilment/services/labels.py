@@ -16,20 +16,25 @@ Invariants:
   run stops without raising; a flagged shipment is not bought for until staff ask again
   (`shipment_label_retry`, or a new `shipment_ship_request`);
 - when every parcel has a label the shipment ships (fulfilment.services.shipments.shipment_ship)
-  with the first parcel's tracking number; the task is enqueued only in transaction.on_commit.
+  with the first parcel's tracking number; the task is written to the outbox with the request,
+  so it runs once that commits, even if the broker is down at that moment;
+- a purchase that gave up (the outbox's attempts are spent) flags the shipment; the recovery
+  sweep (`labels_recover`) asks again for packed shipments with a carrier, no tracking number,
+  no flag and no purchase pending or running.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from fulfilment.adapters.carriers import (
     Address,
@@ -51,6 +56,7 @@ from oms.errors import (
     PermanentError,
     ValidationFailed,
 )
+from oms.outbox import outbox_enqueue, outbox_open_keys
 from orders.services import order_event_add
 
 logger = logging.getLogger(__name__)
@@ -58,10 +64,16 @@ logger = logging.getLogger(__name__)
 Stored = Literal["created", "existing", "duplicate", "refused"]
 
 
-def _enqueue(shipment_id: int, actor: str) -> None:
-    from fulfilment.tasks_labels import labels_buy as task
+BUY_TASK = "fulfilment.labels_buy"
 
-    task.apply_async(kwargs={"shipment_id": shipment_id, "actor": actor})
+
+def buy_key(shipment_id: int) -> str:
+    return f"{BUY_TASK}:{shipment_id}"
+
+
+def _enqueue(shipment_id: int, actor: str) -> None:
+    """The purchase runs in a worker once this transaction commits (through the outbox)."""
+    outbox_enqueue(BUY_TASK, shipment_id=shipment_id, actor=actor, dedupe_key=buy_key(shipment_id))
 
 
 def _code(shipment: Shipment | int) -> str:
@@ -117,7 +129,7 @@ def shipment_ship_request(
             carrier=locked.carrier,
             service=locked.service,
         )
-        transaction.on_commit(partial(_enqueue, locked.pk, actor))
+        _enqueue(locked.pk, actor)
     return locked
 
 
@@ -142,7 +154,7 @@ def shipment_label_retry(*, shipment: Shipment | int, actor: str = "system") -> 
             carrier=locked.carrier,
             previous=previous,
         )
-        transaction.on_commit(partial(_enqueue, locked.pk, actor))
+        _enqueue(locked.pk, actor)
     return locked
 
 
@@ -371,6 +383,45 @@ def labels_buy(*, shipment_id: int, actor: str = "system") -> Shipment | None:
             )
             return Shipment.objects.filter(pk=shipment_id).first()
     return _ship_if_labelled(plan=plan, actor=actor)
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+#: A packed shipment whose labels were asked for this long ago and that still has none is
+#: looked at by the recovery sweep.
+RECOVER_AFTER = dt.timedelta(minutes=3)
+
+
+def labels_buy_gave_up(*, shipment_id: int, reason: str, actor: str = "system") -> None:
+    """The purchase's retries are spent: staff must look (they ask again with label retry)."""
+    if Shipment.objects.filter(pk=shipment_id, status=ShipmentStatus.PACKED).exists():
+        shipment_attention_flag(
+            shipment=shipment_id,
+            message=f"The label purchase gave up: {reason}",
+            actor=actor,
+        )
+
+
+def labels_recover(*, limit: int = 200) -> int:
+    """Ask again for the labels of packed shipments that were asked for and have none, with no
+    flag and no purchase pending or running (a purchase lost before the outbox took it)."""
+    stale = list(
+        Shipment.objects.filter(
+            status=ShipmentStatus.PACKED,
+            needs_attention=False,
+            tracking_number="",
+            packed_at__lt=timezone.now() - RECOVER_AFTER,
+        )
+        .exclude(carrier="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    waiting = outbox_open_keys(buy_key(pk) for pk in stale)
+    asked = [pk for pk in stale if buy_key(pk) not in waiting]
+    with transaction.atomic():
+        for pk in asked:
+            _enqueue(pk, "system")
+    return len(asked)
 
 
 # --- documents --------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from oms.errors import (
     TransientError,
     ValidationFailed,
 )
+from oms.outbox import outbox_enqueue
 from orders.services import order_event_add, order_get_for_update
 
 log = logging.getLogger(__name__)
@@ -237,9 +238,11 @@ def shipment_created_send_to_partner(event: ShipmentCreated) -> None:
 
 
 def _enqueue_send(shipment_id: int) -> None:
-    from fulfilment.tasks_partners import partner_send
-
-    transaction.on_commit(lambda: partner_send.delay(shipment_id=shipment_id))
+    outbox_enqueue(
+        "fulfilment.partner_send",
+        shipment_id=shipment_id,
+        dedupe_key=f"fulfilment.partner_send:{shipment_id}",
+    )
 
 
 def handoff_id(shipment_id: int) -> str:
@@ -516,10 +519,7 @@ def partner_confirmation_receive(
             source=source, delivery_id=msg_id, defaults={"payload": payload}
         )
         if created:
-            from fulfilment.tasks_partners import partner_confirmation_process
-
-            webhook_id = hook.pk
-            transaction.on_commit(lambda: partner_confirmation_process.delay(webhook_id=webhook_id))
+            outbox_enqueue("fulfilment.partner_confirmation_process", webhook_id=hook.pk)
     return Received(hook, created)
 
 

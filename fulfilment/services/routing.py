@@ -501,6 +501,24 @@ def order_route(
         return decision
 
 
+class RoutingPort:
+    """Fulfilment's routing as the orders app calls it (orders.ports.Routing)."""
+
+    def route(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
+        return order_route(order_id=order_id, trigger=trigger, actor=actor)
+
+    def reroute(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
+        """What is not picked yet goes back, and the order is routed to its new destination."""
+        from fulfilment.services.shipments import shipment_cancel
+
+        with transaction.atomic():
+            for shipment in Shipment.objects.filter(
+                order_id=order_id, status=ShipmentStatus.PENDING
+            ).order_by("pk"):
+                shipment_cancel(shipment=shipment, reason=trigger.replace("_", " "), reroute=False)
+            return order_route(order_id=order_id, trigger=trigger, actor=actor)
+
+
 def backorders_reroute(*, sku_ids: Sequence[int], limit: int = 10_000) -> int:
     """Route again the backordered orders waiting for these SKUs, most urgent first (priority,
     then age); one transaction per order. Orders waiting only for SKUs with nothing free

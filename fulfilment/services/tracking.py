@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
 from typing import Any, Protocol, cast
 
 from django.db import IntegrityError, transaction
@@ -42,6 +41,7 @@ from fulfilment.services.shipments import _lock, shipment_deliver
 from fulfilment.states import ShipmentStatus
 from oms import events as domain_events
 from oms.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from oms.outbox import outbox_enqueue
 from orders.models import Order
 from orders.services import order_event_add, order_hold
 from orders.states import HoldReason
@@ -322,13 +322,16 @@ def tracking_poll_due() -> list[int]:
 
 
 def tracking_poll() -> int:
-    """Enqueue one `fulfilment.tracking_poll_shipment` task per shipment due (after commit);
-    returns how many were enqueued."""
-    from fulfilment.tasks_tracking import tracking_poll_shipment
-
+    """Enqueue one `fulfilment.tracking_poll_shipment` task per shipment due (through the
+    outbox); returns how many were enqueued."""
     due = tracking_poll_due()
-    for pk in due:
-        transaction.on_commit(partial(tracking_poll_shipment.delay, shipment_id=pk))
+    with transaction.atomic():
+        for pk in due:
+            outbox_enqueue(
+                "fulfilment.tracking_poll_shipment",
+                shipment_id=pk,
+                dedupe_key=f"fulfilment.tracking_poll_shipment:{pk}",
+            )
     return len(due)
 
 
@@ -444,11 +447,7 @@ def carrier_webhook_receive(
             webhook = InboundWebhook.objects.create(
                 source=source, delivery_id=delivery_id, payload=payload
             )
-            from fulfilment.tasks_tracking import carrier_webhook_process
-
-            transaction.on_commit(
-                lambda: carrier_webhook_process.delay(inbound_webhook_id=webhook.pk)
-            )
+            outbox_enqueue("fulfilment.carrier_webhook_process", inbound_webhook_id=webhook.pk)
     except IntegrityError:
         existing = InboundWebhook.objects.filter(source=source, delivery_id=delivery_id).first()
         if existing is None:  # not the unique constraint: a real error

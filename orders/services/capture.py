@@ -7,8 +7,10 @@ Invariants:
 - a readable order with a business problem is never rejected: it is captured and put on hold
   with a reason (unknown_sku, payment_pending, address_incomplete, fraud_review, totals_mismatch);
 - the totals are computed here from the lines; the channel's own total is only compared;
-- everything is written in one transaction; the currency conversion is enqueued after commit,
-  and an order without holds is handed to routing (OrderNeedsRouting) inside the transaction.
+- the order, its lines, holds, timeline and outbox messages (the currency conversion, the
+  confirmation e-mail) are written in one transaction; it commits whatever routing does: an
+  order without holds is routed right after, in its own transaction, through the routing port
+  (orders.services.routing: a failure leaves it pending with a retry, never uncaptured).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from inventory.models import Sku
 from oms import events
 from oms.currencies import is_currency
 from oms.errors import ValidationFailed
-from orders.events import OrderCaptured, OrderNeedsRouting
+from oms.outbox import outbox_enqueue
+from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
+from orders.services.routing import order_route_now
 from orders.services.timeline import order_event_add
 from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, OrderStatus, PaymentStatus
 
@@ -48,6 +52,8 @@ ADDRESS_FIELDS = (
     "longitude",
 )
 MAX_LINES = 500
+#: Converts an order's total into the base currency (queue fx), once per order.
+CONVERT_TASK = "orders.order_convert_total"
 #: order_capture's fulfilled_by: "" we ship it; "channel" the channel did (Amazon FBA);
 #: "store" handed over in a store (POS).
 FULFILLED_BY = ("", "channel", "store")
@@ -294,6 +300,9 @@ def order_capture(
                     fulfilled_by=fulfilled_by,
                     store_location=store_location,
                 )
+            if not order.is_on_hold and not fulfilled_by:
+                # The order is committed: routing may fail now without losing it.
+                order_route_now(order_id=order.pk, trigger="captured", actor=actor)
             return CaptureResult(order, True)
         except IntegrityError:
             # Another request captured the same order (or the same new customer) meanwhile.
@@ -432,12 +441,8 @@ def _create(
     for reason, note in holds:
         order_event_add(order=order, kind="hold_placed", actor="system", reason=reason, note=note)
 
-    from orders.tasks import order_convert_total
-
-    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
     events.publish(OrderCaptured(order_id=order.pk))
-    if not holds:
-        events.publish(OrderNeedsRouting(order_id=order.pk, reason="captured"))
     return order
 
 
@@ -485,8 +490,6 @@ def _record_fulfilled(
     else:
         order_event_add(order=order, kind="fulfilled_by_channel", actor=actor)
 
-    from orders.tasks import order_convert_total
-
-    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
+    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
     events.publish(OrderCaptured(order_id=order.pk))
     return order

@@ -3,7 +3,9 @@ status derived from line quantities, notes and payment status.
 
 Invariants:
 - every command locks the order row first (lock order: Order -> OrderLine -> stock), is one
-  transaction, appends to the timeline, and is safe to replay;
+  transaction, appends to the timeline, and is safe to replay; routing that a command calls for
+  (release, address or line edits) runs after that transaction, through the routing port, and
+  its failure never undoes the command (orders.services.routing);
 - status changes only through `_transition`, which checks orders.states.TRANSITIONS;
 - cancelling releases exactly the reserved units it cancels and never touches shipped units;
 - an order with an active hold is never handed to routing.
@@ -21,16 +23,19 @@ from django.utils import timezone
 from inventory.services import stock_release
 from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
+from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
-from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+from orders.events import OrderAddressChanged, OrderCancelled
 from orders.models import Order, OrderHold, OrderLine
 from orders.services.capture import (
+    CONVERT_TASK,
     address_normalised,
     address_problems,
     amount_check,
     currency_exponent,
     search_text_for,
 )
+from orders.services.routing import order_route_now
 from orders.services.timeline import order_event_add
 from orders.states import PAYMENT_OK_TO_SHIP, TRANSITIONS, HoldReason, OrderStatus, PaymentStatus
 
@@ -143,32 +148,36 @@ def order_hold(
     return hold
 
 
-@transaction.atomic
 def order_release(
     *,
     order: Order | int,
     reason: str | None = None,
     note: str = "",
     actor: str = "system",
+    route: bool = True,
 ) -> Order:
-    """Release the order's active holds (or only those of `reason`); re-triggers routing.
+    """Release the order's active holds (or only those of `reason`); once that is committed,
+    an order left without holds is routed (contained: orders.services.routing). `route=False`
+    leaves routing to the caller.
 
     Releasing an order with no active hold is a no-op.
     """
-    order = _lock(order)
-    active = order.holds.filter(released_at__isnull=True)
-    if reason:
-        active = active.filter(reason=reason)
-    released = list(active.values_list("reason", flat=True))
-    if not released:
-        return order
-    active.update(released_at=timezone.now(), released_by=actor, release_note=note[:500])
-    still_held = order.holds.filter(released_at__isnull=True).exists()
-    order.is_on_hold = still_held
-    order.save(update_fields=["is_on_hold", "updated_at"])
-    order_event_add(order=order, kind="hold_released", actor=actor, reasons=released, note=note)
-    if _needs_routing(order, _lines(order)):
-        events.publish(OrderNeedsRouting(order_id=order.pk, reason="released"))
+    with transaction.atomic():
+        order = _lock(order)
+        active = order.holds.filter(released_at__isnull=True)
+        if reason:
+            active = active.filter(reason=reason)
+        released = list(active.values_list("reason", flat=True))
+        if not released:
+            return order
+        active.update(released_at=timezone.now(), released_by=actor, release_note=note[:500])
+        still_held = order.holds.filter(released_at__isnull=True).exists()
+        order.is_on_hold = still_held
+        order.save(update_fields=["is_on_hold", "updated_at"])
+        order_event_add(order=order, kind="hold_released", actor=actor, reasons=released, note=note)
+        needs_routing = _needs_routing(order, _lines(order))
+    if route and needs_routing:
+        order_route_now(order_id=order.pk, trigger="released", actor=actor)
     return order
 
 
@@ -247,15 +256,25 @@ def order_cancel(
     return order
 
 
-@transaction.atomic
 def order_shipping_address_update(
     *, order: Order | int, address: Mapping[str, Any], actor: str = "system"
 ) -> Order:
-    """Change the shipping address before anything shipped; what is not picked is re-routed.
+    """Change the shipping address before anything shipped; once that is committed, what is not
+    picked is re-routed (contained: orders.services.routing).
 
     An incomplete address puts the order on hold (address_incomplete); a complete one releases
     that hold. Raises InvalidTransition (something already shipped).
     """
+    with transaction.atomic():
+        order, changed = _address_update(order, address, actor)
+    if changed:
+        order_route_now(order_id=order.pk, trigger="address_changed", actor=actor, reroute=True)
+    return order
+
+
+def _address_update(
+    order: Order | int, address: Mapping[str, Any], actor: str
+) -> tuple[Order, bool]:
     order = _lock(order)
     if order.status not in EDITABLE_ADDRESS_STATUSES:
         raise InvalidTransition(
@@ -263,7 +282,7 @@ def order_shipping_address_update(
         )
     new = address_normalised(address)
     if new == order.shipping_address:
-        return order
+        return order, False
     previous = order.shipping_address
     order.shipping_address = new
     order.ship_country = str(new.get("country") or "")
@@ -279,12 +298,13 @@ def order_shipping_address_update(
             actor="system",
         )
     else:
-        order_release(order=order, reason=HoldReason.ADDRESS_INCOMPLETE, actor="system")
+        order_release(
+            order=order, reason=HoldReason.ADDRESS_INCOMPLETE, actor="system", route=False
+        )
     events.publish(OrderAddressChanged(order_id=order.pk))
-    return order
+    return order, True
 
 
-@transaction.atomic
 def order_lines_edit(
     *,
     order: Order | int,
@@ -293,11 +313,26 @@ def order_lines_edit(
     change: Sequence[Mapping[str, Any]] = (),
     actor: str = "system",
 ) -> Order:
-    """Add, remove or change lines of an order that holds no stock yet; re-prices it.
+    """Add, remove or change lines of an order that holds no stock yet; re-prices it, and once
+    that is committed routes what is open (contained: orders.services.routing).
 
     `change` items are {"line": id, "quantity"?: n, "unit_price"?: "9.95"}. Raises
     InvalidTransition (stock is already allocated or shipped), ValidationFailed.
     """
+    with transaction.atomic():
+        edited, needs_routing = _lines_edit(order, add, remove, change, actor)
+    if needs_routing:
+        order_route_now(order_id=edited.pk, trigger="lines_changed", actor=actor)
+    return edited
+
+
+def _lines_edit(
+    order: Order | int,
+    add: Sequence[Mapping[str, Any]],
+    remove: Sequence[int],
+    change: Sequence[Mapping[str, Any]],
+    actor: str,
+) -> tuple[Order, bool]:
     from inventory.models import Sku
 
     order = _lock(order)
@@ -411,12 +446,8 @@ def order_lines_edit(
     )
     if not live:
         _transition(order, OrderStatus.CANCELLED, actor=actor)
-    from orders.tasks import order_convert_total
-
-    transaction.on_commit(lambda: order_convert_total.delay(order_id=order.pk))
-    if _needs_routing(order, kept):
-        events.publish(OrderNeedsRouting(order_id=order.pk, reason="lines_changed"))
-    return order
+    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+    return order, _needs_routing(order, kept)
 
 
 @transaction.atomic

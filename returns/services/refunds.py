@@ -5,8 +5,11 @@ Invariants:
 - the refunds of an order that have not failed never add up to more than was paid: checked
   under the order's row lock, so concurrent refunds serialise (lock order: Order -> ... ->
   ReturnRequest);
-- a refund is executed by the payment provider after commit, with its idempotency key, and a
-  refund that is no longer pending is never executed again;
+- a refund is executed by the payment provider after commit (its execution is written to the
+  outbox with the refund), with its idempotency key; from its second attempt on the provider is
+  asked first whether it already happened; a refund that is no longer pending is never executed
+  again; one whose retries are spent stays pending, flagged for staff (it may have happened),
+  and a pending refund nothing is executing is executed again by `refunds_recover`;
 - the suggested refund of a return counts, per unit, what the shopper paid (price less the
   line's discount share, plus its tax share unless prices include tax) less the reason's
   restocking fee, for the units the channel's `refund_basis` counts (received units, or every
@@ -22,16 +25,18 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.utils import timezone
 
 from oms import events
-from oms.errors import Conflict, NotFound, PermanentError, ValidationFailed
+from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
+from oms.outbox import outbox_enqueue, outbox_open_keys
 from oms.states import assert_transition
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_event_add, order_get_for_update, order_payment_status_set
@@ -120,16 +125,6 @@ def refundable_amount(order: Order) -> Decimal:
     return paid - refunded
 
 
-@dataclass(frozen=True)
-class _Enqueue:
-    refund_id: int
-
-    def __call__(self) -> None:
-        from returns.tasks import refund_execute
-
-        refund_execute.delay(refund_id=self.refund_id)
-
-
 @transaction.atomic
 def refund_create(
     *,
@@ -193,7 +188,7 @@ def refund_create(
         currency=locked.currency,
         reason=reason,
     )
-    transaction.on_commit(_Enqueue(refund.pk))
+    refund_execute_later(refund.pk)
     return refund
 
 
@@ -288,6 +283,76 @@ def refund_for_cancellation(
     )
 
 
+EXECUTE_TASK = "returns.refund_execute"
+#: A refund still pending this long after it was asked for, with nothing pending or running
+#: to execute it, is executed again by the recovery sweep.
+RECOVER_AFTER = dt.timedelta(minutes=5)
+
+
+def execute_key(refund_id: int) -> str:
+    return f"{EXECUTE_TASK}:{refund_id}"
+
+
+def refund_execute_later(refund_id: int) -> None:
+    """The provider is called by a worker once this transaction commits (through the outbox)."""
+    outbox_enqueue(EXECUTE_TASK, refund_id=refund_id, dedupe_key=execute_key(refund_id))
+
+
+def refund_execute_gave_up(*, refund_id: int, reason: str) -> None:
+    """The provider never answered through every retry: the refund stays pending (it may have
+    happened) and is flagged for staff, with a timeline entry on its order."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().filter(pk=refund_id).first()
+        if refund is None or refund.status != RefundStatus.PENDING:
+            return
+        refund.needs_attention = True
+        refund.attention_message = f"The payment provider did not answer: {reason}"[:500]
+        refund.save(update_fields=["needs_attention", "attention_message", "updated_at"])
+        order_event_add(
+            order=refund.order,
+            kind="refund_stuck",
+            refund_id=refund.pk,
+            amount=str(refund.amount),
+            currency=refund.currency,
+            reason=refund.attention_message,
+        )
+
+
+def refunds_recover(*, limit: int = 200) -> int:
+    """Execute again the refunds left pending (see RECOVER_AFTER), unless flagged for staff;
+    the provider is asked first whether each already happened."""
+    stale = list(
+        Refund.objects.filter(
+            status=RefundStatus.PENDING,
+            needs_attention=False,
+            created_at__lt=timezone.now() - RECOVER_AFTER,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    waiting = outbox_open_keys(execute_key(pk) for pk in stale)
+    again = [pk for pk in stale if execute_key(pk) not in waiting]
+    with transaction.atomic():
+        for pk in again:
+            refund_execute_later(pk)
+    return len(again)
+
+
+def refund_retry(*, refund: Refund | int, actor: str = "system") -> Refund:
+    """Staff ask again for a flagged pending refund. Raises InvalidTransition (not pending)."""
+    refund_id = refund if isinstance(refund, int) else int(refund.pk)
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().filter(pk=refund_id).first()
+        if locked is None:
+            raise NotFound(f"Refund {refund_id} does not exist.")
+        if locked.status != RefundStatus.PENDING:
+            raise InvalidTransition(f"Refund {refund_id} is {locked.status}: nothing to retry.")
+        locked.needs_attention, locked.attention_message = False, ""
+        locked.save(update_fields=["needs_attention", "attention_message", "updated_at"])
+        refund_execute_later(locked.pk)
+    return locked
+
+
 def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = None) -> Refund:
     """Execute a pending refund through the payment provider (at most once per refund).
 
@@ -300,10 +365,19 @@ def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = Non
         raise NotFound(f"Refund {refund_id} does not exist.")
     if current.status != RefundStatus.PENDING:
         return current
-    # Call out before taking any lock: the idempotency key makes a repeated call harmless.
+    provider = adapter or payment_adapter()
+    Refund.objects.filter(pk=refund_id, status=RefundStatus.PENDING).update(
+        attempts=F("attempts") + 1
+    )
+    # Call out before taking any lock: the idempotency key makes a repeated call harmless, and
+    # after an attempt whose outcome we never stored the provider is asked first.
     target, reference, failure = RefundStatus.SUCCEEDED, "", ""
     try:
-        result = (adapter or payment_adapter()).refund(
+        result = (
+            provider.refund_lookup(idempotency_key=current.idempotency_key)
+            if current.attempts
+            else None
+        ) or provider.refund(
             order_reference=current.order.number or str(current.order_id),
             amount=current.amount,
             currency=current.currency,
@@ -321,7 +395,17 @@ def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = Non
         locked.status = target
         locked.provider_reference = reference
         locked.failure_reason = failure
-        locked.save(update_fields=["status", "provider_reference", "failure_reason", "updated_at"])
+        locked.needs_attention, locked.attention_message = False, ""
+        locked.save(
+            update_fields=[
+                "status",
+                "provider_reference",
+                "failure_reason",
+                "needs_attention",
+                "attention_message",
+                "updated_at",
+            ]
+        )
         order_event_add(
             order=order,
             kind=f"refund_{target}",

@@ -22,7 +22,6 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,6 +32,7 @@ from django.utils import timezone
 from inventory.models import Location, Sku
 from inventory.services import stock_quarantine, stock_restock_return, stock_write_off_quarantine
 from oms.errors import ValidationFailed
+from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine
 from orders.services import order_event_add, order_get_for_update
@@ -69,33 +69,12 @@ def returned_or_requested(order_id: int, *, exclude_return_id: int | None = None
     }
 
 
-# --- after commit --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _SendEmail:
-    return_id: int
-    kind: str
-
-    def __call__(self) -> None:
-        from returns.tasks import return_email_send
-
-        return_email_send.delay(return_id=self.return_id, kind=self.kind)
-
-
-@dataclass(frozen=True)
-class _CreateExchange:
-    return_id: int
-
-    def __call__(self) -> None:
-        from returns.tasks import return_exchange_order_create
-
-        return_exchange_order_create.delay(return_id=self.return_id)
+# --- side effects, through the outbox ---------------------------------------------------------
 
 
 def _email_later(order: Order, return_id: int, kind: str) -> None:
     if order.email and order.channel.send_emails:
-        transaction.on_commit(_SendEmail(return_id, kind))
+        outbox_enqueue("returns.return_email_send", return_id=return_id, kind=kind)
 
 
 def _exchange_later(ret: ReturnRequest, order: Order, *, received: bool) -> None:
@@ -105,7 +84,11 @@ def _exchange_later(ret: ReturnRequest, order: Order, *, received: bool) -> None
     if not ReturnLine.objects.filter(return_request=ret, exchange_sku__isnull=False).exists():
         return
     if received or order.channel.exchange_timing == "immediate":
-        transaction.on_commit(_CreateExchange(ret.pk))
+        outbox_enqueue(
+            "returns.return_exchange_order_create",
+            return_id=ret.pk,
+            dedupe_key=f"returns.return_exchange_order_create:{ret.pk}",
+        )
 
 
 # --- creation ------------------------------------------------------------------------------------

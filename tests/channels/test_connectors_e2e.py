@@ -20,6 +20,7 @@ from tests.channels.adapters import square_payloads as sq
 from tests.channels.adapters import woo_payloads as woo
 from tests.factories import SkuFactory
 from tests.fulfilment.conftest import network, put
+from tests.outbox import queued, run_outbox
 
 __all__ = ["network"]
 
@@ -203,17 +204,17 @@ def shopify(network, monkeypatch):
     return channel, store
 
 
-def test_a_scheduled_shopify_sync_imports_each_order_once(shopify, monkeypatch):
+def test_a_scheduled_shopify_sync_imports_each_order_once(shopify):
     from channels import tasks
 
     channel, store = shopify
     store.add_orders(20)
-    queued = []
-    monkeypatch.setattr(tasks.channel_sync_task, "delay", lambda **kw: queued.append(kw))
     assert tasks.sync_due_task() == 1
-    assert queued == [{"channel_id": channel.pk}]
-    result = tasks.channel_sync_task(**queued[0])
-    run = ChannelSyncRun.objects.get(pk=result["run"])
+    assert queued("channels.sync") == [
+        ("channels.sync", {"channel_id": channel.pk, "trigger": "schedule", "deep": False})
+    ]
+    assert run_outbox("channels.sync") == 1
+    run = ChannelSyncRun.objects.get(channel=channel)
     assert (run.status, run.created, run.failed) == ("succeeded", 20, 0), run.error
     assert Order.objects.filter(channel=channel, status="allocated").count() == 20
     assert tasks.sync_due_task() == 0  # not due again before its interval
@@ -244,10 +245,7 @@ def test_a_scheduled_shopify_sync_imports_each_order_once(shopify, monkeypatch):
     assert Order.objects.filter(channel=channel, status="cancelled").count() == 1
 
 
-def test_stock_and_a_shipment_reach_the_fake_shopify_store(
-    shopify, django_capture_on_commit_callbacks, monkeypatch
-):
-    from channels import tasks
+def test_stock_and_a_shipment_reach_the_fake_shopify_store(shopify):
     from channels.models import ChannelListing
     from tests.channels.test_sync import _ship
 
@@ -264,11 +262,8 @@ def test_stock_and_a_shipment_reach_the_fake_shopify_store(
     assert store.inventory[(item, store.location_gid())] == expected
     assert ChannelListing.objects.get(channel=channel, sku__code="A").last_quantity == expected
 
-    monkeypatch.setattr(
-        tasks.shipment_push_task, "delay", lambda **kw: tasks.shipment_push_task(**kw)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        shipment = _ship(order)
+    shipment = _ship(order)
+    assert run_outbox("channels.shipment_push") == 1
     assert len(store.fulfillments) == 1
     assert shipment.tracking_number in json.dumps(store.fulfillments[0])
     assert order.events.filter(kind="channel_fulfilment_pushed").exists()

@@ -46,6 +46,7 @@ from oms.errors import PermanentError, TransientError
 from orders.models import Order
 from orders.services import order_cancel
 from tests.fulfilment.conftest import network, put
+from tests.outbox import queued, run_outbox
 
 __all__ = ["network"]
 
@@ -396,11 +397,6 @@ def fake_adapter(monkeypatch, shop):
 
     monkeypatch.setattr(webhooks, "channel_adapter", lambda channel, **_: adapter)
     monkeypatch.setattr(push, "channel_adapter", lambda channel, **_: adapter)
-    from channels import tasks
-
-    # Run the push tasks in-process when their enqueue fires (after commit).
-    for task in (tasks.shipment_push_task, tasks.cancel_push_task):
-        monkeypatch.setattr(task, "delay", lambda _t=task, **kw: _t(**kw))
     return adapter
 
 
@@ -520,13 +516,11 @@ def test_reconciliation_marks_every_sku(fake_adapter, shop):
     assert sorted(fake_adapter.stock[0]) == [("A", 50), ("B", 50), ("C", 0)]
 
 
-def test_a_shipment_reaches_its_channel_once_and_shows_in_the_timeline(
-    fake_adapter, shop, django_capture_on_commit_callbacks
-):
+def test_a_shipment_reaches_its_channel_once_and_shows_in_the_timeline(fake_adapter, shop):
     sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
     order = Order.objects.get(external_id="1")
-    with django_capture_on_commit_callbacks(execute=True):
-        shipment = _ship(order)
+    shipment = _ship(order)
+    assert run_outbox("channels.shipment_push") == 1
     assert len(fake_adapter.fulfilments) == 1
     sent = fake_adapter.fulfilments[0]
     assert (sent.order_external_id, sent.tracking_number) == ("1", f"TRK{shipment.pk}")
@@ -536,13 +530,11 @@ def test_a_shipment_reaches_its_channel_once_and_shows_in_the_timeline(
     assert order.events.filter(kind="channel_fulfilment_pushed").count() == 1
 
 
-def test_our_cancellation_is_pushed_to_the_channel(
-    fake_adapter, shop, django_capture_on_commit_callbacks
-):
+def test_our_cancellation_is_pushed_to_the_channel(fake_adapter, shop):
     sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
     order = Order.objects.get(external_id="1")
-    with django_capture_on_commit_callbacks(execute=True):
-        order_cancel(order=order, reason="out of stock", actor="staff")
+    order_cancel(order=order, reason="out of stock", actor="staff")
+    assert run_outbox("channels.cancel_push") == 1
     assert [c.order_external_id for c in fake_adapter.cancels] == ["1"]
     assert ChannelPush.objects.get(kind="cancel").status == "succeeded"
 
@@ -562,31 +554,28 @@ def test_a_refund_push_is_sent_once(fake_adapter, shop):
     assert Decimal("5.00") == Decimal(first.detail["amount"])
 
 
-def test_a_refund_that_succeeded_is_pushed_to_the_channel(
-    fake_adapter, shop, monkeypatch, django_capture_on_commit_callbacks
-):
-    from channels import tasks
+def test_a_refund_that_succeeded_is_pushed_to_the_channel(fake_adapter, shop):
     from returns.services import refund_create, refund_execute
 
-    pushed = []
-    monkeypatch.setattr(tasks.refund_push_task, "delay", lambda **kw: pushed.append(kw))
     sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
     order = Order.objects.get(external_id="1")
     refund = refund_create(order=order, amount=Decimal("4.00"), reason="scratched box")
-    assert pushed == []  # not before the money went back
-    with django_capture_on_commit_callbacks(execute=True):
-        refund_execute(refund=refund.pk)
-    assert pushed == [
-        {
-            "order_id": order.pk,
-            "reference": refund.idempotency_key,
-            "amount": "4.0000",
-            "currency": "EUR",
-            "reason": "scratched box",
-        }
+    assert queued("channels.refund_push") == []  # not before the money went back
+    refund_execute(refund=refund.pk)
+    assert queued("channels.refund_push") == [
+        (
+            "channels.refund_push",
+            {
+                "order_id": order.pk,
+                "reference": refund.idempotency_key,
+                "amount": "4.0000",
+                "currency": "EUR",
+                "reason": "scratched box",
+            },
+        )
     ]
-    result = tasks.refund_push_task(**pushed[0])
-    assert result == "succeeded"
+    assert run_outbox("channels.refund_push") == 1
+    assert ChannelPush.objects.get(kind="refund").status == "succeeded"
     assert order.events.filter(kind="channel_refund_pushed").exists()
 
 

@@ -9,21 +9,17 @@ from channels.models import ChannelSyncRun
 from channels.services import sync
 from tests.channels.test_sync import FakeAdapter, record, shop
 from tests.fulfilment.conftest import network
+from tests.outbox import queued
 
 __all__ = ["network", "shop"]
 
 
-def test_sync_now_queues_a_manual_run(
-    manager_api, shop, monkeypatch, django_capture_on_commit_callbacks
-):
-    from channels.api import views
-
-    queued = []
-    monkeypatch.setattr(views.channel_sync_task, "delay", lambda **kw: queued.append(kw))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = manager_api.post(f"/api/v1/channels/{shop.pk}/sync/")
+def test_sync_now_queues_a_manual_run(manager_api, shop):
+    response = manager_api.post(f"/api/v1/channels/{shop.pk}/sync/")
     assert response.status_code == 202
-    assert queued == [{"channel_id": shop.pk, "trigger": "manual"}]
+    assert queued("channels.sync") == [
+        ("channels.sync", {"channel_id": shop.pk, "trigger": "manual"})
+    ]
 
 
 def test_sync_now_on_a_channel_without_connector_is_refused(manager_api, network):

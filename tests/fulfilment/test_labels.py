@@ -24,10 +24,12 @@ from fulfilment.tasks_labels import labels_buy
 from inventory.selectors import ledger_drift
 from oms.celery import app as celery_app
 from oms.errors import InvalidTransition, TransientError
+from oms.models import OutboxMessage
 from orders.models import OrderEvent
 from tests.factories import UserFactory
 from tests.fulfilment.conftest import order, put
 from tests.fulfilment.test_carriers import PDF, ep_shipment
+from tests.outbox import queued, run_outbox
 
 SHIPMENTS = "/admin/fulfilment/shipment/"
 
@@ -37,7 +39,8 @@ def pages(data: bytes) -> list[pypdf.PageObject]:
 
 
 def enqueued(queue: str = "labels") -> list[tuple[str, dict]]:
-    """The tasks waiting in the in-memory broker's queue (taken off it)."""
+    """The tasks waiting in the in-memory broker's queue (taken off it), without their outbox
+    message id."""
     found = []
     with celery_app.connection_for_read() as connection:
         simple = connection.SimpleQueue(queue, no_ack=True)
@@ -47,6 +50,8 @@ def enqueued(queue: str = "labels") -> list[tuple[str, dict]]:
             except simple.Empty:
                 break
             _args, kwargs, _embed = message.decode()
+            # Every task reaches the broker through the outbox, carrying its message's id.
+            assert OutboxMessage.objects.filter(pk=kwargs.pop("_outbox")).exists()
             found.append((message.headers["task"], kwargs))
         simple.close()
     return found
@@ -329,7 +334,8 @@ def test_a_permanent_carrier_error_flags_the_shipment(
         status=422,
     )
     shipment_ship_request(shipment=packed, carrier="easypost", service="Priority")
-    assert labels_buy(shipment_id=packed.pk) == "packed"  # no exception: nothing to retry
+    assert run_outbox("fulfilment.labels_buy") == 1  # no exception, nothing left to retry
+    assert queued("fulfilment.labels_buy") == []
     packed.refresh_from_db()
     assert packed.needs_attention
     assert packed.attention_message == "Unable to verify address."

@@ -28,6 +28,7 @@ from oms.celery import app as celery_app
 from oms.errors import Conflict, TransientError, ValidationFailed
 from orders.models import OrderEvent
 from tests.fulfilment.conftest import order, put
+from tests.outbox import queued, run_outbox
 
 KEY = b"0123456789abcdef0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -225,7 +226,8 @@ def test_a_refusal_needs_attention_and_can_be_sent_again(
     httpserver.expect_oneshot_request("/orders", method="POST").respond_with_json(
         {"error": "unknown SKU A"}, status=422
     )
-    assert partner_send(shipment_id=shipment.pk).startswith("refused")
+    assert run_outbox("fulfilment.partner_send") == 1  # refused: flagged, not retried
+    assert queued("fulfilment.partner_send") == []
     shipment.refresh_from_db()
     assert shipment.status == "pending"
     assert shipment.needs_attention

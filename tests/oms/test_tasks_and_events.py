@@ -1,7 +1,8 @@
 from dataclasses import dataclass
 
 import pytest
-from django.db import transaction
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, transaction
 
 from oms import events
 from oms.celery import QUEUES
@@ -20,7 +21,14 @@ def test_oms_tasks_ack_late_and_retry_only_transient_errors():
     assert isinstance(task, OmsTask)
     assert task.acks_late is True
     assert task.reject_on_worker_lost is True
-    assert task.autoretry_for == (TransientError,)
+    # Transient: a carrier's timeout, a lost database connection, a deadlock (never Exception).
+    assert set(task.autoretry_for) == {
+        TransientError,
+        OperationalError,
+        InterfaceError,
+        SoftTimeLimitExceeded,
+    }
+    assert Exception not in task.autoretry_for
     assert 0 < task.max_retries <= 10
     assert task.retry_jitter is True
 

@@ -113,14 +113,14 @@ def advance(catalogue):
 def published():
     """The orders' domain events published during the test (subscribed for the test only)."""
     from oms import events
-    from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+    from orders.events import OrderAddressChanged, OrderCancelled
 
     seen: list[Any] = []
 
     def record(event: Any) -> None:
         seen.append(event)
 
-    kinds = (OrderNeedsRouting, OrderCancelled, OrderAddressChanged)
+    kinds = (OrderCancelled, OrderAddressChanged)
     for kind in kinds:
         events.subscribe(kind, record)
     yield seen
@@ -143,23 +143,35 @@ def orders_roles_granted(db):
     roles_sync(apps)
 
 
+class RoutingRecorder:
+    """Stands in for fulfilment's routing port: records what the orders services ask for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+
+    def route(self, *, order_id: int, trigger: str, actor: str = "system") -> None:
+        self.calls.append((order_id, trigger))
+
+    def reroute(self, *, order_id: int, trigger: str, actor: str = "system") -> None:
+        self.calls.append((order_id, f"reroute:{trigger}"))
+
+
 @pytest.fixture(autouse=True)
-def orders_without_fulfilment():
-    """The orders app is tested on its own layer: the fulfilment app's reactions to its events
-    (routing on capture and release, re-routing on address change, shrinking shipments on
-    cancel) are switched off here and tested in tests/fulfilment."""
+def routing_calls():
+    """The orders app is tested on its own layer: fulfilment's routing port is replaced by a
+    recorder (the calls it received, (order id, trigger)), and fulfilment's reaction to
+    cancellations (shrinking shipments) is switched off; both are tested in tests/fulfilment."""
     from fulfilment import subscribers
     from oms import events
-    from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+    from orders.events import OrderCancelled
+    from orders.ports import routing_register
 
-    pairs = [
-        (OrderNeedsRouting, subscribers.route_on_need),
-        (OrderAddressChanged, subscribers.reroute_on_address_change),
-        (OrderCancelled, subscribers.shrink_on_cancel),
-    ]
-    active = [(e, h) for e, h in pairs if h in events.handlers_for(e)]
-    for event, handler in active:
-        events.unsubscribe(event, handler)
-    yield
-    for event, handler in active:
-        events.subscribe(event, handler)
+    recorder = RoutingRecorder()
+    previous = routing_register(recorder)
+    active = subscribers.shrink_on_cancel in events.handlers_for(OrderCancelled)
+    if active:
+        events.unsubscribe(OrderCancelled, subscribers.shrink_on_cancel)
+    yield recorder.calls
+    routing_register(previous)
+    if active:
+        events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)

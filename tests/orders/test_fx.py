@@ -181,7 +181,7 @@ def test_the_tasks_are_declared_for_the_fx_queue_and_retry_transient_errors():
     ):
         assert task.name == name
         assert task.oms_queue == "fx"
-        assert task.autoretry_for == (TransientError,)
+        assert TransientError in task.autoretry_for
         assert task.acks_late
 
 

@@ -11,7 +11,7 @@ from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from oms.errors import InsufficientStock, InvalidTransition, NotFound, ValidationFailed
 from orders import services
-from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+from orders.events import OrderAddressChanged, OrderCancelled
 from orders.models import Order, OrderEvent, OrderHold
 from orders.selectors import order_search
 
@@ -35,10 +35,6 @@ def active_holds(order) -> list[str]:
             "reason", flat=True
         )
     )
-
-
-def routed(published) -> list[tuple[int, str]]:
-    return [(e.order_id, e.reason) for e in published if isinstance(e, OrderNeedsRouting)]
 
 
 def lines_of(order):
@@ -158,30 +154,34 @@ def test_shipping_more_than_allocated_is_refused(catalogue, capture_order, advan
 
 
 @pytest.mark.django_db
-def test_an_order_without_holds_is_handed_to_routing_on_capture(capture_order, published):
+def test_an_order_without_holds_is_handed_to_routing_on_capture(
+    capture_order, published, routing_calls
+):
     order = capture_order()
-    assert routed(published) == [(order.pk, "captured")]
+    assert routing_calls == [(order.pk, "captured")]
 
 
 @pytest.mark.django_db
-def test_a_held_order_is_routed_only_when_its_last_hold_is_released(capture_order, published):
+def test_a_held_order_is_routed_only_when_its_last_hold_is_released(
+    capture_order, published, routing_calls
+):
     order = capture_order(payment_status="pending")
     assert active_holds(order) == ["payment_pending"]
     hold = services.order_hold(order=order, reason="customer_care", note="wants a call", actor="bo")
     assert hold.placed_by == "bo"
     assert active_holds(order) == ["customer_care", "payment_pending"]
-    assert routed(published) == []
+    assert routing_calls == []
 
     services.order_release(order=order, reason="payment_pending", actor="bo")
     assert active_holds(order) == ["customer_care"]
     assert Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == []  # still held
+    assert routing_calls == []  # still held
 
     released = services.order_release(order=order, note="called back", actor="bo")
     assert not released.is_on_hold
     assert not Order.objects.get(pk=order.pk).is_on_hold
     assert active_holds(order) == []
-    assert routed(published) == [(order.pk, "released")]
+    assert routing_calls == [(order.pk, "released")]
     event = OrderEvent.objects.filter(order=order, kind="hold_released").last()
     assert (event.actor, event.data) == (
         "bo",
@@ -197,9 +197,10 @@ def test_a_held_order_is_routed_only_when_its_last_hold_is_released(capture_orde
 
 
 @pytest.mark.django_db
-def test_holding_and_releasing_a_routed_order(capture_order, published):
+def test_holding_and_releasing_a_routed_order(capture_order, published, routing_calls):
     order = capture_order()
     published.clear()
+    routing_calls.clear()
     hold = services.order_hold(order=order, note="suspicious", actor="care")
     assert hold.reason == "manual"
     assert Order.objects.get(pk=order.pk).is_on_hold
@@ -207,27 +208,28 @@ def test_holding_and_releasing_a_routed_order(capture_order, published):
     assert services.order_hold(order=order, actor="care").pk == hold.pk
     assert kinds(order).count("hold_placed") == 1
     assert OrderHold.objects.filter(order=order).count() == 1
-    assert routed(published) == []
+    assert routing_calls == []
 
     services.order_release(order=order, actor="care")
-    assert routed(published) == [(order.pk, "released")]
+    assert routing_calls == [(order.pk, "released")]
     # Releasing an order without active holds changes nothing.
     events_before = kinds(order)
     services.order_release(order=order, actor="care")
     assert kinds(order) == events_before
-    assert routed(published) == [(order.pk, "released")]
+    assert routing_calls == [(order.pk, "released")]
 
 
 @pytest.mark.django_db
 def test_releasing_a_fully_allocated_order_does_not_route_it_again(
-    capture_order, advance, published
+    capture_order, advance, published, routing_calls
 ):
     order = advance(capture_order(), "allocated")
     services.order_hold(order=order)
     published.clear()
+    routing_calls.clear()
     services.order_release(order=order)
     assert not Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == []  # nothing left to route
+    assert routing_calls == []  # nothing left to route
 
 
 @pytest.mark.django_db
@@ -504,47 +506,53 @@ def test_the_address_cannot_change_after_shipment(capture_order, advance, publis
 
 @pytest.mark.django_db
 def test_an_incomplete_address_holds_the_order_and_a_complete_one_releases_it(
-    capture_order, published
+    capture_order, published, routing_calls
 ):
     order = capture_order()
     published.clear()
+    routing_calls.clear()
     services.order_shipping_address_update(
         order=order, address={"name": "Jean Dupont", "city": "Paris", "country": "FR"}
     )
     assert active_holds(order) == ["address_incomplete"]
     assert Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == []
+    assert routing_calls == [(order.pk, "reroute:address_changed")]
     assert OrderAddressChanged(order_id=order.pk) in published
 
     published.clear()
+    routing_calls.clear()
     services.order_shipping_address_update(order=order, address=COMPLETE_ADDRESS)
     assert active_holds(order) == []
     assert not Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == [(order.pk, "released")]
+    assert routing_calls == [(order.pk, "reroute:address_changed")]
     assert OrderAddressChanged(order_id=order.pk) in published
     assert kinds(order).count("address_changed") == 2
 
 
 @pytest.mark.django_db
-def test_a_complete_address_keeps_other_holds(capture_order, published):
+def test_a_complete_address_keeps_other_holds(capture_order, published, routing_calls):
     order = capture_order(payment_status="pending", shipping_address={"country": "FR"})
     assert active_holds(order) == ["address_incomplete", "payment_pending"]
     published.clear()
+    routing_calls.clear()
     services.order_shipping_address_update(order=order, address=COMPLETE_ADDRESS)
     assert active_holds(order) == ["payment_pending"]
     assert Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == []
+    assert routing_calls == [(order.pk, "reroute:address_changed")]
 
 
 # --- line edits ----------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_lines_can_be_added_changed_and_removed_before_allocation(capture_order, published):
+def test_lines_can_be_added_changed_and_removed_before_allocation(
+    capture_order, published, routing_calls
+):
     order = capture_order()  # TEE 2 x 19.95, MUG 1 x 9.90 - 1.00 discount, shipping 4.95
     tee, mug = lines_of(order)
     Order.objects.filter(pk=order.pk).update(total_base=Decimal("53.75"), fx_rate=1)
     published.clear()
+    routing_calls.clear()
     order = services.order_lines_edit(
         order=order,
         add=[{"sku": "MUG-1", "quantity": 2, "unit_price": "8.50"}],
@@ -573,7 +581,7 @@ def test_lines_can_be_added_changed_and_removed_before_allocation(capture_order,
     assert event.data["added"] == [{"sku": "MUG-1", "quantity": 2}]
     assert event.data["removed"] == [mug.pk]
     assert Decimal(event.data["total"]) == Decimal("75.95")
-    assert routed(published) == [(order.pk, "lines_changed")]
+    assert routing_calls == [(order.pk, "lines_changed")]
     assert saved.status == "pending"
 
 
@@ -674,7 +682,9 @@ def test_notes_go_to_the_timeline(capture_order):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("paid", ["paid", "authorized"])
-def test_payment_releases_the_payment_hold_and_routes(capture_order, published, paid):
+def test_payment_releases_the_payment_hold_and_routes(
+    capture_order, published, paid, routing_calls
+):
     order = capture_order(payment_status="pending")
     assert active_holds(order) == ["payment_pending"]
     order = services.order_payment_status_set(order=order, status=paid, actor="psp")
@@ -684,20 +694,20 @@ def test_payment_releases_the_payment_hold_and_routes(capture_order, published, 
     assert active_holds(order) == []
     event = OrderEvent.objects.get(order=order, kind="payment_status_changed")
     assert (event.actor, event.data) == ("psp", {"before": "pending", "after": paid})
-    assert routed(published) == [(order.pk, "released")]
+    assert routing_calls == [(order.pk, "released")]
     # A replay records nothing.
     services.order_payment_status_set(order=order, status=paid, actor="psp")
     assert kinds(order).count("payment_status_changed") == 1
 
 
 @pytest.mark.django_db
-def test_payment_keeps_other_holds(capture_order, published):
+def test_payment_keeps_other_holds(capture_order, published, routing_calls):
     order = capture_order(payment_status="pending")
     services.order_hold(order=order, reason="fraud_review")
     services.order_payment_status_set(order=order, status="paid")
     assert active_holds(order) == ["fraud_review"]
     assert Order.objects.get(pk=order.pk).is_on_hold
-    assert routed(published) == []
+    assert routing_calls == []
 
 
 @pytest.mark.django_db

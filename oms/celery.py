@@ -12,6 +12,8 @@ from celery import Celery
 from celery.schedules import crontab
 from kombu import Queue
 
+from oms.broker import extra_folders
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 
 app = Celery("oms")
@@ -67,6 +69,12 @@ for related in ("tasks_labels", "tasks_tracking", "tasks_partners", "tasks_email
 def ensure_broker_folders() -> None:
     """Create the folders of the embedded filesystem broker (a no-op for other brokers)."""
     options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
-        if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    folders = [
+        options[key]
+        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder")
+        if key in options
+    ]
+    if "data_folder_in" in options and "data_folder_out" in options:
+        folders += extra_folders(options["data_folder_in"], options["data_folder_out"])
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from celery import Celery, signals
 from celery.schedules import crontab
 from kombu import Queue
 
+from oms.broker import extra_folders
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OMS_OUTBOX_SWEEP_SECONDS") or 5)
 
@@ -79,9 +81,15 @@ for related in ("tasks_labels", "tasks_tracking", "tasks_partners", "tasks_email
 def ensure_broker_folders() -> None:
     """Create the folders of the embedded filesystem broker (a no-op for other brokers)."""
     options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
-        if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+    folders = [
+        options[key]
+        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder")
+        if key in options
+    ]
+    if "data_folder_in" in options and "data_folder_out" in options:
+        folders += extra_folders(options["data_folder_in"], options["data_folder_out"])
+    for folder in folders:
+        Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 # --- worker and beat lifecycle: identities, heartbeats, recovery after a crash ----------------

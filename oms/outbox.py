@@ -144,7 +144,12 @@ def _connection() -> Any:
     from oms.celery import app
 
     # One per thread and process, for the broker configured now (tests switch brokers).
-    key = (os.getpid(), str(app.conf.broker_url), repr(app.conf.broker_transport_options))
+    key = (
+        os.getpid(),
+        str(app.conf.broker_url),
+        str(app.conf.broker_transport),
+        repr(app.conf.broker_transport_options),
+    )
     conn = getattr(_local, "conn", None)
     if conn is None or getattr(_local, "key", None) != key:
         _drop_connection()

@@ -203,6 +203,10 @@ CELERY_BROKER_URL = (
 )
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Kombu's filesystem transport, with atomic writes and claims (oms/broker.py). Celery passes
+    # this to Kombu, which then ignores the URL's scheme: it is only set for a filesystem URL, and
+    # whatever changes the broker URL at run time must change this too (as tests/conftest.py does).
+    CELERY_BROKER_TRANSPORT = "oms.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),

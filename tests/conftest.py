@@ -2,23 +2,55 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from celery import Celery
 from rest_framework.test import APIClient
 
 from oms.celery import app as celery_app
+from oms.celery import ensure_broker_folders
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests.factories import TokenFactory, UserFactory
 
 # Tasks that tests enqueue after a commit go to an in-memory broker, never to a broker that a
 # running `make run` worker would consume against its own database. tests/integration puts the
-# configured broker back to run a real worker on it.
-# (Kept in the environment too: pytest-xdist's workers inherit the controller's "memory://".)
+# configured broker back to run a real worker on it. The transport class goes with the URL
+# (Kombu would use it whatever the URL says): the embedded broker's is set aside too. (Both
+# are kept in the environment: pytest-xdist's workers inherit the controller's "memory://".)
 CONFIGURED_BROKER_URL = os.environ.setdefault(
     "OMS_TEST_CONFIGURED_BROKER_URL", str(celery_app.conf.broker_url)
 )
+CONFIGURED_BROKER_TRANSPORT = (
+    os.environ.setdefault(
+        "OMS_TEST_CONFIGURED_BROKER_TRANSPORT", celery_app.conf.broker_transport or ""
+    )
+    or None
+)
 os.environ["CELERY_BROKER_URL"] = "memory://"
 celery_app.conf.broker_url = "memory://"
+celery_app.conf.broker_transport = None
+
+
+def point_celery_at(
+    url: str, transport: str | None, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> Celery:
+    """The app sends its tasks to the broker at `url` until the test ends; a filesystem broker
+    keeps its files under `folder`, away from a `make run` worker on the same machine."""
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    monkeypatch.setitem(celery_app.conf, "broker_url", url)
+    monkeypatch.setitem(celery_app.conf, "broker_transport", transport)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    if url.startswith("filesystem://"):
+        options = dict(celery_app.conf.broker_transport_options or {})
+        for key in ("data_folder_in", "control_folder", "processed_folder"):
+            options[key] = str(folder / key.split("_")[0] / key)
+        options["data_folder_out"] = options["data_folder_in"]
+        options.setdefault("polling_interval", 0.1)
+        monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
+        ensure_broker_folders()
+    return celery_app
 
 
 def token_client(*roles: str, superuser: bool = False, staff: bool = False) -> APIClient:

@@ -9,11 +9,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
-from oms.celery import app as celery_app
-from oms.celery import ensure_broker_folders
 from oms.models import IdempotencyKey
 from oms.tasks import idempotency_keys_purge
-from tests.conftest import CONFIGURED_BROKER_URL
+from tests.conftest import CONFIGURED_BROKER_TRANSPORT, CONFIGURED_BROKER_URL, point_celery_at
 from tests.factories import UserFactory
 
 
@@ -21,19 +19,9 @@ from tests.factories import UserFactory
 def isolated_broker(tmp_path, monkeypatch):
     """The configured broker (tests run on memory://), with the embedded broker's files kept
     away from a `make run` worker on the same machine."""
-    monkeypatch.setenv("CELERY_BROKER_URL", CONFIGURED_BROKER_URL)
-    monkeypatch.setitem(celery_app.conf, "broker_url", CONFIGURED_BROKER_URL)
-    monkeypatch.setattr(celery_app, "_pool", None)
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-    options = dict(celery_app.conf.broker_transport_options or {})
-    if str(celery_app.conf.broker_url).startswith("filesystem://"):
-        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
-            options[key] = str(tmp_path / key.split("_")[0] / key)
-        if "data_folder_in" in options:
-            options["data_folder_out"] = options["data_folder_in"]
-        monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
-        ensure_broker_folders()
-    return celery_app
+    return point_celery_at(
+        CONFIGURED_BROKER_URL, CONFIGURED_BROKER_TRANSPORT, tmp_path, monkeypatch
+    )
 
 
 @pytest.mark.integration

@@ -27,6 +27,7 @@ print(json.dumps({
     "DB_OPTIONS": s.DATABASES["default"].get("OPTIONS", {}),
     "CACHE": s.CACHES["default"]["BACKEND"],
     "BROKER": app.conf.broker_url,
+    "TRANSPORT": app.conf.broker_transport,
     "BASE": s.OMS_BASE_CURRENCY,
     "HOSTS": s.ALLOWED_HOSTS,
     "EMAIL": s.EMAIL_BACKEND,
@@ -69,6 +70,7 @@ def test_development_defaults_use_sqlite_filesystem_broker_and_console_email(tmp
     assert options["timeout"] >= 5
     assert values["CACHE"].endswith("LocMemCache")
     assert str(values["BROKER"]).startswith("filesystem://")
+    assert values["TRANSPORT"] == "oms.broker:Transport"
     assert values["BASE"] == "EUR"
     assert values["EMAIL"].endswith("console.EmailBackend")
 
@@ -91,6 +93,7 @@ def test_production_values_come_from_the_environment(tmp_path: Path):
     assert values["DB_NAME"] == "oms"
     assert values["CACHE"].endswith("RedisCache")
     assert values["BROKER"] == "redis://broker.internal:6379/0"
+    assert values["TRANSPORT"] is None  # Kombu would otherwise use it for the Redis URL
     assert values["HOSTS"] == ["oms.example.com", "api.example.com"]
     assert values["BASE"] == "USD"
     assert values["EMAIL"].endswith("smtp.EmailBackend")
@@ -99,6 +102,7 @@ def test_production_values_come_from_the_environment(tmp_path: Path):
 def test_redis_url_alone_is_also_the_broker(tmp_path: Path):
     values = settings_for({"DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/3"}, tmp_path)
     assert values["BROKER"] == "redis://127.0.0.1:6379/3"
+    assert values["TRANSPORT"] is None
 
 
 def test_refuses_to_start_without_secret_key_when_debug_is_off(tmp_path: Path):

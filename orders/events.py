@@ -22,6 +22,25 @@ class OrderNeedsRouting:
 
 
 @dataclass(frozen=True)
+class OrderHeld:
+    """A hold was placed (once per new hold, not on a replay): fulfilment stops and flags the
+    order's open shipments."""
+
+    order_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderReleased:
+    """The order's last active hold was released (`reasons`: the holds released by this
+    command): fulfilment clears its hold flags and resumes what the hold stopped."""
+
+    order_id: int
+    reasons: tuple[str, ...]
+    actor: str = "system"
+
+
+@dataclass(frozen=True)
 class OrderCancelled:
     """Quantities of an order were cancelled (all of it when `full`); refunds and channels react."""
 

@@ -6,7 +6,9 @@ Invariants:
   transaction, appends to the timeline, and is safe to replay;
 - status changes only through `_transition`, which checks orders.states.TRANSITIONS;
 - cancelling releases exactly the reserved units it cancels and never touches shipped units;
-- an order with an active hold is never handed to routing.
+- an order with an active hold is never handed to routing;
+- a new hold publishes OrderHeld, and releasing the last active hold publishes OrderReleased,
+  inside the command's transaction (fulfilment flags, then resumes, the order's shipments).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from inventory.services import stock_release
 from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.states import assert_transition
-from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+from orders.events import (
+    OrderAddressChanged,
+    OrderCancelled,
+    OrderHeld,
+    OrderNeedsRouting,
+    OrderReleased,
+)
 from orders.models import Order, OrderHold, OrderLine
 from orders.services.capture import (
     address_normalised,
@@ -121,7 +129,8 @@ def _needs_routing(order: Order, lines: Sequence[OrderLine]) -> bool:
 def order_hold(
     *, order: Order | int, reason: str = HoldReason.MANUAL, note: str = "", actor: str = "system"
 ) -> OrderHold:
-    """Put the order on hold (replay: the active hold of that reason is returned).
+    """Put the order on hold (replay: the active hold of that reason is returned); a new hold
+    publishes OrderHeld.
 
     Raises ValidationFailed (unknown reason), InvalidTransition (shipped or cancelled order).
     """
@@ -140,6 +149,7 @@ def order_hold(
         order.is_on_hold = True
         order.save(update_fields=["is_on_hold", "updated_at"])
     order_event_add(order=order, kind="hold_placed", actor=actor, reason=reason, note=note)
+    events.publish(OrderHeld(order_id=order.pk, reason=reason))
     return hold
 
 
@@ -151,7 +161,8 @@ def order_release(
     note: str = "",
     actor: str = "system",
 ) -> Order:
-    """Release the order's active holds (or only those of `reason`); re-triggers routing.
+    """Release the order's active holds (or only those of `reason`); when none is left, publishes
+    OrderReleased and re-triggers routing.
 
     Releasing an order with no active hold is a no-op.
     """
@@ -167,6 +178,8 @@ def order_release(
     order.is_on_hold = still_held
     order.save(update_fields=["is_on_hold", "updated_at"])
     order_event_add(order=order, kind="hold_released", actor=actor, reasons=released, note=note)
+    if not still_held:
+        events.publish(OrderReleased(order_id=order.pk, reasons=tuple(released), actor=actor))
     if _needs_routing(order, _lines(order)):
         events.publish(OrderNeedsRouting(order_id=order.pk, reason="released"))
     return order

@@ -9,12 +9,21 @@ class FulfilmentConfig(AppConfig):
         from fulfilment import subscribers
         from inventory.events import StockChanged
         from oms import events
-        from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+        from orders.events import (
+            OrderAddressChanged,
+            OrderCancelled,
+            OrderHeld,
+            OrderNeedsRouting,
+            OrderReleased,
+        )
 
         events.subscribe(OrderNeedsRouting, subscribers.route_on_need)
         events.subscribe(OrderAddressChanged, subscribers.reroute_on_address_change)
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
+        # A hold flags the order's open shipments; the release clears the flags and resumes them.
+        events.subscribe(OrderHeld, subscribers.flag_shipments_on_hold)
+        events.subscribe(OrderReleased, subscribers.resume_shipments_on_release)
 
         # 3PL hand-off and the shopper's e-mails (each enqueues its task on commit).
         from fulfilment import notifications

@@ -147,15 +147,24 @@ def orders_roles_granted(db):
 def orders_without_fulfilment():
     """The orders app is tested on its own layer: the fulfilment app's reactions to its events
     (routing on capture and release, re-routing on address change, shrinking shipments on
-    cancel) are switched off here and tested in tests/fulfilment."""
+    cancel, flagging and resuming shipments on hold and release) are switched off here and
+    tested in tests/fulfilment."""
     from fulfilment import subscribers
     from oms import events
-    from orders.events import OrderAddressChanged, OrderCancelled, OrderNeedsRouting
+    from orders.events import (
+        OrderAddressChanged,
+        OrderCancelled,
+        OrderHeld,
+        OrderNeedsRouting,
+        OrderReleased,
+    )
 
     pairs = [
         (OrderNeedsRouting, subscribers.route_on_need),
         (OrderAddressChanged, subscribers.reroute_on_address_change),
         (OrderCancelled, subscribers.shrink_on_cancel),
+        (OrderHeld, subscribers.flag_shipments_on_hold),
+        (OrderReleased, subscribers.resume_shipments_on_release),
     ]
     active = [(e, h) for e, h in pairs if h in events.handlers_for(e)]
     for event, handler in active:

@@ -151,11 +151,10 @@ def shop(*, skus: int, locations: int, stock: int, prefix: str = "SHOP") -> tupl
 
 
 def routing_on_capture() -> bool:
-    """Whether a subscriber reacts to OrderNeedsRouting (fulfilment routes captured orders)."""
-    from oms import events
-    from orders.events import OrderNeedsRouting
+    """Whether fulfilment filled in the orders' routing port (captured orders are routed)."""
+    from orders.ports import routing_port
 
-    return bool(events.handlers_for(OrderNeedsRouting))
+    return routing_port() is not None
 
 
 def status_distribution(orders: Any) -> str:

@@ -57,11 +57,9 @@ def main() -> None:
     from orders.models import Order
 
     if not ROUTING:
-        from oms import events
-        from orders.events import OrderNeedsRouting
+        from orders.ports import routing_register
 
-        for handler in list(events.handlers_for(OrderNeedsRouting)):
-            events.unsubscribe(OrderNeedsRouting, handler)
+        routing_register(None)
     with test_database():
         print(f"database: {describe_database()}" + ("" if ROUTING else " (routing off)"))
         base_ms, _ = baseline_latency(baseline_levels(600))

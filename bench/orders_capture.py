@@ -8,8 +8,8 @@ ARCHITECTURE.md measured in the same run, before and after (one order, three lin
 StockLevel rows locked and updated in one transaction; see bench/_common.py). Target: >= 500
 orders/s.
 
-It measures whatever capture does when it runs: if fulfilment routes captured orders (a
-subscriber of OrderNeedsRouting), the routing is part of each capture, and the status
+It measures whatever capture does when it runs: if fulfilment routes captured orders (the
+orders' routing port, filled in by fulfilment), the routing is part of each capture, and the status
 distribution of the orders shows it (allocated, or pending when nothing routes them). The
 shop: one channel fed by 3 warehouses with 1,000 SKUs and plenty of stock each, BENCH_CUSTOMERS
 (100,000) customers already known (so that the customer look-up runs on a table of realistic

@@ -7,7 +7,11 @@ Invariants:
   transaction), and a DomainError is reported for that shipment, never a 500; one failing
   shipment never stops the others;
 - shipments are never added, edited or deleted here; status and quantities are read-only;
-- printing a pick list or a packing slip changes nothing;
+- printing a pick list or a packing slip changes nothing; a held order's shipments are left
+  off the pick list, and the pack station refuses them before the first scan (the services
+  refuse them anyway: 409 `order_on_hold`, reported like any DomainError);
+- the list filters shipments by their order's hold ("Order on hold"); a held order's open
+  shipments carry the hold flag in the attention column (fulfilment.services.holds);
 - the pack station records nothing until the last step: scans are checked against what the
   shipment holds and kept in a signed token in the page; a refused scan changes nothing;
 - the commands (actions, pack station) need fulfilment.change_shipment; viewing needs view;
@@ -66,6 +70,7 @@ from inventory.selectors import sku_find
 from oms.admin_utils import ReadOnlyInline, UsedValuesFilter
 from oms.errors import DomainError
 from orders.models import Order
+from orders.selectors import order_hold_reasons
 
 PACK_SALT = "fulfilment.admin.pack"
 PACK_MAX_AGE = 12 * 60 * 60  # a packing session may last a shift
@@ -101,6 +106,27 @@ def _actor(request: HttpRequest) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def held_problem(shipment: Shipment) -> str:
+    """ "order N is on hold (its holds)", or "" when the shipment's order is not on hold."""
+    if not shipment.order.is_on_hold:
+        return ""
+    reasons = "; ".join(order_hold_reasons(shipment.order_id)) or "hold"
+    return f"order {shipment.order} is on hold ({reasons})"
+
+
+class OrderOnHoldFilter(admin.SimpleListFilter):
+    title = "order on hold"
+    parameter_name = "order_on_hold"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(order__is_on_hold=self.value() == "yes")
+        return queryset
 
 
 # --- the routing explanation, readable --------------------------------------------------------
@@ -410,7 +436,7 @@ class ShipmentAdmin(admin.ModelAdmin):
     ]
     list_display_links = ["number"]
     list_select_related = ["order", "location"]
-    list_filter = ["location", "status", "created_at"]
+    list_filter = ["location", "status", OrderOnHoldFilter, "created_at"]
     # Only makes the search box appear: get_search_results matches exactly (see below).
     search_fields = ["tracking_number"]
     search_help_text = "Shipment (SH-123), order number or tracking number."
@@ -633,6 +659,12 @@ class ShipmentAdmin(admin.ModelAdmin):
                     f"{shipment.get_status_display().lower()}.",
                     messages.WARNING,
                 )
+            elif shipment.order.is_on_hold:
+                self.message_user(
+                    request,
+                    f"{label} is left off the pick list: {held_problem(shipment)}.",
+                    messages.WARNING,
+                )
             else:
                 pickable.append(shipment)
         if not pickable:
@@ -814,7 +846,8 @@ class ShipmentAdmin(admin.ModelAdmin):
     def _pack_refusal(self, shipment: Shipment) -> str:
         label = shipment_code(shipment.pk)
         if shipment.status == ShipmentStatus.PICKING:
-            return ""
+            held = held_problem(shipment)
+            return f"{label} cannot be packed: {held}. Release the order first." if held else ""
         if shipment.status == ShipmentStatus.PENDING:
             return (
                 f"{label} is pending: it has not been picked yet. Pick it, confirm it with "

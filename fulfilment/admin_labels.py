@@ -11,8 +11,10 @@ And a read-only ShippingLabel admin with links to each label's PDF and ZPL.
 
 Invariants: nothing here writes a model: the actions and pages call
 fulfilment.services.labels, one call per shipment, and report a DomainError per shipment
-(never a 500, one failing shipment never stops the others); printing changes nothing; the lists
-never load label files (PDF bytes, ZPL text) and take a constant number of queries.
+(never a 500, one failing shipment never stops the others; a held order's shipment is refused
+by the service, 409 `order_on_hold`, and reported so); printing changes nothing and leaves out
+the labels of a held order's shipments that have not shipped; the lists never load label files
+(PDF bytes, ZPL text) and take a constant number of queries.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ from fulfilment.services.labels import (
     shipment_label_retry,
     shipment_ship_request,
 )
-from fulfilment.states import ShipmentStatus
+from fulfilment.states import OPEN, ShipmentStatus
 from oms.admin_utils import ReadOnlyInline
 from oms.errors import DomainError
+from orders.selectors import order_hold_reasons
 
 INHOUSE = ("inhouse", "standard")  # carrier, service of the pack station's button
 
@@ -87,6 +90,16 @@ def print_labels(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> HttpResponse | None:
     ids = sorted(queryset.values_list("pk", flat=True))
+    held = sorted(
+        queryset.filter(order__is_on_hold=True, status__in=OPEN).values_list("pk", flat=True)
+    )
+    for pk in held:
+        model_admin.message_user(
+            request,
+            f"{_code(pk)} left out: its order is on hold, it does not ship until released.",
+            messages.ERROR,
+        )
+    ids = [pk for pk in ids if pk not in held]
     with_labels = set(
         selectors.shipment_labels(ids).values_list("shipment_id", flat=True).distinct()
     )
@@ -254,6 +267,12 @@ def ship_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: in
         problem = (
             f"{_code(shipment.pk)} is {shipment.get_status_display().lower()}: only a packed "
             "shipment gets a label."
+        )
+    elif shipment.order.is_on_hold:
+        reasons = "; ".join(order_hold_reasons(shipment.order_id)) or "hold"
+        problem = (
+            f"{_code(shipment.pk)} gets no label: order {shipment.order} is on hold "
+            f"({reasons}). Release the order first."
         )
     context = {
         **model_admin.admin_site.each_context(request),

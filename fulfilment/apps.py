@@ -10,13 +10,16 @@ class FulfilmentConfig(AppConfig):
         from fulfilment.services.routing import RoutingPort
         from inventory.events import StockChanged
         from oms import events
-        from orders.events import OrderCancelled
+        from orders.events import OrderCancelled, OrderHeld, OrderReleased
         from orders.ports import routing_register
 
         # The orders services route captured, released and edited orders through this port.
         routing_register(RoutingPort())
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
+        # A hold flags the order's open shipments; the release clears the flags and resumes them.
+        events.subscribe(OrderHeld, subscribers.flag_shipments_on_hold)
+        events.subscribe(OrderReleased, subscribers.resume_shipments_on_release)
 
         # 3PL hand-off and the shopper's e-mails (each writes its task to the outbox).
         from fulfilment import notifications

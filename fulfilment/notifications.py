@@ -1,7 +1,7 @@
 """The shopper's e-mails: order confirmed, shipped, delivered, delayed, cancelled.
 
 Invariants:
-- an e-mail is enqueued only after the commit of the fact it tells (on_commit from the event
+- an e-mail is written to the outbox with the fact it tells (from the event
   handler), and sent by the task `fulfilment.email_send`, never inside a transaction or a lock;
 - each e-mail is sent at most once per (order, kind, shipment) as far as the timeline knows: the
   task records an `email_sent` order event after sending and skips an e-mail already recorded,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fulfilment.models import Shipment
 from fulfilment.states import ShipmentStatus
 from inventory.events import StockChanged
-from orders.events import OrderCancelled
+from orders.events import OrderCancelled, OrderHeld, OrderReleased
 
 
 def shrink_on_cancel(event: OrderCancelled) -> None:
@@ -42,6 +42,21 @@ def shrink_on_cancel(event: OrderCancelled) -> None:
     ):
         if not shipment.lines.exists():
             shipment_cancel(shipment=shipment, reason="order cancelled", reroute=False)
+
+
+def flag_shipments_on_hold(event: OrderHeld) -> None:
+    """The shipment queue shows which open shipments wait for a held order (in the hold's
+    transaction; the services refuse to progress them meanwhile)."""
+    from fulfilment.services.holds import order_shipments_hold_flag
+
+    order_shipments_hold_flag(order_id=event.order_id)
+
+
+def resume_shipments_on_release(event: OrderReleased) -> None:
+    """The hold flags go, and what the hold stopped (labels, 3PL hand-off) is asked again."""
+    from fulfilment.services.holds import order_shipments_hold_clear
+
+    order_shipments_hold_clear(order_id=event.order_id, actor=event.actor)
 
 
 def reroute_backorders_on_stock(event: StockChanged) -> None:

@@ -64,6 +64,13 @@ class InsufficientStock(Conflict):
     title = "Insufficient stock"
 
 
+class OrderOnHold(Conflict):
+    """Fulfilment of an order with an active hold (API.md: 409 `order_on_hold`)."""
+
+    code = "order_on_hold"
+    title = "Order on hold"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with a different request"

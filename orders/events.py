@@ -14,11 +14,22 @@ class OrderCaptured:
 
 
 @dataclass(frozen=True)
-class OrderNeedsRouting:
-    """The order has open, unallocated quantities and no hold: route it (fulfilment)."""
+class OrderHeld:
+    """A hold was placed (once per new hold, not on a replay): fulfilment stops and flags the
+    order's open shipments."""
 
     order_id: int
-    reason: str  # captured | released | address_changed | lines_changed
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderReleased:
+    """The order's last active hold was released (`reasons`: the holds released by this
+    command): fulfilment clears its hold flags and resumes what the hold stopped."""
+
+    order_id: int
+    reasons: tuple[str, ...]
+    actor: str = "system"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine
+from orders.states import HoldReason
 
 
 def order_list() -> QuerySet[Order]:
@@ -31,6 +32,17 @@ def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     for word in words:  # "schmidt anna" finds Anna Schmidt
         queryset = queryset.filter(search_text__contains=word)
     return queryset
+
+
+def order_hold_reasons(order: Order | int) -> list[str]:
+    """The order's active holds, oldest first, as staff read them: "Fraud review (the note)"."""
+    labels = dict(HoldReason.choices)
+    return [
+        f"{labels.get(reason, reason)}{f' ({note})' if note else ''}"
+        for reason, note in OrderHold.objects.filter(order=order, released_at__isnull=True)
+        .order_by("placed_at", "id")
+        .values_list("reason", "note")
+    ]
 
 
 def order_events(order: Order) -> QuerySet[OrderEvent]:

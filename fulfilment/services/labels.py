@@ -20,7 +20,12 @@ Invariants:
   so it runs once that commits, even if the broker is down at that moment;
 - a purchase that gave up (the outbox's attempts are spent) flags the shipment; the recovery
   sweep (`labels_recover`) asks again for packed shipments with a carrier, no tracking number,
-  no flag and no purchase pending or running.
+  no flag and no purchase pending or running;
+- a held order gets no label: asking (`shipment_ship_request`, `shipment_label_retry`) is
+  refused under the order's lock (OrderOnHold); a run that finds the order held buys nothing and
+  flags the shipment "Order on hold: ..." without raising; a hold placed while a run buys keeps
+  the labels bought and refuses the final ship, which flags it likewise. The release asks for
+  the labels of such a shipment again (fulfilment.services.holds), and it ships then.
 """
 
 from __future__ import annotations
@@ -46,13 +51,19 @@ from fulfilment.adapters.carriers import (
     label_reference,
 )
 from fulfilment.models import Parcel, Shipment, ShippingLabel
-from fulfilment.services.shipments import _lock, shipment_ship
+from fulfilment.services.shipments import (
+    _lock,
+    refuse_if_on_hold,
+    shipment_hold_flag,
+    shipment_ship,
+)
 from fulfilment.states import ShipmentStatus
 from oms.errors import (
     Conflict,
     DomainError,
     ExternalError,
     InvalidTransition,
+    OrderOnHold,
     PermanentError,
     ValidationFailed,
 )
@@ -91,7 +102,7 @@ def shipment_ship_request(
 
     A shipment already shipped is returned as it is (a replay). Raises ValidationFailed
     (unknown carrier), InvalidTransition (not packed: pending, picking, sent, cancelled...),
-    Conflict (labels of another carrier were bought already), NotFound.
+    Conflict (labels of another carrier were bought already), OrderOnHold, NotFound.
     """
     code = (carrier or "").strip().lower()
     carrier_for(code)  # ValidationFailed for an unknown carrier, before anything is locked
@@ -100,6 +111,7 @@ def shipment_ship_request(
         order, locked = _lock(shipment)
         if locked.status == ShipmentStatus.SHIPPED:
             return locked
+        refuse_if_on_hold(order, locked, doing="labelled")
         if locked.status != ShipmentStatus.PACKED:
             raise InvalidTransition(
                 f"Shipment {locked.pk} is {locked.get_status_display().lower()}: only a packed "
@@ -135,9 +147,11 @@ def shipment_ship_request(
 
 def shipment_label_retry(*, shipment: Shipment | int, actor: str = "system") -> Shipment:
     """Buy the missing labels again after a carrier's refusal: clears needs_attention and
-    enqueues fulfilment.labels_buy. Raises InvalidTransition (not packed, or no carrier)."""
+    enqueues fulfilment.labels_buy. Raises InvalidTransition (not packed, or no carrier),
+    OrderOnHold."""
     with transaction.atomic():
         order, locked = _lock(shipment)
+        refuse_if_on_hold(order, locked, doing="labelled")
         if locked.status != ShipmentStatus.PACKED or not locked.carrier:
             raise InvalidTransition(
                 f"Shipment {locked.pk} is {locked.get_status_display().lower()}"
@@ -187,6 +201,7 @@ class LabelPlan:
     data: ShipmentData
     missing: tuple[ParcelData, ...]
     first_parcel_id: int | None  # whose tracking number the shipment ships with
+    order_on_hold: bool = False  # as read: checked again under the lock before flagging
 
 
 def _plan(shipment_id: int) -> LabelPlan | None:
@@ -237,7 +252,12 @@ def _plan(shipment_id: int) -> LabelPlan | None:
         for index, p in enumerate(parcels, start=1)
         if not p.labelled  # the Exists annotation
     )
-    return LabelPlan(data=data, missing=missing, first_parcel_id=parcels[0].pk if parcels else None)
+    return LabelPlan(
+        data=data,
+        missing=missing,
+        first_parcel_id=parcels[0].pk if parcels else None,
+        order_on_hold=order.is_on_hold,
+    )
 
 
 @transaction.atomic
@@ -337,6 +357,11 @@ def _ship_if_labelled(*, plan: LabelPlan, actor: str) -> Shipment | None:
             tracking_url=first.shipment.tracking_url,
             actor=actor,
         )
+    except OrderOnHold:
+        # Held while its labels were bought: the hold flagged it, and its release asks for the
+        # labels again (fulfilment.services.holds): that run finds them all and ships.
+        shipment_hold_flag(shipment=shipment_id, actor=actor, kind="label_held")
+        return Shipment.objects.filter(pk=shipment_id).first()
     except DomainError as exc:  # cancelled between the last label and now
         return shipment_attention_flag(
             shipment=shipment_id,
@@ -349,11 +374,15 @@ def labels_buy(*, shipment_id: int, actor: str = "system") -> Shipment | None:
     """Buy the label of every parcel of a packed shipment that has none, then ship it.
 
     Safe to run twice (see the module docstring). Raises TransientError (the carrier may
-    answer later); a PermanentError flags the shipment and returns it.
+    answer later); a PermanentError, or an order on hold, flags the shipment and returns it.
     """
     plan = _plan(shipment_id)
     if plan is None:
         return Shipment.objects.filter(pk=shipment_id).first()
+    if plan.order_on_hold and shipment_hold_flag(
+        shipment=shipment_id, actor=actor, kind="label_held"
+    ):
+        return Shipment.objects.filter(pk=shipment_id).first()  # nothing bought for a held order
     try:
         adapter = carrier_for(plan.data.carrier)
     except ValidationFailed as exc:

@@ -15,7 +15,11 @@ Invariants:
 - an inbound confirmation is verified on the raw body before anything is stored; a delivery is
   stored once per (source, webhook-id) and processed once, in a task; a confirmation that cannot
   be applied (unknown shipment or type, another partner's shipment, a refused transition) is
-  recorded as the delivery's error, never retried in a loop.
+  recorded as the delivery's error, never retried in a loop;
+- a held order's shipment is not handed off: the task skips it (flagged "Order on hold: ...",
+  handed off again when the hold is released, fulfilment.services.holds) and "send again" is
+  refused (OrderOnHold); what the partner confirms it did (accepted, shipped, delivered) is
+  recorded even for a held order, and a hold flag stays on the shipment.
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ from django.utils import timezone
 from fulfilment.events import ShipmentCreated
 from fulfilment.models import InboundWebhook, Shipment, ThirdPartyPartner
 from fulfilment.services.shipments import (
+    HOLD_ATTENTION_PREFIX,
+    refuse_if_on_hold,
     shipment_cancel,
     shipment_deliver,
+    shipment_hold_flag,
     shipment_send_to_3pl,
     shipment_ship,
 )
@@ -327,6 +334,10 @@ def shipment_partner_send(*, shipment_id: int, transport: httpx.BaseTransport | 
         return f"skipped: {shipment.status}"  # sent already, or cancelled meanwhile
     if shipment.location.kind != LocationKind.THIRD_PARTY:
         return "skipped: not a 3PL location"
+    if shipment.order.is_on_hold and shipment_hold_flag(
+        shipment=shipment_id, kind="partner_send_held"
+    ):
+        return "skipped: the order is on hold"
     partner = ThirdPartyPartner.objects.filter(location_id=shipment.location_id).first()
     problem = ""
     if partner is None or not partner.is_active:
@@ -387,7 +398,8 @@ def _accepted(
 ) -> None:
     shipment = _lock(shipment_id)
     try:
-        shipment_send_to_3pl(shipment=shipment.pk, actor=actor)
+        # The partner has it: recorded even if the order was held during the POST.
+        shipment_send_to_3pl(shipment=shipment.pk, actor=actor, confirmed_by_partner=True)
     except InvalidTransition:
         # Cancelled while the POST was on its way: the partner holds a shipment we do not.
         shipment.needs_attention = True
@@ -404,7 +416,7 @@ def _accepted(
             status=shipment.status,
         )
         return
-    shipment.refresh_from_db(fields=["status"])
+    shipment.refresh_from_db(fields=["status", "needs_attention", "attention_message"])
     sent = {(ln["sku"], ln["quantity"]) for ln in payload["lines"]}
     now = {
         (ln.order_line.sku_code, ln.quantity) for ln in shipment.lines.select_related("order_line")
@@ -415,7 +427,8 @@ def _accepted(
             f"The lines changed while {handoff_id(shipment.pk)} was being sent: "
             "check what the partner has."
         )
-    if shipment.needs_attention or message:
+    held_flag = shipment.attention_message.startswith(HOLD_ATTENTION_PREFIX)
+    if message or (shipment.needs_attention and not held_flag):  # a hold flag stays
         shipment.needs_attention = bool(message)
         shipment.attention_message = message
         shipment.save(update_fields=["needs_attention", "attention_message"])
@@ -438,9 +451,11 @@ def shipment_partner_give_up(*, shipment_id: int, message: str) -> None:
 def shipment_partner_resend(*, shipment: Shipment | int, actor: str = "system") -> Shipment:
     """Send a pending 3PL shipment to its partner again (after a refusal was fixed).
 
-    Raises NotFound, Conflict (not a pending 3PL shipment, no active partner with a secret).
+    Raises NotFound, Conflict (not a pending 3PL shipment, no active partner with a secret),
+    OrderOnHold.
     """
     shipment = _lock(shipment if isinstance(shipment, int) else shipment.pk)
+    refuse_if_on_hold(shipment.order, shipment, doing="sent to the partner")
     if shipment.location.kind != LocationKind.THIRD_PARTY:
         raise Conflict(f"{shipment.location.code} is not a 3PL location.", code="not_3pl")
     if shipment.status != ShipmentStatus.PENDING:
@@ -545,7 +560,7 @@ def _ship(shipment: Shipment, payload: Mapping[str, Any], actor: str) -> None:
         return
     if shipment.status == ShipmentStatus.PENDING:
         # The partner shipped it: it had it, even if its acceptance was never recorded here.
-        shipment_send_to_3pl(shipment=shipment.pk, actor=actor)
+        shipment_send_to_3pl(shipment=shipment.pk, actor=actor, confirmed_by_partner=True)
     shipment_ship(
         shipment=shipment.pk,
         carrier=str(payload.get("carrier") or ""),
@@ -553,6 +568,7 @@ def _ship(shipment: Shipment, payload: Mapping[str, Any], actor: str) -> None:
         tracking_number=str(payload.get("tracking_number") or ""),
         tracking_url=_url(payload.get("tracking_url")),
         actor=actor,
+        confirmed_by_partner=True,  # the parcel is gone: a hold cannot stop it any more
     )
 
 

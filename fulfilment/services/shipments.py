@@ -5,6 +5,14 @@ fulfilment.states.TRANSITIONS and a replay of a transition already made returns 
 picking more than allocated is refused; a short pick gives the missing units back, flags the
 level for a count and re-routes them; cancelling before shipping releases the reservations
 and re-routes; shipping consumes the reserved stock.
+
+Holds (API.md: a held order is not fulfilled): picking, packing, shipping and sending to a 3PL
+are refused for an order with an active hold (OrderOnHold, 409 `order_on_hold`, naming the
+holds), checked under the order's row lock and before anything is written; a replay of a
+transition already made still returns the shipment. Cancelling and delivering are not refused,
+nor what a 3PL partner confirms it did (`confirmed_by_partner`: the parcel is gone already).
+A hold flag is needs_attention with a message starting with HOLD_ATTENTION_PREFIX; it never
+replaces a flag of another reason (fulfilment.services.holds sets and clears it).
 """
 
 from __future__ import annotations
@@ -20,9 +28,10 @@ from fulfilment.models import Parcel, Shipment, ShipmentLine
 from fulfilment.states import TRANSITIONS, ShipmentStatus
 from inventory.models import LocationKind, StockLevel
 from oms import events
-from oms.errors import Conflict, NotFound, ValidationFailed
+from oms.errors import Conflict, NotFound, OrderOnHold, ValidationFailed
 from oms.states import assert_transition
 from orders.models import Order
+from orders.selectors import order_hold_reasons
 from orders.services import (
     order_deallocate,
     order_event_add,
@@ -40,6 +49,45 @@ def _lock(shipment: Shipment | int) -> tuple[Order, Shipment]:
         raise NotFound(f"No shipment {pk}.")
     order = order_get_for_update(order_id)
     return order, Shipment.objects.select_for_update().select_related("location").get(pk=pk)
+
+
+HOLD_ATTENTION_PREFIX = "Order on hold: "
+
+
+def hold_attention_message(order: Order) -> str:
+    """What a held order's shipment tells staff: "Order on hold: Fraud review (note); ..."."""
+    return (HOLD_ATTENTION_PREFIX + "; ".join(order_hold_reasons(order) or ["hold"]))[:500]
+
+
+def refuse_if_on_hold(order: Order, shipment: Shipment, *, doing: str) -> None:
+    """Raise OrderOnHold when the order (locked by the caller) has an active hold."""
+    if order.is_on_hold:
+        reasons = "; ".join(order_hold_reasons(order)) or "hold"
+        raise OrderOnHold(
+            f"Order {order.number or order.pk} is on hold ({reasons}): shipment {shipment.pk} "
+            f"is not {doing} until the order is released."
+        )
+
+
+@transaction.atomic
+def shipment_hold_flag(*, shipment: Shipment | int, actor: str = "system", kind: str = "") -> bool:
+    """Flag a held order's shipment for staff ("Order on hold: ..."), unless it needs attention
+    for another reason (that message stays); an order event `kind` records it when given.
+    Returns whether the order is on hold (False: released meanwhile, nothing is flagged)."""
+    order, locked = _lock(shipment)
+    if not order.is_on_hold:
+        return False
+    message = hold_attention_message(order)
+    if locked.needs_attention and (
+        not locked.attention_message.startswith(HOLD_ATTENTION_PREFIX)  # another reason
+        or locked.attention_message == message  # flagged already
+    ):
+        return True
+    locked.needs_attention, locked.attention_message = True, message
+    locked.save(update_fields=["needs_attention", "attention_message"])
+    if kind:
+        order_event_add(order=order, kind=kind, actor=actor, shipment=locked.pk, message=message)
+    return True
 
 
 def _move(shipment: Shipment, target: str, *, actor: str, **data: Any) -> None:
@@ -117,7 +165,7 @@ def shipment_pick(
     given back, the level is flagged for a count, and the order is routed again.
 
     Raises InvalidTransition (not pending/picking), ValidationFailed (unknown line),
-    Conflict (more than allocated to the shipment line: `over_pick`).
+    Conflict (more than allocated to the shipment line: `over_pick`), OrderOnHold.
     """
     order, shipment = _lock(shipment)
     if shipment.location.kind == LocationKind.THIRD_PARTY:
@@ -125,6 +173,7 @@ def shipment_pick(
             "A 3PL partner picks its own shipments: send it to the partner instead.",
             code="invalid_transition",
         )
+    refuse_if_on_hold(order, shipment, doing="picked")
     if shipment.status == ShipmentStatus.PENDING:
         _move(shipment, ShipmentStatus.PICKING, actor=actor)
     elif shipment.status != ShipmentStatus.PICKING:
@@ -201,11 +250,12 @@ def shipment_pack(
 ) -> Shipment:
     """Record the parcels and mark the shipment packed (everything picked is packed).
 
-    Raises InvalidTransition, ValidationFailed (no parcel, a weight of 0).
+    Raises InvalidTransition, ValidationFailed (no parcel, a weight of 0), OrderOnHold.
     """
-    _order, shipment = _lock(shipment)
+    order, shipment = _lock(shipment)
     if shipment.status == ShipmentStatus.PACKED:
         return shipment
+    refuse_if_on_hold(order, shipment, doing="packed")
     if shipment.status == ShipmentStatus.PENDING:
         raise Conflict("Pick the shipment before packing it.", code="invalid_transition")
     if not parcels:
@@ -240,14 +290,18 @@ def shipment_ship(
     tracking_number: str = "",
     tracking_url: str = "",
     actor: str = "system",
+    confirmed_by_partner: bool = False,
 ) -> Shipment:
     """The shipment left: stock is consumed, the order lines count it shipped.
+    `confirmed_by_partner`: a 3PL partner says it shipped it (recorded even for a held order).
 
-    Raises InvalidTransition (not packed, or a 3PL shipment not sent).
+    Raises InvalidTransition (not packed, or a 3PL shipment not sent), OrderOnHold.
     """
     order, shipment = _lock(shipment)
     if shipment.status == ShipmentStatus.SHIPPED:
         return shipment
+    if not confirmed_by_partner:
+        refuse_if_on_hold(order, shipment, doing="shipped")
     assert_transition(
         TRANSITIONS, shipment.status, ShipmentStatus.SHIPPED, what=f"Shipment {shipment.pk}"
     )
@@ -279,13 +333,20 @@ def shipment_ship(
 
 
 @transaction.atomic
-def shipment_send_to_3pl(*, shipment: Shipment | int, actor: str = "system") -> Shipment:
-    """Hand a 3PL location's shipment over to the partner. Raises InvalidTransition."""
-    _order, shipment = _lock(shipment)
+def shipment_send_to_3pl(
+    *, shipment: Shipment | int, actor: str = "system", confirmed_by_partner: bool = False
+) -> Shipment:
+    """Hand a 3PL location's shipment over to the partner. `confirmed_by_partner`: the partner
+    has it already (it accepted or shipped it), recorded even for a held order.
+
+    Raises InvalidTransition, OrderOnHold."""
+    order, shipment = _lock(shipment)
     if shipment.status == ShipmentStatus.SENT:
         return shipment
     if shipment.location.kind != LocationKind.THIRD_PARTY:
         raise Conflict("Only a 3PL location's shipment is sent.", code="invalid_transition")
+    if not confirmed_by_partner:
+        refuse_if_on_hold(order, shipment, doing="sent to the partner")
     _move(shipment, ShipmentStatus.SENT, actor=actor)
     return shipment
 

@@ -8,7 +8,9 @@ Invariants:
   its failure never undoes the command (orders.services.routing);
 - status changes only through `_transition`, which checks orders.states.TRANSITIONS;
 - cancelling releases exactly the reserved units it cancels and never touches shipped units;
-- an order with an active hold is never handed to routing.
+- an order with an active hold is never handed to routing;
+- a new hold publishes OrderHeld, and releasing the last active hold publishes OrderReleased,
+  inside the command's transaction (fulfilment flags, then resumes, the order's shipments).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
-from orders.events import OrderAddressChanged, OrderCancelled
+from orders.events import OrderAddressChanged, OrderCancelled, OrderHeld, OrderReleased
 from orders.models import Order, OrderHold, OrderLine
 from orders.services.capture import (
     CONVERT_TASK,
@@ -126,7 +128,8 @@ def _needs_routing(order: Order, lines: Sequence[OrderLine]) -> bool:
 def order_hold(
     *, order: Order | int, reason: str = HoldReason.MANUAL, note: str = "", actor: str = "system"
 ) -> OrderHold:
-    """Put the order on hold (replay: the active hold of that reason is returned).
+    """Put the order on hold (replay: the active hold of that reason is returned); a new hold
+    publishes OrderHeld.
 
     Raises ValidationFailed (unknown reason), InvalidTransition (shipped or cancelled order).
     """
@@ -145,6 +148,7 @@ def order_hold(
         order.is_on_hold = True
         order.save(update_fields=["is_on_hold", "updated_at"])
     order_event_add(order=order, kind="hold_placed", actor=actor, reason=reason, note=note)
+    events.publish(OrderHeld(order_id=order.pk, reason=reason))
     return hold
 
 
@@ -156,9 +160,9 @@ def order_release(
     actor: str = "system",
     route: bool = True,
 ) -> Order:
-    """Release the order's active holds (or only those of `reason`); once that is committed,
-    an order left without holds is routed (contained: orders.services.routing). `route=False`
-    leaves routing to the caller.
+    """Release the order's active holds (or only those of `reason`); when none is left,
+    publishes OrderReleased; once that is committed, an order left without holds is routed
+    (contained: orders.services.routing). `route=False` leaves routing to the caller.
 
     Releasing an order with no active hold is a no-op.
     """
@@ -175,6 +179,8 @@ def order_release(
         order.is_on_hold = still_held
         order.save(update_fields=["is_on_hold", "updated_at"])
         order_event_add(order=order, kind="hold_released", actor=actor, reasons=released, note=note)
+        if not still_held:
+            events.publish(OrderReleased(order_id=order.pk, reasons=tuple(released), actor=actor))
         needs_routing = _needs_routing(order, _lines(order))
     if route and needs_routing:
         order_route_now(order_id=order.pk, trigger="released", actor=actor)

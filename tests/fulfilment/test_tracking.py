@@ -633,17 +633,17 @@ def page_text(html: str) -> str:
 
 @pytest.fixture
 def tracked(split) -> Order:
-    """Two shipments shipped with events; the second reported an exception while the first
-    still waited (so the order got a customer-care hold)."""
+    """Two shipments shipped with events; the second then reported an exception (so the
+    order got a customer-care hold: a held order's shipment would not ship)."""
     o, first, second = split
     for sku, name in (("A", "Blue mug"), ("B", "Green tea")):
         OrderLine.objects.filter(order=o, sku_code=sku).update(name=name)
     ship(second, number="TRK-TWO-002")
+    ship(first, number="TRK-ONE-001", url="https://carrier.example/t/TRK-ONE-001")
+    Shipment.objects.filter(pk=first.pk).update(expected_delivery_date=dt.date(2025, 3, 6))
     tracking.tracking_events_record(
         shipment=second, events=[ev(4, "exception", "Parcel damaged", "Munich")], source="t"
     )
-    ship(first, number="TRK-ONE-001", url="https://carrier.example/t/TRK-ONE-001")
-    Shipment.objects.filter(pk=first.pk).update(expected_delivery_date=dt.date(2025, 3, 6))
     tracking.tracking_events_record(
         shipment=first,
         events=[

@@ -159,19 +159,25 @@ class RoutingRecorder:
 @pytest.fixture(autouse=True)
 def routing_calls():
     """The orders app is tested on its own layer: fulfilment's routing port is replaced by a
-    recorder (the calls it received, (order id, trigger)), and fulfilment's reaction to
-    cancellations (shrinking shipments) is switched off; both are tested in tests/fulfilment."""
+    recorder (the calls it received, (order id, trigger)), and fulfilment's reactions to its
+    events (shrinking shipments on cancel, flagging and resuming shipments on hold and
+    release) are switched off; all of them are tested in tests/fulfilment."""
     from fulfilment import subscribers
     from oms import events
-    from orders.events import OrderCancelled
+    from orders.events import OrderCancelled, OrderHeld, OrderReleased
     from orders.ports import routing_register
 
     recorder = RoutingRecorder()
     previous = routing_register(recorder)
-    active = subscribers.shrink_on_cancel in events.handlers_for(OrderCancelled)
-    if active:
-        events.unsubscribe(OrderCancelled, subscribers.shrink_on_cancel)
+    pairs = [
+        (OrderCancelled, subscribers.shrink_on_cancel),
+        (OrderHeld, subscribers.flag_shipments_on_hold),
+        (OrderReleased, subscribers.resume_shipments_on_release),
+    ]
+    active = [(e, h) for e, h in pairs if h in events.handlers_for(e)]
+    for event, handler in active:
+        events.unsubscribe(event, handler)
     yield recorder.calls
     routing_register(previous)
-    if active:
-        events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
+    for event, handler in active:
+        events.subscribe(event, handler)

@@ -11,7 +11,7 @@ from inventory.models import Reservation, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from oms.errors import InsufficientStock, InvalidTransition, NotFound, ValidationFailed
 from orders import services
-from orders.events import OrderAddressChanged, OrderCancelled
+from orders.events import OrderAddressChanged, OrderCancelled, OrderHeld, OrderReleased
 from orders.models import Order, OrderEvent, OrderHold
 from orders.selectors import order_search
 
@@ -217,6 +217,38 @@ def test_holding_and_releasing_a_routed_order(capture_order, published, routing_
     services.order_release(order=order, actor="care")
     assert kinds(order) == events_before
     assert routing_calls == [(order.pk, "released")]
+
+
+@pytest.fixture
+def hold_events():
+    """OrderHeld and OrderReleased as published during the test."""
+    from oms import events
+
+    seen: list[OrderHeld | OrderReleased] = []
+    for kind in (OrderHeld, OrderReleased):
+        events.subscribe(kind, seen.append)
+    yield seen
+    for kind in (OrderHeld, OrderReleased):
+        events.unsubscribe(kind, seen.append)
+
+
+@pytest.mark.django_db
+def test_a_new_hold_and_the_release_of_the_last_one_are_published(capture_order, hold_events):
+    order = capture_order()
+    services.order_hold(order=order, reason="fraud_review", actor="care")
+    services.order_hold(order=order, reason="fraud_review", actor="care")  # a replay
+    services.order_hold(order=order, reason="customer_care", note="call back", actor="care")
+    assert hold_events == [
+        OrderHeld(order_id=order.pk, reason="fraud_review"),
+        OrderHeld(order_id=order.pk, reason="customer_care"),
+    ]
+    hold_events.clear()
+    services.order_release(order=order, reason="fraud_review", actor="care")
+    assert hold_events == []  # still held: nothing resumes yet
+    services.order_release(order=order, note="called back", actor="bo")
+    assert hold_events == [OrderReleased(order_id=order.pk, reasons=("customer_care",), actor="bo")]
+    services.order_release(order=order, actor="bo")  # nothing left to release
+    assert len(hold_events) == 1
 
 
 @pytest.mark.django_db

@@ -53,6 +53,18 @@ def point_celery_at(
     return celery_app
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need PostgreSQL: they are skipped on any other database."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
 def token_client(*roles: str, superuser: bool = False, staff: bool = False) -> APIClient:
     user = UserFactory(roles=list(roles), is_superuser=superuser, is_staff=staff or superuser)
     client = APIClient()

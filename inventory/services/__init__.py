@@ -7,10 +7,13 @@ from inventory.services.catalogue import (
     sku_update,
 )
 from inventory.services.stock import (
+    ConsumeRequest,
     LevelHistory,
+    ReleaseRequest,
     ReservationRequest,
     stock_adjust,
     stock_consume,
+    stock_consume_many,
     stock_count,
     stock_history_load,
     stock_history_load_many,
@@ -18,6 +21,7 @@ from inventory.services.stock import (
     stock_level_set_thresholds,
     stock_quarantine,
     stock_release,
+    stock_release_many,
     stock_reserve,
     stock_restock_return,
     stock_sell_in_store,
@@ -31,7 +35,9 @@ from inventory.services.transfers import (
 )
 
 __all__ = [
+    "ConsumeRequest",
     "LevelHistory",
+    "ReleaseRequest",
     "ReservationRequest",
     "location_create",
     "location_update",
@@ -39,6 +45,7 @@ __all__ = [
     "sku_update",
     "stock_adjust",
     "stock_consume",
+    "stock_consume_many",
     "stock_count",
     "stock_history_load",
     "stock_history_load_many",
@@ -46,6 +53,7 @@ __all__ = [
     "stock_level_set_thresholds",
     "stock_quarantine",
     "stock_release",
+    "stock_release_many",
     "stock_reserve",
     "stock_restock_return",
     "stock_sell_in_store",

@@ -6,8 +6,10 @@ Invariants this module guards:
 - a reservation or decrement is one conditional UPDATE guarded in SQL (`on_hand - reserved >= q`),
   so no interleaving of transactions can oversell, on PostgreSQL or SQLite; the CHECK
   constraints of StockLevel are the last line;
-- the rows of one operation are updated in primary-key order, so concurrent operations never
-  deadlock; nothing slow (I/O, external calls) happens inside these transactions;
+- the level rows of one operation are locked in primary-key order, so concurrent operations
+  never deadlock: guarded UPDATEs one level at a time in that order, or (shipping, releasing)
+  one SELECT ... FOR UPDATE of all of them ordered by pk, then one set-based guarded UPDATE;
+  nothing slow (I/O, external calls) happens inside these transactions;
 - a failed check raises and rolls back everything the call did (all-or-nothing);
 - StockChanged is published inside the transaction for the apps above (channel stock push).
 """
@@ -15,7 +17,7 @@ Invariants this module guards:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +50,24 @@ class ReservationRequest:
     order_id: int
     order_line_id: int
     sku_id: int
+    location_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """What an order line gives back: at one location or everywhere (None); `quantity` or all."""
+
+    order_line_id: int
+    location_id: int | None = None
+    quantity: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsumeRequest:
+    """Reserved units of an order line that leave one location."""
+
+    order_line_id: int
     location_id: int
     quantity: int
 
@@ -474,14 +494,152 @@ def stock_reserve(
     return reservations
 
 
-def _held(order_line_id: int, location_id: int | None) -> list[Reservation]:
-    held = Reservation.objects.filter(order_line_id=order_line_id, quantity__gt=0)
-    if location_id is not None:
-        held = held.filter(location_id=location_id)
-    return list(held.order_by("location_id"))
+def _held(order_line_ids: Iterable[int]) -> list[Reservation]:
+    """What the order lines still hold, by line then location (one query, no lock taken)."""
+    return list(
+        Reservation.objects.filter(order_line_id__in=set(order_line_ids), quantity__gt=0).order_by(
+            "order_line_id", "location_id"
+        )
+    )
+
+
+def _values(rows: Sequence[tuple[int, ...]]) -> tuple[str, list[int]]:
+    """A VALUES list of `rows` and its parameters; its columns are column1, column2, ...
+
+    (the default names on both PostgreSQL and SQLite, which has no `AS v(a, b)` column list).
+    """
+    width = len(rows[0])
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * len(rows)), [value for r in rows for value in r]
+
+
+def _levels_take(
+    per_level: Mapping[tuple[int, int], int], *, on_hand: bool
+) -> tuple[int, int] | None:
+    """Take each (sku, location)'s quantity from reserved (and on hand) of its level.
+
+    Every level row of the operation is locked by one SELECT ... FOR UPDATE in primary-key order
+    (the house lock order: concurrent operations queue instead of deadlocking), then all change in
+    one guarded UPDATE ... FROM (VALUES ...) (SQLite has it since 3.33, RETURNING since 3.35).
+    Returns a pair whose level is missing, or the first in primary-key order whose guard failed
+    (the caller raises, which rolls back the rows that did change), else None.
+    """
+    match = Q()
+    for sku_id, location_id in per_level:
+        match |= Q(sku_id=sku_id, location_id=location_id)
+    ids = {
+        (sku_id, location_id): pk
+        for pk, sku_id, location_id in StockLevel.objects.select_for_update()
+        .filter(match)
+        .order_by("pk")
+        .values_list("pk", "sku_id", "location_id")
+    }
+    for pair in per_level:
+        if pair not in ids:
+            return pair
+    values, params = _values(sorted((ids[pair], q) for pair, q in per_level.items()))
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    change = "reserved = reserved - v.column2"
+    guard = f"{table}.reserved >= v.column2"
+    if on_hand:
+        change += ", on_hand = on_hand - v.column2"
+        guard += f" AND {table}.on_hand >= v.column2"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {change} FROM (VALUES {values}) AS v "
+            f"WHERE {table}.id = v.column1 AND {guard} RETURNING {table}.id",
+            params,
+        )
+        updated = {pk for (pk,) in cursor.fetchall()}
+    for pair, pk in sorted(ids.items(), key=lambda item: item[1]):
+        if pk not in updated:
+            return pair
+    return None
+
+
+def _reservations_take(takes: Mapping[int, int]) -> bool:
+    """Take quantities from reservations (by id) in one guarded UPDATE; False if one held less.
+
+    Runs with the levels locked, and every writer of a reservation locks its level first: the
+    guard catches a plan that was read before a concurrent change was committed.
+    """
+    values, params = _values(sorted(takes.items()))
+    table = connection.ops.quote_name(Reservation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET quantity = quantity - v.column2 FROM (VALUES {values}) AS v "
+            f"WHERE {table}.id = v.column1 AND {table}.quantity >= v.column2",
+            params,
+        )
+        return cursor.rowcount == len(takes)
+
+
+def _concurrent_change() -> Conflict:
+    return Conflict("The reservation changed meanwhile; try again.", code="concurrent_change")
 
 
 @transaction.atomic
+def stock_release_many(
+    *, items: Sequence[ReleaseRequest], reason: str = "", actor: str = "system"
+) -> list[StockMovement]:
+    """Give back what order lines hold, every item or none (see ReleaseRequest).
+
+    Releasing what is not held is a no-op for "all" (replays are safe). Raises
+    ValidationFailed (bad quantity), Conflict (asks to release more than is held: `not_reserved`;
+    the stock changed meanwhile: `concurrent_change`).
+    """
+    for item in items:
+        if item.quantity is not None:
+            _positive(item.quantity)
+    held = _held(item.order_line_id for item in items)
+    left = {r.pk: r.quantity for r in held}
+    takes: dict[int, int] = defaultdict(int)  # reservation id -> units released from it
+    for item in items:
+        mine = [
+            r
+            for r in held
+            if r.order_line_id == item.order_line_id and item.location_id in (None, r.location_id)
+        ]
+        total = sum(left[r.pk] for r in mine)
+        if item.quantity is not None and item.quantity > total:
+            raise Conflict(
+                f"Order line {item.order_line_id} holds {total}, cannot release {item.quantity}.",
+                code="not_reserved",
+            )
+        remaining = total if item.quantity is None else item.quantity
+        for reservation in mine:
+            take = min(left[reservation.pk], remaining)
+            if take:
+                left[reservation.pk] -= take
+                takes[reservation.pk] += take
+                remaining -= take
+    if not takes:
+        return []
+    released = [(r, takes[r.pk]) for r in held if r.pk in takes]
+    per_level: dict[tuple[int, int], int] = defaultdict(int)
+    for reservation, take in released:
+        per_level[(reservation.sku_id, reservation.location_id)] += take
+    movements = [
+        _movement(
+            sku_id=reservation.sku_id,
+            location_id=reservation.location_id,
+            kind=MovementKind.RELEASE,
+            reserved=-take,
+            actor=actor,
+            reason=reason,
+            order_id=reservation.order_id,
+            order_line_id=reservation.order_line_id,
+        )
+        for reservation, take in released
+    ]
+    # Planned above before any stock row is locked, so the locked section is statements only.
+    if _levels_take(per_level, on_hand=False) is not None or not _reservations_take(takes):
+        raise _concurrent_change()
+    StockMovement.objects.bulk_create(movements)
+    _stock_changed(per_level, freed=True)
+    return movements
+
+
 def stock_release(
     *,
     order_line_id: int,
@@ -495,54 +653,66 @@ def stock_release(
     Releasing what is not held is a no-op for "all" (replays are safe). Raises
     ValidationFailed (bad quantity), Conflict (asks to release more than is held).
     """
-    if quantity is not None:
-        _positive(quantity)
-    held = _held(order_line_id, location_id)
-    total = sum(r.quantity for r in held)
-    if quantity is not None and quantity > total:
-        raise Conflict(
-            f"Order line {order_line_id} holds {total}, cannot release {quantity}.",
-            code="not_reserved",
-        )
-    remaining = total if quantity is None else quantity
-    movements = []
-    plan: list[tuple[Reservation, int]] = []
-    for reservation in held:
-        take = min(reservation.quantity, remaining)
-        if take:
-            plan.append((reservation, take))
-            remaining -= take
-    ids = _level_ids((r.sku_id, r.location_id) for r, _ in plan)
-    for reservation, take in sorted(plan, key=lambda p: ids[(p[0].sku_id, p[0].location_id)]):
-        level_id = ids[(reservation.sku_id, reservation.location_id)]
-        updated = StockLevel.objects.filter(pk=level_id, reserved__gte=take).update(
-            reserved=F("reserved") - take
-        ) and Reservation.objects.filter(pk=reservation.pk, quantity__gte=take).update(
-            quantity=F("quantity") - take
-        )
-        if not updated:
-            raise Conflict(
-                "The reservation changed meanwhile; try again.", code="concurrent_change"
-            )
-        movements.append(
-            _movement(
-                sku_id=reservation.sku_id,
-                location_id=reservation.location_id,
-                kind=MovementKind.RELEASE,
-                reserved=-take,
-                actor=actor,
-                reason=reason,
-                order_id=reservation.order_id,
-                order_line_id=order_line_id,
-            )
-        )
-    StockMovement.objects.bulk_create(movements)
-    if plan:
-        _stock_changed(ids, freed=True)
-    return movements
+    return stock_release_many(
+        items=[ReleaseRequest(order_line_id, location_id, quantity)], reason=reason, actor=actor
+    )
 
 
 @transaction.atomic
+def stock_consume_many(
+    *, items: Sequence[ConsumeRequest], shipment_id: int | None = None, actor: str = "system"
+) -> list[StockMovement]:
+    """Reserved units leave the building, every item or none: on hand and reserved go down.
+
+    Raises ValidationFailed (bad quantity), Conflict (a line holds less than that there:
+    `not_reserved`; the reservation changed meanwhile: `concurrent_change`), InsufficientStock
+    (fewer on hand than shipped: count the location).
+    """
+    for item in items:
+        _positive(item.quantity)
+    wanted: dict[tuple[int, int], int] = defaultdict(int)  # (line, location) -> units
+    for item in items:
+        wanted[(item.order_line_id, item.location_id)] += item.quantity
+    if not wanted:
+        return []
+    held = {(r.order_line_id, r.location_id): r for r in _held(ln for ln, _ in wanted)}
+    for (order_line_id, location_id), quantity in wanted.items():
+        reservation = held.get((order_line_id, location_id))
+        if reservation is None or reservation.quantity < quantity:
+            raise Conflict(
+                f"Order line {order_line_id} holds {reservation.quantity if reservation else 0} "
+                f"at this location, cannot ship {quantity}.",
+                code="not_reserved",
+            )
+    shipped = [(held[key], quantity) for key, quantity in wanted.items()]
+    per_level: dict[tuple[int, int], int] = defaultdict(int)
+    for reservation, quantity in shipped:
+        per_level[(reservation.sku_id, reservation.location_id)] += quantity
+    movements = [
+        _movement(
+            sku_id=reservation.sku_id,
+            location_id=reservation.location_id,
+            kind=MovementKind.SHIPMENT,
+            on_hand=-quantity,
+            reserved=-quantity,
+            actor=actor,
+            order_id=reservation.order_id,
+            order_line_id=reservation.order_line_id,
+            shipment_id=shipment_id,
+        )
+        for reservation, quantity in shipped
+    ]
+    # Planned above before any stock row is locked, so the locked section is statements only.
+    short = _levels_take(per_level, on_hand=True)
+    if short is not None:
+        raise _insufficient(_level_ids([short])[short], per_level[short], "ship")
+    if not _reservations_take({r.pk: quantity for r, quantity in shipped}):
+        raise _concurrent_change()
+    StockMovement.objects.bulk_create(movements)
+    _stock_changed(per_level)
+    return movements
+
+
 def stock_consume(
     *,
     order_line_id: int,
@@ -556,38 +726,11 @@ def stock_consume(
     Raises ValidationFailed (bad quantity), Conflict (the line holds less than that here),
     InsufficientStock (fewer on hand than shipped: count the location).
     """
-    _positive(quantity)
-    held = _held(order_line_id, location_id)
-    if not held or held[0].quantity < quantity:
-        raise Conflict(
-            f"Order line {order_line_id} holds {held[0].quantity if held else 0} at this "
-            f"location, cannot ship {quantity}.",
-            code="not_reserved",
-        )
-    reservation = held[0]
-    level_id = _level_ids([(reservation.sku_id, location_id)])[(reservation.sku_id, location_id)]
-    updated = StockLevel.objects.filter(
-        pk=level_id, reserved__gte=quantity, on_hand__gte=quantity
-    ).update(on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity)
-    if not updated:
-        raise _insufficient(level_id, quantity, "ship")
-    if not Reservation.objects.filter(pk=reservation.pk, quantity__gte=quantity).update(
-        quantity=F("quantity") - quantity
-    ):
-        raise Conflict("The reservation changed meanwhile; try again.", code="concurrent_change")
-    movement = _movement(
-        sku_id=reservation.sku_id,
-        location_id=location_id,
-        kind=MovementKind.SHIPMENT,
-        on_hand=-quantity,
-        reserved=-quantity,
-        actor=actor,
-        order_id=reservation.order_id,
-        order_line_id=order_line_id,
+    [movement] = stock_consume_many(
+        items=[ConsumeRequest(order_line_id, location_id, quantity)],
         shipment_id=shipment_id,
+        actor=actor,
     )
-    movement.save(force_insert=True)
-    _stock_changed([(reservation.sku_id, location_id)])
     return movement
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.services import stock_release
+from inventory.services import ReleaseRequest, stock_release_many
 from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.outbox import outbox_enqueue
@@ -232,15 +232,17 @@ def order_cancel(
         wanted = list(asked.items())
         if errors:
             raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
+    releases = []
     for line_id, quantity in wanted:
         line = order_lines[line_id]
         from_allocated = max(0, quantity - line.quantity_unallocated)
         if from_allocated:
-            stock_release(
-                order_line_id=line.pk, quantity=from_allocated, reason=reason, actor=actor
-            )
+            releases.append(ReleaseRequest(line.pk, quantity=from_allocated))
             line.quantity_allocated -= from_allocated
         line.quantity_cancelled += quantity
+    if releases:
+        # One call for every line: the stock rows are locked together, in primary-key order.
+        stock_release_many(items=releases, reason=reason, actor=actor)
     OrderLine.objects.bulk_update(
         [order_lines[pk] for pk, _ in wanted], ["quantity_allocated", "quantity_cancelled"]
     )
@@ -553,7 +555,7 @@ def order_ship(
 
     Raises ValidationFailed (more than allocated), Conflict (not reserved there).
     """
-    from inventory.services import stock_consume
+    from inventory.services import ConsumeRequest, stock_consume_many
 
     order = _lock(order)
     lines = {ln.pk: ln for ln in _lines(order)}
@@ -564,14 +566,13 @@ def order_ship(
             errors[f"shipped.{index}.quantity"] = ["More than is allocated to this line."]
     if errors:
         raise ValidationFailed("These quantities cannot ship.", errors=errors)
-    for line_id, location_id, quantity in shipped:
-        stock_consume(
-            order_line_id=line_id,
-            location_id=location_id,
-            quantity=quantity,
-            shipment_id=shipment_id,
-            actor=actor,
-        )
+    # One call for every line: the stock rows are locked together, in primary-key order.
+    stock_consume_many(
+        items=[ConsumeRequest(ln, loc, q) for ln, loc, q in shipped],
+        shipment_id=shipment_id,
+        actor=actor,
+    )
+    for line_id, _location_id, quantity in shipped:
         lines[line_id].quantity_allocated -= quantity
         lines[line_id].quantity_shipped += quantity
     OrderLine.objects.bulk_update(
@@ -606,14 +607,13 @@ def order_deallocate(
             raise ValidationFailed(
                 "More than is allocated.", errors={f"allocations.{index}.quantity": ["Too many."]}
             )
-    for line_id, location_id, quantity in allocations:
-        stock_release(
-            order_line_id=line_id,
-            location_id=location_id,
-            quantity=quantity,
-            reason=reason,
-            actor=actor,
-        )
+    # One call for every line: the stock rows are locked together, in primary-key order.
+    stock_release_many(
+        items=[ReleaseRequest(ln, loc, q) for ln, loc, q in allocations],
+        reason=reason,
+        actor=actor,
+    )
+    for line_id, _location_id, quantity in allocations:
         lines[line_id].quantity_allocated -= quantity
     OrderLine.objects.bulk_update([lines[pk] for pk, _, _ in allocations], ["quantity_allocated"])
     order_event_add(

@@ -7,9 +7,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from inventory import services
+from inventory.events import StockChanged
 from inventory.models import MovementKind, Reservation, StockLevel, StockMovement
 from inventory.selectors import ledger_drift, stock_levels_at
-from inventory.services import ReservationRequest
+from inventory.services import ConsumeRequest, ReleaseRequest, ReservationRequest
+from oms import events
 from oms.errors import Conflict, InsufficientStock, InvalidTransition, ValidationFailed
 from tests.factories import LocationFactory, SkuFactory
 
@@ -248,3 +250,227 @@ def test_the_database_refuses_to_change_a_movement(sku, wh):
         with pytest.raises(DatabaseError), transaction.atomic():
             StockMovement.objects.filter(pk=movement.pk).delete()
     assert StockMovement.objects.get(pk=movement.pk).on_hand_delta == 3
+
+
+# --- set-based consume and release: every item or none, one locked statement per table ---------
+
+
+@pytest.fixture
+def stock_events():
+    """The StockChanged events published during the test."""
+    seen: list[StockChanged] = []
+    events.subscribe(StockChanged, seen.append)
+    yield seen
+    events.unsubscribe(StockChanged, seen.append)
+
+
+def state() -> tuple[dict, dict, list]:
+    """Levels, reservations and ledger as they stand: to prove a refused call changed nothing."""
+    levels = {
+        (lv.sku_id, lv.location_id): (lv.on_hand, lv.reserved) for lv in StockLevel.objects.all()
+    }
+    held = {(r.order_line_id, r.location_id): r.quantity for r in Reservation.objects.all()}
+    return levels, held, list(StockMovement.objects.order_by("id").values_list("id", flat=True))
+
+
+def test_consume_many_ships_every_item_and_publishes_once(wh, store, stock_events):
+    a, b = SkuFactory(), SkuFactory()
+    for sku in (a, b):
+        for location in (wh, store):
+            receive(sku, location, 10)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 3),
+            ReservationRequest(1, 10, a.pk, store.pk, 2),
+            ReservationRequest(1, 11, b.pk, wh.pk, 4),
+            ReservationRequest(1, 12, a.pk, wh.pk, 1),  # a second line of `a` at WH: one level
+        ]
+    )
+    stock_events.clear()
+    movements = services.stock_consume_many(
+        items=[
+            ConsumeRequest(10, wh.pk, 2),
+            ConsumeRequest(10, wh.pk, 1),  # the same line and location again: added up
+            ConsumeRequest(10, store.pk, 1),
+            ConsumeRequest(11, wh.pk, 4),
+            ConsumeRequest(12, wh.pk, 1),
+        ],
+        shipment_id=99,
+    )
+    assert sorted((m.order_line_id, m.location_id, m.on_hand_delta) for m in movements) == sorted(
+        [(10, wh.pk, -3), (10, store.pk, -1), (11, wh.pk, -4), (12, wh.pk, -1)]
+    )
+    assert {(m.kind, m.shipment_id) for m in movements} == {("shipment", 99)}
+    assert (level(a, wh).on_hand, level(a, wh).reserved) == (6, 0)
+    assert (level(a, store).on_hand, level(a, store).reserved) == (9, 1)
+    assert (level(b, wh).on_hand, level(b, wh).reserved) == (6, 0)
+    assert (level(b, store).on_hand, level(b, store).reserved) == (10, 0)
+    held = {(r.order_line_id, r.location_id): r.quantity for r in Reservation.objects.all()}
+    assert held == {(10, wh.pk): 0, (10, store.pk): 1, (11, wh.pk): 0, (12, wh.pk): 0}
+    assert [(e.pairs, e.freed) for e in stock_events] == [
+        (frozenset({(a.pk, wh.pk), (a.pk, store.pk), (b.pk, wh.pk)}), False)
+    ]
+    assert ledger_drift() == []
+
+
+def test_consume_many_is_all_or_nothing_when_a_level_is_short(wh):
+    a = SkuFactory()
+    receive(a, wh, 5)  # `a`'s level comes first in primary-key order: it changes, then rolls back
+    short = SkuFactory(allow_backorder=True)
+    receive(short, wh, 1)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 2),
+            ReservationRequest(1, 11, short.pk, wh.pk, 3),  # backordered: 3 held, 1 on hand
+        ]
+    )
+    before = state()
+    with pytest.raises(InsufficientStock) as err:
+        services.stock_consume_many(
+            items=[ConsumeRequest(10, wh.pk, 2), ConsumeRequest(11, wh.pk, 3)]
+        )
+    assert f"3 of {short.code} at WH: 1 on hand" in str(err.value)
+    assert state() == before
+    assert ledger_drift() == []
+
+
+def test_consume_many_refuses_more_than_a_line_holds_there(wh, store):
+    a, b = SkuFactory(), SkuFactory()
+    receive(a, wh, 5)
+    receive(b, wh, 5)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 2),
+            ReservationRequest(1, 11, b.pk, wh.pk, 1),
+        ]
+    )
+    before = state()
+    for items in (
+        [ConsumeRequest(11, wh.pk, 1), ConsumeRequest(10, wh.pk, 3)],
+        [ConsumeRequest(10, wh.pk, 2), ConsumeRequest(10, wh.pk, 1)],  # together more than held
+        [ConsumeRequest(11, wh.pk, 1), ConsumeRequest(10, store.pk, 1)],  # nothing held there
+    ):
+        with pytest.raises(Conflict) as err:
+            services.stock_consume_many(items=items)
+        assert err.value.code == "not_reserved"
+        assert state() == before
+    with pytest.raises(ValidationFailed):
+        services.stock_consume_many(items=[ConsumeRequest(10, wh.pk, 0)])
+    assert services.stock_consume_many(items=[]) == []
+
+
+def test_release_many_gives_back_at_a_location_or_everywhere(wh, store, stock_events):
+    a, b = SkuFactory(), SkuFactory()
+    for sku in (a, b):
+        for location in (wh, store):
+            receive(sku, location, 10)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 3),
+            ReservationRequest(1, 10, a.pk, store.pk, 2),
+            ReservationRequest(1, 11, b.pk, wh.pk, 4),
+            ReservationRequest(1, 12, b.pk, store.pk, 1),
+        ]
+    )
+    stock_events.clear()
+    movements = services.stock_release_many(
+        items=[
+            ReleaseRequest(10, quantity=4),  # everywhere, by location: 3 at WH, then 1 at STORE
+            ReleaseRequest(11, wh.pk, 1),
+            ReleaseRequest(12),  # all of it
+        ],
+        reason="cancelled",
+    )
+    assert sorted((m.order_line_id, m.location_id, m.reserved_delta) for m in movements) == sorted(
+        [(10, wh.pk, -3), (10, store.pk, -1), (11, wh.pk, -1), (12, store.pk, -1)]
+    )
+    assert {(m.kind, m.reason) for m in movements} == {("release", "cancelled")}
+    held = {(r.order_line_id, r.location_id): r.quantity for r in Reservation.objects.all()}
+    assert held == {(10, wh.pk): 0, (10, store.pk): 1, (11, wh.pk): 3, (12, store.pk): 0}
+    assert [level(a, wh).reserved, level(a, store).reserved] == [0, 1]
+    assert [level(b, wh).reserved, level(b, store).reserved] == [3, 0]
+    assert [(e.pairs, e.freed) for e in stock_events] == [
+        (frozenset({(a.pk, wh.pk), (a.pk, store.pk), (b.pk, wh.pk), (b.pk, store.pk)}), True)
+    ]
+    stock_events.clear()
+    assert services.stock_release_many(items=[ReleaseRequest(12)]) == []  # replay: a no-op
+    assert stock_events == []
+    assert ledger_drift() == []
+
+
+def test_release_many_is_all_or_nothing(wh):
+    a, b = SkuFactory(), SkuFactory()
+    receive(a, wh, 5)
+    receive(b, wh, 5)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 2),
+            ReservationRequest(1, 11, b.pk, wh.pk, 1),
+        ]
+    )
+    before = state()
+    for items in (
+        [ReleaseRequest(10, quantity=2), ReleaseRequest(11, quantity=2)],
+        [ReleaseRequest(10, wh.pk, 2), ReleaseRequest(10, quantity=1)],  # together more than held
+    ):
+        with pytest.raises(Conflict) as err:
+            services.stock_release_many(items=items)
+        assert err.value.code == "not_reserved"
+        assert state() == before
+    with pytest.raises(ValidationFailed):
+        services.stock_release_many(items=[ReleaseRequest(10, quantity=-1)])
+
+
+@pytest.mark.parametrize("call", ["release", "consume"])
+def test_a_reservation_that_changed_meanwhile_is_a_concurrent_change(wh, monkeypatch, call):
+    """The plan is read before the levels are locked; the guarded UPDATEs catch what moved."""
+    from inventory.services import stock as stock_module
+
+    a, b = SkuFactory(), SkuFactory()
+    receive(a, wh, 10)
+    receive(b, wh, 10)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 3),
+            ReservationRequest(1, 11, b.pk, wh.pk, 2),
+            ReservationRequest(2, 20, a.pk, wh.pk, 5),  # another order keeps `a`'s level reserved
+        ]
+    )
+    runs = {
+        "release": lambda: services.stock_release_many(
+            items=[ReleaseRequest(11), ReleaseRequest(10)]
+        ),
+        "consume": lambda: services.stock_consume_many(
+            items=[ConsumeRequest(11, wh.pk, 2), ConsumeRequest(10, wh.pk, 3)]
+        ),
+    }
+    run = runs[call]
+    stale = stock_module._held([10, 11])
+    services.stock_release(order_line_id=10, quantity=2)  # what another transaction did meanwhile
+    monkeypatch.setattr(stock_module, "_held", lambda line_ids: stale)
+    before = state()
+    with pytest.raises(Conflict) as err:
+        run()
+    assert err.value.code == "concurrent_change"
+    assert state() == before
+    assert ledger_drift() == []
+
+
+def test_the_audit_agrees_after_consuming_and_releasing_many(wh, store, capsys):
+    a, b = SkuFactory(), SkuFactory()
+    for sku in (a, b):
+        receive(sku, wh, 4)
+        receive(sku, store, 4)
+    services.stock_reserve(
+        requests=[
+            ReservationRequest(1, 10, a.pk, wh.pk, 2),
+            ReservationRequest(1, 10, a.pk, store.pk, 2),
+            ReservationRequest(1, 11, b.pk, store.pk, 3),
+        ]
+    )
+    services.stock_consume_many(
+        items=[ConsumeRequest(10, store.pk, 1), ConsumeRequest(11, store.pk, 3)]
+    )
+    services.stock_release_many(items=[ReleaseRequest(10)])
+    call_command("inventory_audit")
+    assert "no drift" in capsys.readouterr().out

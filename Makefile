@@ -12,7 +12,7 @@ PORT ?= 8000
 # Development defaults; a production deployment sets its own environment and never uses make.
 export DEBUG ?= 1
 
-.PHONY: run test install install-dev lint typecheck pytest bench clean
+.PHONY: run test install install-dev lint typecheck pytest pytest-integration bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -51,8 +51,17 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy $(APP_CODE)
 
+# The suite runs on PYTEST_WORKERS processes; the worker integration tests (real Celery
+# workers on the configured broker, faults included) run after it, one at a time, so that no
+# two of them consume from one broker.
+PYTEST_WORKERS ?= 2
+
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not integration" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory pytest-integration
+
+pytest-integration: $(VENV)/.installed-dev
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -47,8 +47,8 @@ def webhooks_sweep_task(**_: Any) -> int:
     return webhooks.webhooks_requeue()
 
 
-def _webhook_gave_up(*, delivery_id: int, reason: str, **_: Any) -> None:
-    webhooks.webhook_gave_up(delivery_id=delivery_id, reason=reason)
+def _webhook_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    webhooks.webhook_gave_up(delivery_id=kwargs["delivery_id"], reason=failure)
 
 
 @oms_task(name="channels.webhook_process", queue="channels", give_up=_webhook_gave_up)
@@ -71,12 +71,12 @@ def stock_reconcile_all_task(**_: Any) -> int:
     return requests.channels_stock_reconcile_all()
 
 
-def _shipment_push_gave_up(*, shipment_id: int, reason: str, **_: Any) -> None:
-    push.push_gave_up(reference=push.shipment_reference(shipment_id), reason=reason)
+def _shipment_push_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    push.push_gave_up(reference=push.shipment_reference(kwargs["shipment_id"]), reason=failure)
 
 
-def _push_gave_up(*, reference: str, reason: str, **_: Any) -> None:
-    push.push_gave_up(reference=reference, reason=reason)
+def _push_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    push.push_gave_up(reference=kwargs["reference"], reason=failure)
 
 
 @oms_task(name="channels.shipment_push", queue="channels", give_up=_shipment_push_gave_up)

@@ -12,10 +12,12 @@ from typing import Any
 from oms.tasks import oms_task
 
 
-def _gave_up(*, shipment_id: int, reason: str, actor: str = "system", **_: Any) -> None:
+def _gave_up(kwargs: dict[str, Any], failure: str) -> None:
     from fulfilment.services.labels import labels_buy_gave_up
 
-    labels_buy_gave_up(shipment_id=shipment_id, reason=reason, actor=actor)
+    labels_buy_gave_up(
+        shipment_id=kwargs["shipment_id"], reason=failure, actor=kwargs.get("actor", "system")
+    )
 
 
 @oms_task(name="fulfilment.labels_buy", queue="labels", give_up=_gave_up)

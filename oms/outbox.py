@@ -10,10 +10,12 @@ Invariants:
   never blocks or fails the request. The sweep (beat, every few seconds) publishes what is due
   and not done: rows the fast path missed, retries whose time has come, rows whose worker died,
   and rows published OMS_OUTBOX_REDELIVER_SECONDS ago and still not done (a broker that lost
-  them);
+  them; again after twice as long each time);
 - a worker runs a message only after claiming it (pending -> running with its identity and a
-  lease), so a message published twice runs once; a claim whose holder died (oms.workers) or
-  whose lease expired is taken over; done and failed are final (staff may retry a failed one);
+  lease), so a message published twice runs once, and runs it with the task and arguments its
+  row holds (a stale message from a database that reused the id changes nothing); a claim
+  whose holder died (oms.workers) or whose lease expired is taken over; done and failed are
+  final (staff may retry a failed one);
 - transient errors (TRANSIENT_ERRORS: TransientError, database disconnects, serialization
   failures and deadlocks, a soft time limit) put the message back with exponential backoff and
   jitter (or the error's retry_after when longer), up to its max_attempts; then, and at once
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import logging
 import os
 import random
@@ -58,6 +61,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 #: A message due later than this is left to the sweep instead of an ETA in the broker (Redis
 #: would redeliver an ETA message held longer than its visibility timeout).
 FAST_PATH_MAX_COUNTDOWN = 30.0
+WORKERS_DIED = "gave up: its worker died on every attempt"
 State = OutboxMessage.State
 OPEN_STATES = (State.PENDING, State.RUNNING)
 
@@ -101,6 +105,7 @@ def outbox_enqueue(
     """
     name, queue, found = _task_of(task)
     now = timezone.now()
+    dedupe_key = dedupe_key[:200]  # the column's length: looked up as it is stored
     if (
         dedupe_key
         and OutboxMessage.objects.filter(dedupe_key=dedupe_key, state=State.PENDING).exists()
@@ -112,7 +117,7 @@ def outbox_enqueue(
         task=name,
         queue=queue,
         kwargs=dict(kwargs),
-        dedupe_key=dedupe_key[:200],
+        dedupe_key=dedupe_key,
         created_at=now,
         run_after=run_after,
         # The fast path publishes it now; the sweep only looks again if it is still not done.
@@ -250,45 +255,58 @@ def _due_now(ids: list[int]) -> None:
 # --- running (called by oms.tasks.OmsTask) ----------------------------------------------------
 
 
-def outbox_claim(message_id: int, *, holder: str, lease_seconds: float) -> bool:
-    """Take a message to run it; False when it is done, failed, not due yet, or running in a
-    live process (a duplicate delivery)."""
+class Claim(enum.Enum):
+    TAKEN = "taken"
+    #: Done, failed, not due yet, or running in a live process (a duplicate delivery).
+    SKIPPED = "skipped"
+    #: Its workers died on every attempt: it is failed now (the caller runs the give-up hook).
+    EXHAUSTED = "exhausted"
+
+
+def outbox_claim(message_id: int, *, task_name: str, holder: str, lease_seconds: float) -> Claim:
+    """Take a message of `task_name` to run it (see Claim). A message naming another task (a
+    stale one from another database that reused the id) is skipped and changes nothing."""
     now = timezone.now()
     lease_until = now + dt.timedelta(seconds=lease_seconds)
     claim = {
         "state": State.RUNNING,
-        "holder": holder[:300],
+        "holder": holder,
         "lease_until": lease_until,
         "attempts": F("attempts") + 1,
     }
     due = Q(run_after__lte=now + dt.timedelta(seconds=1))
     if (
         OutboxMessage.objects.filter(
-            due, pk=message_id, state=State.PENDING, attempts__lt=F("max_attempts")
+            due,
+            pk=message_id,
+            task=task_name,
+            state=State.PENDING,
+            attempts__lt=F("max_attempts"),
         ).update(**claim)
         == 1
     ):
-        return True
+        return Claim.TAKEN
     row = (
-        OutboxMessage.objects.filter(pk=message_id)
+        OutboxMessage.objects.filter(pk=message_id, task=task_name)
         .values("state", "holder", "lease_until", "attempts", "max_attempts")
         .first()
     )
-    if row is None or row["state"] != State.RUNNING:
-        return False
-    if row["lease_until"] and row["lease_until"] > now and holder_alive(row["holder"], now=now):
-        return False
-    if row["attempts"] >= row["max_attempts"]:
-        _fail(message_id, "gave up: its worker died on every attempt", expected=row["holder"])
-        return False
+    if row is None or row["state"] not in OPEN_STATES:
+        return Claim.SKIPPED
+    dead_holder = row["state"] == State.RUNNING and not (
+        row["lease_until"] and row["lease_until"] > now and holder_alive(row["holder"], now=now)
+    )
+    if row["attempts"] >= row["max_attempts"] and (dead_holder or row["state"] == State.PENDING):
+        _fail(message_id, WORKERS_DIED)
+        return Claim.EXHAUSTED
+    if not dead_holder:
+        return Claim.SKIPPED
     # Its worker died mid-run: take it over (only if nobody else did meanwhile).
     logger.warning("Outbox message %s: its worker %s is gone; running it again.", message_id, row)
-    return (
-        OutboxMessage.objects.filter(
-            pk=message_id, state=State.RUNNING, holder=row["holder"]
-        ).update(**claim)
-        == 1
-    )
+    taken = OutboxMessage.objects.filter(
+        pk=message_id, state=State.RUNNING, holder=row["holder"]
+    ).update(**claim)
+    return Claim.TAKEN if taken == 1 else Claim.SKIPPED
 
 
 def _with_retries(action: Callable[[], Any]) -> Any:
@@ -316,7 +334,7 @@ def connections_reset() -> None:
 def outbox_done(message_id: int, *, holder: str) -> None:
     _with_retries(
         lambda: OutboxMessage.objects.filter(
-            pk=message_id, state=State.RUNNING, holder=holder[:300]
+            pk=message_id, state=State.RUNNING, holder=holder
         ).update(state=State.DONE, finished_at=timezone.now(), lease_until=None, last_error="")
     )
 
@@ -334,7 +352,7 @@ def outbox_retry_later(message_id: int, *, holder: str, error: BaseException) ->
 
     def action() -> bool:
         row = (
-            OutboxMessage.objects.filter(pk=message_id, state=State.RUNNING, holder=holder[:300])
+            OutboxMessage.objects.filter(pk=message_id, state=State.RUNNING, holder=holder)
             .values("attempts", "max_attempts")
             .first()
         )
@@ -367,7 +385,7 @@ def outbox_fail(message_id: int, *, holder: str, error: BaseException | str) -> 
 def _fail(message_id: int, reason: str, *, expected: str | None = None) -> None:
     rows = OutboxMessage.objects.filter(pk=message_id, state__in=OPEN_STATES)
     if expected is not None:
-        rows = rows.filter(holder=expected[:300])
+        rows = rows.filter(holder=expected)
     rows.update(
         state=State.FAILED, finished_at=timezone.now(), lease_until=None, last_error=reason[:5000]
     )
@@ -377,15 +395,25 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:5000]
 
 
-def outbox_run(*, message_id: int, task: Task, call: Callable[[], Any]) -> Any:
-    """Run one published message in a worker: claim, run, record (see the module docstring)."""
+def outbox_run(*, message_id: int, task: Task, call: Callable[[dict[str, Any]], Any]) -> Any:
+    """Run one published message in a worker: claim, run `call` with the arguments the row
+    holds (the row is the truth, not the message), record (see the module docstring)."""
     holder = holder_identity()
     lease = float(getattr(task, "time_limit", None) or 600) + 60
-    if not _with_retries(lambda: outbox_claim(message_id, holder=holder, lease_seconds=lease)):
+    claimed = _with_retries(
+        lambda: outbox_claim(
+            message_id, task_name=str(task.name), holder=holder, lease_seconds=lease
+        )
+    )
+    if claimed is Claim.EXHAUSTED:
+        _give_up(task, message_id, WORKERS_DIED)
+        return None
+    if claimed is not Claim.TAKEN:
         logger.info("%s: message %s is done, not due or running elsewhere.", task.name, message_id)
         return None
     try:
-        result = call()
+        kwargs = OutboxMessage.objects.values_list("kwargs", flat=True).get(pk=message_id)
+        result = call(dict(kwargs or {}))
     except TRANSIENT_ERRORS as exc:
         connections_reset()
         if outbox_retry_later(message_id, holder=holder, error=exc):
@@ -413,7 +441,7 @@ def _give_up(task: Task, message_id: int, error: BaseException | str) -> None:
         OutboxMessage.objects.filter(pk=message_id).values_list("kwargs", flat=True).first() or {}
     )
     try:
-        hook(reason=reason, **kwargs)
+        hook(dict(kwargs), reason)
     except Exception:
         logger.exception("%s: the give-up hook of message %s failed", task.name, message_id)
 
@@ -482,11 +510,20 @@ def outbox_sweep(*, limit: int = 500) -> int:
             break
         published.append(pk)
     if published:
-        OutboxMessage.objects.filter(pk__in=published, state=State.PENDING).update(
-            published_at=now,
-            publish_count=F("publish_count") + 1,
-            publish_after=now + _redeliver_after(),
+        # Published again after 1, 2, 4 ... redelivery periods (capped at a day) while not done.
+        counts = dict(
+            OutboxMessage.objects.filter(pk__in=published).values_list("pk", "publish_count")
         )
+        by_count: dict[int, list[int]] = {}
+        for pk in published:
+            by_count.setdefault(min(counts.get(pk, 0), 10), []).append(pk)
+        for count, ids in by_count.items():
+            wait = min(_redeliver_after() * 2**count, dt.timedelta(days=1))
+            OutboxMessage.objects.filter(pk__in=ids, state=State.PENDING).update(
+                published_at=now,
+                publish_count=F("publish_count") + 1,
+                publish_after=now + wait,
+            )
     return len(published)
 
 
@@ -516,7 +553,7 @@ def outbox_purge(*, older_than: dt.timedelta | None = None) -> int:
 
 def outbox_open_keys(keys: Iterable[str]) -> set[str]:
     """The dedupe keys among `keys` that have a pending or running message."""
-    wanted = [k for k in keys if k]
+    wanted = [k[:200] for k in keys if k]
     if not wanted:
         return set()
     return set(

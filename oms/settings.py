@@ -156,6 +156,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "orders@localhost")
+# Where the file-based backend (django.core.mail.backends.filebased) writes each message.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # OMS domain settings.
 OMS_BASE_CURRENCY = env_str("OMS_BASE_CURRENCY", "EUR").upper()
@@ -169,7 +171,7 @@ OMS_IDEMPOTENCY_KEY_TTL_HOURS = env_int("OMS_IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
 # The transactional outbox (oms/outbox.py) and worker liveness (oms/workers.py).
 #: A published message still not done after this long is published again (a lost message).
-OMS_OUTBOX_REDELIVER_SECONDS = env_int("OMS_OUTBOX_REDELIVER_SECONDS", 600)
+OMS_OUTBOX_REDELIVER_SECONDS = env_int("OMS_OUTBOX_REDELIVER_SECONDS", 120)
 #: After the broker refused a message, requests leave theirs to the sweep for this long.
 OMS_OUTBOX_FAST_PATH_PAUSE_SECONDS = env_int("OMS_OUTBOX_FAST_PATH_PAUSE_SECONDS", 5)
 OMS_OUTBOX_CONNECT_TIMEOUT_SECONDS = env_int("OMS_OUTBOX_CONNECT_TIMEOUT_SECONDS", 1)

@@ -32,8 +32,8 @@ class OmsTask(Task):
     time_limit = 360
     #: The queue this task runs on (routed by `route_task`, not by Celery's deprecated `queue`).
     oms_queue = "default"
-    #: Called with the task's keyword arguments and `reason` when an outbox message of this
-    #: task failed for good: it marks the task's object as needing attention.
+    #: Called as give_up(task kwargs, failure) when an outbox message of this task failed for
+    #: good: it marks the task's object as needing attention.
     give_up: Callable[..., Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -42,7 +42,9 @@ class OmsTask(Task):
             return super().__call__(*args, **kwargs)
         # The outbox retries: call the function itself, not Celery's autoretry wrapper.
         run: Callable[..., Any] = getattr(self, "_orig_run", None) or self.run
-        return outbox_run(message_id=int(message_id), task=self, call=lambda: run(*args, **kwargs))
+        return outbox_run(
+            message_id=int(message_id), task=self, call=lambda stored: run(*args, **stored)
+        )
 
 
 def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> Any:
@@ -60,7 +62,7 @@ def oms_task(
 ) -> Callable[[F], Any]:
     """Declare a task with a stable name on one of the OMS queues (returns the Celery task).
 
-    `give_up(reason=..., **kwargs)` marks the object of an outbox message that failed for good.
+    `give_up(kwargs, failure)` marks the object of an outbox message that failed for good.
     """
 
     def decorator(func: F) -> Any:

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 HOSTNAME = socket.gethostname()
 
+HOLDER_MAX = 300
 _own: tuple[int, str] | None = None
 #: The identity of the Celery worker (or beat) main process, inherited by its pool processes.
 _worker_identity = ""
@@ -71,7 +72,8 @@ def worker_identity_set(identity: str) -> None:
 def holder_identity() -> str:
     """Who holds a lease taken now: this process, and the worker it serves when there is one."""
     own = process_identity()
-    return f"{own}@{_worker_identity}" if _worker_identity else own
+    # Kept whole in the 300 characters the holder columns have (host names are at most 64).
+    return (f"{own}@{_worker_identity}" if _worker_identity else own)[:HOLDER_MAX]
 
 
 @dataclass(frozen=True)

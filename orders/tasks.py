@@ -25,10 +25,10 @@ def fx_rates_refresh(**_: Any) -> str:
     return str(refresh())
 
 
-def _route_gave_up(*, order_id: int, reason: str, **_: Any) -> None:
+def _route_gave_up(kwargs: dict[str, Any], failure: str) -> None:
     from orders.services.routing import order_route_gave_up
 
-    order_route_gave_up(order_id=order_id, reason=reason)
+    order_route_gave_up(order_id=kwargs["order_id"], reason=failure)
 
 
 @oms_task(name="orders.order_route", give_up=_route_gave_up)

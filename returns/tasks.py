@@ -7,10 +7,10 @@ from typing import Any
 from oms.tasks import oms_task
 
 
-def _refund_gave_up(*, refund_id: int, reason: str, **_: Any) -> None:
+def _refund_gave_up(kwargs: dict[str, Any], failure: str) -> None:
     from returns.services import refund_execute_gave_up
 
-    refund_execute_gave_up(refund_id=refund_id, reason=reason)
+    refund_execute_gave_up(refund_id=kwargs["refund_id"], reason=failure)
 
 
 @oms_task(name="returns.refund_execute", give_up=_refund_gave_up)

@@ -74,6 +74,8 @@ FIRST_SYNC_LOOKBACK = dt.timedelta(days=7)
 DEEP_SYNC_WINDOW = dt.timedelta(days=1)
 #: A run holds its channel at most this long (a crashed worker's lease expires).
 LEASE = dt.timedelta(minutes=15)
+#: The runs that hold the channel's sync lease (webhook deliveries and CSV files do not).
+LEASED_TRIGGERS = (SyncTrigger.SCHEDULE, SyncTrigger.MANUAL, SyncTrigger.DEEP)
 #: The reason an order cancelled because the channel cancelled it carries (no echo back).
 CHANNEL_CANCEL_PREFIX = "cancelled on the channel"
 #: Errors of one record that make it a failed item instead of failing the run.
@@ -163,7 +165,8 @@ def _claim(channel_id: int) -> Channel | None:
         now = timezone.now()
         if _lease_live(channel, now):
             return None
-        _close_lost_runs(channel, now)
+        if channel.sync_lease_until is not None:  # a lease its worker left behind
+            _close_lost_runs(channel, now)
         channel.sync_lease_until = now + LEASE
         channel.sync_lease_holder = holder_identity()
         Channel.objects.filter(pk=channel.pk).update(
@@ -173,10 +176,12 @@ def _claim(channel_id: int) -> Channel | None:
 
 
 def _close_lost_runs(channel: Channel, now: dt.datetime) -> int:
-    """Nobody runs the channel (we hold its row lock and no live lease): its `running` runs
-    were lost with their worker."""
+    """Nobody syncs the channel (we hold its row lock and its lease is dead): its `running`
+    syncs were lost with their worker. (Webhook and CSV runs hold no lease: not theirs.)"""
     lost = channel.sync_lease_holder or "unknown"
-    return ChannelSyncRun.objects.filter(channel=channel, status=SyncStatus.RUNNING).update(
+    return ChannelSyncRun.objects.filter(
+        channel=channel, status=SyncStatus.RUNNING, trigger__in=LEASED_TRIGGERS
+    ).update(
         status=SyncStatus.FAILED,
         finished_at=now,
         error=f"The worker running this sync was lost ({lost}); the channel is synced again.",

@@ -120,6 +120,16 @@ def idempotency_replay(record: IdempotencyKey) -> Response:
     )
 
 
+def idempotency_key_of(*, user_id: int | None, header: str | None) -> str | None:
+    """A stable key for a service from the request's `Idempotency-Key` (None without one): the
+    object it creates is keyed too, so even a retry after an answer that never arrived, or
+    after a server error that freed the API key, creates nothing twice."""
+    if user_id is None or not header or not header.strip():
+        return None
+    digest = hashlib.sha256(header.strip().encode()).hexdigest()[:40]
+    return f"api-{user_id}-{digest}"
+
+
 def idempotency_keys_purge() -> int:
     """Delete expired keys; returns how many."""
     deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()

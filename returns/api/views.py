@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oms.api.idempotency import HEADER, idempotency_key_of
 from oms.api.pagination import CursorPagination
 from oms.api.views import OmsGenericViewSet, actor_of
 from returns import selectors, services
@@ -204,6 +205,9 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
             order=data["order"],
             amount=data["amount"],
             reason=data["reason"],
+            idempotency_key=idempotency_key_of(
+                user_id=request.user.pk, header=request.headers.get(HEADER)
+            ),
             actor=actor_of(request),
         )
         return Response(self.get_serializer(refund).data, status=201)

@@ -34,12 +34,14 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py demo_data
 	$(BIN)/python manage.py dev_superuser
 	@echo
+	@echo "  Start     http://$(HOST):$(PORT)/"
 	@echo "  Admin     http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs  http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Health    http://$(HOST):$(PORT)/healthz"
 	@echo "  (Ctrl-C stops the web server, the Celery worker and Celery beat)"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" OMS_HOST=$(HOST) OMS_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	PATH="$(CURDIR)/$(BIN):$$PATH" OMS_HOST=$(HOST) OMS_PORT=$(PORT) \
+	  OMS_PUBLIC_URL="$${OMS_PUBLIC_URL:-http://$(HOST):$(PORT)}" $(BIN)/honcho -f Procfile.dev start
 
 test: $(VENV)/.installed-dev lint typecheck pytest
 

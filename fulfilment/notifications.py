@@ -15,7 +15,6 @@ Invariants:
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,6 @@ from orders.services import order_event_add, order_get_for_update
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 EVENT_KIND = "email_sent"
 
 
@@ -60,8 +58,8 @@ LINES_CAPTION = {"shipped": "In this parcel", "cancelled": "Cancelled items"}
 
 
 def public_url() -> str:
-    """The site's public address (OMS_PUBLIC_URL), without a trailing slash."""
-    return (os.environ.get("OMS_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+    """The site's public address (settings.OMS_PUBLIC_URL), without a trailing slash."""
+    return str(settings.OMS_PUBLIC_URL).rstrip("/")
 
 
 def tracking_page_url(order: Order) -> str:

@@ -127,6 +127,8 @@ STORAGES = {
 }
 # Development serves static files straight from the apps; production runs collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
+# Files served at the site's root: /favicon.ico.
+WHITENOISE_ROOT = BASE_DIR / "oms" / "root"
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
@@ -144,9 +146,14 @@ CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
 # Email: console in development, SMTP settings from the environment otherwise.
+# Development logs one line per e-mail (oms/mail.py); OMS_EMAIL_LOG_FULL=1 prints them whole.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    (
+        "django.core.mail.backends.console.EmailBackend"
+        if env_bool("OMS_EMAIL_LOG_FULL", False)
+        else "oms.mail.LogEmailBackend"
+    )
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
@@ -160,6 +167,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "orders@localhost")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # OMS domain settings.
+#: The address shoppers reach the site at: links in e-mails (`make run` sets it from its HOST
+#: and PORT); API answers use the address of the request instead.
+OMS_PUBLIC_URL = env_str("OMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OMS_BASE_CURRENCY = env_str("OMS_BASE_CURRENCY", "EUR").upper()
 if len(OMS_BASE_CURRENCY) != 3 or not OMS_BASE_CURRENCY.isalpha():
     raise ImproperlyConfigured(

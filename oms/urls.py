@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oms.api.exceptions import api_not_found
 from oms.health import healthz
+from oms.views import front_door
 
 api_v1 = [
     path("", include("inventory.api.urls")),
@@ -14,6 +15,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", front_door, name="front-door"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,6 +1,10 @@
 """Demo orders of Northwind Outdoor: 500+ orders across the demo channels and currencies, in
 every status, some held. Idempotent: each demo order has a fixed external id, so a second run
-captures nothing new and changes nothing."""
+captures nothing new and changes nothing.
+
+Each order is placed when its story needs (a delivered order some days ago, a pending one
+today) and captured on that day (oms.demo.story_at): its timeline agrees with its dates.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from typing import Any
 from django.utils import timezone
 
 from inventory.models import Sku
+from oms.demo import story_at
 from oms.errors import DomainError
 from orders import services
-from orders.models import Order
 from orders.services.capture import channel_model
 from orders.states import OrderStatus
 
@@ -77,6 +81,18 @@ PLAN = {
     "pos-munich": (["DE"], 40),
     "api": (["DE", "NL"], 20),
 }
+#: How long ago an order with that outcome was placed (hours, from .. to).
+AGE_HOURS = {
+    OrderStatus.PENDING: (1, 30),
+    OrderStatus.ALLOCATED: (1, 40),
+    OrderStatus.BACKORDERED: (4, 100),
+    OrderStatus.PARTIALLY_SHIPPED: (50, 100),
+    OrderStatus.SHIPPED: (50, 100),
+    OrderStatus.DELIVERED: (80, 400),
+    OrderStatus.COMPLETED: (450, 1300),
+    OrderStatus.CANCELLED: (10, 500),
+    "held": (2, 120),
+}
 # Where each demo order ends up, by weight.
 OUTCOMES = [
     (OrderStatus.PENDING, 4),
@@ -114,31 +130,33 @@ def load_demo_orders() -> dict[str, int]:
             external_id = f"DEMO-{code}-{n:04d}"
             outcome = demo_outcome(external_id)
             rng = random.Random(f"{code}-{n}")
-            payload = _payload(
-                rng, channel, countries, skus, now - timedelta(hours=rng.randint(1, 720))
-            )
+            placed = now - timedelta(hours=rng.randint(*AGE_HOURS[outcome]))
+            payload = _payload(rng, channel, countries, skus, placed)
             if outcome == OrderStatus.PENDING:
                 payload["payment_status"] = "pending"  # waits for payment: held, not routed
-            result = services.order_capture(channel=code, external_id=external_id, **payload)
+            with story_at(placed):
+                result = services.order_capture(channel=code, external_id=external_id, **payload)
+                if result.created:
+                    # Converted on the day (the demo mutes the conversion task: no worker needed).
+                    services.order_convert_total(order_id=result.order.pk)
             if not result.created:
                 continue
             created += 1
+            later = placed + timedelta(hours=rng.randint(1, 8))
             try:
-                if outcome == "held":
-                    services.order_hold(
-                        order=result.order,
-                        note="Customer asked to wait for a second item.",
-                        actor="demo",
-                    )
-                elif outcome == OrderStatus.CANCELLED:
-                    services.order_cancel(
-                        order=result.order, reason="Customer changed their mind.", actor="demo"
-                    )
+                with story_at(later):
+                    if outcome == "held":
+                        services.order_hold(
+                            order=result.order,
+                            note="Customer asked to wait for a second item.",
+                            actor="demo",
+                        )
+                    elif outcome == OrderStatus.CANCELLED:
+                        services.order_cancel(
+                            order=result.order, reason="Customer changed their mind.", actor="demo"
+                        )
             except DomainError:
                 pass  # a demo order that cannot go further stays where it is
-    # Convert now rather than wait for a worker: the demo shows base-currency totals at once.
-    for order_id in Order.objects.filter(total_base__isnull=True).values_list("pk", flat=True):
-        services.order_convert_total(order_id=order_id)
     return {"orders": created}
 
 

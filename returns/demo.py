@@ -5,20 +5,26 @@ real services.
 
 Idempotent: each demo return is marked by its comment ("[demo] <slot>"), each slot is done in
 its own transaction, and a slot already done is skipped, so running it again adds nothing.
+Each return happens two days after its order was delivered (oms.demo.story_at), so the return
+window and the timeline agree with the order's dates.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from fulfilment.models import Shipment
+from oms.demo import story_at
 from oms.errors import DomainError
 from orders.models import Order, OrderLine
+from orders.services import order_convert_total
 from orders.states import OrderStatus
 from returns import services
 from returns.models import Refund, ReturnRequest
@@ -45,6 +51,17 @@ def _candidates() -> list[Order]:
         .select_related("channel")
         .order_by("pk")[:60]
     )
+
+
+def _after_delivery(order: Order) -> datetime:
+    """Two days after the order's last parcel arrived (now, if that is later than now)."""
+    delivered = (
+        Shipment.objects.filter(order=order, delivered_at__isnull=False)
+        .order_by("-delivered_at")
+        .values_list("delivered_at", flat=True)
+        .first()
+    )
+    return (delivered or timezone.now()) + timedelta(days=2)
 
 
 def _lines(order: Order) -> list[OrderLine]:
@@ -171,7 +188,8 @@ def _exchange(order: Order, lines: list[OrderLine]) -> None:
         authorise=True,
     )
     _receive(ret, order, [(line, 1, "sellable", "restock")])
-    services.return_exchange_order_create(return_request=ret, actor="demo")
+    replacement = services.return_exchange_order_create(return_request=ret, actor="demo")
+    order_convert_total(order_id=replacement.pk)  # the demo mutes the conversion task
     services.return_complete(return_request=ret, actor="demo")
 
 
@@ -208,7 +226,7 @@ def demo_returns(stdout: Writer) -> dict[str, int]:
             if sum(ln.quantity_shipped for ln in lines) < units or not _location(order):
                 continue
             try:
-                with transaction.atomic():
+                with story_at(_after_delivery(order)), transaction.atomic():
                     make(order, lines)
             except DomainError as exc:
                 stdout.write(f"Demo return {slot!r} skipped on order {order.number}: {exc}")
@@ -218,15 +236,16 @@ def demo_returns(stdout: Writer) -> dict[str, int]:
     refunds = 0
     if not Refund.objects.filter(reason=APPEASEMENT_REASON).exists() and candidates:
         order = candidates.pop(0)
-        with transaction.atomic():
-            amount = min(order.total, max(order.total / 10, Decimal("1")))
-            refund = services.refund_create(
-                order=order,
-                amount=amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN),
-                reason=APPEASEMENT_REASON,
-                actor="demo",
-            )
-        services.refund_execute(refund=refund)
+        with story_at(_after_delivery(order)):
+            with transaction.atomic():
+                amount = min(order.total, max(order.total / 10, Decimal("1")))
+                refund = services.refund_create(
+                    order=order,
+                    amount=amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN),
+                    reason=APPEASEMENT_REASON,
+                    actor="demo",
+                )
+            services.refund_execute(refund=refund)
         refunds += 1
     statuses = ", ".join(
         f"{row['status']} {row['n']}"

@@ -225,13 +225,24 @@ def _renew(channel: Channel) -> bool:
     return bool(taken)
 
 
-def _release(channel: Channel, *, scheduled: bool = True) -> None:
+def next_sync_at(started: dt.datetime, interval_minutes: int) -> dt.datetime:
+    """When a channel synced every `interval_minutes` is due after a run that started at
+    `started`: the next boundary of its interval on the clock (every 15 minutes: :00, :15, :30,
+    :45 UTC). Aligned, a beat that ticks at any second of the minute finds it due once per
+    interval, whatever the run's own duration."""
+    step = interval_minutes * 60
+    seconds = int(started.timestamp())
+    return dt.datetime.fromtimestamp((seconds // step + 1) * step, tz=dt.UTC)
+
+
+def _release(channel: Channel, *, started: dt.datetime, scheduled: bool = True) -> None:
     """Give the channel back (only if the lease is still ours) and schedule its next run."""
-    interval = dt.timedelta(minutes=channel.sync_interval_minutes or 0)
     changes: dict[str, Any] = {"sync_lease_until": None, "sync_lease_holder": ""}
     if scheduled:
         changes["sync_next_at"] = (
-            timezone.now() + interval if channel.sync_interval_minutes else None
+            next_sync_at(started, channel.sync_interval_minutes)
+            if channel.sync_interval_minutes
+            else None
         )
     Channel.objects.filter(pk=channel.pk, sync_lease_until=channel.sync_lease_until).update(
         **changes
@@ -320,18 +331,18 @@ def channel_sync(
                 raise TransientError("The run outlived its lease; another worker has the channel.")
     except TransientError as exc:
         _finish(run, SyncStatus.FAILED, f"Temporary: {exc}")
-        _release(channel)
+        _release(channel, started=now)
         raise
     except PermanentError as exc:
         _finish(run, SyncStatus.FAILED, str(exc))
-        _release(channel)
+        _release(channel, started=now)
         return run
     except Exception as exc:
         _finish(run, SyncStatus.FAILED, f"{type(exc).__name__}: {exc}")
-        _release(channel)
+        _release(channel, started=now)
         raise
     _finish(run, SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED, "")
-    _release(channel, scheduled=trigger != SyncTrigger.DEEP)
+    _release(channel, started=now, scheduled=trigger != SyncTrigger.DEEP)
     return run
 
 

@@ -205,6 +205,7 @@ def _movement(
         quarantined_delta=quarantined,
         actor=actor,
         reason=reason[:255],
+        created_at=timezone.now(),  # the clock of the moment (a loaded history sets its own)
         **refs,
     )
 

@@ -5,10 +5,12 @@ from django.core.management import call_command
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from channels.management.commands.demo_data import PAST_SIDE_EFFECTS
 from channels.models import Channel
 from inventory.models import Location, Sku, StockForecast, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
-from orders.models import Order
+from oms.models import OutboxMessage
+from orders.models import Order, OrderEvent
 from orders.states import OrderStatus
 from returns.models import Refund, ReturnRequest
 from returns.states import ReturnStatus
@@ -70,5 +72,40 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     assert ReturnRequest.objects.filter(exchange_order__isnull=False).exists()
     assert ledger_drift() == []
 
+    assert_the_story_agrees_with_its_dates()
+    # The past e-mails nobody, and needs no worker to convert its totals.
+    assert not OutboxMessage.objects.filter(task__in=PAST_SIDE_EFFECTS).exists()
+    assert not Order.objects.filter(total_base__isnull=True).exists()
+
     call_command("demo_data", verbosity=0)
     assert counts() == first
+
+
+def assert_the_story_agrees_with_its_dates() -> None:
+    """Placed, routed, shipped, scanned, delivered, returned: in that order, never in the
+    future, and the timeline says the same as the rows."""
+    from fulfilment.models import Shipment, TrackingEvent
+
+    now = timezone.now()
+    assert not OrderEvent.objects.filter(created_at__gt=now).exists()
+    assert not StockMovement.objects.filter(created_at__gt=now).exists()
+    assert not TrackingEvent.objects.filter(occurred_at__gt=now).exists()
+    delivered = Order.objects.filter(status=OrderStatus.DELIVERED).order_by("pk")[:40]
+    assert delivered
+    for order in delivered:
+        captured = order.events.get(kind="captured").created_at
+        assert order.placed_at <= captured < order.placed_at + timedelta(minutes=5)
+        for shipment in Shipment.objects.filter(order=order, delivered_at__isnull=False):
+            assert captured < shipment.shipped_at < shipment.delivered_at <= now
+            last_scan = shipment.tracking_events.order_by("-occurred_at").first()
+            assert last_scan.occurred_at <= shipment.delivered_at
+            event = order.events.filter(kind="shipment_delivered", data__shipment=shipment.pk)
+            assert event.get().created_at == pytest.approx(
+                shipment.delivered_at, abs=timedelta(minutes=1)
+            )
+    # Completed orders were delivered days before they were closed; returns came after delivery.
+    for ret in ReturnRequest.objects.select_related("order")[:20]:
+        last_delivery = max(
+            s.delivered_at for s in Shipment.objects.filter(order=ret.order) if s.delivered_at
+        )
+        assert ret.created_at > last_delivery

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -246,6 +247,38 @@ def test_due_channels_follow_their_interval(shop, network):
     assert sync.channels_due(later) == []
     Channel.objects.filter(pk=shop.pk).update(sync_interval_minutes=5, credentials_encrypted="")
     assert sync.channels_due(later) == []  # no credentials: not connected
+
+
+@pytest.mark.parametrize(("interval", "run_seconds"), [(1, 2.5), (1, 0.2), (5, 40.0), (15, 3.0)])
+def test_a_sync_interval_is_honoured_on_the_clock(shop, interval, run_seconds):
+    """Beat ticks every 60 s (17 s past the minute here) and each run takes a while: a channel
+    synced every N minutes syncs once per N minutes, not once per N + 1."""
+    Channel.objects.filter(pk=shop.pk).update(sync_interval_minutes=interval)
+    start = dt.datetime(2026, 12, 1, 9, 0, 17, tzinfo=dt.UTC)
+    clock = {"now": start}
+
+    class SlowAdapter(FakeAdapter):
+        def orders_page(self, *, since, page=None):
+            clock["now"] += dt.timedelta(seconds=run_seconds)  # the vendor takes its time
+            return super().orders_page(since=since, page=page)
+
+    runs = 0
+    with mock.patch("django.utils.timezone.now", side_effect=lambda: clock["now"]):
+        for tick in range(60):  # one hour of beat ticks
+            clock["now"] = start + dt.timedelta(minutes=tick)
+            if sync.channels_due() == [shop.pk]:
+                assert sync.channel_sync(channel=shop, adapter=SlowAdapter()) is not None
+                runs += 1
+    assert runs == 60 // interval
+
+
+def test_the_next_sync_is_on_the_next_boundary_of_the_interval():
+    at = dt.datetime(2026, 12, 1, 9, 7, 42, tzinfo=dt.UTC)
+    assert sync.next_sync_at(at, 1) == dt.datetime(2026, 12, 1, 9, 8, tzinfo=dt.UTC)
+    assert sync.next_sync_at(at, 15) == dt.datetime(2026, 12, 1, 9, 15, tzinfo=dt.UTC)
+    assert sync.next_sync_at(at, 60) == dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    on_the_dot = dt.datetime(2026, 12, 1, 9, 15, tzinfo=dt.UTC)
+    assert sync.next_sync_at(on_the_dot, 15) == dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 
 
 def test_a_channel_cancellation_cancels_an_unshipped_order_without_echo(

@@ -31,13 +31,22 @@ print(json.dumps({
     "BASE": s.OMS_BASE_CURRENCY,
     "HOSTS": s.ALLOWED_HOSTS,
     "EMAIL": s.EMAIL_BACKEND,
+    "PUBLIC_URL": s.OMS_PUBLIC_URL,
 }))
 """
 
 
 def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    for name in ("DEBUG", "SECRET_KEY", "CELERY_BROKER_URL", "ALLOWED_HOSTS", "EMAIL_BACKEND"):
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "CELERY_BROKER_URL",
+        "ALLOWED_HOSTS",
+        "EMAIL_BACKEND",
+        "OMS_EMAIL_LOG_FULL",
+        "OMS_PUBLIC_URL",
+    ):
         clean.pop(name, None)
     clean.update({"OMS_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "oms.settings"})
     clean.update(env)
@@ -58,7 +67,7 @@ def settings_for(env: dict[str, str], tmp_path: Path) -> dict[str, object]:
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def test_development_defaults_use_sqlite_filesystem_broker_and_console_email(tmp_path: Path):
+def test_development_defaults_use_sqlite_filesystem_broker_and_one_line_email(tmp_path: Path):
     values = settings_for({"DEBUG": "1"}, tmp_path)
     assert values["DEBUG"] is True
     assert values["ENGINE"] == "django.db.backends.sqlite3"
@@ -72,7 +81,17 @@ def test_development_defaults_use_sqlite_filesystem_broker_and_console_email(tmp
     assert str(values["BROKER"]).startswith("filesystem://")
     assert values["TRANSPORT"] == "oms.broker:Transport"
     assert values["BASE"] == "EUR"
+    assert values["EMAIL"] == "oms.mail.LogEmailBackend"
+    assert values["PUBLIC_URL"] == "http://127.0.0.1:8000"
+
+
+def test_whole_e_mails_on_the_console_when_asked_and_links_follow_the_public_url(tmp_path):
+    values = settings_for(
+        {"DEBUG": "1", "OMS_EMAIL_LOG_FULL": "1", "OMS_PUBLIC_URL": "http://127.0.0.1:8100/"},
+        tmp_path,
+    )
     assert values["EMAIL"].endswith("console.EmailBackend")
+    assert values["PUBLIC_URL"] == "http://127.0.0.1:8100"
 
 
 def test_production_values_come_from_the_environment(tmp_path: Path):

@@ -69,7 +69,7 @@ def eager(monkeypatch):
 def locmem_email(settings, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DEFAULT_FROM_EMAIL = "shop@example.com"
-    monkeypatch.setenv("OMS_PUBLIC_URL", "https://shop.example")
+    settings.OMS_PUBLIC_URL = "https://shop.example"
 
 
 def delivered_days_ago(o, days: int) -> None:

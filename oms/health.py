@@ -1,11 +1,13 @@
 """`/healthz`: is the database reachable, is the broker reachable, is the outbox keeping up.
 
 Invariant: answers 200 only when the database and the broker are up and no due outbox message
-has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong.
+has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong;
+the log gets one line when health changes, not one per poll.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -16,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from oms.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 def database_status() -> dict[str, Any]:
@@ -66,19 +70,36 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
+_last_problem: str | None = None
+
+
+def _log_change(problem: str | None) -> None:
+    """One WARNING when health degrades (and what is wrong), one INFO when it recovers: a load
+    balancer polling a degraded server every second must not flood the log with ERRORs."""
+    global _last_problem
+    if problem != _last_problem:
+        if problem:
+            logger.warning("Health degraded: %s", problem)
+        elif _last_problem:
+            logger.info("Health recovered.")
+        _last_problem = problem
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
     broker = broker_status()
     outbox = outbox_status() if database["status"] == "up" else {"status": "unknown"}
-    healthy = database["status"] == "up" and broker["status"] == "up" and outbox["status"] == "ok"
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "degraded",
-            "database": database,
-            "broker": broker,
-            "outbox": outbox,
-        },
-        status=200 if healthy else 503,
+    parts = {"database": database, "broker": broker, "outbox": outbox}
+    wrong = [
+        f"{name} {part['status']}"
+        for name, part in parts.items()
+        if part["status"] not in ("up", "ok")
+    ]
+    response = JsonResponse(
+        {"status": "degraded" if wrong else "ok", **parts}, status=503 if wrong else 200
     )
+    response._has_been_logged = True  # type: ignore[attr-defined]  # by _log_change, not Django
+    _log_change(", ".join(wrong) or None)
+    return response

@@ -41,7 +41,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Min, Q
-from django.utils import timezone
 
 from oms.errors import TransientError
 from oms.models import OutboxMessage
@@ -91,6 +90,12 @@ def _task_of(task: str | Task) -> tuple[str, str, Task]:
     return str(found.name), getattr(found, "oms_queue", "default"), found
 
 
+def _now() -> dt.datetime:
+    """The machine's time: deadlines of delivery are real, whatever story a demo replays on
+    Django's clock (oms.demo.story_at)."""
+    return dt.datetime.now(tz=dt.UTC)
+
+
 _muted = threading.local()
 
 
@@ -122,7 +127,7 @@ def outbox_enqueue(
     name, queue, found = _task_of(task)
     if name in getattr(_muted, "tasks", ()):
         return None
-    now = timezone.now()
+    now = _now()
     dedupe_key = dedupe_key[:200]  # the column's length: looked up as it is stored
     if (
         dedupe_key
@@ -284,7 +289,7 @@ class Claim(enum.Enum):
 def outbox_claim(message_id: int, *, task_name: str, holder: str, lease_seconds: float) -> Claim:
     """Take a message of `task_name` to run it (see Claim). A message naming another task (a
     stale one from another database that reused the id) is skipped and changes nothing."""
-    now = timezone.now()
+    now = _now()
     lease_until = now + dt.timedelta(seconds=lease_seconds)
     claim = {
         "state": State.RUNNING,
@@ -353,7 +358,7 @@ def outbox_done(message_id: int, *, holder: str) -> None:
     _with_retries(
         lambda: OutboxMessage.objects.filter(
             pk=message_id, state=State.RUNNING, holder=holder
-        ).update(state=State.DONE, finished_at=timezone.now(), lease_until=None, last_error="")
+        ).update(state=State.DONE, finished_at=_now(), lease_until=None, last_error="")
     )
 
 
@@ -381,7 +386,7 @@ def outbox_retry_later(message_id: int, *, holder: str, error: BaseException) ->
             _fail(message_id, f"gave up after {row['attempts']} attempts: {text}", expected=holder)
             return False
         delay = backoff_seconds(row["attempts"], retry_after=getattr(error, "retry_after", None))
-        due = timezone.now() + dt.timedelta(seconds=delay)
+        due = _now() + dt.timedelta(seconds=delay)
         OutboxMessage.objects.filter(pk=message_id, state=State.RUNNING, holder=holder).update(
             state=State.PENDING,
             holder="",
@@ -405,7 +410,7 @@ def _fail(message_id: int, reason: str, *, expected: str | None = None) -> None:
     if expected is not None:
         rows = rows.filter(holder=expected)
     rows.update(
-        state=State.FAILED, finished_at=timezone.now(), lease_until=None, last_error=reason[:5000]
+        state=State.FAILED, finished_at=_now(), lease_until=None, last_error=reason[:5000]
     )
 
 
@@ -505,7 +510,7 @@ def _give_up_exhausted() -> int:
 
 def outbox_sweep(*, limit: int = 500) -> int:
     """Publish what is due (see the module docstring); returns how many were published."""
-    now = timezone.now()
+    now = _now()
     _reclaim_dead(now)
     _give_up_exhausted()
     due = list(
@@ -547,7 +552,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
 
 def outbox_retry(*, ids: Iterable[int]) -> int:
     """Staff ask again: failed (or pending) messages get fresh attempts and are due now."""
-    now = timezone.now()
+    now = _now()
     return OutboxMessage.objects.filter(
         pk__in=list(ids), state__in=(State.FAILED, State.PENDING)
     ).update(
@@ -564,7 +569,7 @@ def outbox_retry(*, ids: Iterable[int]) -> int:
 def outbox_purge(*, older_than: dt.timedelta | None = None) -> int:
     """Delete messages done before the retention (failed ones stay until staff act)."""
     days = settings.OMS_OUTBOX_RETENTION_DAYS
-    cutoff = timezone.now() - (older_than or dt.timedelta(days=days))
+    cutoff = _now() - (older_than or dt.timedelta(days=days))
     deleted, _ = OutboxMessage.objects.filter(state=State.DONE, finished_at__lt=cutoff).delete()
     return deleted
 
@@ -599,7 +604,7 @@ def outbox_figures() -> OutboxFigures:
         .annotate(n=Count("pk"))
         .values_list("state", "n")
     )
-    now = timezone.now()
+    now = _now()
     # How late the oldest due message is (one waiting for its backoff is not late).
     oldest = OutboxMessage.objects.filter(state=State.PENDING, run_after__lte=now).aggregate(
         at=Min("run_after")

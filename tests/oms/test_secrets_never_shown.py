@@ -391,3 +391,25 @@ def test_url_passwords_are_masked(text, masked):
     from oms.debug import url_passwords_masked
 
     assert url_passwords_masked(text, "***") == masked
+
+
+def test_error_reports_mask_secrets_held_in_local_variables(holders, settings):
+    """A server error deep in a command that carries credentials (a PATCH of a channel)."""
+    from channels.api.serializers import ChannelInputSerializer
+
+    settings.DEBUG = False
+    channel = holders["channel"]
+
+    def failing_command(credentials: dict[str, str], data: dict[str, Any]) -> None:
+        serializer = ChannelInputSerializer(channel, data=data, partial=True)
+        access_token = credentials["access_token"]
+        raise RuntimeError(f"the database went away ({len(access_token)} {serializer!s:.0})")
+
+    request = staff_client("superuser").get("/admin/").wsgi_request
+    try:
+        failing_command({"access_token": NEW_TOKEN}, {"credentials": {"access_token": NEW_TOKEN}})
+    except RuntimeError:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+    report = reporter.get_traceback_text() + reporter.get_traceback_html()
+    assert "failing_command" in report  # the frame is in the report, its secrets are not
+    assert_no_secret(report, "the error report")

@@ -1,8 +1,21 @@
+"""The channels back office: channel settings, sync runs, failures, webhooks, pushes, listings.
+
+Invariants: credentials are write-only (see oms.admin_utils: the input is always empty and only
+on the page of a user who may replace them; the page says "set" with the key names, never a
+value); replacing or clearing them, switching the connector (`kind`), connecting or
+disconnecting (`is_active`) and the actions "Sync orders now", "Push pending stock now" and
+"Reconcile stock" need "manage channel connections" besides `change`; "Import orders from CSV"
+is order capture (orders' `add`).
+"""
+
+from __future__ import annotations
+
 import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -22,6 +35,17 @@ from channels.services import requests
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
 from oms.currencies import currency_choices
 from oms.errors import DomainError
+from oms.roles import MANAGE_CHANNEL_CONNECTIONS
+
+#: Fields whose change connects, switches or disconnects a channel's connector.
+CONNECTION_FIELDS = ("kind", "is_active")
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea that never renders a value: not the stored one, nor one typed and refused."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -31,10 +55,11 @@ class ChannelAdminForm(forms.ModelForm):
 
     credentials = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text=(
             'Write-only. A JSON object such as {"access_token": "..."}; leave empty to keep the '
-            "stored credentials, or tick “clear credentials” to remove them."
+            "stored credentials, or tick “clear credentials” to remove them. It is never shown "
+            "again, not even when the form is refused: type it again then."
         ),
     )
     clear_credentials = forms.BooleanField(required=False)
@@ -103,8 +128,9 @@ class ChannelAdmin(ServiceModelAdmin):
     list_filter = ["kind", "currency", "is_active"]
     search_fields = ["code", "name"]
     filter_horizontal = ["locations"]
+    secret_fields = ("credentials", "clear_credentials")
     readonly_fields = [
-        "has_credentials",
+        "credentials_stored",
         "sync_cursor",
         "sync_next_at",
         "sync_lease_until",
@@ -141,21 +167,51 @@ class ChannelAdmin(ServiceModelAdmin):
                 ]
             },
         ),
-        ("Credentials", {"fields": ["has_credentials", "credentials", "clear_credentials"]}),
+        (
+            "Credentials",
+            {"fields": ["credentials_stored", "credentials", "clear_credentials"]},
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
     actions = ["sync_now", "push_stock_now", "reconcile_stock"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
-        return super().get_queryset(request).annotate(location_total=Count("locations"))
+        # An aggregate drops Meta.ordering: keep it (the autocomplete pages through this).
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(location_total=Count("locations"))
+            .order_by("code")
+        )
 
     @admin.display(description="Locations", ordering="location_total")
     def location_count(self, obj: Any) -> int:
         return int(obj.location_total)
 
-    @admin.display(boolean=True, description="Credentials stored")
-    def has_credentials(self, obj: Channel) -> bool:
-        return obj.has_credentials
+    @admin.display(description="Credentials stored")
+    def credentials_stored(self, obj: Channel) -> str:
+        """Whether credentials are set and their key names: never a value."""
+        if not obj.has_credentials:
+            return "Not set"
+        try:
+            keys = obj.credential_keys()
+        except ImproperlyConfigured:
+            return "Set, but unreadable: OMS_CREDENTIALS_KEY or SECRET_KEY changed"
+        return f"Set: {', '.join(keys)}"
+
+    # --- permissions: a channel's connection is its own permission -------------------------------
+
+    def has_connections_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """May set or clear credentials, (dis)connect the channel, sync it and push stock."""
+        return bool(
+            self.has_change_permission(request, obj)
+            and request.user.has_perm(MANAGE_CHANNEL_CONNECTIONS)
+        )
+
+    def has_secret_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_secret_permission(request, obj) and bool(
+            request.user.has_perm(MANAGE_CHANNEL_CONNECTIONS)
+        )
 
     @admin.display(description="Recent syncs")
     def last_runs(self, obj: Channel) -> str:
@@ -223,7 +279,7 @@ class ChannelAdmin(ServiceModelAdmin):
             else:
                 self.message_user(request, f"{channel.code}: {done}")
 
-    @admin.action(description="Sync orders now", permissions=["change"])
+    @admin.action(description="Sync orders now", permissions=["connections"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         def do(channel: Channel) -> str:
             requests.channel_sync_request(channel=channel, trigger=SyncTrigger.MANUAL)
@@ -231,7 +287,7 @@ class ChannelAdmin(ServiceModelAdmin):
 
         self._each(request, queryset, do)
 
-    @admin.action(description="Push pending stock now", permissions=["change"])
+    @admin.action(description="Push pending stock now", permissions=["connections"])
     def push_stock_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         def do(channel: Channel) -> str:
             requests.channel_stock_push_request(channel=channel)
@@ -239,7 +295,7 @@ class ChannelAdmin(ServiceModelAdmin):
 
         self._each(request, queryset, do)
 
-    @admin.action(description="Reconcile stock (send every SKU)", permissions=["change"])
+    @admin.action(description="Reconcile stock (send every SKU)", permissions=["connections"])
     def reconcile_stock(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         def do(channel: Channel) -> str:
             marked = requests.channel_stock_reconcile_request(channel=channel)
@@ -248,7 +304,12 @@ class ChannelAdmin(ServiceModelAdmin):
         self._each(request, queryset, do)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
-        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        fields = [*self.readonly_fields, "code"]
+        if not self.has_connections_permission(request, obj):
+            fields += CONNECTION_FIELDS
+        return fields
 
     def service_create(self, data: dict[str, Any]) -> Channel:
         return services.channel_create(**data)

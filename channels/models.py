@@ -1,8 +1,10 @@
 """Sales channels: where orders come from and where stock is published.
 
 Invariants: a channel's code is unique; its currency is an ISO 4217 code; its credentials are
-stored encrypted and never leave the server (write-only in the admin and the API); the stock
-buffer is never negative.
+stored encrypted and never leave the server (write-only in the admin and the API: pages and
+answers say whether they are set and which keys they hold, never a value); the stock buffer is
+never negative. Setting or clearing credentials, connecting or disconnecting a channel and
+starting its syncs and stock pushes need "manage channel connections" (oms.roles).
 """
 
 from __future__ import annotations
@@ -100,6 +102,12 @@ class Channel(models.Model):
 
     class Meta:
         ordering = ["code"]
+        permissions = [
+            (
+                "manage_channel_connections",
+                "Can manage channel credentials and connections (syncs, stock pushes)",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid"
@@ -122,8 +130,12 @@ class Channel(models.Model):
         return bool(self.credentials_encrypted)
 
     def credentials(self) -> dict[str, Any]:
-        """The decrypted credentials, for adapters only."""
+        """The decrypted credentials, for adapters only: never shown, logged or returned."""
         return decrypt_json(self.credentials_encrypted)
+
+    def credential_keys(self) -> list[str]:
+        """The names of the stored credentials (e.g. access_token), never their values."""
+        return sorted(self.credentials())
 
 
 class ChannelStockChange(models.Model):

@@ -1,7 +1,8 @@
 """Back-office screens of fulfilment: partners (imported by fulfilment/admin.py).
 
 Invariants: a partner's secret is write-only (the form field is always empty, an empty field
-keeps the stored secret, the page only says whether one is stored); partners are written by
+keeps the stored secret, the page only says whether one is stored, and a user who may only view
+partners has no secret field at all: see oms.admin_utils); partners are written by
 fulfilment.services.partners; "Send to partner again" calls the service per shipment and reports
 each one, a refusal never stops the others.
 """
@@ -89,6 +90,7 @@ class ThirdPartyPartnerForm(forms.ModelForm):
 @admin.register(ThirdPartyPartner)
 class ThirdPartyPartnerAdmin(ServiceModelAdmin):
     form = ThirdPartyPartnerForm
+    secret_fields = ("secret",)
     list_display = ["name", "location", "endpoint", "countries", "is_active", "has_secret"]
     list_select_related = ["location"]
     list_filter = ["is_active"]

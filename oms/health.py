@@ -1,8 +1,9 @@
 """`/healthz`: is the database reachable, is the broker reachable, is the outbox keeping up.
 
 Invariant: answers 200 only when the database and the broker are up and no due outbox message
-has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong;
-the log gets one line when health changes, not one per poll.
+has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong
+(the page is public: an error that names a URL says it without its password); the log gets one
+line when health changes, not one per poll.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from oms.celery import app as celery_app
+from oms.debug import url_passwords_masked
+
+
+def _error(exc: Exception) -> str:
+    return url_passwords_masked(str(exc))[:200]
+
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +36,7 @@ def database_status() -> dict[str, Any]:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
-        return {"status": "down", "error": str(exc)[:200]}
+        return {"status": "down", "error": _error(exc)}
     return {"status": "up", "vendor": connection.vendor, "ms": _ms(started)}
 
 
@@ -40,7 +47,7 @@ def broker_status() -> dict[str, Any]:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
             transport = conn.transport_cls
     except Exception as exc:
-        return {"status": "down", "error": str(exc)[:200]}
+        return {"status": "down", "error": _error(exc)}
     return {"status": "up", "transport": str(transport), "ms": _ms(started)}
 
 
@@ -51,7 +58,7 @@ def outbox_status() -> dict[str, Any]:
     try:
         figures = outbox_figures()
     except Exception as exc:
-        return {"status": "unknown", "error": str(exc)[:200]}
+        return {"status": "unknown", "error": _error(exc)}
     late = (
         figures.oldest_pending_seconds is not None
         and figures.oldest_pending_seconds > settings.OMS_OUTBOX_MAX_AGE_SECONDS

@@ -4,11 +4,22 @@ The table below is the definition; `roles_sync` grants what it lists (it only ad
 merchant's extra grants survive). It runs in a data migration and again after every `migrate`,
 so the models that later migrations add get their permissions without another data migration.
 
-- Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages.
-- Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels.
-- Customer care: sees everything; changes orders and returns.
+- Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages;
+  refunds orders and manages channel connections.
+- Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels; never
+  refunds (it receives returns, customer care or a manager pays them back).
+- Customer care: sees everything; changes orders and returns; refunds orders (as Shopify's staff
+  with "Refund orders" do: care handles the appeasements and the returns' money).
 - Integrator: the API account of another system; reads and writes the OMS apps but never deletes,
-  and cannot log into the admin (see OmsAdminSite).
+  never refunds and never touches a channel's connection (credentials, connector, on/off, syncs,
+  stock pushes), and cannot log into the admin (see OmsAdminSite).
+
+Two permissions are not about a model's rows but about what a user may command (as Shopify and
+Saleor split them): REFUND_ORDERS (money goes back to a shopper) and MANAGE_CHANNEL_CONNECTIONS
+(a channel's secrets, its connector, whether it is connected, and the syncs and stock pushes it
+runs). `change` on a refund's return or on a channel never implies them; PERMISSIONS grants them.
+A cancellation by someone allowed to cancel still refunds what was paid: that refund is the
+system's duty (returns.services.refund_for_cancellation), not the user's command.
 """
 
 from __future__ import annotations
@@ -24,6 +35,10 @@ OMS_APPS = ("inventory", "orders", "fulfilment", "returns", "channels")
 ALL = ("view", "add", "change", "delete")
 READ = ("view",)
 WRITE = ("view", "add", "change")
+
+#: Custom permissions ("app_label.codename"), declared in the models' Meta.permissions.
+REFUND_ORDERS = "returns.refund_orders"
+MANAGE_CHANNEL_CONNECTIONS = "channels.manage_channel_connections"
 
 # role -> {app_label: actions}
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -47,6 +62,16 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     INTEGRATOR: dict.fromkeys(OMS_APPS, WRITE),
 }
 
+# role -> the custom permissions it has besides its model actions (the Integrator has none).
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    MANAGER: (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS),
+    WAREHOUSE: (),
+    CUSTOMER_CARE: (REFUND_ORDERS,),
+    INTEGRATOR: (),
+}
+#: The codenames of custom permissions: never granted by an action prefix such as "manage".
+CUSTOM_CODENAMES = {name.split(".", 1)[1] for name in (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS)}
+
 
 def roles_sync(apps: Any) -> None:
     """Create the role groups and grant the permissions of ROLES (using `apps`' models)."""
@@ -59,10 +84,15 @@ def roles_sync(apps: Any) -> None:
     )
     for role, grants in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=role)
+        custom = set(PERMISSIONS.get(role, ()))
         wanted = [
             p
             for p in permissions
-            if p.codename.split("_", 1)[0] in grants.get(p.content_type.app_label, ())
+            if f"{p.content_type.app_label}.{p.codename}" in custom
+            or (
+                p.codename not in CUSTOM_CODENAMES
+                and p.codename.split("_", 1)[0] in grants.get(p.content_type.app_label, ())
+            )
         ]
         group.permissions.add(*wanted)
 

@@ -279,6 +279,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Error reports (debug page, error e-mails) mask secrets, also the password inside a URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "oms.debug.SecretsReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,7 +1,10 @@
 """The back office of returns. Reasons are edited here; returns and refunds are read-only
 pages whose workflow runs through services: list actions (authorise, reject, cancel, refund,
 exchange order), the "add return" screen, the receiving station and its queue
-(returns.admin_receiving) and the return-rate report (returns.admin_reports)."""
+(returns.admin_receiving) and the return-rate report (returns.admin_reports).
+
+Invariant: the refund action needs "refund orders" (oms.roles.REFUND_ORDERS) besides `change`:
+without it the action is not offered and a forged POST of it changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from oms.errors import DomainError
+from oms.roles import REFUND_ORDERS
 from orders.models import Order
 from returns import selectors, services
 from returns.labels import return_label
@@ -118,6 +122,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """Paying money back is its own permission: `change` on returns is not enough."""
+        return bool(self.has_change_permission(request) and request.user.has_perm(REFUND_ORDERS))
 
     # --- display ---------------------------------------------------------------------------------
 
@@ -328,7 +336,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
         self._each(request, queryset, command)
 
-    @admin.action(description="Refund the suggested amount", permissions=["change"])
+    @admin.action(description="Refund the suggested amount", permissions=["refund"])
     def refund_suggested(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
         actor = actor_of(request)
 

@@ -220,6 +220,8 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Paying money back is its own permission: `change` on returns does not imply it.
+        permissions = [("refund_orders", "Can refund orders")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_pos"),
             models.CheckConstraint(

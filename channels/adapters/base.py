@@ -210,7 +210,8 @@ class AdapterContext:
 
     channel_code: str
     currency: str
-    credentials: dict[str, Any]
+    #: Never in a repr (a log line or an error report of the context shows no secret).
+    credentials: dict[str, Any] = field(repr=False)
     save_credentials: Callable[[dict[str, Any]], None] = lambda _creds: None
     transport: httpx.BaseTransport | None = None
     #: channel-side location id -> our location code (POS stores, Shopify locations).

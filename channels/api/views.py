@@ -1,3 +1,13 @@
+"""Channels, their sync runs and what they may sell.
+
+Invariants: credentials are write-only (no answer carries them, not even after a PATCH that set
+them); giving `credentials`, changing `kind` or `is_active` (connecting, switching or
+disconnecting the connector) and starting a sync need "manage channel connections" besides the
+model permission: 403 and nothing written otherwise.
+"""
+
+from __future__ import annotations
+
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -18,7 +28,9 @@ from channels.filters import ChannelFilter, SyncRunFilter
 from channels.models import Channel, ChannelSyncRun, SyncTrigger
 from channels.services.requests import channel_sync_request
 from oms.api.pagination import CursorPagination
+from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet
+from oms.roles import MANAGE_CHANNEL_CONNECTIONS
 
 
 @extend_schema_view(
@@ -38,6 +50,12 @@ from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet
     ),
 )
 class ChannelViewSet(CatalogueViewSet):
+    permission_classes = [
+        ModelPermissions,
+        RequiresPermission(
+            MANAGE_CHANNEL_CONNECTIONS, fields=("credentials",), changes=("kind", "is_active")
+        ),
+    ]
     queryset = selectors.channel_list()
     serializer_class = ChannelOutputSerializer
     input_serializer_class = ChannelInputSerializer
@@ -52,7 +70,11 @@ class ChannelViewSet(CatalogueViewSet):
         request=None,
         responses={202: None},
     )
-    @action(detail=True, methods=["post"])
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[ModelPermissions, RequiresPermission(MANAGE_CHANNEL_CONNECTIONS)],
+    )
     def sync(self, request: Request, pk: str | None = None) -> Response:
         channel_sync_request(channel=self.get_object(), trigger=SyncTrigger.MANUAL)
         return Response({"status": "queued"}, status=202)

@@ -1,4 +1,8 @@
-"""Returns and refunds: creation and every transition through services."""
+"""Returns and refunds: creation and every transition through services.
+
+Invariant: every command that pays money back (POST /refunds/, POST /returns/{id}/refund/) needs
+"refund orders" besides the model permission; a user without it gets 403 and nothing is written.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from rest_framework.response import Response
 
 from oms.api.idempotency import HEADER, idempotency_key_of
 from oms.api.pagination import CursorPagination
+from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import OmsGenericViewSet, actor_of
+from oms.roles import REFUND_ORDERS
 from returns import selectors, services
 from returns.api.serializers import (
     ReasonSerializer,
@@ -133,7 +139,11 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
         request=ReturnRefundSerializer,
         responses={201: RefundOutputSerializer},
     )
-    @action(detail=True, methods=["post"])
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[ModelPermissions, RequiresPermission(REFUND_ORDERS)],
+    )
     def refund(self, request: Request, pk: str) -> Response:
         serializer = ReturnRefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -186,6 +196,8 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
     retrieve=extend_schema(summary="Get a refund", tags=["returns"]),
 )
 class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    # Reading refunds needs `view`; every write here moves money: "refund orders" too.
+    permission_classes = [ModelPermissions, RequiresPermission(REFUND_ORDERS)]
     queryset = selectors.refund_list()
     serializer_class = RefundOutputSerializer
     pagination_class = IdPagination

@@ -409,9 +409,7 @@ def _fail(message_id: int, reason: str, *, expected: str | None = None) -> None:
     rows = OutboxMessage.objects.filter(pk=message_id, state__in=OPEN_STATES)
     if expected is not None:
         rows = rows.filter(holder=expected)
-    rows.update(
-        state=State.FAILED, finished_at=_now(), lease_until=None, last_error=reason[:5000]
-    )
+    rows.update(state=State.FAILED, finished_at=_now(), lease_until=None, last_error=reason[:5000])
 
 
 def _describe(error: BaseException) -> str:

@@ -545,6 +545,7 @@ def outbox_sweep(*, limit: int = 500) -> int:
                 publish_count=F("publish_count") + 1,
                 publish_after=now + wait,
             )
+        logger.info("Outbox: %d due message(s) published.", len(published))
     return len(published)
 
 

@@ -286,10 +286,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"housekeeping": {"()": "oms.logs.HousekeepingFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Beat's routine sweeps every few seconds (oms/logs.py): sent, received, succeeded.
+        "celery.beat": {"filters": ["housekeeping"]},
+        "celery.worker.strategy": {"filters": ["housekeeping"]},
+        "celery.app.trace": {"filters": ["housekeeping"]},
         # One line per vendor call drowns the worker log; channel runs and pushes are recorded.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

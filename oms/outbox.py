@@ -40,7 +40,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Max, Min, Q
 
 from oms.errors import TransientError
 from oms.models import OutboxMessage
@@ -465,6 +465,30 @@ def _give_up(task: Task, message_id: int, error: BaseException | str) -> None:
         hook(dict(kwargs), reason)
     except Exception:
         logger.exception("%s: the give-up hook of message %s failed", task.name, message_id)
+
+
+def outbox_last_id() -> int:
+    return int(OutboxMessage.objects.aggregate(last=Max("pk"))["last"] or 0)
+
+
+def outbox_drain(*, after_id: int, rounds: int = 10) -> int:
+    """Run here, as a worker would (claim, run, record), the pending messages written after
+    `after_id`, and those they write, up to `rounds` rounds; returns how many ran. For scripts
+    that replay history (the demo): in service, workers do this."""
+    ran = 0
+    for _ in range(rounds):
+        batch = list(
+            OutboxMessage.objects.filter(pk__gt=after_id, state=State.PENDING)
+            .order_by("pk")
+            .values_list("pk", "task")
+        )
+        if not batch:
+            break
+        for pk, name in batch:
+            OutboxMessage.objects.filter(pk=pk, state=State.PENDING).update(run_after=_now())
+            task_by_name(name)(**{OUTBOX_KWARG: pk})
+            ran += 1
+    return ran
 
 
 # --- the sweep, staff actions, figures --------------------------------------------------------

@@ -17,7 +17,7 @@ from unittest import mock
 
 from django.utils import timezone
 
-from oms.outbox import outbox_drain, outbox_last_id
+from oms.outbox import outbox_drain, outbox_held, outbox_last_id
 
 _real_now = timezone.now
 
@@ -33,6 +33,6 @@ def story_at(moment: dt.datetime) -> Iterator[dt.datetime]:
         return min(start + (real - started), real)
 
     mark = outbox_last_id()
-    with mock.patch("django.utils.timezone.now", now):
+    with mock.patch("django.utils.timezone.now", now), outbox_held():
         yield start
         outbox_drain(after_id=mark)

@@ -111,6 +111,18 @@ def outbox_muted(*tasks: str) -> Iterator[None]:
         _muted.tasks = before
 
 
+@contextlib.contextmanager
+def outbox_held() -> Iterator[None]:
+    """Within the block (this thread), messages are written but not handed to the broker after
+    commit: the caller runs them itself (outbox_drain), or the sweep publishes them later."""
+    before = getattr(_muted, "held", False)
+    _muted.held = True
+    try:
+        yield
+    finally:
+        _muted.held = before
+
+
 def outbox_enqueue(
     task: str | Task,
     *,
@@ -147,7 +159,7 @@ def outbox_enqueue(
         publish_after=(now + _redeliver_after()) if fast else run_after,
         max_attempts=_max_attempts(found),
     )
-    if fast:
+    if fast and not getattr(_muted, "held", False):
         transaction.on_commit(_Relay(message.pk, name, queue, dict(kwargs), countdown))
     return message
 

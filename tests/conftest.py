@@ -32,6 +32,30 @@ celery_app.conf.broker_url = "memory://"
 celery_app.conf.broker_transport = None
 
 
+def _cache_per_worker() -> None:
+    """pytest-xdist's workers share one Redis database: each gets its own key prefix, so that
+    one worker forgetting its rate-limit counters never touches another's."""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    for config in settings.CACHES.values():
+        config["KEY_PREFIX"] = f"{config.get('KEY_PREFIX', '')}test-{worker}"
+
+
+_cache_per_worker()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with unspent budgets (all test clients share 127.0.0.1) and re-reads
+    users' roles (SQLite reuses the ids of rolled-back users)."""
+    from oms import ratelimit
+    from oms.api.throttling import roles_forget
+
+    ratelimit.reset()
+    roles_forget()
+
+
 def point_celery_at(
     url: str, transport: str | None, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Celery:

@@ -19,6 +19,7 @@ from oms.api.idempotency import (
     idempotency_release,
     idempotency_replay,
 )
+from oms.api.throttling import BudgetFirstMixin
 from oms.models import IdempotencyKey
 
 
@@ -79,16 +80,17 @@ class IdempotentMixin:
         return response
 
 
-class OmsAPIView(IdempotentMixin, APIView):
+class OmsAPIView(IdempotentMixin, BudgetFirstMixin, APIView):
     pass
 
 
-class OmsGenericViewSet(IdempotentMixin, viewsets.GenericViewSet):
+class OmsGenericViewSet(IdempotentMixin, BudgetFirstMixin, viewsets.GenericViewSet):
     pass
 
 
 class CatalogueViewSet(
     IdempotentMixin,
+    BudgetFirstMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,

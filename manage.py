@@ -9,8 +9,7 @@ import os
 import sys
 
 DEVELOPMENT_MODE_WARNING = (
-    "DEVELOPMENT MODE: DEBUG is on because SECRET_KEY is not set; "
-    "never run like this in production"
+    "DEVELOPMENT MODE: DEBUG is on because SECRET_KEY is not set; never run like this in production"
 )
 _FALSE = {"0", "false", "no", "off"}
 

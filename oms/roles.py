@@ -4,7 +4,8 @@ The table below is the definition; `roles_sync` grants what it lists (it only ad
 merchant's extra grants survive). It runs in a data migration and again after every `migrate`,
 so the models that later migrations add get their permissions without another data migration.
 
-- Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages.
+- Manager: everything in the OMS apps, the API tokens of users, retrying outbox messages, and
+  exporting and erasing customers' personal data (orders.manage_personal_data).
 - Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels.
 - Customer care: sees everything; changes orders and returns.
 - Integrator: the API account of another system; reads and writes the OMS apps but never deletes,
@@ -46,6 +47,10 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     INTEGRATOR: dict.fromkeys(OMS_APPS, WRITE),
 }
+# role -> permissions beyond view/add/change/delete ("app_label.codename").
+EXTRA: dict[str, tuple[str, ...]] = {
+    MANAGER: ("orders.manage_personal_data",),
+}
 
 
 def roles_sync(apps: Any) -> None:
@@ -59,10 +64,12 @@ def roles_sync(apps: Any) -> None:
     )
     for role, grants in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=role)
+        extra = EXTRA.get(role, ())
         wanted = [
             p
             for p in permissions
             if p.codename.split("_", 1)[0] in grants.get(p.content_type.app_label, ())
+            or f"{p.content_type.app_label}.{p.codename}" in extra
         ]
         group.permissions.add(*wanted)
 

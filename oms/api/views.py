@@ -37,12 +37,20 @@ class IdempotentMixin:
     """Adds `Idempotency-Key` handling to every POST of a DRF view."""
 
     _idempotency_record: IdempotencyKey | None = None
+    #: False on an action whose answer must not be kept (a personal-data export): its POST
+    #: runs again on a retry instead of being replayed from storage.
+    idempotency_store = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authenticates
         self._idempotency_record = None
         key = request.headers.get(HEADER)
-        if request.method != "POST" or key is None or not request.user.is_authenticated:
+        if (
+            request.method != "POST"
+            or key is None
+            or not request.user.is_authenticated
+            or not self.idempotency_store
+        ):
             return
         begun = idempotency_begin(
             user_id=request.user.pk,

@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -108,16 +108,22 @@ def counter_key(scope: str, who: str, rate: Rate, now: float | None = None) -> s
     return f"{PREFIX}:{scope}:{who}:{rate.period}:{index}"
 
 
-def _redis_client(key: str) -> Any:
+def _backend() -> BaseCache:
+    """The cache itself (django.core.cache.cache is a proxy: isinstance() cannot see Redis)."""
+    return caches[DEFAULT_CACHE_ALIAS]
+
+
+def _redis_client(cache: BaseCache, key: str) -> Any:
     return cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
 
 
 def _count(increments: Sequence[tuple[str, int]], peeks: Sequence[str]) -> list[int]:
     """INCR each (key, ttl) and GET each peeked key, in one round trip where the cache can."""
+    cache = _backend()
     if isinstance(cache, RedisCache):
         keys = [cache.make_and_validate_key(k) for k, _ in increments]
         peek_keys = [cache.make_and_validate_key(k) for k in peeks]
-        pipe = _redis_client(keys[0] if keys else peek_keys[0]).pipeline(transaction=False)
+        pipe = _redis_client(cache, keys[0] if keys else peek_keys[0]).pipeline(transaction=False)
         for key, (_, ttl) in zip(keys, increments, strict=True):
             pipe.incr(key)
             pipe.expire(key, ttl)
@@ -178,9 +184,10 @@ def reset(*, who: str | None = None) -> int:
     """Forget the counters of `who` (an address key or "user:<id>"), or all of them.
     Returns how many counters were removed (for Redis; the local cache answers 0 or 1)."""
     pattern = f"{PREFIX}:*:{who}:*" if who else f"{PREFIX}:*"
+    cache = _backend()
     if isinstance(cache, RedisCache):
         full = cache.make_and_validate_key(pattern)
-        client = _redis_client(full)
+        client = _redis_client(cache, full)
         keys = list(client.scan_iter(match=full, count=1000))
         return int(client.delete(*keys)) if keys else 0
     if isinstance(cache, LocMemCache):
@@ -194,8 +201,7 @@ def reset(*, who: str | None = None) -> int:
                 store.pop(key, None)
                 cache._expire_info.pop(key, None)  # type: ignore[attr-defined]
         return len(doomed)
-    cache.clear()
-    return 1
+    return 0  # another backend: its counters expire with their window
 
 
 # --- the public pages and webhooks, per client address -----------------------------------------

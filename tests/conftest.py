@@ -32,17 +32,38 @@ celery_app.conf.broker_url = "memory://"
 celery_app.conf.broker_transport = None
 
 
-def _cache_per_worker() -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_worker(worker_id: str) -> None:
     """pytest-xdist's workers share one Redis database: each gets its own key prefix, so that
-    one worker forgetting its rate-limit counters never touches another's."""
+    one worker forgetting its rate-limit counters never touches another's. (A run without
+    xdist keeps the configured prefix: its integration tests share the cache with workers.)"""
+    if worker_id == "master":
+        return
     from django.conf import settings
+    from django.core.cache import caches
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    for config in settings.CACHES.values():
-        config["KEY_PREFIX"] = f"{config.get('KEY_PREFIX', '')}test-{worker}"
+    for alias, config in settings.CACHES.items():
+        prefix = f"{config.get('KEY_PREFIX', '')}test-{worker_id}"
+        config["KEY_PREFIX"] = prefix
+        caches[alias].key_prefix = prefix
 
 
-_cache_per_worker()
+def cache_clear() -> None:
+    """Empty this test process's cache: only its own keys (with Redis, `cache.clear()` would
+    flush the database every xdist worker shares, counters of the other's tests included)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    for alias in caches:
+        backend = caches[alias]
+        if isinstance(backend, RedisCache):
+            pattern = backend.make_key("*")
+            client = backend._cache.get_client(pattern, write=True)
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+        else:
+            backend.clear()
 
 
 @pytest.fixture(autouse=True)

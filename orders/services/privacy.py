@@ -331,7 +331,11 @@ def privacy_request_export(
     and mark it completed. Raises ValidationFailed (not an export request)."""
     pk = request if isinstance(request, int) else request.pk
     with transaction.atomic():
-        locked = PrivacyRequest.objects.select_for_update().select_related("customer").get(pk=pk)
+        locked = (
+            PrivacyRequest.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=pk)
+        )
         if locked.kind != PrivacyRequestKind.EXPORT:
             raise ValidationFailed(f"Privacy request {pk} is not an export.")
         document = _export(_subject_of(locked))
@@ -395,7 +399,11 @@ def privacy_request_run(*, request: PrivacyRequest | int, actor: str) -> Privacy
     Raises ErasureBlocked (recorded blocked, nothing changed)."""
     pk = request if isinstance(request, int) else request.pk
     with transaction.atomic():
-        locked = PrivacyRequest.objects.select_for_update().select_related("customer").get(pk=pk)
+        locked = (
+            PrivacyRequest.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=pk)
+        )
         if locked.kind != PrivacyRequestKind.ERASE:
             raise ValidationFailed(f"Privacy request {pk} is not an erasure.")
         if locked.status == PrivacyRequestStatus.COMPLETED:

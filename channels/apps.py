@@ -22,3 +22,8 @@ class ChannelsConfig(AppConfig):
         from returns.events import RefundSucceeded
 
         events.subscribe(RefundSucceeded, subscribers.push_on_refund_succeeded)
+
+        from channels.privacy import ChannelsPersonalData
+        from orders.ports import personal_data_register
+
+        personal_data_register(ChannelsPersonalData())

@@ -64,8 +64,8 @@ def _can_transition(model_admin: Any, request: HttpRequest) -> bool:
 
 def _labels_response(shipment_ids: list[int], *, kind: str, filename: str) -> HttpResponse | None:
     labels = list(selectors.shipment_labels(shipment_ids))
-    if not labels:
-        return None
+    if not labels or not all(bytes(label.pdf) for label in labels):
+        return None  # none yet, or erased with the shopper's personal data
     if kind == "zpl":
         if not all(label.zpl for label in labels):
             return None
@@ -429,7 +429,7 @@ class ShippingLabelAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         label = ShippingLabel.objects.filter(pk=object_id).first()
-        if label is None or (kind == "zpl" and not label.zpl):
+        if label is None or not (label.zpl if kind == "zpl" else bytes(label.pdf)):
             raise Http404(f"No {kind.upper()} label {object_id}.")
         if kind == "zpl":
             response = HttpResponse(label.zpl, content_type="text/plain; charset=utf-8")

@@ -15,6 +15,11 @@ class FulfilmentConfig(AppConfig):
 
         # The orders services route captured, released and edited orders through this port.
         routing_register(RoutingPort())
+        # Exports and erasures of a shopper's personal data reach shipments, labels, routing.
+        from fulfilment.privacy import FulfilmentPersonalData
+        from orders.ports import personal_data_register
+
+        personal_data_register(FulfilmentPersonalData())
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
         # A hold flags the order's open shipments; the release clears the flags and resumes them.

@@ -25,7 +25,8 @@ URL_PASSWORD = re.compile(
 
 def url_passwords_masked(text: str, mask: str = "********") -> str:
     """`text` with the password of every URL in it replaced by `mask`."""
-    return URL_PASSWORD.sub(lambda m: m.group("head") + mask, text)
+    # str(): a lazy string (a setting of django-axes) is a str to isinstance, not to re.
+    return URL_PASSWORD.sub(lambda m: m.group("head") + mask, str(text))
 
 
 class SecretsReporterFilter(SafeExceptionReporterFilter):

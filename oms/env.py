@@ -80,3 +80,54 @@ def database_config(url: str, *, sqlite_default: Path) -> dict[str, Any]:
     else:
         config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+#: Units a rate's period may be written in ("100/min", "20/15m", "5000/hour").
+_PERIODS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+_OFF = {"off", "none", "0"}
+
+
+def parse_rate(value: str) -> tuple[int, int] | None:
+    """ "N/period" as (N, seconds): "6000/min", "20/15m", "30/hour"; "off" (or "0") is None.
+
+    Raises ValueError for anything else.
+    """
+    text = value.strip().lower().replace(" ", "")
+    if text in _OFF:
+        return None
+    count, sep, period = text.partition("/")
+    if not sep or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"{value!r} is not a rate like 100/min")
+    digits = ""
+    while period and period[0].isdigit():
+        digits, period = digits + period[0], period[1:]
+    plural = period[:-1] if period.endswith("s") else ""
+    unit = plural if len(plural) > 1 and plural in _PERIODS else period  # "hours", not "ms"
+    if unit not in _PERIODS or (digits and int(digits) < 1):
+        raise ValueError(f"{value!r} is not a rate like 100/min")
+    return int(count), int(digits or 1) * _PERIODS[unit]
+
+
+def env_rate(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """A rate limit ("6000/min", "off"), checked at start-up and kept as written."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        parse_rate(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 100/min, 20/15m or off, not {value!r}"
+        ) from None
+    return value

@@ -5,7 +5,8 @@ merchant's extra grants survive). It runs in a data migration and again after ev
 so the models that later migrations add get their permissions without another data migration.
 
 - Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages;
-  refunds orders and manages channel connections.
+  refunds orders, manages channel connections, exports and erases customers' personal data
+  (orders.manage_personal_data).
 - Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels; never
   refunds (it receives returns, customer care or a manager pays them back).
 - Customer care: sees everything; changes orders and returns; refunds orders (as Shopify's staff
@@ -39,6 +40,7 @@ WRITE = ("view", "add", "change")
 #: Custom permissions ("app_label.codename"), declared in the models' Meta.permissions.
 REFUND_ORDERS = "returns.refund_orders"
 MANAGE_CHANNEL_CONNECTIONS = "channels.manage_channel_connections"
+MANAGE_PERSONAL_DATA = "orders.manage_personal_data"
 
 # role -> {app_label: actions}
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -64,13 +66,16 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
 
 # role -> the custom permissions it has besides its model actions (the Integrator has none).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
-    MANAGER: (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS),
+    MANAGER: (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS, MANAGE_PERSONAL_DATA),
     WAREHOUSE: (),
     CUSTOMER_CARE: (REFUND_ORDERS,),
     INTEGRATOR: (),
 }
 #: The codenames of custom permissions: never granted by an action prefix such as "manage".
-CUSTOM_CODENAMES = {name.split(".", 1)[1] for name in (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS)}
+CUSTOM_CODENAMES = {
+    name.split(".", 1)[1]
+    for name in (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS, MANAGE_PERSONAL_DATA)
+}
 
 
 def roles_sync(apps: Any) -> None:

@@ -30,7 +30,7 @@ from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
@@ -53,11 +53,23 @@ from orders.models import (
     OrderEvent,
     OrderHold,
     OrderLine,
+    PrivacyRequest,
+    PrivacyRequestKind,
+    PrivacyRequestSource,
+    PrivacyRequestStatus,
     RateOverride,
 )
 from orders.services.capture import ADDRESS_FIELDS, currency_exponent
 from orders.services.customers import customer_update
 from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
+from orders.services.privacy import (
+    ERASABLE_STATUSES,
+    ErasureBlocked,
+    customer_data_erase,
+    customer_data_export,
+    privacy_request_export,
+    privacy_request_run,
+)
 from orders.services.rates import rate_override_delete, rate_override_save
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
@@ -1079,6 +1091,73 @@ class CustomerAdmin(ServiceModelAdmin):
     ordering = ["email"]
     list_per_page = 100
     show_full_result_count = False
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    def has_manage_personal_data_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("orders.manage_personal_data"))
+
+    @admin.action(
+        description="Export personal data (JSON download)", permissions=["manage_personal_data"]
+    )
+    def export_personal_data(
+        self, request: HttpRequest, queryset: QuerySet[Customer]
+    ) -> HttpResponse | None:
+        """One customer at a time: the download is the export (it is not stored)."""
+        customers = list(queryset.order_by("pk")[:2])
+        if len(customers) != 1:
+            self.message_user(request, "Choose exactly one customer to export.", messages.ERROR)
+            return None
+        _, document = customer_data_export(
+            customer=customers[0], source=PrivacyRequestSource.ADMIN, requested_by=_actor(request)
+        )
+        return export_download(document, f"customer-{customers[0].pk}-personal-data.json")
+
+    @admin.action(description="Erase personal data…", permissions=["manage_personal_data"])
+    def erase_personal_data(
+        self, request: HttpRequest, queryset: QuerySet[Customer]
+    ) -> HttpResponse | None:
+        """Asks for confirmation first, then erases customer by customer (each is recorded)."""
+        customers = list(queryset.order_by("pk"))
+        if request.POST.get("post") == "yes":
+            for customer in customers:
+                try:
+                    done = customer_data_erase(
+                        customer=customer.pk,
+                        source=PrivacyRequestSource.ADMIN,
+                        requested_by=_actor(request),
+                    )
+                except ErasureBlocked as exc:
+                    self.message_user(
+                        request, f"{customer}: not erased. {exc.detail}", messages.ERROR
+                    )
+                except DomainError as exc:
+                    self.message_user(request, f"{customer}: {exc.detail}", messages.ERROR)
+                else:
+                    orders = done.summary.get("orders", 0)
+                    self.message_user(
+                        request,
+                        f"Customer {customer.pk}: personal data erased ({orders} orders "
+                        "anonymised, kept for the books).",
+                        messages.SUCCESS,
+                    )
+            return None
+        rows = []
+        for customer in customers:
+            orders = list(customer.orders.only("number", "status"))
+            still_open = [
+                o.number or str(o.pk) for o in orders if o.status not in ERASABLE_STATUSES
+            ]
+            rows.append((customer, len(orders), ", ".join(still_open)))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Erase personal data",
+            "customers": rows,
+            "action_name": "erase_personal_data",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/orders/customer/erase_confirmation.html", context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         return (
@@ -1139,6 +1218,86 @@ class CustomerAdmin(ServiceModelAdmin):
 
     def service_update(self, instance: Customer, data: dict[str, Any]) -> Customer:
         return customer_update(customer=instance, data=data)
+
+
+def export_download(document: dict[str, Any], filename: str) -> HttpResponse:
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    """Every export and erasure request, read-only; exports waiting for staff (a Shopify data
+    request) are downloaded from here, and blocked erasures run again."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "status",
+        "source",
+        "customer",
+        "channel_code",
+        "requested_by",
+        "completed_at",
+    ]
+    list_filter = ["kind", "status", "source"]
+    list_select_related = ["customer"]
+    search_fields = ["requested_by", "channel_code", "external_reference"]
+    readonly_fields: ClassVar[list[Any]] = [
+        "kind",
+        "source",
+        "status",
+        "scope",
+        "customer",
+        "subject_email",
+        "channel_code",
+        "external_order_ids",
+        "external_reference",
+        "requested_by",
+        "created_at",
+        "completed_at",
+        "summary",
+        "detail",
+    ]
+    fields: ClassVar[list[Any]] = list(readonly_fields)
+    actions = ["download_export", "run_again"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_manage_personal_data_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("orders.manage_personal_data"))
+
+    @admin.action(description="Download the export (JSON)", permissions=["manage_personal_data"])
+    def download_export(
+        self, request: HttpRequest, queryset: QuerySet[PrivacyRequest]
+    ) -> HttpResponse | None:
+        chosen = list(queryset.filter(kind=PrivacyRequestKind.EXPORT)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose exactly one export request.", messages.ERROR)
+            return None
+        done, document = privacy_request_export(request=chosen[0], actor=_actor(request))
+        return export_download(document, f"privacy-request-{done.pk}.json")
+
+    @admin.action(description="Run the erasure again", permissions=["manage_personal_data"])
+    def run_again(self, request: HttpRequest, queryset: QuerySet[PrivacyRequest]) -> None:
+        for item in queryset.filter(kind=PrivacyRequestKind.ERASE).exclude(
+            status=PrivacyRequestStatus.COMPLETED
+        ):
+            try:
+                privacy_request_run(request=item.pk, actor=_actor(request))
+            except ErasureBlocked as exc:
+                self.message_user(request, f"Request {item.pk}: {exc.detail}", messages.WARNING)
+            else:
+                self.message_user(request, f"Request {item.pk}: erased.", messages.SUCCESS)
 
 
 # --- settings: fraud rules and exchange rates -------------------------------------------------

@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
-from orders.models import Order
+from orders.models import Customer, Order
 from orders.selectors import order_search
 from orders.states import OrderStatus, PaymentStatus
 
@@ -35,3 +35,11 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
         return order_search(queryset, value)
+
+
+class CustomerFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
+
+    class Meta:
+        model = Customer
+        fields = ["email"]

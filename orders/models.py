@@ -43,6 +43,8 @@ class Customer(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True, db_index=True)
+    #: Set when the personal data were erased on request (orders.services.privacy).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -104,6 +106,8 @@ class Order(models.Model):
     priority = models.SmallIntegerField(default=0, help_text="Higher ships first.")
     tracking_token = models.CharField(max_length=64, unique=True, default=tracking_token)
     search_text = models.TextField(blank=True, editable=False)
+    #: Set when the shopper's personal data on this order were erased (orders.services.privacy).
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -308,3 +312,91 @@ class FxRatesRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} rates of {self.rates_date}"
+
+
+class PrivacyRequestKind(models.TextChoices):
+    EXPORT = "export", "Export (access request)"
+    ERASE = "erase", "Erasure"
+
+
+class PrivacyRequestSource(models.TextChoices):
+    ADMIN = "admin", "Back office"
+    API = "api", "API"
+    SHOPIFY = "shopify", "Shopify compliance webhook"
+
+
+class PrivacyRequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for staff"
+    COMPLETED = "completed", "Completed"
+    BLOCKED = "blocked", "Blocked (orders still in fulfilment)"
+
+
+class PrivacyRequestScope(models.TextChoices):
+    CUSTOMER = "customer", "The customer, every channel"
+    CHANNEL_CUSTOMER = "channel_customer", "The customer's orders of one channel"
+    CHANNEL = "channel", "Every order of one channel (shop redact)"
+
+
+class PrivacyRequest(models.Model):
+    """A person's request to see (export) or remove (erase) their personal data, and what was
+    done. The export itself is never stored: it is built when it is downloaded.
+
+    Invariant: once an erasure completed, no row here holds the person's e-mail; their
+    requests are found by `subject_key` (a keyed hash of the e-mail) instead.
+    """
+
+    kind = models.CharField(max_length=10, choices=PrivacyRequestKind.choices)
+    source = models.CharField(max_length=10, choices=PrivacyRequestSource.choices)
+    status = models.CharField(
+        max_length=10,
+        choices=PrivacyRequestStatus.choices,
+        default=PrivacyRequestStatus.PENDING,
+        db_index=True,
+    )
+    scope = models.CharField(
+        max_length=20, choices=PrivacyRequestScope.choices, default=PrivacyRequestScope.CUSTOMER
+    )
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="privacy_requests",
+    )
+    subject_email = models.CharField(max_length=254, blank=True)
+    subject_key = models.CharField(max_length=64, blank=True, db_index=True)
+    channel_code = models.CharField(max_length=32, blank=True)
+    #: The channel's order ids the request names (Shopify's orders_requested / _to_redact).
+    external_order_ids = models.JSONField(default=list, blank=True)
+    #: The sender's id of the request (Shopify's data_request id or webhook id): once each.
+    external_reference = models.CharField(max_length=128, blank=True)
+    requested_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    #: What was exported or anonymised: rows per kind, orders erased and kept.
+    summary = models.JSONField(default=dict, blank=True)
+    detail = models.TextField(blank=True, help_text="Why it is blocked, or what was left.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("manage_personal_data", "Can export and erase customers' personal data"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_reference"],
+                condition=~Q(external_reference=""),
+                name="privacy_request_once_per_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PrivacyRequestKind.values), name="privacy_request_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PrivacyRequestStatus.values),
+                name="privacy_request_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"customer {self.customer_id}" if self.customer_id else self.channel_code
+        return f"{self.get_kind_display()} of {who or 'a person'} ({self.status})"

@@ -7,11 +7,17 @@ containing its failures (orders.services.routing).
 
 Invariant: with nothing registered (the orders app tested on its own layer) routing is skipped
 and the order stays pending, exactly as if routing had found nothing to do yet.
+
+Likewise fulfilment, returns and channels register what they hold of a shopper's personal data
+(PersonalData), so that an export or an erasure reaches every app without orders importing one.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from oms.personal_data import Scrubber
 
 
 class Routing(Protocol):
@@ -34,3 +40,44 @@ def routing_register(routing: Routing | None) -> Routing | None:
 
 def routing_port() -> Routing | None:
     return _routing
+
+
+# --- personal data -----------------------------------------------------------------------------
+
+
+class PersonalData(Protocol):
+    """What an app above orders holds about the shopper of some orders (returns, shipments,
+    channel payloads), for the privacy services (orders.services.privacy). Registered in the
+    app's ready(); called explicitly inside the export or erasure, never as an event."""
+
+    name: str
+
+    def blockers(self, *, order_ids: Sequence[int]) -> list[str]:
+        """Why these orders' data cannot be erased yet (an open return, ...); [] if none."""
+        ...
+
+    def export(self, *, order_ids: Sequence[int], emails: Sequence[str]) -> dict[str, Any]:
+        """Everything held about these orders' shopper (JSON-ready)."""
+        ...
+
+    def erase(
+        self, *, order_ids: Sequence[int], emails: Sequence[str], scrubber: Scrubber
+    ) -> dict[str, int]:
+        """Anonymise it in the caller's transaction; returns rows changed per kind."""
+        ...
+
+    def erase_channel(self, *, channel_code: str) -> dict[str, int]:
+        """Anonymise what is held of a whole channel's shoppers (a shop's redaction)."""
+        ...
+
+
+_personal_data: dict[str, PersonalData] = {}
+
+
+def personal_data_register(holder: PersonalData) -> None:
+    """Install (or replace, by name) a holder of personal data."""
+    _personal_data[holder.name] = holder
+
+
+def personal_data_holders() -> list[PersonalData]:
+    return [_personal_data[name] for name in sorted(_personal_data)]

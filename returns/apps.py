@@ -11,3 +11,8 @@ class ReturnsConfig(AppConfig):
         from returns import subscribers
 
         events.subscribe(OrderCancelled, subscribers.refund_on_order_cancelled)
+
+        from orders.ports import personal_data_register
+        from returns.privacy import ReturnsPersonalData
+
+        personal_data_register(ReturnsPersonalData())

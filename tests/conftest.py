@@ -32,6 +32,51 @@ celery_app.conf.broker_url = "memory://"
 celery_app.conf.broker_transport = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_worker(worker_id: str) -> None:
+    """pytest-xdist's workers share one Redis database: each gets its own key prefix, so that
+    one worker forgetting its rate-limit counters never touches another's. (A run without
+    xdist keeps the configured prefix: its integration tests share the cache with workers.)"""
+    if worker_id == "master":
+        return
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias, config in settings.CACHES.items():
+        prefix = f"{config.get('KEY_PREFIX', '')}test-{worker_id}"
+        config["KEY_PREFIX"] = prefix
+        caches[alias].key_prefix = prefix
+
+
+def cache_clear() -> None:
+    """Empty this test process's cache: only its own keys (with Redis, `cache.clear()` would
+    flush the database every xdist worker shares, counters of the other's tests included)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    for alias in caches:
+        backend = caches[alias]
+        if isinstance(backend, RedisCache):
+            pattern = backend.make_key("*")
+            client = backend._cache.get_client(pattern, write=True)
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+        else:
+            backend.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Every test starts with unspent budgets (all test clients share 127.0.0.1) and re-reads
+    users' roles (SQLite reuses the ids of rolled-back users)."""
+    from oms import ratelimit
+    from oms.api.throttling import roles_forget
+
+    ratelimit.reset()
+    roles_forget()
+
+
 def point_celery_at(
     url: str, transport: str | None, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Celery:

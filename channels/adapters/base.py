@@ -135,6 +135,29 @@ class WebhookDelivery:
 
 
 @dataclass
+class PrivacyNotice:
+    """A vendor's data-protection request carried by a webhook (Shopify's mandatory compliance
+    topics): `kind` is "data_request" (the merchant must give the shopper their data),
+    "customer_redact" (erase the customer's data of this shop) or "shop_redact" (erase every
+    shopper's data of this shop). An adapter that receives such requests implements
+    `webhook_privacy(delivery) -> PrivacyNotice | None`."""
+
+    kind: str
+    shop: str = ""
+    customer_id: str = ""
+    email: str = ""
+    phone: str = ""
+    order_ids: list[str] = field(default_factory=list)
+    request_id: str = ""
+
+
+def webhook_privacy(adapter: Any, delivery: WebhookDelivery) -> PrivacyNotice | None:
+    """The privacy request a delivery carries, if its adapter reads any (None otherwise)."""
+    reader = getattr(adapter, "webhook_privacy", None)
+    return None if reader is None else reader(delivery)
+
+
+@dataclass
 class StockItem:
     """What the channel may sell of one SKU (never negative), and its channel-side id if known."""
 

@@ -25,7 +25,9 @@ Invariants:
   a line without a SKU that ships makes the order a RecordFailure;
 - webhooks are parsed only after `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the raw body with
   `webhook_secret`) matched in constant time; the delivery id is `X-Shopify-Webhook-Id` (or
-  `X-Shopify-Event-Id`);
+  `X-Shopify-Event-Id`); the mandatory compliance topics (customers/data_request,
+  customers/redact, shop/redact) arrive on the same endpoint and are read by
+  `webhook_privacy`, never as orders;
 - stock is set with `inventorySetQuantities` (absolute `available`, `changeFromQuantity: null` to
   opt out of the compare, and the `@idempotent` key 2026-04 requires) in batches of 250;
 - a fulfilment already reported with the same tracking number is returned, not created again;
@@ -54,6 +56,7 @@ from channels.adapters.base import (
     CanonicalOrder,
     FulfilmentPush,
     OrderPage,
+    PrivacyNotice,
     PushResult,
     RateLimited,
     RateLimiter,
@@ -82,6 +85,12 @@ STOCK_BATCH = 250
 SKU_LOOKUP_BATCH = 50
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled", "orders/paid"})
+#: The mandatory compliance topics (privacy law): topic -> PrivacyNotice.kind.
+PRIVACY_TOPICS = {
+    "customers/data_request": "data_request",
+    "customers/redact": "customer_redact",
+    "shop/redact": "shop_redact",
+}
 PAYMENT_STATUSES = {
     "PAID": "paid",
     "AUTHORIZED": "authorized",
@@ -725,6 +734,26 @@ class ShopifyAdapter:
         if not delivery_id:
             delivery_id = "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
         return WebhookDelivery(delivery_id=delivery_id, topic=topic, payload=payload)
+
+    def webhook_privacy(self, delivery: WebhookDelivery) -> PrivacyNotice | None:
+        """Shopify's compliance webhooks: `{shop_domain, customer: {id, email, phone},
+        orders_requested | orders_to_redact, data_request: {id}}` (shop/redact: the shop only).
+        """
+        kind = PRIVACY_TOPICS.get(delivery.topic)
+        if kind is None:
+            return None
+        body = delivery.payload
+        customer = _obj(body.get("customer"))
+        orders = body.get("orders_requested") or body.get("orders_to_redact") or []
+        return PrivacyNotice(
+            kind=kind,
+            shop=_text(body.get("shop_domain")),
+            customer_id=legacy_id(customer.get("id")) or "",
+            email=_text(customer.get("email")).lower(),
+            phone=_text(customer.get("phone")),
+            order_ids=[str(legacy_id(o) or o) for o in orders if o not in (None, "")],
+            request_id=_text(_obj(body.get("data_request")).get("id")),
+        )
 
     def webhook_orders(self, delivery: WebhookDelivery) -> OrderPage:
         if delivery.topic not in ORDER_TOPICS:

@@ -5,7 +5,8 @@ one stores nothing); a delivery is stored once per (channel, delivery id), so a 
 acknowledged and ignored; processing happens in a task, after the answer, claimed by one worker
 at a time (a dead worker's claim expires), and is safe to run twice (a processed delivery is left
 alone; orders are upserted by (channel, external_id)); a delivery never processed (its task was
-lost) is sent again by the sweep (every few minutes).
+lost) is sent again by the sweep (every few minutes); a privacy request (Shopify's compliance
+topics) is routed to channels.services.privacy instead of the order import.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from channels.adapters.base import WebhookDelivery
+from channels.adapters.base import WebhookDelivery, webhook_privacy
 from channels.models import (
     Channel,
     ChannelSyncRun,
@@ -26,6 +27,7 @@ from channels.models import (
     SyncTrigger,
     WebhookStatus,
 )
+from channels.services.privacy import privacy_webhook_apply
 from channels.services.sync import channel_adapter, page_store, without_nul
 from oms.errors import NotFound, PermanentError, TransientError
 from oms.outbox import outbox_enqueue
@@ -112,7 +114,15 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
         delivery_id=delivery.delivery_id, topic=delivery.topic, payload=delivery.payload
     )
     try:
-        page = channel_adapter(channel).webhook_orders(verified)
+        adapter = channel_adapter(channel)
+        notice = webhook_privacy(adapter, verified)
+        if notice is not None:
+            # A privacy request (Shopify's compliance topics): recorded and acted on, no orders.
+            privacy_webhook_apply(channel=channel, delivery=delivery, notice=notice)
+            delivery.refresh_from_db(fields=["payload"])
+            page = None
+        else:
+            page = adapter.webhook_orders(verified)
     except TransientError as exc:
         delivery.error = str(exc)[:5000]
         delivery.claimed_until, delivery.claimed_by = None, ""
@@ -123,7 +133,7 @@ def webhook_process(*, delivery_id: int) -> ChannelWebhookDelivery:
         delivery.processed_at = timezone.now()
         delivery.save(update_fields=["status", "error", "processed_at"])
         return delivery
-    if page.orders or page.failures:
+    if page is not None and (page.orders or page.failures):
         run = ChannelSyncRun.objects.create(channel=channel, trigger=SyncTrigger.WEBHOOK, pages=1)
         page_store(channel=channel, run=run, page=page)
         run.status = SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED

@@ -165,6 +165,10 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGener
         labels = list(selectors.shipment_labels([shipment.pk]))
         if not labels:
             raise NotFound(f"Shipment {shipment.pk} has no label yet.")
+        if not all(bytes(label.pdf) for label in labels):
+            raise NotFound(
+                f"The labels of shipment {shipment.pk} were erased with the shopper's data."
+            )
         name = f"label-SH-{shipment.pk}"
         if kind == "zpl":
             if not all(label.zpl for label in labels):

@@ -19,6 +19,7 @@ from oms.api.idempotency import (
     idempotency_release,
     idempotency_replay,
 )
+from oms.api.throttling import BudgetFirstMixin
 from oms.models import IdempotencyKey
 
 
@@ -36,12 +37,20 @@ class IdempotentMixin:
     """Adds `Idempotency-Key` handling to every POST of a DRF view."""
 
     _idempotency_record: IdempotencyKey | None = None
+    #: False on an action whose answer must not be kept (a personal-data export): its POST
+    #: runs again on a retry instead of being replayed from storage.
+    idempotency_store = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authenticates
         self._idempotency_record = None
         key = request.headers.get(HEADER)
-        if request.method != "POST" or key is None or not request.user.is_authenticated:
+        if (
+            request.method != "POST"
+            or key is None
+            or not request.user.is_authenticated
+            or not self.idempotency_store
+        ):
             return
         begun = idempotency_begin(
             user_id=request.user.pk,
@@ -79,16 +88,17 @@ class IdempotentMixin:
         return response
 
 
-class OmsAPIView(IdempotentMixin, APIView):
+class OmsAPIView(IdempotentMixin, BudgetFirstMixin, APIView):
     pass
 
 
-class OmsGenericViewSet(IdempotentMixin, viewsets.GenericViewSet):
+class OmsGenericViewSet(IdempotentMixin, BudgetFirstMixin, viewsets.GenericViewSet):
     pass
 
 
 class CatalogueViewSet(
     IdempotentMixin,
+    BudgetFirstMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,

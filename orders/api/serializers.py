@@ -5,7 +5,7 @@ from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
 from oms.api.serializers import InputSerializer
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Customer, Order, OrderEvent, OrderLine, PrivacyRequest
 from orders.services.capture import currency_exponent
 from orders.states import HoldReason, PaymentStatus
 
@@ -278,4 +278,40 @@ class OrderEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderEvent
         fields = ["id", "kind", "actor", "data", "created_at"]
+        read_only_fields = fields
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "erased_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PrivacyRequestOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PrivacyRequest
+        fields = [
+            "id",
+            "kind",
+            "source",
+            "status",
+            "scope",
+            "customer",
+            "channel_code",
+            "requested_by",
+            "created_at",
+            "completed_at",
+            "summary",
+            "detail",
+        ]
         read_only_fields = fields

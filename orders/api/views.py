@@ -1,8 +1,10 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,17 +14,22 @@ from orders import selectors, services
 from orders.api.serializers import (
     AddressSerializer,
     CancelSerializer,
+    CustomerOutputSerializer,
     EditLinesSerializer,
     HoldSerializer,
     NoteSerializer,
     OrderCreateSerializer,
     OrderEventOutputSerializer,
     OrderOutputSerializer,
+    PrivacyRequestOutputSerializer,
     ReleaseSerializer,
 )
-from orders.filters import OrderFilter
-from orders.models import Order
+from orders.filters import CustomerFilter, OrderFilter
+from orders.models import Customer, Order, PrivacyRequestSource
+from orders.services.privacy import customer_data_erase, customer_data_export
 from orders.states import HoldReason
+
+PERSONAL_DATA_PERMISSION = "orders.manage_personal_data"
 
 
 class OrderPagination(CursorPagination):
@@ -180,3 +187,67 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericV
     def events(self, request: Request, pk: str) -> Response:
         events = selectors.order_events(self.get_object())
         return Response(OrderEventOutputSerializer(events, many=True).data)
+
+
+class ManagesPersonalData(BasePermission):
+    """Exporting and erasing a person's data needs orders.manage_personal_data (Manager)."""
+
+    message = "Exporting or erasing personal data needs the manage_personal_data permission."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(PERSONAL_DATA_PERMISSION))
+
+
+class CustomerPagination(CursorPagination):
+    ordering = "-id"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers (filter by e-mail)", tags=["customers"]),
+    retrieve=extend_schema(summary="Get a customer", tags=["customers"]),
+)
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    """Customers, and their personal data on request (export, erasure)."""
+
+    queryset = Customer.objects.order_by("-id")
+    serializer_class = CustomerOutputSerializer
+    filterset_class = CustomerFilter
+    pagination_class = CustomerPagination
+
+    def get_permissions(self) -> Any:
+        if self.action in ("export", "erase"):
+            return [ManagesPersonalData()]
+        return super().get_permissions()
+
+    @extend_schema(
+        summary="Export everything held about the customer (JSON; never stored)",
+        tags=["customers"],
+        request=None,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The export")},
+    )
+    @action(detail=True, methods=["post"], idempotency_store=False)
+    def export(self, request: Request, pk: str) -> Response:
+        _, document = customer_data_export(
+            customer=self.get_object(),
+            source=PrivacyRequestSource.API,
+            requested_by=actor_of(request),
+        )
+        response = Response(document)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        summary="Erase the customer's personal data (409 while orders are in fulfilment)",
+        tags=["customers"],
+        request=None,
+        responses={200: PrivacyRequestOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: str) -> Response:
+        done = customer_data_erase(
+            customer=self.get_object(),
+            source=PrivacyRequestSource.API,
+            requested_by=actor_of(request),
+        )
+        return Response(PrivacyRequestOutputSerializer(done).data)

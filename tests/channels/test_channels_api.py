@@ -103,7 +103,7 @@ def test_channel_list_uses_a_constant_number_of_queries(
 ):
     for _ in range(20):
         ChannelFactory(locations=locations)
-    with django_assert_max_num_queries(5):  # token, perms x2, page, locations prefetch
+    with django_assert_max_num_queries(6):  # token, roles, perms x2, page, locations
         response = manager_api.get("/api/v1/channels/")
     results = response.json()["results"]
     assert len(results) == 20

@@ -9,7 +9,6 @@ import hmac
 import json
 
 import pytest
-from django.core.cache import cache
 
 from channels.models import Channel, ChannelSyncRun, ChannelWebhookDelivery
 from channels.services import channel_set_credentials, push, sync
@@ -18,6 +17,7 @@ from inventory.models import StockLevel, StockMovement
 from orders.models import Order
 from tests.channels.adapters import square_payloads as sq
 from tests.channels.adapters import woo_payloads as woo
+from tests.conftest import cache_clear
 from tests.factories import SkuFactory
 from tests.fulfilment.conftest import network, put
 from tests.outbox import queued, run_outbox
@@ -29,9 +29,9 @@ WOO_SECRET = "whsec-e2e"
 
 @pytest.fixture(autouse=True)
 def _fresh_limits():
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

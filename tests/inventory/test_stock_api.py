@@ -163,7 +163,7 @@ def test_list_endpoints_use_a_constant_number_of_queries(
     for _ in range(30):
         other = SkuFactory()
         services.stock_adjust(sku=other, location=wh, kind="receipt", quantity=2)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):  # + the roles (read once a minute per process)
         levels = warehouse_api.get("/api/v1/stock-levels/?page_size=500")
     assert len(levels.json()["results"]) == 31
     with django_assert_max_num_queries(4):

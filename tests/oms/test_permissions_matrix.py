@@ -49,6 +49,7 @@ RETURNS = EVERYONE  # every role works returns (receive, authorise ...)
 REFUNDERS = frozenset({M, C})  # "refund orders"
 CHANNEL_WRITERS = frozenset({M, I})  # change_channel
 CONNECTORS = frozenset({M})  # "manage channel connections"
+PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
 
 
 def user_of(role: str) -> Any:
@@ -234,6 +235,8 @@ TABLE: list[Case] = [
         "shipment",
     ),
     Case("POST", "/api/v1/shipments/{pk}/cancel/", CATALOGUE, obj="shipment"),
+    Case("POST", "/api/v1/customers/{pk}/export/", PRIVACY, obj="customer", succeeds=200),
+    Case("POST", "/api/v1/customers/{pk}/erase/", PRIVACY, obj="customer"),
     # --- returns and refunds ----------------------------------------------------------------
     Case(
         "POST",
@@ -352,7 +355,10 @@ def test_the_table_says_who_refunds_and_who_manages_connections():
     assert all(c.allowed == REFUNDERS for c in refunds)
     assert all(I not in c.allowed for c in refunds)
     assert all(W not in c.allowed for c in refunds)
-    connections = [c for c in TABLE if c.allowed == CONNECTORS]
+    privacy = {c.path for c in TABLE if "/customers/" in c.path}
+    assert privacy == {"/api/v1/customers/{pk}/export/", "/api/v1/customers/{pk}/erase/"}
+    assert all(c.allowed == PRIVACY for c in TABLE if c.path in privacy)
+    connections = [c for c in TABLE if c.allowed == CONNECTORS and c.path not in privacy]
     assert {c.path for c in connections} == {
         "/api/v1/channels/",
         "/api/v1/channels/{pk}/",
@@ -415,6 +421,7 @@ def world(network, shipped):
         "stock_level": StockLevel.objects.get(sku=sku, location=berlin).pk,
         "transfer": transfer.pk,
         "open_order": open_order.pk,
+        "customer": open_order.customer_id,
         "open_line": open_order.lines.get().pk,
         "shipment": open_order.shipments.get().pk,
         "shipped_order": o.pk,

@@ -130,19 +130,80 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off(tmp_path: Path):
     assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_check_deploy_passes_with_production_values(tmp_path: Path):
-    result = run_python(
-        "import sys; from django.core.management import execute_from_command_line;"
-        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
-        {
-            "DEBUG": "0",
-            "SECRET_KEY": "k7#Qz!v2Lr9^wX4pT8mB1nC6yH3jF5dS0aG-eU+iO7lK2qR9zV8",
-            "ALLOWED_HOSTS": "oms.example.com",
-            "SECURE_HSTS_PRELOAD": "1",
-        },
+PRODUCTION = {
+    "DEBUG": "0",
+    # 50 random characters, as `python -c "import secrets; print(secrets.token_urlsafe(38))"`.
+    "SECRET_KEY": "k7#Qz!v2Lr9^wX4pT8mB1nC6yH3jF5dS0aG-eU+iO7lK2qR9zV",
+    "ALLOWED_HOSTS": "oms.example.com",
+    "DATABASE_URL": "postgres://oms:secret@db.internal:5432/oms",
+}
+
+
+def run_manage(args: list[str], env: dict[str, str], tmp_path: Path):
+    """manage.py itself, in a subprocess, with only `env` of the OMS variables."""
+    code = (
+        "import runpy, sys; sys.argv = ['manage.py', *sys.argv[1:]];"
+        "runpy.run_path('manage.py', run_name='__main__')"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    for name in ("DEBUG", "SECRET_KEY", "CELERY_BROKER_URL", "ALLOWED_HOSTS", "EMAIL_BACKEND"):
+        clean.pop(name, None)
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean.update({"OMS_VAR_DIR": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_production_values(tmp_path: Path):
+    assert len(PRODUCTION["SECRET_KEY"]) == 50
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "DEVELOPMENT MODE" not in result.stderr
+
+
+def test_hsts_preload_is_the_operators_choice(tmp_path: Path):
+    """Left off, its reminder is silenced on purpose; turned on, nothing else is silenced."""
+    result = run_manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        {**PRODUCTION, "SECURE_HSTS_PRELOAD": "1"},
         tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "(0 silenced)" in result.stdout
+    short_hsts = run_manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        {**PRODUCTION, "SECURE_HSTS_SECONDS": "0"},
+        tmp_path,
+    )
+    assert short_hsts.returncode != 0  # the other deployment checks still bite
+    assert "security.W004" in short_hsts.stdout + short_hsts.stderr
+
+
+def test_manage_py_without_secret_key_says_development_mode_once_on_stderr(tmp_path: Path):
+    result = run_manage(["check"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    loud = [line for line in result.stderr.splitlines() if "DEVELOPMENT MODE" in line]
+    assert loud == [
+        "DEVELOPMENT MODE: DEBUG is on because SECRET_KEY is not set; "
+        "never run like this in production"
+    ]
+    assert "DEVELOPMENT MODE" not in result.stdout
+
+
+def test_manage_py_with_debug_off_and_no_secret_key_refuses_to_start(tmp_path: Path):
+    result = run_manage(["check"], {"DEBUG": "0"}, tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "DEVELOPMENT MODE" not in result.stderr
 
 
 def test_env_readers_reject_malformed_values():

@@ -9,12 +9,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from currency_converter import CurrencyConverter
-from django.core.cache import cache
 
 from oms.celery import app as celery_app
 from oms.errors import TransientError
 from orders import services, tasks
 from orders.models import FxRatesRefresh, Order, OrderEvent, RateOverride
+from tests.conftest import cache_clear
 from tests.factories import ChannelFactory
 
 CENT = Decimal("0.01")
@@ -25,9 +25,9 @@ TEN_PLACES = Decimal("0.0000000001")
 def _no_cached_rates():
     # djmoney caches rates in the process cache; the database rolls back between tests, the
     # cache does not.
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

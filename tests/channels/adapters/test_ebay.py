@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
@@ -32,6 +31,7 @@ from channels.adapters.base import (
 from channels.adapters.ebay import EbayAdapter, challenge_response
 from oms.errors import PermanentError, TransientError
 from tests.channels.adapters import ebay_payloads as P
+from tests.conftest import cache_clear
 
 ORDERS = "/sell/fulfillment/v1/order"
 TOKEN = "/identity/v1/oauth2/token"
@@ -50,9 +50,9 @@ def _no_sleep(seconds: float) -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # Rate-limit blocks, the application token and public keys live in the cache.
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 def in_an_hour() -> str:

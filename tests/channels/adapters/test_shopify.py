@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.core.cache import cache
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -35,6 +34,7 @@ from channels.adapters.shopify import ShopifyAdapter
 from channels.fakes.shopify import FakeShopifyStore, demo_store
 from oms.errors import PermanentError, TransientError
 from tests.channels.adapters import shopify_payloads as p
+from tests.conftest import cache_clear
 
 PATH = "/admin/api/2026-04/graphql.json"
 TOKEN = "shpat_0123456789abcdef"
@@ -44,9 +44,9 @@ SINCE = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def _fresh_limiter() -> Any:
-    cache.clear()  # the limiter's blocks live in the cache
+    cache_clear()  # the limiter's blocks live in the cache
     yield
-    cache.clear()
+    cache_clear()
 
 
 def make_adapter(base_url: str, **credentials: Any) -> ShopifyAdapter:

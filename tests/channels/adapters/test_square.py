@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -34,6 +33,7 @@ from channels.adapters.base import (
 from channels.adapters.square import SQUARE_VERSION, SquareAdapter
 from oms.errors import PermanentError, TransientError
 from tests.channels.adapters import square_payloads as sq
+from tests.conftest import cache_clear
 
 SIGNATURE_KEY = "sq-signature-key"
 NOTIFICATION_URL = "https://oms.example/webhooks/channels/pos-berlin/"
@@ -46,9 +46,9 @@ def _no_sleep(seconds: float) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> Iterator[None]:
-    cache.clear()  # a 429 of one test must not block the next one
+    cache_clear()  # a 429 of one test must not block the next one
     yield
-    cache.clear()
+    cache_clear()
 
 
 def make_adapter(httpserver: HTTPServer, **credentials: Any) -> SquareAdapter:

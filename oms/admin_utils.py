@@ -1,16 +1,34 @@
 """Admin glue: ModelAdmins whose add and change forms write through services.
 
-Invariant: the admin never saves a domain model itself; the form validates, the service writes.
+Invariants: the admin never saves a domain model itself; the form validates, the service
+writes; a form's whole number is within PostgreSQL's integer (IntegerField) whatever database
+runs, so a figure the production database would refuse is a form error, not a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest
+
+from oms.limits import INT_MAX, INT_MIN
+
+
+class IntegerField(forms.IntegerField):
+    """A whole number within [min_value, max_value], never outside PostgreSQL's integer."""
+
+    def __init__(
+        self, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            min_value=INT_MIN if min_value is None else max(min_value, INT_MIN),
+            max_value=INT_MAX if max_value is None else min(max_value, INT_MAX),
+            **kwargs,
+        )
 
 
 class UsedValuesFilter(admin.SimpleListFilter):

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over OMS_MAX_BODY_BYTES to the API and the webhooks: 413 problem JSON, unread.
+    "oms.middleware.BodyLimitMiddleware",
+    # A NUL character in a query parameter: 400 naming it, before any view queries with it.
+    "oms.middleware.QueryNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +146,14 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# A CSRF failure under /api/ is problem JSON; the back office keeps Django's page.
+CSRF_FAILURE_VIEW = "oms.api.exceptions.csrf_failure"
+
+# The largest request body the API and the inbound webhooks accept (413 above it), and the
+# same limit for the back office's forms (uploaded files are not counted: the CSV imports
+# have their own limits).
+OMS_MAX_BODY_BYTES = env_int("OMS_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = OMS_MAX_BODY_BYTES
 
 # Email: console in development, SMTP settings from the environment otherwise.
 EMAIL_BACKEND = env_str(
@@ -231,7 +243,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "oms.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.CursorPagination",
@@ -242,7 +254,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size and depth limits (oms/api/parsers.py); strict JSON (no NaN, no Infinity).
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "PAGE_SIZE": 50,
 }

@@ -1,4 +1,3 @@
-import json
 from typing import Any
 
 from django import forms
@@ -19,6 +18,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
+from oms import jsonsafe
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
 from oms.currencies import currency_choices
 from oms.errors import DomainError
@@ -65,7 +65,7 @@ class ChannelAdminForm(forms.ModelForm):
         if not raw:
             return None
         try:
-            value = json.loads(raw)
+            value = jsonsafe.loads(raw)
         except ValueError:
             raise forms.ValidationError("Enter a JSON object.") from None
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -248,7 +248,9 @@ class ChannelAdmin(ServiceModelAdmin):
         self._each(request, queryset, do)
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
-        return [*self.readonly_fields, "code"] if obj else self.readonly_fields
+        # A channel's code and kind are its identity: its orders, connector and credentials
+        # follow them, so neither changes after creation.
+        return [*self.readonly_fields, "code", "kind"] if obj else self.readonly_fields
 
     def service_create(self, data: dict[str, Any]) -> Channel:
         return services.channel_create(**data)

@@ -1,6 +1,7 @@
 """JSON from outside (the API's bodies, vendors' webhooks): parsed within limits.
 
 Invariants:
+- NaN, Infinity and floats that overflow (1e999) are refused: jsonb cannot store them;
 - nesting deeper than MAX_DEPTH is refused before the parser sees it (Python's parser recurses
   and dies of RecursionError around a thousand levels: a 500 and, for a webhook, a vendor that
   retries forever); the check does not recurse and does not build the document;
@@ -12,6 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -61,10 +63,23 @@ def refuse_too_deep(data: bytes | str, max_depth: int = MAX_DEPTH) -> None:
         raise ValidationFailed(str(exc), code="json_too_deep") from None
 
 
-def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, **kwargs: Any) -> Any:
-    """json.loads that refuses documents deeper than `max_depth` (JsonTooDeep, a ValueError)."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"The number {text[:40]} is too large.")
+    return value
+
+
+def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Strict json.loads: refuses documents deeper than `max_depth` (JsonTooDeep), NaN and
+    Infinity, and numbers too large for a float (1e999), all as ValueError: none of them can
+    be stored in jsonb."""
     check_depth(data, max_depth)
-    return json.loads(data, **kwargs)
+    return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def without_nul(value: Any) -> Any:

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The last line: a value the database refuses is a 400, not a 500 (the API's handler too).
+    "oms.middleware.DatabaseRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "oms.urls"

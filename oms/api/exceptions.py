@@ -171,7 +171,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = BodyTooLarge(
             f"At most {settings.OMS_MAX_BODY_BYTES} bytes are accepted.", code="body_too_large"
         )
-    elif _refused_by_database(exc):
+    elif refused_by_database(exc):
         # The last line: the input reached the database unchecked. Logged, for it is a gap in
         # the validation to close; answered 400 because the request, not the server, is wrong.
         logger.warning("The database refused a request's value", exc_info=exc)
@@ -208,7 +208,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     )
 
 
-def _refused_by_database(exc: Exception) -> bool:
+def refused_by_database(exc: BaseException) -> bool:
     """A DataError, or a ValueError/OverflowError raised inside the database layer (the driver
     refuses a NUL character or an integer it cannot bind)."""
     if isinstance(exc, DataError):

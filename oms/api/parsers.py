@@ -2,7 +2,8 @@
 
 Invariant: a body over OMS_MAX_BODY_BYTES is 413 `body_too_large` (read no further than the
 limit), a document nested deeper than oms.jsonsafe.MAX_DEPTH is 400 `json_too_deep`, anything
-else that is not strict JSON (NaN, Infinity, bad UTF-8) is 400 `parse_error`; never a 500.
+else that is not strict JSON (NaN, Infinity, 1e999, bad UTF-8) is 400 `parse_error`; never a
+500.
 """
 
 from __future__ import annotations
@@ -14,10 +15,6 @@ from rest_framework import exceptions, parsers
 
 from oms import jsonsafe
 from oms.api.errors import BodyTooLarge, JsonTooDeep
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value.")
 
 
 class JSONParser(parsers.JSONParser):
@@ -33,7 +30,7 @@ class JSONParser(parsers.JSONParser):
         except (UnicodeDecodeError, LookupError) as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
         try:
-            return jsonsafe.loads(text, parse_constant=_refuse_constant)
+            return jsonsafe.loads(text)
         except jsonsafe.JsonTooDeep as exc:
             raise JsonTooDeep(
                 f"JSON nested deeper than {exc.max_depth} levels is refused."

@@ -41,6 +41,7 @@ from fulfilment.states import ShipmentStatus
 from oms import events as domain_events
 from oms import jsonsafe
 from oms.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from oms.limits import datetime_problem
 from oms.outbox import outbox_enqueue
 from orders.models import Order
 from orders.services import order_event_add, order_hold
@@ -174,6 +175,8 @@ def _validated(events: Iterable[TrackingEventLike]) -> dict[str, TrackingEventLi
             ]
         elif not isinstance(event.occurred_at, dt.datetime) or timezone.is_naive(event.occurred_at):
             errors[f"events.{index}.occurred_at"] = ["A date and time with its offset."]
+        elif problem := datetime_problem(event.occurred_at):
+            errors[f"events.{index}.occurred_at"] = [problem]
         else:
             unique.setdefault(_event_key(event), event)
     if errors:

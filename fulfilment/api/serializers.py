@@ -89,7 +89,12 @@ class ShipSerializer(InputSerializer):
     tracking_number = serializers.CharField(
         max_length=64, required=False, allow_blank=True, default=""
     )
-    tracking_url = serializers.URLField(required=False, allow_blank=True, default="")
+    tracking_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=Shipment._meta.get_field("tracking_url").max_length,
+    )
 
 
 class CancelShipmentSerializer(InputSerializer):

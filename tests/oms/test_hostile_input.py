@@ -373,6 +373,16 @@ HOSTILE: list[Row] = [
         order_payload(customer={"email": "a" * 288 + "@example.com"}),
     ),
     Row(
+        "a tracking URL of 300 characters",
+        "POST",
+        "/api/v1/shipments/{shipment}/ship/",
+        {
+            "carrier": "dhl",
+            "tracking_number": "T1",
+            "tracking_url": "https://t.example/" + "x" * 282,
+        },
+    ),
+    Row(
         "an external id of 129 characters",
         "POST",
         "/api/v1/orders/",
@@ -1144,3 +1154,66 @@ def test_the_json_guard_counts_brackets_outside_strings() -> None:
 def test_strip_nul_says_whether_it_stripped() -> None:
     assert strip_nul({"a\x00": ["b\x00", 1, None]}) == ({"a": ["b", 1, None]}, True)
     assert strip_nul({"a": ["b", 1]}) == ({"a": ["b", 1]}, False)
+
+
+def _input_serializers() -> list[type]:
+    import importlib
+
+    from oms.api.serializers import InputSerializer
+
+    for app in ("inventory", "orders", "fulfilment", "returns", "channels"):
+        importlib.import_module(f"{app}.api.serializers")
+    found, todo = [], list(InputSerializer.__subclasses__())
+    while todo:
+        klass = todo.pop()
+        found.append(klass)
+        todo.extend(klass.__subclasses__())
+    return found
+
+
+def _leaf_fields(serializer: Any, path: str = "") -> list[tuple[str, Any]]:
+    from rest_framework import serializers
+
+    leaves = []
+    for name, field in serializer.fields.items():
+        where = f"{path}{name}"
+        if isinstance(field, serializers.ListSerializer):
+            field = field.child
+        while isinstance(field, serializers.ListField | serializers.DictField):
+            field = field.child
+        if isinstance(field, serializers.Serializer):
+            leaves += _leaf_fields(field, f"{where}.")
+        else:
+            leaves.append((where, field))
+    return leaves
+
+
+#: Inputs whose length is bounded elsewhere: the availability query's SKU list (at most 1,000
+#: codes, checked by its validator, within the query string's limits).
+UNBOUNDED_TEXT_ALLOWED = {"AvailabilityQuerySerializer.sku"}
+
+
+def test_every_input_integer_is_strict_and_bounded_and_every_text_has_a_length() -> None:
+    """The boundary cannot be forgotten: a plain DRF IntegerField, DecimalField used for money,
+    or a CharField without max_length in an input serializer fails here."""
+    from rest_framework import serializers
+
+    problems = []
+    for klass in _input_serializers():
+        for where, field in _leaf_fields(klass()):
+            name = f"{klass.__name__}.{where}"
+            if isinstance(field, serializers.IntegerField):
+                if not isinstance(field, IntegerField):
+                    problems.append(f"{name}: a plain IntegerField (use oms.api.fields)")
+                elif field.min_value is None or field.max_value is None:
+                    problems.append(f"{name}: unbounded")
+            if isinstance(field, serializers.DecimalField) and field.decimal_places == 4:
+                problems.append(f"{name}: money as a DecimalField (use MoneyField)")
+            if (
+                isinstance(field, serializers.CharField)
+                and not isinstance(field, serializers.ChoiceField | serializers.RegexField)
+                and field.max_length is None
+                and name not in UNBOUNDED_TEXT_ALLOWED
+            ):
+                problems.append(f"{name}: text without max_length")
+    assert not problems, "\n".join(problems)

@@ -2,7 +2,7 @@
 
 Invariants: a timestamp parameter is ISO 8601 with an offset PostgreSQL accepts (+-15:59) and
 a moment that stays in range in UTC, or a 400 naming the parameter; an id parameter is a whole
-number in a bigint's range, or a 400 naming it.
+number from 1 to a bigint's maximum, or a 400 naming it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField as BaseIsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from oms.limits import INTEGER_RANGES, datetime_problem
 
@@ -40,13 +41,14 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = IsoDateTimeField
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1})
 class IdFilter(django_filters.NumberFilter):
     """An object id (a bigint): a whole number, or a 400."""
 
     field_class = forms.IntegerField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        low, high = INTEGER_RANGES["BigAutoField"]
-        kwargs.setdefault("min_value", low)
+        high = INTEGER_RANGES["BigAutoField"][1]
+        kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", high)
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -74,6 +74,10 @@ def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
         return _problem(400, "invalid", str(exc))
     except DomainError as exc:  # json_too_deep
         return _problem(exc.status, exc.code, exc.detail)
+    except DataError:
+        # A value the database refuses will be refused again: 400, not "send it again".
+        logger.warning("Channel webhook %s carries a value the database refuses", code)
+        return _problem(400, "invalid", "The delivery carries a value that cannot be stored.")
     except (DatabaseError, ImproperlyConfigured):
         logger.exception("Channel webhook %s could not be stored", code)
         # 503: the vendor keeps the delivery and sends it again later.

@@ -10,7 +10,6 @@ is order capture (orders' `add`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -32,6 +31,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
+from oms import jsonsafe
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
 from oms.currencies import currency_choices
 from oms.errors import DomainError
@@ -90,7 +90,7 @@ class ChannelAdminForm(forms.ModelForm):
         if not raw:
             return None
         try:
-            value = json.loads(raw)
+            value = jsonsafe.loads(raw)
         except ValueError:
             raise forms.ValidationError("Enter a JSON object.") from None
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -306,9 +306,11 @@ class ChannelAdmin(ServiceModelAdmin):
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         if obj is None:
             return self.readonly_fields
-        fields = [*self.readonly_fields, "code"]
+        # A channel's code and kind are its identity: its orders, connector and credentials
+        # follow them, so neither changes after creation.
+        fields = [*self.readonly_fields, "code", "kind"]
         if not self.has_connections_permission(request, obj):
-            fields += CONNECTION_FIELDS
+            fields += [name for name in CONNECTION_FIELDS if name not in fields]
         return fields
 
     def service_create(self, data: dict[str, Any]) -> Channel:

@@ -1,6 +1,7 @@
 import django_filters
 
 from channels.models import Channel, ChannelKind, ChannelSyncRun, SyncStatus, SyncTrigger
+from oms.api.filters import IsoDateTimeFilter
 
 
 class ChannelFilter(django_filters.FilterSet):
@@ -17,7 +18,7 @@ class SyncRunFilter(django_filters.FilterSet):
     channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
     status = django_filters.ChoiceFilter(choices=SyncStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=SyncTrigger.choices)
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
 
     class Meta:
         model = ChannelSyncRun

@@ -258,6 +258,8 @@ class ChannelWebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=128)
     topic = models.CharField(max_length=128, blank=True)
     payload = models.JSONField(default=dict)
+    #: The vendor's payload carried NUL characters, stripped before storing (jsonb refuses them).
+    nul_stripped = models.BooleanField(default=False)
     status = models.CharField(
         max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED
     )

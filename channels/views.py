@@ -1,11 +1,15 @@
-"""Inbound channel webhooks: verify on the raw bytes, store once, answer at once."""
+"""Inbound channel webhooks: verify on the raw bytes, store once, answer at once.
+
+Every error is problem JSON (oms.api.exceptions): 413 `body_too_large` (also answered by
+oms.middleware before the view), 400 `json_too_deep`, 401 `signature_invalid`, 404, 503.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -13,17 +17,22 @@ from django.views.decorators.http import require_http_methods
 from channels.adapters.base import NotSupported, SignatureInvalid
 from channels.models import Channel
 from channels.services.webhooks import webhook_receive
-from oms.errors import NotFound, PermanentError
+from oms.api.exceptions import body_too_large_response, problem_json
+from oms.errors import DomainError, NotFound, PermanentError
 
 logger = logging.getLogger(__name__)
 
+_TITLES = {
+    400: "Invalid webhook",
+    401: "Invalid signature",
+    404: "Not found",
+    503: "Service unavailable",
+}
+
 
 def _problem(status: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {"type": "about:blank", "status": status, "code": code, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-    )
+    title = _TITLES.get(status, "Webhook refused")
+    return problem_json(status_code=status, code=code, title=title, detail=detail)
 
 
 def _challenge(request: HttpRequest, code: str) -> JsonResponse:
@@ -47,7 +56,7 @@ def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
     try:
         body = request.body
     except RequestDataTooBig:
-        return _problem(413, "too_large", "The body is too large.")
+        return body_too_large_response()
     try:
         delivery, created = webhook_receive(
             channel_code=code,
@@ -63,6 +72,12 @@ def channel_webhook(request: HttpRequest, code: str) -> JsonResponse:
         return _problem(404, "not_supported", str(exc))
     except PermanentError as exc:
         return _problem(400, "invalid", str(exc))
+    except DomainError as exc:  # json_too_deep
+        return _problem(exc.status, exc.code, exc.detail)
+    except DataError:
+        # A value the database refuses will be refused again: 400, not "send it again".
+        logger.warning("Channel webhook %s carries a value the database refuses", code)
+        return _problem(400, "invalid", "The delivery carries a value that cannot be stored.")
     except (DatabaseError, ImproperlyConfigured):
         logger.exception("Channel webhook %s could not be stored", code)
         # 503: the vendor keeps the delivery and sends it again later.

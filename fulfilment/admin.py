@@ -67,7 +67,7 @@ from fulfilment.services.routing import UNLIMITED
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
 from inventory.selectors import sku_find
-from oms.admin_utils import ReadOnlyInline, UsedValuesFilter
+from oms.admin_utils import IntegerField, ReadOnlyInline, UsedValuesFilter
 from oms.errors import DomainError
 from orders.models import Order
 from orders.selectors import order_hold_reasons
@@ -389,9 +389,9 @@ class ParcelForm(forms.Form):
     weight_grams = forms.IntegerField(
         label="Weight (g)", min_value=1, max_value=1_000_000, required=False
     )
-    length_mm = forms.IntegerField(label="Length (mm)", min_value=1, required=False)
-    width_mm = forms.IntegerField(label="Width (mm)", min_value=1, required=False)
-    height_mm = forms.IntegerField(label="Height (mm)", min_value=1, required=False)
+    length_mm = IntegerField(label="Length (mm)", min_value=1, required=False)
+    width_mm = IntegerField(label="Width (mm)", min_value=1, required=False)
+    height_mm = IntegerField(label="Height (mm)", min_value=1, required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

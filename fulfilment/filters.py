@@ -2,10 +2,11 @@ import django_filters
 
 from fulfilment.models import Shipment
 from fulfilment.states import ShipmentStatus
+from oms.api.filters import IdFilter
 
 
 class ShipmentFilter(django_filters.FilterSet):
-    order = django_filters.NumberFilter(field_name="order_id")
+    order = IdFilter(field_name="order_id")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
     status = django_filters.MultipleChoiceFilter(choices=ShipmentStatus.choices)
 

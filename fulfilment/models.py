@@ -298,6 +298,8 @@ class InboundWebhook(models.Model):
     source = models.CharField(max_length=64)
     delivery_id = models.CharField(max_length=128)
     payload = models.JSONField(default=dict)
+    #: The sender's payload carried NUL characters, stripped before storing (jsonb refuses them).
+    nul_stripped = models.BooleanField(default=False)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)

@@ -37,8 +37,9 @@ from inventory.models import (
 )
 from inventory.selectors import available_expression, sku_find, stock_attention_list
 from inventory.services.count_import import count_import_apply, count_import_parse
-from oms.admin_utils import ServiceModelAdmin, UsedValuesFilter
+from oms.admin_utils import IntegerField, ServiceModelAdmin, UsedValuesFilter
 from oms.errors import DomainError
+from oms.limits import INT_MAX
 
 COUNT_IMPORT_SALT = "inventory.admin.count_import"
 COUNT_IMPORT_MAX_AGE = 60 * 60  # a preview may be confirmed within the hour
@@ -209,7 +210,8 @@ class StockAdjustForm(forms.Form):
     )
     location = forms.ModelChoiceField(queryset=Location.objects.all())
     action = forms.ChoiceField(label="What happened", choices=ADJUST_ACTIONS)
-    quantity = forms.IntegerField(
+    quantity = IntegerField(
+        min_value=-INT_MAX,
         help_text=(
             "Count: the figure counted on the shelf (0 or more). Receipt: units received. "
             "Damage: units written off (a positive number takes them away). "
@@ -654,7 +656,7 @@ class TransferLineForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    quantity = forms.IntegerField(min_value=1, required=False)
+    quantity = IntegerField(min_value=1, required=False)
 
     def clean_sku(self) -> Sku | None:
         value = self.cleaned_data["sku"].strip()

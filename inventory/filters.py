@@ -10,6 +10,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
+from oms.api.filters import IdFilter, IsoDateTimeFilter
 
 
 class SkuFilter(django_filters.FilterSet):
@@ -52,9 +53,9 @@ class StockMovementFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
     kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    order_line = django_filters.NumberFilter(field_name="order_line_id")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    order_line = IdFilter(field_name="order_line_id")
 
     class Meta:
         model = StockMovement

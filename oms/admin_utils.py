@@ -5,17 +5,35 @@ A secret (`secret_fields`: channel credentials, a 3PL partner's signing secret) 
 its input is always empty, it is on the page and in the form only for a user who may replace it
 (so a view-only page never renders it, not even as a read-only value), and it is kept out of
 error reports (sensitive POST parameters). Pages say whether a secret is set, never its value.
+A form's whole number is within PostgreSQL's integer (IntegerField) whatever database runs, so
+a figure the production database would refuse is a form error, not a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_post_parameters
+
+from oms.limits import INT_MAX, INT_MIN
+
+
+class IntegerField(forms.IntegerField):
+    """A whole number within [min_value, max_value], never outside PostgreSQL's integer."""
+
+    def __init__(
+        self, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            min_value=INT_MIN if min_value is None else max(min_value, INT_MIN),
+            max_value=INT_MAX if max_value is None else min(max_value, INT_MAX),
+            **kwargs,
+        )
 
 
 class UsedValuesFilter(admin.SimpleListFilter):

@@ -71,6 +71,13 @@ class OrderOnHold(Conflict):
     title = "Order on hold"
 
 
+class ChannelInactive(Conflict):
+    """An order for a channel that is switched off (API.md: 409 `channel_inactive`)."""
+
+    code = "channel_inactive"
+    title = "Channel inactive"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with a different request"

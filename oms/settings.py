@@ -58,6 +58,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over OMS_MAX_BODY_BYTES to the API and the webhooks: 413 problem JSON, unread.
+    "oms.middleware.BodyLimitMiddleware",
+    # A NUL character in a query parameter: 400 naming it, before any view queries with it.
+    "oms.middleware.QueryNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Per-address limits of /track/ and /webhooks/, and the RateLimit headers of every answer.
     "oms.ratelimit.RateLimitMiddleware",
@@ -67,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The last line: a value the database refuses is a 400, not a 500 (the API's handler too).
+    "oms.middleware.DatabaseRefusalMiddleware",
     # Last: turns a login refused by the lockout into the lockout page (oms/auth.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -161,6 +167,14 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
+# A CSRF failure under /api/ is problem JSON; the back office keeps Django's page.
+CSRF_FAILURE_VIEW = "oms.api.exceptions.csrf_failure"
+
+# The largest request body the API and the inbound webhooks accept (413 above it), and the
+# same limit for the back office's forms (uploaded files are not counted: the CSV imports
+# have their own limits).
+OMS_MAX_BODY_BYTES = env_int("OMS_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = OMS_MAX_BODY_BYTES
 
 # Rate limits (oms/ratelimit.py, oms/api/throttling.py): "N/period" ("6000/min", "20/15m",
 # "30/hour") or "off". Counted in the cache above: set REDIS_URL in production so that every web
@@ -300,7 +314,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "oms.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.CursorPagination",
@@ -312,7 +326,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Size and depth limits (oms/api/parsers.py); strict JSON (no NaN, no Infinity).
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "PAGE_SIZE": 50,
 }

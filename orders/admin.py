@@ -41,7 +41,7 @@ from django.views.decorators.http import require_POST
 from django_countries import countries
 
 from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin, UsedValuesFilter
-from oms.currencies import currency_choices
+from oms.currencies import currency_choices, currency_exponent
 from oms.errors import DomainError
 from orders import selectors, services
 from orders.models import (
@@ -59,7 +59,7 @@ from orders.models import (
     PrivacyRequestStatus,
     RateOverride,
 )
-from orders.services.capture import ADDRESS_FIELDS, currency_exponent
+from orders.services.capture import ADDRESS_FIELDS
 from orders.services.customers import customer_update
 from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
 from orders.services.privacy import (

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import QuerySet
 
+from oms.api.filters import IdFilter, IsoDateTimeFilter
 from orders.models import Customer, Order
 from orders.selectors import order_search
 from orders.states import OrderStatus, PaymentStatus
@@ -12,9 +13,9 @@ class OrderFilter(django_filters.FilterSet):
     payment_status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
     on_hold = django_filters.BooleanFilter(field_name="is_on_hold")
     country = django_filters.CharFilter(field_name="ship_country", lookup_expr="iexact")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    customer = django_filters.NumberFilter(field_name="customer_id")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    customer = IdFilter(field_name="customer_id")
     search = django_filters.CharFilter(
         method="filter_search",
         help_text="Number, external id, e-mail, name, phone, SKU or tracking number.",

@@ -9,7 +9,6 @@ without it the action is not offered and a forged POST of it changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import admin, messages
@@ -20,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from oms.currencies import parse_money
 from oms.errors import DomainError
 from oms.roles import REFUND_ORDERS
 from orders.models import Order
@@ -226,7 +226,9 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         """Staff create a return: find the order, then choose lines, quantities and reasons."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        # NUL characters cannot be in an order number (and PostgreSQL refuses to look for one).
         reference = (request.POST.get("order") or request.GET.get("order") or "").strip()
+        reference = reference.replace("\x00", "")
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -385,9 +387,9 @@ def _add_lines(request: HttpRequest, lines: list[Any]) -> tuple[list[dict[str, A
             price = request.POST.get(f"exchange_price-{line.pk}", "").strip()
             if price:
                 try:
-                    item["exchange_unit_price"] = Decimal(price)
-                except InvalidOperation:
-                    errors.append(f"{line.sku_code}: the replacement's price is a decimal amount.")
+                    item["exchange_unit_price"] = parse_money(price)
+                except ValueError as exc:
+                    errors.append(f"{line.sku_code}: the replacement's price: {exc}")
         wanted.append(item)
     if not wanted and not errors:
         errors.append("Set the quantity of at least one line.")

@@ -9,7 +9,8 @@ tracking token is the key).
 Invariants:
 - an unknown or malformed token, or a return of another order, is the tracking page's 404;
 - bad input (no item chosen, more than can be returned, an unknown reason, a quantity that is
-  not a number) re-shows the form with the error and writes nothing;
+  not a number, a NUL character in any field) re-shows the form with the error (400) and
+  writes nothing;
 - the pages show what the shopper may see (item names, quantities, statuses), never prices,
   notes or locations; they are private, not indexed, and send the Referer only to this site
   (a CSRF-checked POST needs its Origin; nothing is loaded from elsewhere).
@@ -218,6 +219,15 @@ def _service_errors(exc: ValidationFailed, lines: list[dict], items: list[FormIt
     return general or ([] if exc.errors else [exc.detail])
 
 
+def _fields_with_nul(request: HttpRequest) -> list[str]:
+    """The names of the posted fields that carry a NUL character (no column can hold one)."""
+    return [
+        name
+        for name, values in request.POST.lists()
+        if "\x00" in name or any("\x00" in value for value in values)
+    ]
+
+
 @csrf_protect
 @require_http_methods(["GET", "HEAD", "POST"])
 def return_start(request: HttpRequest, token: str) -> HttpResponse:
@@ -229,6 +239,19 @@ def return_start(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return _render_form(request, order, token, items)
     comment = request.POST.get("comment", "").strip()[:MAX_COMMENT]
+    nul = _fields_with_nul(request)
+    if nul:
+        what = "Your comment" if "comment" in nul else "The form"
+        errors = [f"{what} contains a character that cannot be accepted (NUL); remove it."]
+        return _render_form(
+            request,
+            order,
+            token,
+            items,
+            comment=comment.replace("\x00", ""),
+            errors=errors,
+            status=400,
+        )
     lines, errors = _read_form(request, items)
     if errors or any(item.errors for item in items):
         return _render_form(

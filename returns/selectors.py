@@ -41,7 +41,8 @@ ZERO = Decimal("0")
 
 
 def return_list() -> QuerySet[ReturnRequest]:
-    return ReturnRequest.objects.prefetch_related(
+    # The order gives the currency of the lines' exchange prices.
+    return ReturnRequest.objects.select_related("order").prefetch_related(
         Prefetch(
             "lines",
             queryset=ReturnLine.objects.select_related("reason", "order_line", "exchange_sku"),

@@ -493,7 +493,7 @@ class AmazonAdapter:
             lines=lines,
             customer=_customer(order.get("buyer"), address.get("phone", "")),
             shipping_address=address,
-            shipping_price=str(shipping if shipping is not None else item_shipping),
+            shipping_price=f"{shipping if shipping is not None else item_shipping:f}",
             total=None if total is None else str(total),
             payment_status=payment_status,
             prices_include_tax=self._prices_include_tax(marketplace),
@@ -541,9 +541,10 @@ class AmazonAdapter:
             "quantity": quantity,
             "name": _text(product.get("title")),
             "external_line_id": _text(item.get("orderItemId")),
-            "unit_price": str(unit),
-            "discount": str(abs(discount)),
-            "tax": str(abs(tax)),
+            # Plain decimals ("0.00", never "0E-2"): capture refuses exponents.
+            "unit_price": f"{unit:f}",
+            "discount": f"{abs(discount):f}",
+            "tax": f"{abs(tax):f}",
         }
 
     @staticmethod

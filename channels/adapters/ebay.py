@@ -75,6 +75,7 @@ from channels.adapters.base import (
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
+from oms import jsonsafe
 from oms.errors import PermanentError, TransientError
 
 DEFAULT_BASE_URL = "https://api.ebay.com"
@@ -287,9 +288,10 @@ def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, A
         "quantity": quantity,
         "name": _text(item.get("title")),
         "external_line_id": line_id,
-        "unit_price": str(unit_price),
-        "discount": str((discount + rounding).quantize(quantum)),
-        "tax": str(tax.quantize(quantum)),
+        # Plain decimals ("0.00", never "0E-2"): capture refuses exponents.
+        "unit_price": f"{unit_price:f}",
+        "discount": f"{(discount + rounding).quantize(quantum):f}",
+        "tax": f"{tax.quantize(quantum):f}",
     }
 
 
@@ -364,7 +366,7 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         external_number=_text(order.get("salesRecordReference")) or order_id,
         customer={k: v for k, v in customer.items() if v},
         shipping_address={k: v for k, v in address.items() if v},
-        shipping_price=str(shipping.quantize(quantum)),
+        shipping_price=f"{shipping.quantize(quantum):f}",
         total=None if total is None else str(total.quantize(quantum)),
         payment_status=PAYMENT_STATUSES.get(
             _text(order.get("orderPaymentStatus")).upper(), "pending"
@@ -643,7 +645,7 @@ class EbayAdapter:
                 f"eBay notification: unusable key or signature ({exc})."
             ) from None
         try:
-            payload = json.loads(body)
+            payload = jsonsafe.loads(body)
         except ValueError:
             raise PermanentError("eBay notification: the body is not JSON.") from None
         if not isinstance(payload, dict):

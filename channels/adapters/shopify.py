@@ -43,7 +43,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -72,6 +71,7 @@ from channels.adapters.base import (
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
+from oms import jsonsafe
 from oms.errors import PermanentError, TransientError
 
 API_VERSION = "2026-04"
@@ -722,7 +722,7 @@ class ShopifyAdapter:
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
             raise SignatureInvalid("Shopify webhook: the signature does not match.")
         try:
-            payload = json.loads(body)
+            payload = jsonsafe.loads(body)
         except ValueError as exc:
             raise PermanentError(f"Shopify webhook: the body is not JSON ({exc}).") from None
         if not isinstance(payload, dict):

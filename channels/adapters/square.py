@@ -43,7 +43,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -71,8 +70,9 @@ from channels.adapters.base import (
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
+from oms import jsonsafe
+from oms.currencies import currency_exponent
 from oms.errors import PermanentError
-from orders.services.capture import currency_exponent
 
 VENDOR = "square"
 DEFAULT_BASE_URL = "https://connect.squareup.com"
@@ -403,7 +403,7 @@ class SquareAdapter:
         if not given or not hmac.compare_digest(given.encode(), expected.encode()):
             raise SignatureInvalid("Square webhook: the signature does not match.")
         try:
-            event = json.loads(body)
+            event = jsonsafe.loads(body)
         except ValueError:
             raise PermanentError("Square webhook: the body is not JSON.") from None
         if not isinstance(event, dict):

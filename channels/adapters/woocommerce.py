@@ -43,7 +43,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -73,8 +72,9 @@ from channels.adapters.base import (
     json_object,
 )
 from fulfilment.adapters.carriers._common import header, parse_datetime
+from oms import jsonsafe
+from oms.currencies import currency_exponent
 from oms.errors import PermanentError
-from orders.services.capture import currency_exponent
 
 VENDOR = "woocommerce"
 API = "/wp-json/wc/v3"
@@ -368,7 +368,7 @@ class WooCommerceAdapter:
         topic = header(headers, TOPIC_HEADER).strip()
         delivery_id = header(headers, DELIVERY_HEADER).strip()
         try:
-            payload = json.loads(body)
+            payload = jsonsafe.loads(body)
         except ValueError:
             ping = _PING.match(body.strip())
             if ping is None:

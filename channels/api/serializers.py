@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from channels.models import Channel, ChannelKind, ChannelSyncRun, validate_currency
 from inventory.models import Location, Sku, code_validator
+from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
 
 
@@ -42,12 +43,14 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
 class ChannelInputSerializer(InputSerializer):
     code = serializers.CharField(max_length=32, validators=[code_validator])
     name = serializers.CharField(max_length=255)
-    kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    kind = serializers.ChoiceField(
+        choices=ChannelKind.choices, help_text="Set at creation; it cannot be changed."
+    )
     currency = serializers.CharField(min_length=3, max_length=3)
     locations = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=Location.objects.all(), required=False
     )
-    stock_buffer = serializers.IntegerField(min_value=0, required=False)
+    stock_buffer = model_integer(Channel, "stock_buffer", required=False)
     is_active = serializers.BooleanField(required=False)
     send_emails = serializers.BooleanField(required=False)
     location_map = serializers.DictField(
@@ -55,14 +58,20 @@ class ChannelInputSerializer(InputSerializer):
         required=False,
         help_text="Channel-side location id -> our location code.",
     )
-    sync_interval_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
-    sync_overlap_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
-    return_window_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    sync_interval_minutes = model_integer(
+        Channel, "sync_interval_minutes", max_value=1440, required=False
+    )
+    sync_overlap_minutes = model_integer(
+        Channel, "sync_overlap_minutes", max_value=1440, required=False
+    )
+    return_window_days = model_integer(
+        Channel, "return_window_days", max_value=3650, required=False
+    )
     returns_auto_authorise = serializers.BooleanField(required=False)
     refund_basis = serializers.ChoiceField(choices=["received", "authorised"], required=False)
     exchange_timing = serializers.ChoiceField(choices=["on_receipt", "immediate"], required=False)
     credentials = serializers.DictField(
-        child=serializers.CharField(allow_blank=True),
+        child=serializers.CharField(allow_blank=True, max_length=10000),
         required=False,
         write_only=True,
         help_text="Write-only secrets of the channel's API (tokens, keys). Never returned.",
@@ -73,7 +82,21 @@ class ChannelInputSerializer(InputSerializer):
             raise serializers.ValidationError("A channel's code cannot be changed.")
         return value
 
+    def validate_kind(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.kind:
+            raise serializers.ValidationError(
+                f"A channel's kind cannot be changed (it stays {self.instance.kind!r})."
+            )
+        return value
+
+    def validate_credentials(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 100 or any(len(key) > 200 for key in value):
+            raise serializers.ValidationError("At most 100 keys of at most 200 characters.")
+        return value
+
     def validate_location_map(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 1000 or any(len(key) > 200 for key in value):
+            raise serializers.ValidationError("At most 1,000 keys of at most 200 characters.")
         codes = set(value.values())
         known = set(Location.objects.filter(code__in=codes).values_list("code", flat=True))
         unknown = sorted(codes - known)

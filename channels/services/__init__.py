@@ -20,6 +20,7 @@ from channels.models import Channel, ChannelStockChange
 from inventory.events import StockChanged
 from inventory.models import Location
 from oms.crypto import encrypt_json
+from oms.errors import ValidationFailed
 from oms.services import model_create, model_update
 
 CHANNEL_UPDATABLE = (
@@ -78,10 +79,16 @@ def channel_create(
 @transaction.atomic
 def channel_update(*, channel: Channel, data: Mapping[str, Any]) -> Channel:
     """Change a channel; `locations` replaces the set, `credentials` replaces the secret.
+    Its `kind` never changes (its connector, credentials and orders depend on it).
 
     Raises ValidationFailed.
     """
     data = dict(data)
+    if "kind" in data and data["kind"] != channel.kind:
+        raise ValidationFailed(
+            "A channel's kind cannot be changed after creation.",
+            errors={"kind": [f"It stays {channel.kind!r}: create a new channel for another kind."]},
+        )
     if "currency" in data:
         data["currency"] = str(data["currency"]).upper()
     channel, _ = model_update(instance=channel, fields=CHANNEL_UPDATABLE, data=data)

@@ -69,11 +69,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.models import Channel, ChannelSyncRun, SyncStatus, SyncTrigger
-from oms.currencies import is_currency
+from oms.currencies import currency_exponent, is_currency
 from oms.errors import DomainError, ValidationFailed
-from orders.models import Order, OrderHold
+from oms.limits import integer_range
+from orders.models import Order, OrderHold, OrderLine
 from orders.services import order_capture
-from orders.services.capture import currency_exponent
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -173,6 +173,8 @@ _LOWER = {"payment_status", "email"}
 _AMOUNT_COLUMNS = {"shipping_price", "total", "unit_price", "discount", "tax"}
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 _WHOLE = re.compile(r"\+?\d+")
+#: The largest quantity an order line holds (its column).
+QUANTITY_MAX = integer_range(OrderLine, "quantity")[1]
 
 
 @dataclass
@@ -401,8 +403,10 @@ def _check_row(row: CsvRow, *, decimal_comma: bool) -> None:
     quantity = row.value("quantity")
     if not quantity:
         row.error("quantity", "Required: the units ordered.")
-    elif not _WHOLE.fullmatch(quantity) or int(quantity) <= 0:
-        row.error("quantity", f"{quantity!r} is not a whole number above 0.")
+    elif not _WHOLE.fullmatch(quantity) or not quantity.lstrip("+0"):
+        row.error("quantity", f"{quantity[:20]!r} is not a whole number above 0.")
+    elif len(quantity.lstrip("+0")) > 10 or int(quantity.lstrip("+0")) > QUANTITY_MAX:
+        row.error("quantity", f"At most {QUANTITY_MAX} units.")
     if not row.value("unit_price"):
         row.error("unit_price", "Required: the price of one unit.")
     for column in ("unit_price", "discount", "tax"):
@@ -558,7 +562,7 @@ def _capture_kwargs(
         "lines": [
             {
                 "sku": row.value("sku"),
-                "quantity": int(row.value("quantity")),
+                "quantity": int(row.value("quantity").lstrip("+0")),
                 "unit_price": row.value("unit_price"),
                 "discount": row.value("discount") or "0",
                 "tax": row.value("tax") or "0",

@@ -3,7 +3,9 @@
 Invariants: every request goes through the outbox (oms.outbox), so it survives a broker that is
 down and is published once the caller's transaction commits; one pending request per channel
 and kind of work (a dedupe key): asking twice before a worker starts is one run; only channels
-with a connector are asked (ValidationFailed `no_connector` otherwise).
+with a connector are asked (ValidationFailed `no_connector` otherwise), and only active ones
+(an inactive channel is never synced: ChannelInactive, 409 `channel_inactive`, rather than a
+run that silently does nothing).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db import transaction
 
 from channels.adapters import ADAPTERS
 from channels.models import Channel, SyncTrigger
-from oms.errors import ValidationFailed
+from oms.errors import ChannelInactive, ValidationFailed
 from oms.outbox import outbox_enqueue
 
 SYNC_TASK = "channels.sync"
@@ -29,8 +31,11 @@ def _connector_required(channel: Channel) -> None:
 
 
 def channel_sync_request(*, channel: Channel, trigger: str = SyncTrigger.MANUAL) -> None:
-    """Queue a sync of the channel's orders. Raises ValidationFailed (no connector)."""
+    """Queue a sync of the channel's orders. Raises ValidationFailed (no connector),
+    ChannelInactive."""
     _connector_required(channel)
+    if not channel.is_active:
+        raise ChannelInactive(f"Channel {channel.code!r} is inactive: it is not synced.")
     outbox_enqueue(
         SYNC_TASK, channel_id=channel.pk, trigger=trigger, dedupe_key=f"{SYNC_TASK}:{channel.pk}"
     )

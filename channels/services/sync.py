@@ -52,6 +52,7 @@ from channels.models import (
 from inventory.models import Location
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
+from oms.jsonsafe import strip_nul, without_nul
 from oms.workers import holder_alive, holder_identity
 from orders.models import Order
 from orders.services import (
@@ -396,15 +397,35 @@ def _jsonable(value: Any) -> Any:
     return without_nul(json.loads(json.dumps(value, default=str)))
 
 
-def without_nul(value: Any) -> Any:
-    """JSON without NUL characters (PostgreSQL's jsonb and text refuse them)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_nul(v) for v in value]
-    return value
+#: The key added to an order's raw payload when NUL characters were stripped from the record.
+NUL_STRIPPED_KEY = "_oms_nul_stripped"
+_TEXT_PARTS = (
+    "external_id",
+    "external_number",
+    "notes",
+    "cancel_reason",
+    "store_location",
+    "customer",
+    "shipping_address",
+    "billing_address",
+    "lines",
+    "raw",
+)
+
+
+def record_without_nul(record: CanonicalOrder) -> bool:
+    """Strip the NUL characters a vendor sent from every text of `record` (PostgreSQL refuses
+    them; the vendor cannot be asked to fix its data); True, and noted in its raw payload
+    under NUL_STRIPPED_KEY, when there were any."""
+    stripped = False
+    for name in _TEXT_PARTS:
+        value, found = strip_nul(getattr(record, name))
+        if found:
+            setattr(record, name, value)
+            stripped = True
+    if stripped:
+        record.raw = {**(record.raw or {}), NUL_STRIPPED_KEY: True}
+    return stripped
 
 
 # --- upsert -----------------------------------------------------------------------------------
@@ -444,8 +465,8 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
     nothing is written).
     """
     actor = f"channel:{channel.code}"
+    record_without_nul(record)
     print_ = fingerprint(record)
-    record.raw = without_nul(record.raw)
     existing = Order.objects.filter(channel=channel, external_id=record.external_id).first()
     if existing is None and record.cancelled and not record.lines:
         return "unchanged"  # cancelled before we ever saw it, with nothing left on it

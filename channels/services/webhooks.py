@@ -28,7 +28,8 @@ from channels.models import (
     WebhookStatus,
 )
 from channels.services.privacy import privacy_webhook_apply
-from channels.services.sync import channel_adapter, page_store, without_nul
+from channels.services.sync import channel_adapter, page_store
+from oms import jsonsafe
 from oms.errors import NotFound, PermanentError, TransientError
 from oms.outbox import outbox_enqueue
 from oms.workers import holder_alive, holder_identity
@@ -42,14 +43,17 @@ SWEEP_AFTER = dt.timedelta(minutes=5)
 def webhook_receive(
     *, channel_code: str, headers: Mapping[str, str], body: bytes, url: str
 ) -> tuple[ChannelWebhookDelivery, bool]:
-    """Verify and store one delivery. Returns it and whether it is new (then enqueued).
+    """Verify and store one delivery. Returns it and whether it is new (then enqueued). NUL
+    characters in the payload are stripped (and the delivery notes it: `nul_stripped`).
 
-    Raises NotFound (no such active channel), SignatureInvalid, NotSupported (the channel
-    has no HTTP webhooks), PermanentError (an unreadable body).
+    Raises NotFound (no such active channel), ValidationFailed `json_too_deep` (nesting deeper
+    than oms.jsonsafe.MAX_DEPTH, checked before the signature), SignatureInvalid, NotSupported
+    (the channel has no HTTP webhooks), PermanentError (an unreadable body).
     """
     channel = Channel.objects.filter(code=channel_code, is_active=True).first()
     if channel is None:
         raise NotFound(f"No active channel {channel_code!r}.")
+    jsonsafe.refuse_too_deep(body)
     verified: WebhookDelivery = channel_adapter(channel).webhook_verify(
         headers=headers, body=body, url=url
     )
@@ -57,16 +61,18 @@ def webhook_receive(
         raise PermanentError("The delivery carries no delivery id.")
     try:
         with transaction.atomic():
+            payload, stripped = jsonsafe.strip_nul(verified.payload)
             delivery = ChannelWebhookDelivery.objects.create(
                 channel=channel,
-                delivery_id=verified.delivery_id[:128],
-                topic=verified.topic[:128],
-                payload=without_nul(verified.payload),
+                delivery_id=jsonsafe.without_nul(verified.delivery_id)[:128],
+                topic=jsonsafe.without_nul(verified.topic)[:128],
+                payload=payload,
+                nul_stripped=stripped,
             )
             _process_later(delivery.pk)
     except IntegrityError:
         existing = ChannelWebhookDelivery.objects.get(
-            channel=channel, delivery_id=verified.delivery_id[:128]
+            channel=channel, delivery_id=jsonsafe.without_nul(verified.delivery_id)[:128]
         )
         return existing, False
     return delivery, True

@@ -3,8 +3,10 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from fulfilment.models import Shipment, ShipmentLine
+from fulfilment.models import Parcel, Shipment, ShipmentLine
+from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
+from orders.models import OrderLine
 
 
 class ShipmentLineOutputSerializer(serializers.ModelSerializer):
@@ -62,8 +64,8 @@ class ShipmentOutputSerializer(serializers.ModelSerializer):
 
 
 class PickLineSerializer(InputSerializer):
-    order_line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=0)
+    order_line = model_integer(OrderLine, "id", min_value=1)
+    quantity = model_integer(ShipmentLine, "quantity_picked")
 
 
 class PickSerializer(InputSerializer):
@@ -71,10 +73,10 @@ class PickSerializer(InputSerializer):
 
 
 class ParcelSerializer(InputSerializer):
-    weight_grams = serializers.IntegerField(min_value=1)
-    length_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    width_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    height_mm = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    weight_grams = model_integer(Parcel, "weight_grams", min_value=1)
+    length_mm = model_integer(Parcel, "length_mm", min_value=1, required=False, allow_null=True)
+    width_mm = model_integer(Parcel, "width_mm", min_value=1, required=False, allow_null=True)
+    height_mm = model_integer(Parcel, "height_mm", min_value=1, required=False, allow_null=True)
 
 
 class PackSerializer(InputSerializer):
@@ -87,7 +89,12 @@ class ShipSerializer(InputSerializer):
     tracking_number = serializers.CharField(
         max_length=64, required=False, allow_blank=True, default=""
     )
-    tracking_url = serializers.URLField(required=False, allow_blank=True, default="")
+    tracking_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=Shipment._meta.get_field("tracking_url").max_length,
+    )
 
 
 class CancelShipmentSerializer(InputSerializer):
@@ -101,7 +108,7 @@ class PromiseDestinationSerializer(InputSerializer):
 
 class PromiseLineSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = model_integer(OrderLine, "quantity", min_value=1)
 
 
 class PromiseInputSerializer(InputSerializer):

@@ -54,6 +54,7 @@ from fulfilment.services.shipments import (
 )
 from fulfilment.states import ShipmentStatus
 from inventory.models import Location, LocationKind
+from oms import jsonsafe
 from oms.crypto import decrypt_json, encrypt_json
 from oms.errors import (
     Conflict,
@@ -503,7 +504,9 @@ def partner_confirmation_receive(
     A delivery already stored is returned as it is (`created` False).
 
     Raises SignatureInvalid (unknown or inactive partner, missing, stale or wrong signature:
-    nothing is stored), ValidationFailed (the body is not a JSON object, the id is too long).
+    nothing is stored), ValidationFailed (the body is not a JSON object, the id is too long;
+    `json_too_deep`: nested deeper than oms.jsonsafe.MAX_DEPTH). NUL characters are stripped
+    from what is stored, and the delivery notes it (`nul_stripped`).
     """
     partner = (
         ThirdPartyPartner.objects.filter(
@@ -523,15 +526,23 @@ def partner_confirmation_receive(
     if len(msg_id) > MAX_DELIVERY_ID:
         raise ValidationFailed("webhook-id is too long.", errors={"webhook-id": ["Too long."]})
     try:
-        payload = json.loads(body)
+        payload = jsonsafe.loads(body)
+    except jsonsafe.JsonTooDeep as exc:
+        raise ValidationFailed(str(exc), code="json_too_deep") from None
     except ValueError:
         raise ValidationFailed("The body is not JSON.") from None
     if not isinstance(payload, dict):
         raise ValidationFailed("The body is a JSON object.")
+    # NUL characters (jsonb refuses them) are stripped, and the delivery says so: the partner
+    # would otherwise send the same delivery again forever.
+    payload, stripped = jsonsafe.strip_nul(payload)
+    msg_id = jsonsafe.without_nul(msg_id)
     source = webhook_source(location_code)
     with transaction.atomic():
         hook, created = InboundWebhook.objects.get_or_create(
-            source=source, delivery_id=msg_id, defaults={"payload": payload}
+            source=source,
+            delivery_id=msg_id,
+            defaults={"payload": payload, "nul_stripped": stripped},
         )
         if created:
             outbox_enqueue("fulfilment.partner_confirmation_process", webhook_id=hook.pk)

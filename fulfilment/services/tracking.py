@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
@@ -40,7 +39,9 @@ from fulfilment.models import InboundWebhook, Shipment, TrackingEvent, TrackingS
 from fulfilment.services.shipments import _lock, shipment_deliver
 from fulfilment.states import ShipmentStatus
 from oms import events as domain_events
+from oms import jsonsafe
 from oms.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from oms.limits import datetime_problem
 from oms.outbox import outbox_enqueue
 from orders.models import Order
 from orders.services import order_event_add, order_hold
@@ -174,6 +175,8 @@ def _validated(events: Iterable[TrackingEventLike]) -> dict[str, TrackingEventLi
             ]
         elif not isinstance(event.occurred_at, dt.datetime) or timezone.is_naive(event.occurred_at):
             errors[f"events.{index}.occurred_at"] = ["A date and time with its offset."]
+        elif problem := datetime_problem(event.occurred_at):
+            errors[f"events.{index}.occurred_at"] = [problem]
         else:
             unique.setdefault(_event_key(event), event)
     if errors:
@@ -369,7 +372,7 @@ def shipment_tracking_poll(*, shipment: Shipment | int, actor: str | None = None
 
 def _body_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return jsonsafe.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -424,28 +427,35 @@ def carrier_webhook_receive(
     processing after commit. Returns the delivery and whether it is new (False: a redelivery,
     nothing more is done).
 
-    Raises NotFound (unknown carrier), PermanentError (bad or missing signature: nothing is
-    stored), ValidationFailed (an unreadable body).
+    Raises NotFound (unknown carrier), ValidationFailed `json_too_deep` (nesting deeper than
+    oms.jsonsafe.MAX_DEPTH, checked first), PermanentError (bad or missing signature: nothing is
+    stored), ValidationFailed (an unreadable body). NUL characters are stripped from what is
+    stored, and the delivery notes it (`nul_stripped`).
     """
     adapter = carrier_adapter(carrier)
     if adapter is None:
         raise NotFound(f"No carrier {carrier!r}.")
+    jsonsafe.refuse_too_deep(body)  # before any parser recurses into it
     try:
         parsed = adapter.parse_tracking_webhook(headers, body)  # verifies the signature first
     except ValueError as exc:
         raise ValidationFailed(f"The carrier's webhook cannot be read: {exc}") from None
     document = _body_json(body)
-    payload = {
-        "body": document if document is not None else body.decode("utf-8", "replace"),
-        "events": [event_as_json(event) for event in parsed],
-    }
+    # NUL characters (jsonb refuses them) are stripped, and the delivery says so: the carrier
+    # would otherwise send the same delivery again forever.
+    payload, stripped = jsonsafe.strip_nul(
+        {
+            "body": document if document is not None else body.decode("utf-8", "replace"),
+            "events": [event_as_json(event) for event in parsed],
+        }
+    )
     code = str(getattr(adapter, "code", "") or carrier).strip().lower()
     source = f"carrier:{code}"[:64]
-    delivery_id = webhook_delivery_id(adapter, headers, body)
+    delivery_id = jsonsafe.without_nul(webhook_delivery_id(adapter, headers, body))
     try:
         with transaction.atomic():
             webhook = InboundWebhook.objects.create(
-                source=source, delivery_id=delivery_id, payload=payload
+                source=source, delivery_id=delivery_id, payload=payload, nul_stripped=stripped
             )
             outbox_enqueue("fulfilment.carrier_webhook_process", inbound_webhook_id=webhook.pk)
     except IntegrityError:

@@ -13,6 +13,7 @@ from inventory.models import (
     TransferLine,
     code_validator,
 )
+from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
 
 
@@ -38,7 +39,7 @@ class SkuInputSerializer(InputSerializer):
     code = serializers.CharField(max_length=64, validators=[code_validator])
     name = serializers.CharField(max_length=255)
     barcode = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    weight_grams = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    weight_grams = model_integer(Sku, "weight_grams", required=False, allow_null=True)
     is_active = serializers.BooleanField(required=False)
     allow_backorder = serializers.BooleanField(required=False)
     track_inventory = serializers.BooleanField(required=False)
@@ -100,8 +101,8 @@ class LocationInputSerializer(InputSerializer):
     )
     is_active = serializers.BooleanField(required=False)
     ships_online = serializers.BooleanField(required=False)
-    priority = serializers.IntegerField(min_value=0, max_value=32767, required=False)
-    daily_capacity = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    priority = model_integer(Location, "priority", required=False)
+    daily_capacity = model_integer(Location, "daily_capacity", required=False, allow_null=True)
 
     def validate_code(self, value: str) -> str:
         if self.instance is not None and value != self.instance.code:
@@ -149,8 +150,8 @@ class StockLevelAtSerializer(serializers.Serializer):
 
 
 class StockLevelUpdateSerializer(InputSerializer):
-    safety_stock = serializers.IntegerField(min_value=0, required=False)
-    reorder_point = serializers.IntegerField(min_value=0, required=False)
+    safety_stock = model_integer(StockLevel, "safety_stock", required=False)
+    reorder_point = model_integer(StockLevel, "reorder_point", required=False)
 
 
 class StockMovementOutputSerializer(serializers.ModelSerializer):
@@ -186,8 +187,11 @@ class StockAdjustmentInputSerializer(InputSerializer):
     sku = serializers.SlugRelatedField(slug_field="code", queryset=Sku.objects.all())
     location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
     kind = serializers.ChoiceField(choices=KINDS)
-    quantity = serializers.IntegerField(
-        help_text="For a count: the counted figure (0 or more). Otherwise a signed delta, not 0."
+    quantity = model_integer(
+        StockMovement,
+        "on_hand_delta",
+        min_value=-(2**31 - 1),
+        help_text="For a count: the counted figure (0 or more). Otherwise a signed delta, not 0.",
     )
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
@@ -233,7 +237,7 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
 class TransferLineInputSerializer(InputSerializer):
     sku = serializers.SlugRelatedField(slug_field="code", queryset=Sku.objects.all())
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = model_integer(TransferLine, "quantity", min_value=1)
 
 
 class TransferInputSerializer(InputSerializer):

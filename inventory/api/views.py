@@ -1,3 +1,4 @@
+import datetime as dt
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -34,6 +35,7 @@ from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.pagination import CursorPagination
 from oms.api.views import CatalogueViewSet, OmsGenericViewSet, actor_of
 from oms.errors import ValidationFailed
+from oms.limits import datetime_problem
 
 
 @extend_schema_view(
@@ -126,12 +128,19 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGen
         raw_at = request.query_params.get("at")
         if raw_at is None:
             return super().list(request, *args, **kwargs)
-        at = parse_datetime(raw_at)
+        try:
+            at = parse_datetime(raw_at)
+        except ValueError:  # well formed, but no such date ("2026-02-30T...")
+            at = None
         if at is None or at.tzinfo is None:
             raise ValidationFailed(
                 "`at` must be an ISO 8601 timestamp with an offset.",
                 errors={"at": ["Use e.g. 2026-11-01T12:00:00+00:00."]},
             )
+        problem = datetime_problem(at)
+        if problem:
+            raise ValidationFailed(f"`at`: {problem}", errors={"at": [problem]})
+        at = at.astimezone(dt.UTC)
         sku_code = request.query_params.get("sku")
         location_code = request.query_params.get("location")
         if not sku_code and not location_code:

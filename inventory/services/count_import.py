@@ -23,9 +23,12 @@ from django.db.models import Q
 from inventory.models import Location, Sku, StockLevel
 from inventory.services.stock import stock_count
 from oms.errors import ValidationFailed
+from oms.limits import integer_range
 
 HEADER = ("sku", "location", "counted")
 MAX_ROWS = 5000
+#: The largest figure an on-hand column holds.
+COUNT_MAX = integer_range(StockLevel, "on_hand")[1]
 
 
 @dataclass
@@ -113,6 +116,8 @@ def _parse_count(text: str) -> tuple[int | None, str | None]:
         return None, f"{value!r} is not a whole number."
     if counted < 0:
         return None, f"The counted figure {counted} is negative."
+    if counted > COUNT_MAX:
+        return None, f"The counted figure is at most {COUNT_MAX}."
     return counted, None
 
 

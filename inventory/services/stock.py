@@ -37,6 +37,11 @@ from inventory.models import (
 )
 from oms import events
 from oms.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from oms.limits import integer_range
+
+#: On hand and quarantined are integer columns: nothing adds past their maximum.
+QUANTITY_MAX = integer_range(StockLevel, "on_hand")[1]
+THRESHOLD_MAX = integer_range(StockLevel, "reorder_point")[1]
 
 ADJUSTMENT_KINDS = (
     MovementKind.RECEIPT,
@@ -184,6 +189,21 @@ def _insufficient(level_id: int, quantity: int, verb: str) -> InsufficientStock:
     )
 
 
+def _too_many(level_id: int, on_hand: int, quarantined: int) -> ValidationFailed | None:
+    """The error when adding would take a figure past its column's maximum (else None)."""
+    level = StockLevel.objects.get(pk=level_id)
+    for name, delta, current in (
+        ("on hand", on_hand, level.on_hand),
+        ("quarantined", quarantined, level.quarantined),
+    ):
+        if delta > 0 and current > QUANTITY_MAX - delta:
+            return ValidationFailed(
+                f"{name.capitalize()} would exceed {QUANTITY_MAX}.",
+                errors={"quantity": [f"At most {max(QUANTITY_MAX - current, 0)} can be added."]},
+            )
+    return None
+
+
 def _movement(
     *,
     sku_id: int,
@@ -224,6 +244,9 @@ def _apply(
     """One guarded change of on_hand and/or quarantined at one level, with its movement."""
     level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
     guard = Q(on_hand__gte=-on_hand) & Q(quarantined__gte=-quarantined)
+    # Adding may not take a figure past its column (PostgreSQL's integer).
+    guard &= Q(on_hand__lte=QUANTITY_MAX - max(on_hand, 0))
+    guard &= Q(quarantined__lte=QUANTITY_MAX - max(quarantined, 0))
     if on_hand < 0:
         # Taking stock away may not touch what orders hold (unless backorders are allowed).
         guard &= Q(allow_backorder=True) | Q(on_hand__gte=F("reserved") - on_hand)
@@ -233,7 +256,9 @@ def _apply(
         .update(on_hand=F("on_hand") + on_hand, quarantined=F("quarantined") + quarantined)
     )
     if not updated:
-        raise _insufficient(level_id, -(on_hand or quarantined), "remove")
+        raise _too_many(level_id, on_hand, quarantined) or _insufficient(
+            level_id, -(on_hand or quarantined), "remove"
+        )
     movement = _movement(
         sku_id=sku.pk,
         location_id=location.pk,
@@ -274,8 +299,13 @@ def stock_adjust(
             f"{kind!r} is not an adjustment kind.",
             errors={"kind": [f"Use one of {', '.join(ADJUSTMENT_KINDS)} (or a count)."]},
         )
-    if not isinstance(quantity, int) or quantity == 0:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
         raise ValidationFailed("The quantity must not be zero.", errors={"quantity": ["Not 0."]})
+    if abs(quantity) > QUANTITY_MAX:
+        raise ValidationFailed(
+            f"At most {QUANTITY_MAX} units at once.",
+            errors={"quantity": [f"Between -{QUANTITY_MAX} and {QUANTITY_MAX}."]},
+        )
     if kind == MovementKind.RECEIPT and quantity < 0:
         raise ValidationFailed(
             "A receipt adds stock.", errors={"quantity": ["A receipt must be positive."]}
@@ -299,8 +329,12 @@ def stock_count(
     below what orders hold: release or re-route them first).
     """
     _tracked(sku)
-    if not isinstance(counted, int) or counted < 0:
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
         raise ValidationFailed("A count is 0 or more.", errors={"quantity": ["Must be >= 0."]})
+    if counted > QUANTITY_MAX:
+        raise ValidationFailed(
+            f"A count is at most {QUANTITY_MAX}.", errors={"quantity": [f"At most {QUANTITY_MAX}."]}
+        )
     level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
     level = StockLevel.objects.select_for_update().get(pk=level_id)
     if counted < level.reserved and not level.allow_backorder:
@@ -338,8 +372,12 @@ def stock_level_set_thresholds(
     for name, value in (("safety_stock", safety_stock), ("reorder_point", reorder_point)):
         if value is None:
             continue
-        if not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationFailed(f"{name} is 0 or more.", errors={name: ["Must be >= 0."]})
+        if value > THRESHOLD_MAX:
+            raise ValidationFailed(
+                f"{name} is at most {THRESHOLD_MAX}.", errors={name: [f"At most {THRESHOLD_MAX}."]}
+            )
         changes[name] = value
     level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
     if changes:

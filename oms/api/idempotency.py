@@ -24,6 +24,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from oms import jsonsafe
 from oms.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, ValidationFailed
 from oms.models import IdempotencyKey
 
@@ -35,7 +36,8 @@ _REPLAYED_HEADERS = ("Content-Type", "Location")
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     """Hash of what makes two requests "the same": method, path and JSON body (key order free)."""
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
+        document = jsonsafe.loads(body or b"null")  # too deep: hashed as it is, refused later
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
         payload = canonical.encode()
     except (ValueError, UnicodeDecodeError):
         payload = body

@@ -1,7 +1,9 @@
 """Base serializers of the API.
 
-Invariant: input serializers reject fields they do not know, at every nesting level, so that a
-misspelt field is a 400 naming it and never a silently ignored value.
+Invariants: input serializers reject fields they do not know, at every nesting level, so that a
+misspelt field is a 400 naming it and never a silently ignored value; a NUL character anywhere
+in an input (a value or a key, at any depth) is a 400 naming where it is, before any field or
+database sees it (PostgreSQL's text and jsonb refuse it).
 """
 
 from __future__ import annotations
@@ -10,9 +12,18 @@ from typing import Any
 
 from rest_framework import serializers
 
+from oms.limits import NUL_MESSAGE, nul_paths
+
 
 class InputSerializer(serializers.Serializer):
-    """A plain command/input serializer that refuses unknown fields."""
+    """A plain command/input serializer that refuses unknown fields and NUL characters."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if self.parent is None and data is not serializers.empty:
+            found = list(dict.fromkeys(nul_paths(data)))
+            if found:
+                raise serializers.ValidationError({path: [NUL_MESSAGE] for path in found[:20]})
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

@@ -1,6 +1,8 @@
 """Base classes of every API view: idempotent POSTs and the house conventions.
 
 Invariant: a POST carrying `Idempotency-Key` runs its handler at most once per key and user.
+(Input limits: oms.middleware for bodies and query strings, oms.api.parsers for JSON,
+oms.api.serializers and oms.api.fields for values.)
 """
 
 from __future__ import annotations

@@ -1,19 +1,18 @@
-from decimal import Decimal
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
+from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
 from orders.models import Customer, Order, OrderEvent, OrderLine, PrivacyRequest
-from orders.services.capture import currency_exponent
 from orders.states import HoldReason, PaymentStatus
-
-AMOUNT = {"max_digits": 14, "decimal_places": 4, "coerce_to_string": True}
 
 
 class CustomerInputSerializer(InputSerializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(
+        required=False, allow_blank=True, max_length=Customer._meta.get_field("email").max_length
+    )
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
@@ -38,10 +37,10 @@ class AddressSerializer(InputSerializer):
 
 class LineInputSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1)
-    unit_price = serializers.DecimalField(min_value=Decimal(0), **AMOUNT)  # type: ignore[arg-type]
-    discount = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
-    tax = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+    quantity = model_integer(OrderLine, "quantity", min_value=1)
+    unit_price = MoneyField()
+    discount = MoneyField(required=False)
+    tax = MoneyField(required=False)
     name = serializers.CharField(max_length=255, required=False, allow_blank=True)
     external_line_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
@@ -56,22 +55,20 @@ class OrderCreateSerializer(InputSerializer):
     shipping_address = AddressSerializer(required=False)
     billing_address = AddressSerializer(required=False)
     lines = LineInputSerializer(many=True, allow_empty=False)
-    shipping_price = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
-    total = serializers.DecimalField(
-        min_value=Decimal(0),
+    shipping_price = MoneyField(required=False)
+    total = MoneyField(
         required=False,
         help_text="The channel's own total: a disagreement holds the order (totals_mismatch).",
-        **AMOUNT,  # type: ignore[arg-type]
     )
     prices_include_tax = serializers.BooleanField(required=False, default=False)
     payment_status = serializers.ChoiceField(choices=PaymentStatus.choices, required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    priority = serializers.IntegerField(required=False, min_value=-100, max_value=100)
+    priority = model_integer(Order, "priority", required=False, min_value=-100, max_value=100)
 
 
 class CancelLineSerializer(InputSerializer):
-    line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    line = model_integer(OrderLine, "id", min_value=1)
+    quantity = model_integer(OrderLine, "quantity", min_value=1)
 
 
 class CancelSerializer(InputSerializer):
@@ -102,35 +99,31 @@ class NoteSerializer(InputSerializer):
 
 
 class EditLineChangeSerializer(InputSerializer):
-    line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1, required=False)
-    unit_price = serializers.DecimalField(min_value=Decimal(0), required=False, **AMOUNT)  # type: ignore[arg-type]
+    line = model_integer(OrderLine, "id", min_value=1)
+    quantity = model_integer(OrderLine, "quantity", min_value=1, required=False)
+    unit_price = MoneyField(required=False)
 
 
 class EditLineAddSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1)
-    unit_price = serializers.DecimalField(min_value=Decimal(0), **AMOUNT)  # type: ignore[arg-type]
+    quantity = model_integer(OrderLine, "quantity", min_value=1)
+    unit_price = MoneyField()
 
 
 class EditLinesSerializer(InputSerializer):
     add = EditLineAddSerializer(many=True, required=False)
-    remove = serializers.ListField(child=serializers.IntegerField(), required=False)
+    remove = serializers.ListField(
+        child=model_integer(OrderLine, "id", min_value=1), required=False
+    )
     change = EditLineChangeSerializer(many=True, required=False)
-
-
-def money(value: Decimal | None, currency: str) -> str | None:
-    if value is None:
-        return None
-    return str(value.quantize(Decimal(1).scaleb(-currency_exponent(currency))))
 
 
 class OrderLineOutputSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku_code")
-    unit_price = serializers.SerializerMethodField()
-    discount = serializers.SerializerMethodField()
-    tax = serializers.SerializerMethodField()
-    line_total = serializers.SerializerMethodField()
+    unit_price = MoneyField(currency_source="order.currency", read_only=True)
+    discount = MoneyField(currency_source="order.currency", read_only=True)
+    tax = MoneyField(currency_source="order.currency", read_only=True)
+    line_total = MoneyField(currency_source="order.currency", read_only=True)
     known_sku = serializers.SerializerMethodField()
 
     class Meta:
@@ -153,21 +146,6 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _currency(self) -> str:
-        return str(self.context.get("currency", "EUR"))
-
-    def get_unit_price(self, obj: OrderLine) -> str | None:
-        return money(obj.unit_price, obj.order.currency)
-
-    def get_discount(self, obj: OrderLine) -> str | None:
-        return money(obj.discount, obj.order.currency)
-
-    def get_tax(self, obj: OrderLine) -> str | None:
-        return money(obj.tax, obj.order.currency)
-
-    def get_line_total(self, obj: OrderLine) -> str | None:
-        return money(obj.line_total, obj.order.currency)
-
     def get_known_sku(self, obj: OrderLine) -> bool:
         return obj.sku_id is not None
 
@@ -179,12 +157,12 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     lines = serializers.SerializerMethodField()
     shipments = serializers.SerializerMethodField()
     tracking_url = serializers.SerializerMethodField()
-    subtotal = serializers.SerializerMethodField()
-    shipping_price = serializers.SerializerMethodField()
-    tax_total = serializers.SerializerMethodField()
-    discount_total = serializers.SerializerMethodField()
-    total = serializers.SerializerMethodField()
-    total_base = serializers.SerializerMethodField()
+    subtotal = MoneyField(read_only=True)
+    shipping_price = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    discount_total = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
+    total_base = MoneyField(currency_source="base_currency", read_only=True, allow_null=True)
 
     class Meta:
         model = Order
@@ -254,24 +232,6 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             return None
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
-
-    def get_subtotal(self, obj: Order) -> str | None:
-        return money(obj.subtotal, obj.currency)
-
-    def get_shipping_price(self, obj: Order) -> str | None:
-        return money(obj.shipping_price, obj.currency)
-
-    def get_tax_total(self, obj: Order) -> str | None:
-        return money(obj.tax_total, obj.currency)
-
-    def get_discount_total(self, obj: Order) -> str | None:
-        return money(obj.discount_total, obj.currency)
-
-    def get_total(self, obj: Order) -> str | None:
-        return money(obj.total, obj.currency)
-
-    def get_total_base(self, obj: Order) -> str | None:
-        return money(obj.total_base, obj.base_currency)
 
 
 class OrderEventOutputSerializer(serializers.ModelSerializer):

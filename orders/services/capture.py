@@ -3,7 +3,12 @@
 Invariants:
 - idempotent per (channel, external_id), also under concurrency: the unique constraint decides,
   and the loser of a race returns the winner's order;
-- a payload that cannot be read is a ValidationFailed naming the field, and nothing is written;
+- a payload that cannot be read is a ValidationFailed naming the field, and nothing is written:
+  amounts are decimals on the currency's grid (never floats, never exponents such as "1E+3"),
+  quantities whole numbers that fit their column, texts without NUL characters and within
+  their columns' lengths, totals that fit DECIMAL(14, 4), a placed_at PostgreSQL can store;
+- an order for an inactive channel is refused (ChannelInactive, 409 `channel_inactive`);
+  capturing again an order the channel already has returns it, whatever the channel's state;
 - a readable order with a business problem is never rejected: it is captured and put on hold
   with a reason (unknown_sku, payment_pending, address_incomplete, fraud_review, totals_mismatch);
 - the totals are computed here from the lines; the channel's own total is only compared;
@@ -16,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -26,12 +32,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from moneyed import CURRENCIES
+from django.utils.dateparse import parse_datetime
 
 from inventory.models import Sku
 from oms import events
-from oms.currencies import is_currency
-from oms.errors import ValidationFailed
+from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
+from oms.errors import ChannelInactive, ValidationFailed
+from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
 from oms.outbox import outbox_enqueue
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
@@ -65,10 +72,13 @@ class CaptureResult:
     created: bool
 
 
-def currency_exponent(code: str) -> int:
-    """Digits after the decimal point of a currency (EUR 2, JPY 0, BHD 3)."""
-    sub_unit = CURRENCIES[code].sub_unit or 1
-    return len(str(sub_unit)) - 1
+#: A plain decimal as text: no exponent, no spaces (capture's strings come from files too).
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+QUANTITY_MAX = integer_range(OrderLine, "quantity")[1]
+SKU_CODE_MAX = max_length(OrderLine, "sku_code")
+EXTERNAL_ID_MAX = max_length(Order, "external_id")
+EMAIL_MAX = max_length(Customer, "email")
+PRIORITY_MIN, PRIORITY_MAX = integer_range(Order, "priority")
 
 
 def channel_model() -> Any:
@@ -76,9 +86,23 @@ def channel_model() -> Any:
 
 
 def amount_check(value: Any, field: str, errors: dict[str, list[str]], exponent: int) -> Decimal:
+    """`value` as a Decimal on the currency's grid, or an error on `field`. A Decimal, an int or
+    a plain decimal string ("19.95"); never a float (no exact value) or an exponent ("1E+3")."""
+    if value is None:
+        value = Decimal(0)
+    if isinstance(value, float | bool):
+        errors.setdefault(field, []).append(
+            'Enter the amount as a decimal string, e.g. "19.95" (not a float).'
+        )
+        return Decimal(0)
+    if isinstance(value, str) and not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        errors.setdefault(field, []).append(
+            'Enter a decimal amount such as "19.95" (digits and a point, no exponent).'
+        )
+        return Decimal(0)
     try:
-        amount = Decimal(str(value if value is not None else "0"))
-    except (InvalidOperation, ValueError):
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError, TypeError):
         errors.setdefault(field, []).append('Enter a decimal amount as a string, e.g. "19.95".')
         return Decimal(0)
     if not amount.is_finite():
@@ -86,6 +110,9 @@ def amount_check(value: Any, field: str, errors: dict[str, list[str]], exponent:
         return Decimal(0)
     if amount < 0:
         errors.setdefault(field, []).append("Amounts are never negative.")
+    if amount > MAX_AMOUNT:
+        errors.setdefault(field, []).append(f"At most {MAX_AMOUNT:.0f}.")
+        return Decimal(0)
     if amount != amount.quantize(Decimal(1).scaleb(-exponent)):  # "19.9500" is fine
         errors.setdefault(field, []).append(f"At most {exponent} decimal places in this currency.")
     return amount
@@ -98,6 +125,7 @@ def _validated(
     lines: Sequence[Mapping[str, Any]],
     shipping_price: Any,
     total: Any,
+    prices_include_tax: bool = False,
 ) -> tuple[int, list[dict[str, Any]], Decimal, Decimal | None]:
     errors: dict[str, list[str]] = {}
     exponent = 2
@@ -117,9 +145,13 @@ def _validated(
         sku = str(line.get("sku") or "").strip()
         if not sku:
             errors[f"{prefix}.sku"] = ["A line needs a SKU code."]
+        elif len(sku) > SKU_CODE_MAX:
+            errors[f"{prefix}.sku"] = [f"At most {SKU_CODE_MAX} characters."]
         quantity = line.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
             errors[f"{prefix}.quantity"] = ["A positive whole number."]
+        elif quantity > QUANTITY_MAX:
+            errors[f"{prefix}.quantity"] = [f"At most {QUANTITY_MAX}."]
         clean.append(
             {
                 "sku": sku,
@@ -137,9 +169,77 @@ def _validated(
         )
     shipping = amount_check(shipping_price, "shipping_price", errors, exponent)
     channel_total = None if total is None else amount_check(total, "total", errors, exponent)
+    if not errors:
+        _totals_check(clean, shipping, prices_include_tax, errors)
     if errors:
         raise ValidationFailed("The order cannot be read.", errors=errors)
     return exponent, clean, shipping, channel_total
+
+
+def _totals_check(
+    lines: list[dict[str, Any]],
+    shipping: Decimal,
+    prices_include_tax: bool,
+    errors: dict[str, list[str]],
+) -> None:
+    """The line totals and the order's totals fit their DECIMAL(14, 4) columns."""
+    subtotal = discounts = taxes = Decimal(0)
+    for index, ln in enumerate(lines):
+        gross = ln["unit_price"] * ln["quantity"]
+        tax = Decimal(0) if prices_include_tax else ln["tax"]
+        if gross > MAX_AMOUNT or gross + tax > MAX_AMOUNT:
+            errors[f"lines.{index}.quantity"] = [
+                f"The line's total (quantity times unit price) exceeds {MAX_AMOUNT:.0f}."
+            ]
+        subtotal += gross
+        discounts += ln["discount"]
+        taxes += ln["tax"]
+    if not errors and max(subtotal, discounts, taxes, subtotal + shipping + taxes) > MAX_AMOUNT:
+        errors["lines"] = [f"The order's total exceeds {MAX_AMOUNT:.0f}."]
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A datetime, or an ISO 8601 string of one (as the model field would read it)."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_datetime(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _text_errors(
+    *,
+    external_id: str,
+    fields: Mapping[str, Any],
+    customer: Mapping[str, Any] | None,
+    placed_at: Any,
+    priority: Any,
+) -> dict[str, list[str]]:
+    """What the columns cannot hold: NUL characters (anywhere), an external id or e-mail that
+    is too long, a placed_at PostgreSQL refuses, a priority out of its column's range."""
+    errors: dict[str, list[str]] = {}
+    for path in dict.fromkeys(nul_paths(dict(fields))):
+        errors[path] = [NUL_MESSAGE]
+    if len(external_id) > EXTERNAL_ID_MAX:
+        errors.setdefault("external_id", []).append(f"At most {EXTERNAL_ID_MAX} characters.")
+    email = str((customer or {}).get("email") or "").strip()
+    if len(email) > EMAIL_MAX:
+        errors.setdefault("customer.email", []).append(f"At most {EMAIL_MAX} characters.")
+    if placed_at is not None:
+        moment = _moment(placed_at)
+        problem = "A date and time with its offset." if moment is None else None
+        if moment is not None and timezone.is_aware(moment):
+            problem = datetime_problem(moment)
+        if problem:
+            errors.setdefault("placed_at", []).append(problem)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        errors.setdefault("priority", []).append("A whole number.")
+    elif not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        errors.setdefault("priority", []).append(f"Between {PRIORITY_MIN} and {PRIORITY_MAX}.")
+    return errors
 
 
 def address_problems(address: Mapping[str, Any]) -> dict[str, str]:
@@ -250,11 +350,30 @@ def order_capture(
     `fulfilled_by` "channel" (e.g. Amazon FBA) or "store" (a POS sale, handed over at
     `store_location`, whose stock it takes) records an order that is already complete: it is
     never routed. Raises ValidationFailed (unknown channel, unreadable payload: nothing is
-    written).
+    written), ChannelInactive (a new order for an inactive channel; an order the channel
+    already has is returned as for an active one).
     """
     external_id = str(external_id or "").strip()
+    errors = _text_errors(
+        external_id=external_id,
+        fields={
+            "channel": channel,
+            "external_id": external_id,
+            "external_number": external_number,
+            "customer": customer or {},
+            "shipping_address": shipping_address or {},
+            "billing_address": billing_address or {},
+            "lines": list(lines or []),
+            "notes": notes,
+            "raw_payload": raw_payload or {},
+        },
+        customer=customer,
+        placed_at=placed_at,
+        priority=priority,
+    )
+    if errors:
+        raise ValidationFailed("The order cannot be read.", errors=errors)
     channel_obj = channel_model().objects.filter(code=channel).first()
-    errors: dict[str, list[str]] = {}
     if channel_obj is None:
         errors["channel"] = [f"No channel with code {channel!r}."]
     if not external_id:
@@ -268,12 +387,18 @@ def order_capture(
     existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
     if existing is not None:
         return CaptureResult(existing, False)
+    if not channel_obj.is_active:
+        raise ChannelInactive(
+            f"Channel {channel_obj.code!r} is inactive: it takes no new orders.",
+            errors={"channel": ["This channel is inactive."]},
+        )
     exponent, clean_lines, shipping, channel_total = _validated(
         currency=currency,
         payment_status=payment_status,
         lines=lines,
         shipping_price=shipping_price,
         total=total,
+        prices_include_tax=prices_include_tax,
     )
     for attempt in range(3):
         try:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
-from returns.models import Refund, ReturnLine, ReturnRequest
+from orders.models import Order, OrderLine
+from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
 from returns.states import Condition, Disposition
 
 
 class ReturnLineInputSerializer(InputSerializer):
-    order_line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
-    reason = serializers.CharField(max_length=32)
+    order_line = model_integer(OrderLine, "id", min_value=1)
+    quantity = model_integer(ReturnLine, "quantity", min_value=1)
+    reason = serializers.CharField(
+        max_length=32, help_text="A return reason code (GET /api/v1/return-reasons/)."
+    )
     exchange = serializers.BooleanField(
         required=False, default=False, help_text="Send a replacement instead of a refund."
     )
@@ -23,25 +27,22 @@ class ReturnLineInputSerializer(InputSerializer):
         max_length=64,
         help_text="The replacement's SKU code (default: the same SKU).",
     )
-    exchange_quantity = serializers.IntegerField(
-        required=False, min_value=1, allow_null=True, default=None
+    exchange_quantity = model_integer(
+        ReturnLine, "exchange_quantity", required=False, min_value=1, allow_null=True, default=None
     )
-    exchange_unit_price = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=4,
+    exchange_unit_price = MoneyField(
         required=False,
         allow_null=True,
         default=None,
-        min_value=0,
-        help_text="Tax included (default: what was paid for the same SKU, else its latest "
-        "price on the channel).",
+        help_text="Tax included, in the order's currency (default: what was paid for the same "
+        "SKU, else its latest price on the channel).",
     )
 
 
 class ReturnCreateSerializer(InputSerializer):
-    order = serializers.IntegerField()
+    order = model_integer(Order, "id", min_value=1)
     lines = ReturnLineInputSerializer(many=True, allow_empty=False)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     override_reason = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -60,8 +61,8 @@ class ReasonSerializer(InputSerializer):
 
 
 class ReceiveLineInputSerializer(InputSerializer):
-    order_line = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    order_line = model_integer(OrderLine, "id", min_value=1)
+    quantity = model_integer(ReturnLine, "quantity_received", min_value=1)
     condition = serializers.ChoiceField(choices=Condition.choices)
     disposition = serializers.ChoiceField(
         choices=Disposition.choices,
@@ -79,16 +80,19 @@ class ReceiveSerializer(InputSerializer):
 
 
 class ReturnRefundSerializer(InputSerializer):
-    amount = serializers.DecimalField(
-        max_digits=14, decimal_places=4, required=False, allow_null=True, default=None
+    amount = MoneyField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="In the order's currency, on its grid (default: the suggested refund).",
     )
     include_shipping = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
 
 
 class RefundCreateSerializer(InputSerializer):
-    order = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=4)
+    order = model_integer(Order, "id", min_value=1)
+    amount = MoneyField(help_text="In the order's currency, on its grid (EUR 2 digits, JPY 0).")
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
 
 
@@ -97,6 +101,9 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="order_line.sku_code")
     exchange_sku: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code", read_only=True
+    )
+    exchange_unit_price = MoneyField(
+        currency_source="return_request.order.currency", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -141,6 +148,8 @@ class ReturnOutputSerializer(serializers.ModelSerializer):
 
 
 class RefundOutputSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+
     class Meta:
         model = Refund
         fields = [
@@ -157,6 +166,20 @@ class RefundOutputSerializer(serializers.ModelSerializer):
 
 
 class SuggestedRefundSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyField(read_only=True)
     currency = serializers.CharField()
     include_shipping = serializers.BooleanField()
+
+
+class ReturnReasonOutputSerializer(serializers.ModelSerializer):
+    restocking_fee_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        read_only=True,
+        help_text="Kept from the refund of lines returned for this reason (0 to 100).",
+    )
+
+    class Meta:
+        model = ReturnReason
+        fields = ["code", "label", "restocking_fee_percent", "is_active"]
+        read_only_fields = fields

@@ -25,10 +25,11 @@ from returns.api.serializers import (
     RefundOutputSerializer,
     ReturnCreateSerializer,
     ReturnOutputSerializer,
+    ReturnReasonOutputSerializer,
     ReturnRefundSerializer,
     SuggestedRefundSerializer,
 )
-from returns.models import ReturnRequest
+from returns.models import ReturnReason, ReturnRequest
 
 
 class IdPagination(CursorPagination):
@@ -170,13 +171,8 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
         ret = self.get_object()
         shipping = request.query_params.get("include_shipping", "").lower() in ("1", "true")
         amount = services.refund_suggested_amount(return_request=ret, include_shipping=shipping)
-        return Response(
-            {
-                "amount": f"{amount:.2f}",
-                "currency": ret.order.currency,
-                "include_shipping": shipping,
-            }
-        )
+        data = {"amount": amount, "currency": ret.order.currency, "include_shipping": shipping}
+        return Response(SuggestedRefundSerializer(data).data)
 
     @extend_schema(
         summary="Create the exchange's replacement order now (idempotent)",
@@ -223,3 +219,25 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
             actor=actor_of(request),
         )
         return Response(self.get_serializer(refund).data, status=201)
+
+
+class ReasonPagination(CursorPagination):
+    ordering = "code"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the return reason codes",
+        description="The codes a return line's `reason` takes, with their labels and the "
+        "restocking fee kept from the refund. Only active reasons are accepted in new returns.",
+        tags=["returns"],
+    ),
+    retrieve=extend_schema(summary="Get a return reason by code", tags=["returns"]),
+)
+class ReturnReasonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericViewSet):
+    queryset = ReturnReason.objects.all()
+    serializer_class = ReturnReasonOutputSerializer
+    pagination_class = ReasonPagination
+    filterset_fields = ["is_active"]
+    lookup_field = "code"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from oms.currencies import money_quantum
 from oms.errors import NotFound
 from orders.models import Order, OrderLine
 from returns.models import ReturnRequest
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 
 
 def return_id_of(return_request: ReturnRequest | int) -> int:
@@ -27,8 +27,9 @@ def lock_return(return_id: int) -> ReturnRequest:
     return ReturnRequest.objects.select_for_update().get(pk=return_id)
 
 
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def money(value: Decimal, currency: str) -> Decimal:
+    """`value` rounded to the currency's minor unit (EUR cents, whole yen)."""
+    return value.quantize(money_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def unit_value(line: OrderLine, order: Order) -> Decimal:

@@ -23,10 +23,10 @@ from typing import Any
 
 from django.db import transaction
 
+from oms.currencies import currency_exponent
 from oms.errors import NotFound, ValidationFailed
 from orders.models import Order
 from orders.services import order_capture, order_event_add, order_get_for_update, order_note_add
-from orders.services.capture import currency_exponent
 from orders.states import PaymentStatus
 from returns.models import ReturnRequest
 from returns.services._common import ZERO, lock_return, return_id_of, unit_value

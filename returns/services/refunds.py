@@ -28,13 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from oms import events
+from oms.currencies import money_problem
 from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
 from oms.outbox import outbox_enqueue, outbox_open_keys
 from oms.states import assert_transition
@@ -110,7 +111,7 @@ def refund_suggested_amount(
         .aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    return money(max(total - already, ZERO))
+    return money(max(total - already, ZERO), order.currency)
 
 
 def refundable_amount(order: Order) -> Decimal:
@@ -138,14 +139,25 @@ def refund_create(
     """Record a pending refund (an appeasement without a return) and execute it after commit.
 
     A replay with the same idempotency key returns the first refund. Raises ValidationFailed
-    (amount not positive, a return of another order), Conflict `refund_exceeds_paid` (more than
+    (amount not positive, off the currency's grid ("0.005" EUR) or too large, a return of
+    another order), Conflict `refund_exceeds_paid` (more than
     was paid less earlier refunds; nothing written), NotFound.
     """
-    amount = Decimal(amount)
-    if amount <= 0:
+    try:
+        amount = Decimal(amount)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationFailed(
+            "A refund is a decimal amount.", errors={"amount": ['A decimal such as "10.00".']}
+        ) from None
+    if not amount.is_finite() or amount <= 0:
         raise ValidationFailed("A refund must be positive.", errors={"amount": ["Must be > 0."]})
     order_id = order if isinstance(order, int) else int(order.pk)
     locked = order_get_for_update(order_id)  # NotFound for an unknown order
+    problem = money_problem(amount, locked.currency)
+    if problem:
+        raise ValidationFailed(
+            f"The amount is not an amount of {locked.currency}.", errors={"amount": [problem]}
+        )
     if idempotency_key:
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -271,7 +283,7 @@ def refund_for_cancellation(
     amount = sum((unit_value(line, order) * quantities[line.pk] for line in lines), ZERO)
     if full:
         amount += order.shipping_price
-    amount = money(min(amount, refundable_amount(order)))
+    amount = money(min(amount, refundable_amount(order)), order.currency)
     if amount <= 0:
         return None
     return refund_create(

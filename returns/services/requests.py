@@ -31,7 +31,9 @@ from django.utils import timezone
 
 from inventory.models import Location, Sku
 from inventory.services import stock_quarantine, stock_restock_return, stock_write_off_quarantine
+from oms.currencies import money_problem
 from oms.errors import ValidationFailed
+from oms.limits import NUL_MESSAGE, integer_range, nul_paths
 from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine
@@ -54,6 +56,9 @@ from returns.states import (
     ReturnSource,
     ReturnStatus,
 )
+
+#: The largest replacement quantity a return line holds (its column).
+EXCHANGE_QUANTITY_MAX = integer_range(ReturnLine, "exchange_quantity")[1]
 
 
 def returned_or_requested(order_id: int, *, exclude_return_id: int | None = None) -> dict[int, int]:
@@ -99,11 +104,15 @@ def _exchange_price(
 ) -> Decimal | None:
     if given not in (None, ""):
         try:
-            price = Decimal(str(given))
+            price = Decimal(given) if isinstance(given, Decimal | int | str) else Decimal(-1)
         except (InvalidOperation, ValueError):
             price = Decimal(-1)
-        if not price.is_finite() or price < 0:
+        if isinstance(given, bool) or not price.is_finite() or price < 0:
             errors[f"lines.{index}.exchange_unit_price"] = ["A price of zero or more."]
+            return None
+        problem = money_problem(price, order.currency)
+        if problem:
+            errors[f"lines.{index}.exchange_unit_price"] = [problem]
             return None
         return price
     if sku.pk == line.sku_id:
@@ -161,8 +170,10 @@ def _exchange_for(
         quantity = int(quantity)
     except (TypeError, ValueError):
         quantity = 0
-    if quantity <= 0:
-        errors[f"lines.{index}.exchange_quantity"] = ["A positive whole number."]
+    if quantity <= 0 or quantity > EXCHANGE_QUANTITY_MAX:
+        errors[f"lines.{index}.exchange_quantity"] = [
+            f"A positive whole number up to {EXCHANGE_QUANTITY_MAX}."
+        ]
         return None
     price = _exchange_price(
         line=line,
@@ -220,6 +231,13 @@ def return_create(
     """
     if not lines:
         raise ValidationFailed("A return needs at least one line.", errors={"lines": ["Empty."]})
+    texts = {"comment": comment, "override_reason": override_reason, "lines": list(lines)}
+    nul = list(dict.fromkeys(nul_paths(texts)))
+    if nul:
+        raise ValidationFailed(
+            "NUL characters are not allowed.",
+            errors={path: [NUL_MESSAGE] for path in nul},
+        )
     if source not in ReturnSource.values:
         raise ValidationFailed("Unknown source.", errors={"source": [source]})
     override_reason = (override_reason or "").strip()[:500]
@@ -254,7 +272,10 @@ def return_create(
             errors[f"lines.{index}.order_line"] = ["Not a line of this order."]
             continue
         if item.get("reason") not in reasons:
-            errors[f"lines.{index}.reason"] = ["Unknown return reason."]
+            errors[f"lines.{index}.reason"] = [
+                f"Unknown return reason {str(item.get('reason'))[:32]!r}: use one of "
+                f"{', '.join(sorted(reasons)) or '(none is active)'} (GET /api/v1/return-reasons/)."
+            ]
         wanted[line.pk] = wanted.get(line.pk, 0) + quantity
         eligible = line.quantity_shipped - max(taken.get(line.pk, 0), line.quantity_returned)
         if quantity <= 0 or wanted[line.pk] > eligible:

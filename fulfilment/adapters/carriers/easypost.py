@@ -20,7 +20,6 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -43,6 +42,7 @@ from fulfilment.adapters.carriers.base import (
     ShipmentData,
     TrackingEventData,
 )
+from oms import jsonsafe
 from oms.errors import PermanentError, TransientError
 
 DEFAULT_BASE_URL = "https://api.easypost.com"
@@ -429,7 +429,7 @@ class EasyPostCarrier:
             what="EasyPost webhook",
         )
         try:
-            event = json.loads(body)
+            event = jsonsafe.loads(body)
         except ValueError as exc:
             raise PermanentError(f"EasyPost webhook: not JSON ({exc}).") from None
         if not isinstance(event, dict):

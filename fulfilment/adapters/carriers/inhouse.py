@@ -21,7 +21,6 @@ Invariants:
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from functools import cache
@@ -57,6 +56,7 @@ from fulfilment.adapters.carriers.gs1 import (
     sscc,
     sscc_text,
 )
+from oms import jsonsafe
 from oms.errors import PermanentError
 
 PAGE = (4 * inch, 6 * inch)  # 288 x 432 pt
@@ -189,7 +189,7 @@ class InHouseCarrier:
             what="In-house tracking webhook",
         )
         try:
-            payload = json.loads(body)
+            payload = jsonsafe.loads(body)
         except ValueError as exc:
             raise PermanentError(f"In-house tracking webhook: not JSON ({exc}).") from None
         rows = payload.get("events") if isinstance(payload, dict) else None

@@ -398,8 +398,17 @@ def _add_lines(request: HttpRequest, lines: list[Any]) -> tuple[list[dict[str, A
 
 @admin.register(Refund)
 class RefundAdmin(admin.ModelAdmin):
-    list_display = ["id", "order", "return_request", "amount", "currency", "status", "created_at"]
-    list_filter = ["status"]
+    list_display = [
+        "id",
+        "order",
+        "return_request",
+        "amount",
+        "currency",
+        "status",
+        "needs_attention",
+        "created_at",
+    ]
+    list_filter = ["status", "needs_attention"]
     list_select_related = ["order", "return_request"]
     search_fields = ["order__number", "provider_reference"]
     readonly_fields = [
@@ -412,9 +421,33 @@ class RefundAdmin(admin.ModelAdmin):
         "idempotency_key",
         "provider_reference",
         "failure_reason",
+        "attempts",
+        "needs_attention",
+        "attention_message",
         "actor",
         "created_at",
     ]
+    actions = ["execute_again"]
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(REFUND_ORDERS))
+
+    @admin.action(
+        description="Execute again (pending refunds the provider never confirmed)",
+        permissions=["refund"],
+    )
+    def execute_again(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        for refund in queryset:
+            try:
+                services.refund_retry(refund=refund, actor=request.user.get_username())
+            except DomainError as exc:
+                self.message_user(request, f"Refund {refund.pk}: {exc}", messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    f"Refund {refund.pk}: asked again; the provider is asked first whether it "
+                    "already happened.",
+                )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -359,8 +359,16 @@ def refund_retry(*, refund: Refund | int, actor: str = "system") -> Refund:
             raise NotFound(f"Refund {refund_id} does not exist.")
         if locked.status != RefundStatus.PENDING:
             raise InvalidTransition(f"Refund {refund_id} is {locked.status}: nothing to retry.")
+        previous = locked.attention_message
         locked.needs_attention, locked.attention_message = False, ""
         locked.save(update_fields=["needs_attention", "attention_message", "updated_at"])
+        order_event_add(
+            order=locked.order,
+            kind="refund_retried",
+            actor=actor,
+            refund_id=locked.pk,
+            previous=previous,
+        )
         refund_execute_later(locked.pk)
     return locked
 

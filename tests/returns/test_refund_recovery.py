@@ -260,3 +260,34 @@ def test_a_succeeded_refund_is_never_executed_again(shipped, provider):
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert o.events.filter(kind="refund_succeeded").count() == 1
+
+
+def test_the_back_office_lists_stuck_refunds_and_asks_again(shipped, provider):
+    from django.test import Client
+
+    from oms.roles import CUSTOMER_CARE, WAREHOUSE
+    from tests.factories import UserFactory
+
+    o, _ = shipped
+    refund = refund_of(o)
+    services.refund_execute_gave_up(refund_id=refund.pk, reason="TransientError: bank timeout")
+    care, warehouse = Client(), Client()
+    care.force_login(UserFactory(roles=[CUSTOMER_CARE], is_staff=True))
+    warehouse.force_login(UserFactory(roles=[WAREHOUSE], is_staff=True))
+    listed = care.get("/admin/returns/refund/?needs_attention__exact=1")
+    assert listed.status_code == 200
+    assert f"/admin/returns/refund/{refund.pk}/change/" in listed.content.decode()
+    assert "execute_again" not in warehouse.get("/admin/returns/refund/").content.decode()
+
+    done = care.post(
+        "/admin/returns/refund/",
+        {"action": "execute_again", "_selected_action": [refund.pk]},
+        follow=True,
+    )
+    assert done.status_code == 200
+    refund.refresh_from_db()
+    assert not refund.needs_attention
+    assert o.events.filter(kind="refund_retried").exists()
+    assert run_outbox("returns.refund_execute") >= 1
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED

@@ -1,10 +1,10 @@
 import django_filters
 
 from channels.models import Channel, ChannelKind, ChannelSyncRun, SyncStatus, SyncTrigger
-from oms.api.filters import IsoDateTimeFilter
+from oms.api.filters import FilterSet, IsoDateTimeFilter
 
 
-class ChannelFilter(django_filters.FilterSet):
+class ChannelFilter(FilterSet):
     code = django_filters.CharFilter(field_name="code")
     kind = django_filters.ChoiceFilter(choices=ChannelKind.choices)
     currency = django_filters.CharFilter(field_name="currency", lookup_expr="iexact")
@@ -14,7 +14,7 @@ class ChannelFilter(django_filters.FilterSet):
         fields = ["code", "kind", "currency", "is_active"]
 
 
-class SyncRunFilter(django_filters.FilterSet):
+class SyncRunFilter(FilterSet):
     channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
     status = django_filters.ChoiceFilter(choices=SyncStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=SyncTrigger.choices)

@@ -2,10 +2,10 @@ import django_filters
 
 from fulfilment.models import Shipment
 from fulfilment.states import ShipmentStatus
-from oms.api.filters import IdFilter
+from oms.api.filters import FilterSet, IdFilter
 
 
-class ShipmentFilter(django_filters.FilterSet):
+class ShipmentFilter(FilterSet):
     order = IdFilter(field_name="order_id")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
     status = django_filters.MultipleChoiceFilter(choices=ShipmentStatus.choices)

@@ -10,20 +10,20 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
-from oms.api.filters import IdFilter, IsoDateTimeFilter
+from oms.api.filters import BooleanFilter, FilterSet, IdFilter, IsoDateTimeFilter
 
 
-class SkuFilter(django_filters.FilterSet):
+class SkuFilter(FilterSet):
     code = django_filters.CharFilter(field_name="code")
     barcode = django_filters.CharFilter(field_name="barcode")
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = Sku
         fields = ["code", "barcode", "is_active", "allow_backorder"]
 
 
-class LocationFilter(django_filters.FilterSet):
+class LocationFilter(FilterSet):
     code = django_filters.CharFilter(field_name="code")
     kind = django_filters.ChoiceFilter(choices=LocationKind.choices)
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
@@ -33,10 +33,10 @@ class LocationFilter(django_filters.FilterSet):
         fields = ["code", "kind", "country", "is_active", "ships_online"]
 
 
-class StockLevelFilter(django_filters.FilterSet):
+class StockLevelFilter(FilterSet):
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
-    low_stock = django_filters.BooleanFilter(
+    low_stock = BooleanFilter(
         method="filter_low_stock", help_text="At or below the reorder point, or out of stock."
     )
 
@@ -49,7 +49,7 @@ class StockLevelFilter(django_filters.FilterSet):
         return queryset.filter(low) if value else queryset.exclude(low)
 
 
-class StockMovementFilter(django_filters.FilterSet):
+class StockMovementFilter(FilterSet):
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
     kind = django_filters.ChoiceFilter(choices=MovementKind.choices)
@@ -62,10 +62,10 @@ class StockMovementFilter(django_filters.FilterSet):
         fields = ["sku", "location", "kind", "created_after", "created_before", "order_line"]
 
 
-class StockForecastFilter(django_filters.FilterSet):
+class StockForecastFilter(FilterSet):
     sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
     location = django_filters.CharFilter(field_name="location__code", help_text="Location code")
-    network = django_filters.BooleanFilter(
+    network = BooleanFilter(
         field_name="location", lookup_expr="isnull", help_text="Only the whole-network rows."
     )
 

@@ -318,8 +318,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.CursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["oms.api.filters.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "oms.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "oms.api.exceptions.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["oms.api.throttling.RoleRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -344,6 +344,10 @@ SPECTACULAR_SETTINGS = {
     # The schema describes the API, not data: anyone may read it and its docs page.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.api.schema.query_parameters_may_be_empty",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LocationKindEnum": "inventory.models.LocationKind",
         "ChannelKindEnum": "channels.models.ChannelKind",

@@ -1,17 +1,17 @@
 import django_filters
 from django.db.models import QuerySet
 
-from oms.api.filters import IdFilter, IsoDateTimeFilter
+from oms.api.filters import BooleanFilter, FilterSet, IdFilter, IsoDateTimeFilter
 from orders.models import Customer, Order
 from orders.selectors import order_search
 from orders.states import OrderStatus, PaymentStatus
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
     payment_status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
-    on_hold = django_filters.BooleanFilter(field_name="is_on_hold")
+    on_hold = BooleanFilter(field_name="is_on_hold")
     country = django_filters.CharFilter(field_name="ship_country", lookup_expr="iexact")
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -38,7 +38,7 @@ class OrderFilter(django_filters.FilterSet):
         return order_search(queryset, value)
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(FilterSet):
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
 
     class Meta:

@@ -128,6 +128,10 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGen
         raw_at = request.query_params.get("at")
         if raw_at is None:
             return super().list(request, *args, **kwargs)
+        # History answers one page; the other parameters are still checked (a 400, not ignored).
+        self.filter_queryset(self.get_queryset())
+        if self.paginator is not None:
+            self.paginator.get_page_size(request)
         try:
             at = parse_datetime(raw_at)
         except ValueError:  # well formed, but no such date ("2026-02-30T...")

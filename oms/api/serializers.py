@@ -10,9 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 from oms.limits import NUL_MESSAGE, nul_paths
+
+
+def json_type_problems(serializer: serializers.Serializer, data: dict) -> dict[str, list[str]]:
+    """A JSON body's values have the JSON type the schema names: a boolean is true or false
+    (never 0 or "yes"), a string is a string (never 0), a number a number (never false). DRF
+    would coerce them and an integrator's bug would pass unseen. (Query strings, all text, are
+    parsed by their fields.)"""
+    problems: dict[str, list[str]] = {}
+    for name, field in serializer.fields.items():
+        value = data.get(name)
+        if value is None or field.read_only:
+            continue
+        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+            problems[name] = ["Must be a JSON boolean: true or false."]
+        elif (isinstance(field, serializers.CharField) and not isinstance(value, str)) or (
+            isinstance(field, serializers.ChoiceField)
+            and not isinstance(field, serializers.MultipleChoiceField)
+            and not isinstance(value, str)
+            and all(isinstance(key, str) for key in field.choices)
+        ):
+            problems[name] = ["Must be a JSON string."]
+    return problems
 
 
 class InputSerializer(serializers.Serializer):
@@ -26,10 +49,13 @@ class InputSerializer(serializers.Serializer):
         return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
+        if isinstance(data, dict) and not isinstance(data, QueryDict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+            wrong = json_type_problems(self, data)
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
     def create(self, validated_data: Any) -> Any:  # pragma: no cover - never used

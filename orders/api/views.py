@@ -183,7 +183,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericV
         tags=["orders"],
         responses={200: OrderEventOutputSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
         events = selectors.order_events(self.get_object())
         return Response(OrderEventOutputSerializer(events, many=True).data)

@@ -100,7 +100,7 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
     reason = serializers.CharField(source="reason.code")
     sku = serializers.CharField(source="order_line.sku_code")
     exchange_sku: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     exchange_unit_price = MoneyField(
         currency_source="return_request.order.currency", read_only=True, allow_null=True

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oms.api.filters import query_flag
 from oms.api.idempotency import HEADER, idempotency_key_of
 from oms.api.pagination import CursorPagination
 from oms.api.permissions import ModelPermissions, RequiresPermission
@@ -169,7 +170,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
     @action(detail=True, methods=["get"], url_path="suggested-refund")
     def suggested_refund(self, request: Request, pk: str) -> Response:
         ret = self.get_object()
-        shipping = request.query_params.get("include_shipping", "").lower() in ("1", "true")
+        shipping = query_flag(request.query_params, "include_shipping")
         amount = services.refund_suggested_amount(return_request=ret, include_shipping=shipping)
         data = {"amount": amount, "currency": ret.order.currency, "include_shipping": shipping}
         return Response(SuggestedRefundSerializer(data).data)

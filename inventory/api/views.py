@@ -130,7 +130,7 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGen
             return super().list(request, *args, **kwargs)
         # History answers one page; the other parameters are still checked (a 400, not ignored).
         self.filter_queryset(self.get_queryset())
-        if self.paginator is not None:
+        if isinstance(self.paginator, CursorPagination):
             self.paginator.get_page_size(request)
         try:
             at = parse_datetime(raw_at)

@@ -29,7 +29,7 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable machine-readable code: invalid, not_found, order_on_hold, ..."
     )
-    errors = serializers.DictField(
+    errors = serializers.DictField(  # type: ignore[assignment]  # the body's field "errors"
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Field path -> messages, e.g. {"lines.0.sku": ["Unknown SKU."]}',
     )

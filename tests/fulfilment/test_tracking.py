@@ -24,8 +24,8 @@ from fulfilment import services
 from fulfilment.events import ShipmentException
 from fulfilment.models import InboundWebhook, Shipment, TrackingEvent
 from fulfilment.services import tracking
-from fulfilment.tasks_tracking import carrier_webhook_process
-from fulfilment.tasks_tracking import tracking_poll as tracking_poll_task
+from fulfilment.tasks import carrier_webhook_process
+from fulfilment.tasks import tracking_poll as tracking_poll_task
 from oms import events as domain_events
 from oms.celery import app as celery_app
 from oms.errors import PermanentError, ValidationFailed

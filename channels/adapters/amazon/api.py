@@ -12,7 +12,7 @@ INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "CANCELLATION", "FULFILLMENT"
 PAGE_SIZE = 100
 TOKEN_MARGIN = 60.0  # seconds before its expiry when a cached token is refreshed anyway
 
-#: Our per-operation budgets (requests per second); see the module docstring.
+#: Our per-operation budgets (requests per second); see channels.adapters.amazon.
 LIMITS = {"searchOrders": 0.0, "patchListingsItem": 5.0, "confirmShipment": 2.0}
 #: Seconds to block an operation after a 429 that came without a Retry-After.
 REFILL_SECONDS = {"searchOrders": 180.0, "patchListingsItem": 1.0, "confirmShipment": 1.0}

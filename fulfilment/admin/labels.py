@@ -40,7 +40,8 @@ from fulfilment.services.labels import (
     shipment_ship_request,
 )
 from fulfilment.states import OPEN, ShipmentStatus
-from oms.admin_utils import ReadOnlyInline
+from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from oms.admin.tools import actor_name, tool_context
 from oms.errors import DomainError
 from orders.selectors import order_hold_reasons
 
@@ -49,10 +50,6 @@ INHOUSE = ("inhouse", "standard")  # carrier, service of the pack station's butt
 
 def _code(shipment_id: int) -> str:
     return f"SH-{shipment_id}"
-
-
-def _actor(request: HttpRequest) -> str:
-    return request.user.get_username()
 
 
 def _can_transition(model_admin: Any, request: HttpRequest) -> bool:
@@ -129,7 +126,7 @@ def ship_inhouse(
     for pk in sorted(queryset.values_list("pk", flat=True)):
         try:
             shipment = shipment_ship_request(
-                shipment=pk, carrier=carrier, service=service, actor=_actor(request)
+                shipment=pk, carrier=carrier, service=service, actor=actor_name(request)
             )
         except DomainError as exc:
             model_admin.message_user(request, f"{_code(pk)} not shipped: {exc}", messages.ERROR)
@@ -158,7 +155,7 @@ def buy_label_again(
             )
             continue
         try:
-            shipment_label_retry(shipment=pk, actor=_actor(request))
+            shipment_label_retry(shipment=pk, actor=actor_name(request))
         except DomainError as exc:
             model_admin.message_user(request, f"{_code(pk)}: {exc}", messages.ERROR)
         else:
@@ -243,7 +240,7 @@ def ship_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: in
         carrier, service = INHOUSE
         try:
             shipment = shipment_ship_request(
-                shipment=shipment.pk, carrier=carrier, service=service, actor=_actor(request)
+                shipment=shipment.pk, carrier=carrier, service=service, actor=actor_name(request)
             )
         except DomainError as exc:
             model_admin.message_user(
@@ -274,17 +271,16 @@ def ship_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: in
             f"{_code(shipment.pk)} gets no label: order {shipment.order} is on hold "
             f"({reasons}). Release the order first."
         )
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": f"Ship {_code(shipment.pk)} with the in-house carrier",
-        "shipment": shipment,
-        "shipment_label": _code(shipment.pk),
-        "problem": problem,
-        "next": back,
-        "change_url": change_url,
-        "changelist_url": reverse("admin:fulfilment_shipment_changelist"),
-    }
+    context = tool_context(
+        model_admin,
+        request,
+        f"Ship {_code(shipment.pk)} with the in-house carrier",
+        shipment=shipment,
+        shipment_label=_code(shipment.pk),
+        problem=problem,
+        next=back,
+        change_url=change_url,
+    )
     return TemplateResponse(request, "admin/fulfilment/labels/ship.html", context)
 
 
@@ -357,7 +353,7 @@ LABEL_FIELDS = (
 
 
 @admin.register(ShippingLabel)
-class ShippingLabelAdmin(admin.ModelAdmin):
+class ShippingLabelAdmin(ReadOnlyModelAdmin):
     """Every label bought: read-only, written by fulfilment.services.labels."""
 
     list_display = [
@@ -379,15 +375,6 @@ class ShippingLabelAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = [*LABEL_FIELDS]
     readonly_fields = LABEL_FIELDS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingLabel]:
         return _without_files(super().get_queryset(request))

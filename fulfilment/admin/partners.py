@@ -2,7 +2,7 @@
 
 Invariants: a partner's secret is write-only (the form field is always empty, an empty field
 keeps the stored secret, the page only says whether one is stored, and a user who may only view
-partners has no secret field at all: see oms.admin_utils); partners are written by
+partners has no secret field at all: see oms.admin.services); partners are written by
 fulfilment.services.partners; "Send to partner again" calls the service per shipment and reports
 each one, a refusal never stops the others.
 """
@@ -20,7 +20,7 @@ from fulfilment.models import Shipment, ThirdPartyPartner
 from fulfilment.picklists import shipment_code
 from fulfilment.services import partners
 from inventory.models import Location, LocationKind
-from oms.admin_utils import ServiceModelAdmin
+from oms.admin.services import ServiceModelAdmin
 from oms.errors import DomainError
 
 

@@ -34,7 +34,7 @@ from channels.services import requests
 from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
-from oms.admin.tools import ToolAdmin
+from oms.admin.tools import ToolAdmin, each_object
 from oms.currencies import currency_choices
 from oms.roles import MANAGE_CHANNEL_CONNECTIONS
 
@@ -272,7 +272,8 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Channel], do: Any) -> None:
         """Run `do(channel)` per channel and tell the outcome of each."""
-        self.each_object(
+        each_object(
+            self,
             request,
             queryset,
             lambda channel: f"{channel.code}: {do(channel)}",

@@ -41,7 +41,7 @@ from channels.services.csv_import import (
     orders_csv_parse,
     orders_csv_sample,
 )
-from oms.admin.tools import actor_name, admin_form
+from oms.admin.tools import actor_name, admin_form, signed_preview
 from oms.errors import DomainError
 
 PERMISSION = "orders.add_order"
@@ -81,14 +81,7 @@ class CsvConfirmForm(forms.Form):
         self.channel = channel
 
     def clean_token(self) -> str:
-        try:
-            signed = signing.loads(self.cleaned_data["token"], salt=SIGNING_SALT, max_age=MAX_AGE)
-        except signing.SignatureExpired:
-            raise forms.ValidationError("This preview expired: upload the file again.") from None
-        except signing.BadSignature:
-            raise forms.ValidationError(
-                "This preview is not valid: upload the file again."
-            ) from None
+        signed = signed_preview(self.cleaned_data["token"], salt=SIGNING_SALT, max_age=MAX_AGE)
         if not isinstance(signed, dict) or signed.get("channel") != self.channel.pk:
             raise forms.ValidationError("This preview is of another channel: upload the file.")
         return str(signed.get("sha256") or "")

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from oms.admin.readonly import ReadOnlyInline
-from oms.admin.tools import ToolAdmin
+from oms.admin.tools import ToolAdmin, each_object
 from oms.currencies import parse_money
 from oms.errors import DomainError
 from oms.roles import REFUND_ORDERS
@@ -278,7 +278,8 @@ class ReturnRequestAdmin(ToolAdmin):
         queryset: QuerySet[ReturnRequest],
         command: Callable[[ReturnRequest], str],
     ) -> None:
-        self.each_object(
+        each_object(
+            self,
             request,
             queryset.select_related("order").order_by("pk"),
             lambda ret: f"Return {ret.number}: {command(ret)}",
@@ -423,7 +424,8 @@ class RefundAdmin(ToolAdmin):
                 "already happened."
             )
 
-        self.each_object(
+        each_object(
+            self,
             request,
             queryset,
             execute,

@@ -41,7 +41,7 @@ from fulfilment.services.labels import (
 )
 from fulfilment.states import OPEN, ShipmentStatus
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
-from oms.admin.tools import actor_name, tool_context
+from oms.admin.tools import actor_name, each_object, tool_context
 from oms.errors import DomainError
 from orders.selectors import order_hold_reasons
 
@@ -123,22 +123,21 @@ def ship_inhouse(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> None:
     carrier, service = INHOUSE
-    for pk in sorted(queryset.values_list("pk", flat=True)):
-        try:
-            shipment = shipment_ship_request(
-                shipment=pk, carrier=carrier, service=service, actor=actor_name(request)
-            )
-        except DomainError as exc:
-            model_admin.message_user(request, f"{_code(pk)} not shipped: {exc}", messages.ERROR)
-            continue
+    actor = actor_name(request)
+
+    def ship(pk: int) -> str | tuple[str, int]:
+        shipment = shipment_ship_request(shipment=pk, carrier=carrier, service=service, actor=actor)
         if shipment.status == ShipmentStatus.SHIPPED:
-            model_admin.message_user(request, f"{_code(pk)} was already shipped.", messages.INFO)
-        else:
-            model_admin.message_user(
-                request,
-                f"{_code(pk)}: the in-house label is being made; it ships once it is done.",
-                messages.SUCCESS,
-            )
+            return f"{_code(pk)} was already shipped.", messages.INFO
+        return f"{_code(pk)}: the in-house label is being made; it ships once it is done."
+
+    each_object(
+        model_admin,
+        request,
+        sorted(queryset.values_list("pk", flat=True)),
+        ship,
+        failed=lambda pk, exc: f"{_code(pk)} not shipped: {exc}",
+    )
 
 
 @admin.action(
@@ -147,23 +146,22 @@ def ship_inhouse(
 def buy_label_again(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> None:
-    rows = queryset.order_by("pk").values_list("pk", "needs_attention", "attention_message")
-    for pk, flagged, message in rows:
+    actor = actor_name(request)
+
+    def buy_again(row: tuple[int, bool, str]) -> str | tuple[str, int]:
+        pk, flagged, message = row
         if not flagged:
-            model_admin.message_user(
-                request, f"{_code(pk)} does not need attention: left as it is.", messages.INFO
-            )
-            continue
-        try:
-            shipment_label_retry(shipment=pk, actor=actor_name(request))
-        except DomainError as exc:
-            model_admin.message_user(request, f"{_code(pk)}: {exc}", messages.ERROR)
-        else:
-            model_admin.message_user(
-                request,
-                f"{_code(pk)}: buying the label again (it failed with: {message or 'no reason'}).",
-                messages.SUCCESS,
-            )
+            return f"{_code(pk)} does not need attention: left as it is.", messages.INFO
+        shipment_label_retry(shipment=pk, actor=actor)
+        return f"{_code(pk)}: buying the label again (it failed with: {message or 'no reason'})."
+
+    each_object(
+        model_admin,
+        request,
+        queryset.order_by("pk").values_list("pk", "needs_attention", "attention_message"),
+        buy_again,
+        failed=lambda row, exc: f"{_code(row[0])}: {exc}",
+    )
 
 
 @admin.display(description="Attention", ordering="needs_attention")

@@ -16,7 +16,7 @@ from fulfilment.models import Shipment
 from fulfilment.picklists import pick_list, pick_list_pdf, shipment_code
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
-from oms.admin.tools import ToolAdmin
+from oms.admin.tools import ToolAdmin, each_object
 from oms.errors import DomainError
 
 REROUTE_TRIGGER = "manual_reroute"
@@ -100,7 +100,8 @@ class ShipmentActions(ToolAdmin):
             units = sum(q for _, q in lines)
             return f"{label} picked: {plural(units, 'unit')}. Pack it at the pack station."
 
-        self.each_object(
+        each_object(
+            self,
             request,
             list(queryset.prefetch_related("lines").order_by("pk")),
             pick,
@@ -126,7 +127,8 @@ class ShipmentActions(ToolAdmin):
                 f"{self._routed_to(shipment.order_id, before)}."
             )
 
-        self.each_object(
+        each_object(
+            self,
             request,
             self._selected(queryset),
             cancel,

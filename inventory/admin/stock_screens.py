@@ -16,11 +16,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from inventory import services
-from inventory.models import Location, MovementKind, Sku, StockLevel, StockMovement
-from inventory.selectors import available_expression, sku_find, stock_attention_list
+from inventory.admin.sku_field import SkuField
+from inventory.models import Location, MovementKind, StockLevel, StockMovement
+from inventory.selectors import available_expression, stock_attention_list
 from inventory.services.count_import import count_import_apply, count_import_parse
 from oms.admin.fields import IntegerField
-from oms.admin.tools import ToolAdmin, admin_form, show_domain_error
+from oms.admin.tools import ToolAdmin, admin_form, show_domain_error, signed_preview
 from oms.errors import DomainError
 from oms.limits import INT_MAX
 
@@ -39,9 +40,7 @@ ADJUST_ACTIONS = [
 
 
 class StockAdjustForm(forms.Form):
-    sku = forms.CharField(
-        label="SKU code or barcode",
-        max_length=64,
+    sku = SkuField(
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
         ),
@@ -62,13 +61,6 @@ class StockAdjustForm(forms.Form):
         required=False,
         help_text="Required for damage and corrections; shown in the stock ledger.",
     )
-
-    def clean_sku(self) -> Sku:
-        value = self.cleaned_data["sku"].strip()
-        sku = sku_find(code_or_barcode=value)
-        if sku is None:
-            raise forms.ValidationError(f"No SKU has the code or barcode “{value}”.")
-        return sku
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -105,20 +97,8 @@ class CountImportConfirmForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
 
     def clean_token(self) -> str:
-        try:
-            return str(
-                signing.loads(
-                    self.cleaned_data["token"],
-                    salt=COUNT_IMPORT_SALT,
-                    max_age=COUNT_IMPORT_MAX_AGE,
-                )
-            )
-        except signing.SignatureExpired:
-            raise forms.ValidationError("This preview expired: upload the file again.") from None
-        except signing.BadSignature:
-            raise forms.ValidationError(
-                "This preview is not valid: upload the file again."
-            ) from None
+        token = self.cleaned_data["token"]
+        return str(signed_preview(token, salt=COUNT_IMPORT_SALT, max_age=COUNT_IMPORT_MAX_AGE))
 
 
 class StockScreens(ToolAdmin):

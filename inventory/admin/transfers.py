@@ -14,11 +14,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from inventory import services
+from inventory.admin.sku_field import SkuField
 from inventory.models import Location, Sku, Transfer, TransferLine, TransferStatus
-from inventory.selectors import sku_find
 from oms.admin.fields import IntegerField
 from oms.admin.readonly import ReadOnlyInline
-from oms.admin.tools import ToolAdmin, admin_form
+from oms.admin.tools import ToolAdmin, admin_form, each_object
 from oms.errors import DomainError
 
 TRANSFER_LINE_ROWS = 10
@@ -43,22 +43,11 @@ class TransferAddForm(forms.Form):
 
 
 class TransferLineForm(forms.Form):
-    sku = forms.CharField(
-        label="SKU code or barcode",
-        max_length=64,
+    sku = SkuField(
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     quantity = IntegerField(min_value=1, required=False)
-
-    def clean_sku(self) -> Sku | None:
-        value = self.cleaned_data["sku"].strip()
-        if not value:
-            return None
-        sku = sku_find(code_or_barcode=value)
-        if sku is None:
-            raise forms.ValidationError(f"No SKU has the code or barcode “{value}”.")
-        return sku
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -239,7 +228,8 @@ class TransferAdmin(ToolAdmin):
                 return f"{_transfer_label(transfer)} was already {verb}.", messages.INFO
             return f"{_transfer_label(transfer)} {verb}.", messages.SUCCESS
 
-        self.each_object(
+        each_object(
+            self,
             request,
             queryset.select_related("from_location", "to_location").order_by("pk"),
             step,

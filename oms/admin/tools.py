@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core import signing
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -61,8 +62,63 @@ def tool_context(
     }
 
 
+def each_object(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable[T],
+    do: Callable[[T], str | tuple[str, int] | None],
+    *,
+    failed: Callable[[T, DomainError], str],
+    failed_level: int = messages.ERROR,
+    done_level: int = messages.SUCCESS,
+) -> int:
+    """Run `do` on each object, one service call each: what it returns is that object's message
+    (with its level, else `done_level`; None: no message); a DomainError is the message `failed`
+    writes, and the others go on. Returns how many succeeded."""
+    done = 0
+    for obj in objects:
+        try:
+            text = do(obj)
+        except DomainError as exc:
+            model_admin.message_user(request, failed(obj, exc), failed_level)
+            continue
+        done += 1
+        if isinstance(text, tuple):
+            model_admin.message_user(request, text[0], text[1])
+        elif text:
+            model_admin.message_user(request, text, done_level)
+    return done
+
+
+def action_confirmation(
+    request: HttpRequest, action: str, pks: Iterable[Any], *, yes: str
+) -> dict[str, Any]:
+    """The confirmation form of a list action (admin/oms/includes/action_confirmation.html):
+    what it posts back to run the action (the selected rows, the action's name, whether every
+    row was selected, post=yes) and its button (`yes`); "No" goes back to the list."""
+    return {
+        "yes": yes,
+        "selected": list(pks),
+        "action_name": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "select_across": request.POST.get("select_across", "0"),
+    }
+
+
+def signed_preview(token: str, *, salt: str, max_age: int) -> Any:
+    """What a preview page signed (a file to import, its digest), or a form error saying to
+    upload the file again: the preview is confirmed by a later request."""
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired:
+        raise forms.ValidationError("This preview expired: upload the file again.") from None
+    except signing.BadSignature:
+        raise forms.ValidationError("This preview is not valid: upload the file again.") from None
+
+
 class ToolAdmin(admin.ModelAdmin):
-    """A ModelAdmin with custom screens or actions that call services."""
+    """A ModelAdmin with custom screens or actions that call services (its actions report
+    with `each_object(self, ...)`)."""
 
     def actor(self, request: HttpRequest) -> str:
         return actor_name(request)
@@ -75,30 +131,3 @@ class ToolAdmin(admin.ModelAdmin):
         model's change permission, even where the page itself is read-only."""
         opts = self.opts
         return bool(request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
-
-    def each_object(
-        self,
-        request: HttpRequest,
-        objects: Iterable[T],
-        do: Callable[[T], str | tuple[str, int] | None],
-        *,
-        failed: Callable[[T, DomainError], str],
-        failed_level: int = messages.ERROR,
-        done_level: int = messages.SUCCESS,
-    ) -> int:
-        """Run `do` on each object, one service call each: what it returns is that object's
-        message (with its level, else `done_level`; None: no message); a DomainError is the
-        message `failed` writes, and the others go on. Returns how many succeeded."""
-        done = 0
-        for obj in objects:
-            try:
-                text = do(obj)
-            except DomainError as exc:
-                self.message_user(request, failed(obj, exc), failed_level)
-                continue
-            done += 1
-            if isinstance(text, tuple):
-                self.message_user(request, text[0], text[1])
-            elif text:
-                self.message_user(request, text, done_level)
-        return done

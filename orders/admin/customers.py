@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min, QuerySet
@@ -17,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from oms.admin.services import ServiceModelAdmin
-from oms.admin.tools import actor_name, tool_context
+from oms.admin.tools import action_confirmation, actor_name, tool_context
 from oms.errors import DomainError
 from orders import selectors
 from orders.admin.display import NONE, money
@@ -116,9 +115,12 @@ class CustomerAdmin(ServiceModelAdmin):
             request,
             "Erase personal data",
             customers=rows,
-            action_name="erase_personal_data",
-            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
-            select_across=request.POST.get("select_across", "0"),
+            **action_confirmation(
+                request,
+                "erase_personal_data",
+                (c.pk for c in customers),
+                yes="Yes, erase their personal data",
+            ),
         )
         return TemplateResponse(request, "admin/orders/customer/erase_confirmation.html", context)
 

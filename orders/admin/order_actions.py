@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from oms.admin.tools import ToolAdmin, admin_form
+from oms.admin.tools import ToolAdmin, action_confirmation, admin_form, each_object
 from orders import services
 from orders.admin.display import choice_labels
 from orders.admin.order_forms import CancelSelectedForm
@@ -47,8 +46,12 @@ class OrderActions(ToolAdmin):
             text, level = command(order)
             return f"Order {order.number} {text}", level
 
-        self.each_object(
-            request, orders, run, failed=lambda order, exc: f"Order {order.number} {failed}: {exc}"
+        each_object(
+            self,
+            request,
+            orders,
+            run,
+            failed=lambda order, exc: f"Order {order.number} {failed}: {exc}",
         )
 
     @admin.action(description="Hold (manual)", permissions=["care"])
@@ -112,9 +115,12 @@ class OrderActions(ToolAdmin):
             orders=[(o, sum(ln.quantity_open for ln in o.lines.all())) for o in orders],
             form=form,
             adminform=admin_form(form),
-            action_name="cancel_open",
-            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
-            select_across=request.POST.get("select_across", "0"),
+            **action_confirmation(
+                request,
+                "cancel_open",
+                (o.pk for o in orders),
+                yes=f"Yes, cancel {len(orders)} order{'' if len(orders) == 1 else 's'}",
+            ),
         )
         return TemplateResponse(
             request, "admin/orders/order/cancel_selected_confirmation.html", context

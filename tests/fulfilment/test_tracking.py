@@ -764,7 +764,7 @@ def staff(*roles: str, superuser: bool = False) -> Client:
 
 
 def test_the_shipment_page_shows_the_tracking_events(tracked):
-    from fulfilment.admin_tracking import TrackingEventInline
+    from fulfilment.admin.tracking import TrackingEventInline
 
     assert TrackingEventInline in admin.site._registry[Shipment].inlines
     shipment = tracked.shipments.order_by("pk").first()

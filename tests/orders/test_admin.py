@@ -10,10 +10,11 @@ import pytest
 from django.test import Client
 from djmoney.contrib.exchange.models import Rate
 
+from oms.admin.readonly import ReadOnlyInline
 from oms.errors import TransientError, ValidationFailed
 from oms.roles import CUSTOMER_CARE, MANAGER, WAREHOUSE
 from orders import services
-from orders.admin import OrderAdmin, ReadOnlyInline, register_order_inline
+from orders.admin.orders import OrderAdmin, register_order_inline
 from orders.exchange_backend import OfflineEcbBackend
 from orders.models import Customer, FraudRule, FxRatesRefresh, Order, OrderEvent, RateOverride
 from orders.services.customers import customer_update

@@ -2,7 +2,7 @@
 
 Invariants: a partner's secret is write-only (the form field is always empty, an empty field
 keeps the stored secret, the page only says whether one is stored, and a user who may only view
-partners has no secret field at all: see oms.admin_utils); partners are written by
+partners has no secret field at all: see oms.admin.services); partners are written by
 fulfilment.services.partners; "Send to partner again" calls the service per shipment and reports
 each one, a refusal never stops the others.
 """
@@ -20,7 +20,8 @@ from fulfilment.models import Shipment, ThirdPartyPartner
 from fulfilment.picklists import shipment_code
 from fulfilment.services import partners
 from inventory.models import Location, LocationKind
-from oms.admin_utils import ServiceModelAdmin
+from oms.admin.services import ServiceModelAdmin
+from oms.admin.tools import actor_name, each_object
 from oms.errors import DomainError
 
 
@@ -121,26 +122,25 @@ class ThirdPartyPartnerAdmin(ServiceModelAdmin):
 def send_to_partner_again(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> None:
-    actor = request.user.get_username() or "admin"
-    for shipment in queryset.select_related("location").order_by("pk"):
+    actor = actor_name(request) or "admin"
+
+    def resend(shipment: Shipment) -> str | tuple[str, int]:
         label = shipment_code(shipment.pk)
         if shipment.location.kind != LocationKind.THIRD_PARTY:
-            modeladmin.message_user(
-                request,
+            return (
                 f"{label} is left alone: {shipment.location.code} is not a 3PL location.",
                 messages.WARNING,
             )
-            continue
-        try:
-            partners.shipment_partner_resend(shipment=shipment.pk, actor=actor)
-        except DomainError as exc:
-            modeladmin.message_user(request, f"{label} not sent again: {exc}", messages.ERROR)
-        else:
-            modeladmin.message_user(
-                request,
-                f"{label} will be sent to the partner of {shipment.location.code} again.",
-                messages.SUCCESS,
-            )
+        partners.shipment_partner_resend(shipment=shipment.pk, actor=actor)
+        return f"{label} will be sent to the partner of {shipment.location.code} again."
+
+    each_object(
+        modeladmin,
+        request,
+        queryset.select_related("location").order_by("pk"),
+        resend,
+        failed=lambda shipment, exc: f"{shipment_code(shipment.pk)} not sent again: {exc}",
+    )
 
 
 def _attach_to_shipment_page() -> None:

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 
 from fulfilment.models import InboundWebhook, Shipment, TrackingEvent, TrackingStatus
 from fulfilment.services.tracking import shipment_tracking_poll
-from oms.admin_utils import ReadOnlyInline
+from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.errors import DomainError, ExternalError
 
 POLL_NOW_MAX = 50
@@ -97,7 +97,7 @@ def _attach_to_shipment_page() -> None:
         target.actions = [*actions, poll_tracking_now]
 
 
-class InboundWebhookAdmin(admin.ModelAdmin):
+class InboundWebhookAdmin(ReadOnlyModelAdmin):
     """Every accepted inbound webhook delivery: a read-only record."""
 
     list_display = ["id", "source", "delivery_id", "received_at", "processed_at", "error"]
@@ -111,15 +111,6 @@ class InboundWebhookAdmin(admin.ModelAdmin):
     fields = ["source", "delivery_id", "received_at", "processed_at", "error", "payload_json"]
     readonly_fields = ["source", "delivery_id", "received_at", "processed_at", "error"]
     readonly_fields += ["payload_json"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[InboundWebhook], search_term: str

@@ -40,7 +40,8 @@ from fulfilment.services.labels import (
     shipment_ship_request,
 )
 from fulfilment.states import OPEN, ShipmentStatus
-from oms.admin_utils import ReadOnlyInline
+from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from oms.admin.tools import actor_name, each_object, tool_context
 from oms.errors import DomainError
 from orders.selectors import order_hold_reasons
 
@@ -49,10 +50,6 @@ INHOUSE = ("inhouse", "standard")  # carrier, service of the pack station's butt
 
 def _code(shipment_id: int) -> str:
     return f"SH-{shipment_id}"
-
-
-def _actor(request: HttpRequest) -> str:
-    return request.user.get_username()
 
 
 def _can_transition(model_admin: Any, request: HttpRequest) -> bool:
@@ -126,22 +123,21 @@ def ship_inhouse(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> None:
     carrier, service = INHOUSE
-    for pk in sorted(queryset.values_list("pk", flat=True)):
-        try:
-            shipment = shipment_ship_request(
-                shipment=pk, carrier=carrier, service=service, actor=_actor(request)
-            )
-        except DomainError as exc:
-            model_admin.message_user(request, f"{_code(pk)} not shipped: {exc}", messages.ERROR)
-            continue
+    actor = actor_name(request)
+
+    def ship(pk: int) -> str | tuple[str, int]:
+        shipment = shipment_ship_request(shipment=pk, carrier=carrier, service=service, actor=actor)
         if shipment.status == ShipmentStatus.SHIPPED:
-            model_admin.message_user(request, f"{_code(pk)} was already shipped.", messages.INFO)
-        else:
-            model_admin.message_user(
-                request,
-                f"{_code(pk)}: the in-house label is being made; it ships once it is done.",
-                messages.SUCCESS,
-            )
+            return f"{_code(pk)} was already shipped.", messages.INFO
+        return f"{_code(pk)}: the in-house label is being made; it ships once it is done."
+
+    each_object(
+        model_admin,
+        request,
+        sorted(queryset.values_list("pk", flat=True)),
+        ship,
+        failed=lambda pk, exc: f"{_code(pk)} not shipped: {exc}",
+    )
 
 
 @admin.action(
@@ -150,23 +146,22 @@ def ship_inhouse(
 def buy_label_again(
     model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
 ) -> None:
-    rows = queryset.order_by("pk").values_list("pk", "needs_attention", "attention_message")
-    for pk, flagged, message in rows:
+    actor = actor_name(request)
+
+    def buy_again(row: tuple[int, bool, str]) -> str | tuple[str, int]:
+        pk, flagged, message = row
         if not flagged:
-            model_admin.message_user(
-                request, f"{_code(pk)} does not need attention: left as it is.", messages.INFO
-            )
-            continue
-        try:
-            shipment_label_retry(shipment=pk, actor=_actor(request))
-        except DomainError as exc:
-            model_admin.message_user(request, f"{_code(pk)}: {exc}", messages.ERROR)
-        else:
-            model_admin.message_user(
-                request,
-                f"{_code(pk)}: buying the label again (it failed with: {message or 'no reason'}).",
-                messages.SUCCESS,
-            )
+            return f"{_code(pk)} does not need attention: left as it is.", messages.INFO
+        shipment_label_retry(shipment=pk, actor=actor)
+        return f"{_code(pk)}: buying the label again (it failed with: {message or 'no reason'})."
+
+    each_object(
+        model_admin,
+        request,
+        queryset.order_by("pk").values_list("pk", "needs_attention", "attention_message"),
+        buy_again,
+        failed=lambda row, exc: f"{_code(row[0])}: {exc}",
+    )
 
 
 @admin.display(description="Attention", ordering="needs_attention")
@@ -243,7 +238,7 @@ def ship_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: in
         carrier, service = INHOUSE
         try:
             shipment = shipment_ship_request(
-                shipment=shipment.pk, carrier=carrier, service=service, actor=_actor(request)
+                shipment=shipment.pk, carrier=carrier, service=service, actor=actor_name(request)
             )
         except DomainError as exc:
             model_admin.message_user(
@@ -274,17 +269,16 @@ def ship_view(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: in
             f"{_code(shipment.pk)} gets no label: order {shipment.order} is on hold "
             f"({reasons}). Release the order first."
         )
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": f"Ship {_code(shipment.pk)} with the in-house carrier",
-        "shipment": shipment,
-        "shipment_label": _code(shipment.pk),
-        "problem": problem,
-        "next": back,
-        "change_url": change_url,
-        "changelist_url": reverse("admin:fulfilment_shipment_changelist"),
-    }
+    context = tool_context(
+        model_admin,
+        request,
+        f"Ship {_code(shipment.pk)} with the in-house carrier",
+        shipment=shipment,
+        shipment_label=_code(shipment.pk),
+        problem=problem,
+        next=back,
+        change_url=change_url,
+    )
     return TemplateResponse(request, "admin/fulfilment/labels/ship.html", context)
 
 
@@ -357,7 +351,7 @@ LABEL_FIELDS = (
 
 
 @admin.register(ShippingLabel)
-class ShippingLabelAdmin(admin.ModelAdmin):
+class ShippingLabelAdmin(ReadOnlyModelAdmin):
     """Every label bought: read-only, written by fulfilment.services.labels."""
 
     list_display = [
@@ -379,15 +373,6 @@ class ShippingLabelAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = [*LABEL_FIELDS]
     readonly_fields = LABEL_FIELDS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingLabel]:
         return _without_files(super().get_queryset(request))

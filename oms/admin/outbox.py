@@ -12,23 +12,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from oms.admin.readonly import ReadOnlyModelAdmin
 from oms.models import OutboxMessage, WorkerHeartbeat
 from oms.outbox import outbox_figures, outbox_retry
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
+class OutboxMessageAdmin(ReadOnlyModelAdmin):
     list_display = (
         "id",
         "task",
@@ -71,7 +61,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(ReadOnlyAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyModelAdmin):
     list_display = ("identity", "role", "nodename", "started_at", "seen_at", "alive")
     list_filter = ("role", "hostname")
 

@@ -1,60 +1,21 @@
-"""Admin glue: ModelAdmins whose add and change forms write through services.
+"""ModelAdmins whose add and change forms write through services.
 
 Invariants: the admin never saves a domain model itself; the form validates, the service writes.
 A secret (`secret_fields`: channel credentials, a 3PL partner's signing secret) is write-only:
 its input is always empty, it is on the page and in the form only for a user who may replace it
 (so a view-only page never renders it, not even as a read-only value), and it is kept out of
 error reports (sensitive POST parameters). Pages say whether a secret is set, never its value.
-A form's whole number is within PostgreSQL's integer (IntegerField) whatever database runs, so
-a figure the production database would refuse is a form error, not a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_post_parameters
-
-from oms.limits import INT_MAX, INT_MIN
-
-
-class IntegerField(forms.IntegerField):
-    """A whole number within [min_value, max_value], never outside PostgreSQL's integer."""
-
-    def __init__(
-        self, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(
-            min_value=INT_MIN if min_value is None else max(min_value, INT_MIN),
-            max_value=INT_MAX if max_value is None else min(max_value, INT_MAX),
-            **kwargs,
-        )
-
-
-class UsedValuesFilter(admin.SimpleListFilter):
-    """A list filter offering only the values present in the table (not every country on Earth)."""
-
-    field_name = ""
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        field = model_admin.model._meta.get_field(self.field_name)
-        values = (
-            model_admin.model._default_manager.order_by(self.field_name)
-            .values_list(self.field_name, flat=True)
-            .distinct()
-        )
-        choices = dict(field.flatchoices) if field.choices else {}
-        return [(str(v), str(choices.get(v, v))) for v in values if v not in (None, "")]
-
-    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
-        if self.value():
-            return queryset.filter(**{self.field_name: self.value()})
-        return queryset
 
 
 class ServiceModelAdmin(admin.ModelAdmin):
@@ -152,27 +113,6 @@ class ServiceModelAdmin(admin.ModelAdmin):
         # Many-to-many fields were set by the service; inline formsets still save here.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """A table of related rows on a page, shown and never edited there."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return list(self.fields or ())
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,6 +1,6 @@
 """Benchmark: a Shopify order sync and a stock push, against the in-process fake Shopify store.
 
-1. Sync: the fake store (channels/fakes/shopify.py) holds BENCH_ORDERS (10,000) paid orders of
+1. Sync: the fake store (channels/fakes/shopify/) holds BENCH_ORDERS (10,000) paid orders of
    1-3 lines; `channel_sync` pulls them through the real ShopifyAdapter (GraphQL pages of 250,
    served by httpx.MockTransport: no network) and upserts each one (order_capture, then routing
    and reservation, as in production). Prints orders/s, statements per order, and the peak

@@ -72,7 +72,7 @@ def packed_shipments(count: int, first: int, codes: list[str], parcels: int) -> 
 
 def run(ids: list[int]) -> list[float]:
     """Per-call latencies (ms) of labels_buy, one call per shipment."""
-    from fulfilment.tasks_labels import labels_buy
+    from fulfilment.tasks import labels_buy
 
     samples = []
     for shipment_id in ids:
@@ -109,7 +109,7 @@ def render_only(ids: list[int]) -> list[float]:
 def main() -> None:
     with test_database():
         from fulfilment.models import Shipment, ShippingLabel
-        from fulfilment.tasks_labels import labels_buy
+        from fulfilment.tasks import labels_buy
         from orders.models import Order
 
         base_ids = baseline_levels(30)

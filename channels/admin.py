@@ -1,6 +1,6 @@
 """The channels back office: channel settings, sync runs, failures, webhooks, pushes, listings.
 
-Invariants: credentials are write-only (see oms.admin_utils: the input is always empty and only
+Invariants: credentials are write-only (see oms.admin.services: the input is always empty and only
 on the page of a user who may replace them; the page says "set" with the key names, never a
 value); replacing or clearing them, switching the connector (`kind`), connecting or
 disconnecting (`is_active`) and the actions "Sync orders now", "Push pending stock now" and
@@ -32,9 +32,10 @@ from channels.models import (
 )
 from channels.services import requests
 from oms import jsonsafe
-from oms.admin_utils import ReadOnlyInline, ServiceModelAdmin
+from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from oms.admin.services import ServiceModelAdmin
+from oms.admin.tools import ToolAdmin, each_object
 from oms.currencies import currency_choices
-from oms.errors import DomainError
 from oms.roles import MANAGE_CHANNEL_CONNECTIONS
 
 #: Fields whose change connects, switches or disconnects a channel's connector.
@@ -114,7 +115,7 @@ class ChannelAdminForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ServiceModelAdmin):
+class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
     form = ChannelAdminForm
     list_display = [
         "code",
@@ -271,13 +272,15 @@ class ChannelAdmin(ServiceModelAdmin):
 
     def _each(self, request: HttpRequest, queryset: QuerySet[Channel], do: Any) -> None:
         """Run `do(channel)` per channel and tell the outcome of each."""
-        for channel in queryset:
-            try:
-                done = do(channel)
-            except DomainError as exc:
-                self.message_user(request, f"{channel.code}: {exc}", messages.WARNING)
-            else:
-                self.message_user(request, f"{channel.code}: {done}")
+        each_object(
+            self,
+            request,
+            queryset,
+            lambda channel: f"{channel.code}: {do(channel)}",
+            failed=lambda channel, exc: f"{channel.code}: {exc}",
+            failed_level=messages.WARNING,
+            done_level=messages.INFO,
+        )
 
     @admin.action(description="Sync orders now", permissions=["connections"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
@@ -320,19 +323,6 @@ class ChannelAdmin(ServiceModelAdmin):
         return services.channel_update(channel=instance, data=data)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Logs written by the sync engine and the pushers: looked at, never edited."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class SyncFailureInline(ReadOnlyInline):
     model = ChannelSyncFailure
     fields = ["external_id", "reason", "resolved", "raw"]
@@ -341,7 +331,7 @@ class SyncFailureInline(ReadOnlyInline):
 
 
 @admin.register(ChannelSyncRun)
-class ChannelSyncRunAdmin(ReadOnlyAdmin):
+class ChannelSyncRunAdmin(ReadOnlyModelAdmin):
     list_display = [
         "started_at",
         "channel",
@@ -371,7 +361,7 @@ class ChannelSyncRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelSyncFailure)
-class ChannelSyncFailureAdmin(ReadOnlyAdmin):
+class ChannelSyncFailureAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "channel", "external_id", "reason", "resolved"]
     list_filter = ["resolved", "channel"]
     list_select_related = ["channel"]
@@ -379,7 +369,7 @@ class ChannelSyncFailureAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelWebhookDelivery)
-class ChannelWebhookDeliveryAdmin(ReadOnlyAdmin):
+class ChannelWebhookDeliveryAdmin(ReadOnlyModelAdmin):
     list_display = ["received_at", "channel", "topic", "delivery_id", "status", "attempts"]
     list_filter = ["status", "channel", "topic"]
     list_select_related = ["channel"]
@@ -387,7 +377,7 @@ class ChannelWebhookDeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelPush)
-class ChannelPushAdmin(ReadOnlyAdmin):
+class ChannelPushAdmin(ReadOnlyModelAdmin):
     list_display = [
         "created_at",
         "channel",

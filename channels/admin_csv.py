@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -42,6 +41,7 @@ from channels.services.csv_import import (
     orders_csv_parse,
     orders_csv_sample,
 )
+from oms.admin.tools import actor_name, admin_form, signed_preview
 from oms.errors import DomainError
 
 PERMISSION = "orders.add_order"
@@ -81,14 +81,7 @@ class CsvConfirmForm(forms.Form):
         self.channel = channel
 
     def clean_token(self) -> str:
-        try:
-            signed = signing.loads(self.cleaned_data["token"], salt=SIGNING_SALT, max_age=MAX_AGE)
-        except signing.SignatureExpired:
-            raise forms.ValidationError("This preview expired: upload the file again.") from None
-        except signing.BadSignature:
-            raise forms.ValidationError(
-                "This preview is not valid: upload the file again."
-            ) from None
+        signed = signed_preview(self.cleaned_data["token"], salt=SIGNING_SALT, max_age=MAX_AGE)
         if not isinstance(signed, dict) or signed.get("channel") != self.channel.pk:
             raise forms.ValidationError("This preview is of another channel: upload the file.")
         return str(signed.get("sha256") or "")
@@ -119,12 +112,6 @@ def _kept(request: HttpRequest, channel: Channel, sha256: str) -> tuple[bytes, s
     if hashlib.sha256(data).hexdigest() != sha256:
         return None
     return data, str(stored.get("name") or "")
-
-
-def _admin_form(form: forms.BaseForm) -> helpers.AdminForm:
-    return helpers.AdminForm(
-        cast(Any, form), [(None, {"fields": list(form.fields)})], prepopulated_fields={}
-    )
 
 
 def _sample_url() -> str:
@@ -168,7 +155,7 @@ def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
     channel = get_object_or_404(Channel, pk=channel_id)
-    actor = request.user.get_username()
+    actor = actor_name(request)
     upload_form = CsvUploadForm()
     preview = None
     confirm_form = None
@@ -233,7 +220,7 @@ def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
         "sample_url": _sample_url(),
         "columns": COLUMN_HELP,
         "max_rows": MAX_ROWS,
-        "adminform": _admin_form(upload_form),
+        "adminform": admin_form(upload_form),
         "form": upload_form,
         "preview": preview,
         "shown_orders": shown,

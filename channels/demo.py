@@ -23,7 +23,7 @@ CHANNELS = [
 ]
 
 
-#: The EU web shop is connected to an in-process fake Shopify store (channels/fakes/shopify.py)
+#: The EU web shop is connected to an in-process fake Shopify store (channels/fakes/shopify/)
 #: that takes new orders as time passes: `make run` shows a sync every minute bringing them in,
 #: routing them and reserving stock, and the stock pushes going back. The other connector
 #: channels have no credentials in the demo, so they are not scheduled.

@@ -1,6 +1,7 @@
 import django_filters
 
-from channels.models import Channel, ChannelKind, ChannelSyncRun, SyncStatus, SyncTrigger
+from channels.models import Channel, ChannelKind, ChannelSyncRun
+from channels.states import SyncStatus, SyncTrigger
 from oms.api.filters import FilterSet, IsoDateTimeFilter
 
 

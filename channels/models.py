@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from channels.states import PushKind, PushStatus, SyncStatus, SyncTrigger, WebhookStatus
 from inventory.models import Location, code_validator
 from oms.crypto import decrypt_json
 from oms.currencies import is_currency
@@ -161,21 +162,6 @@ class ChannelStockChange(models.Model):
         return f"{self.channel_id}/{self.sku_id} changed {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
-class SyncTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    MANUAL = "manual", "Sync now"
-    WEBHOOK = "webhook", "Webhook"
-    CSV = "csv", "CSV import"
-    DEEP = "deep", "Daily re-read"
-
-
-class SyncStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Succeeded with failed records"
-    FAILED = "failed", "Failed"
-
-
 class ChannelSyncRun(models.Model):
     """One pull of a channel's orders (or one webhook delivery or CSV file): what it did."""
 
@@ -245,12 +231,6 @@ class ChannelOrderState(models.Model):
         return f"{self.order_id} @ {self.external_updated_at}"
 
 
-class WebhookStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Failed"
-
-
 class ChannelWebhookDelivery(models.Model):
     """The inbox: each verified delivery once (unique per channel and delivery id)."""
 
@@ -306,21 +286,6 @@ class ChannelListing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}/{self.sku_id}"
-
-
-class PushKind(models.TextChoices):
-    STOCK = "stock", "Stock"
-    RECONCILE = "reconcile", "Stock reconciliation"
-    FULFILMENT = "fulfilment", "Fulfilment"
-    CANCEL = "cancel", "Cancellation"
-    REFUND = "refund", "Refund"
-
-
-class PushStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Partly failed"
-    FAILED = "failed", "Failed"
 
 
 class ChannelPush(models.Model):

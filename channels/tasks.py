@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.models import SyncTrigger
 from channels.services import push, requests, sync, webhooks
+from channels.states import SyncTrigger
 from oms.tasks import oms_task
 
 

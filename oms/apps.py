@@ -23,4 +23,9 @@ class OmsConfig(AppConfig):
 
 
 class OmsAdminConfig(AdminConfig):
-    default_site = "oms.admin_site.OmsAdminSite"
+    default_site = "oms.admin.site.OmsAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscovers every app's admin module
+        # The kernel's own pages: oms.admin is the kit every app imports, so it registers nothing.
+        import oms.admin.outbox  # noqa: F401

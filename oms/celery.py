@@ -72,10 +72,8 @@ app.conf.beat_schedule = {
 }
 
 APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels"]
+# One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
 app.autodiscover_tasks(lambda: APPS)
-# Apps may split their entry points by area (fulfilment: labels, tracking, partners, e-mails).
-for related in ("tasks_labels", "tasks_tracking", "tasks_partners", "tasks_emails"):
-    app.autodiscover_tasks(lambda: APPS, related_name=related)
 
 
 def ensure_broker_folders() -> None:

@@ -2,7 +2,7 @@
 
 Invariant: with DEBUG off a report never shows a secret. Django's filter masks settings and
 request headers whose names look secret and the POST parameters a view marks sensitive (the
-admin's secret fields: oms.admin_utils); this filter also masks
+admin's secret fields: oms.admin.services); this filter also masks
 - the password inside any URL (a broker, cache or database URL such as redis://:password@host);
 - names that hold credentials (`credentials`, `secret`, `token` ...), in settings, headers and
   the local variables of every frame, also as keys of dicts (a command's validated `data`);

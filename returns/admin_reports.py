@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
+from oms.admin.readonly import ReadOnlyModelAdmin
+from oms.admin.tools import tool_context
 from returns import selectors
 from returns.models import ReturnRateReport
 
@@ -37,17 +39,8 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
 
 
 @admin.register(ReturnRateReport)
-class ReturnRateReportAdmin(admin.ModelAdmin):
+class ReturnRateReportAdmin(ReadOnlyModelAdmin):
     """A report, not a table: the changelist is the report page."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -56,14 +49,14 @@ class ReturnRateReportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         start, end, problem = _period(request)
         report = selectors.return_rates(start=start, end=end)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Return rates",
-            "report": report,
-            "problem": problem,
-            "returns_url": reverse("admin:returns_returnrequest_changelist"),
-            "queue_url": reverse("admin:returns_receivingqueue_changelist"),
+        context = tool_context(
+            self,
+            request,
+            "Return rates",
+            report=report,
+            problem=problem,
+            returns_url=reverse("admin:returns_returnrequest_changelist"),
+            queue_url=reverse("admin:returns_receivingqueue_changelist"),
             **(extra_context or {}),
-        }
+        )
         return TemplateResponse(request, "admin/returns/report.html", context)

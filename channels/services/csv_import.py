@@ -68,7 +68,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from channels.models import Channel, ChannelSyncRun, SyncStatus, SyncTrigger
+from channels.models import Channel, ChannelSyncRun
+from channels.states import SyncStatus, SyncTrigger
 from oms.currencies import currency_exponent, is_currency
 from oms.errors import DomainError, ValidationFailed
 from oms.limits import integer_range

@@ -41,14 +41,8 @@ from channels.adapters.base import (
     OrderPage,
     RecordFailure,
 )
-from channels.models import (
-    Channel,
-    ChannelOrderState,
-    ChannelSyncFailure,
-    ChannelSyncRun,
-    SyncStatus,
-    SyncTrigger,
-)
+from channels.models import Channel, ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
+from channels.states import SyncStatus, SyncTrigger
 from inventory.models import Location
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed

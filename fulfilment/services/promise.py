@@ -11,9 +11,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from fulfilment.delivery_dates import Calendar, dates_for, default_bands
 from fulfilment.geocoding import geocode
 from fulfilment.models import LocationSchedule
-from fulfilment.promise import Calendar, dates_for, default_bands
 from fulfilment.services.routing import Need, _load_free, _plan, _policy_and_candidates
 from inventory.models import Sku
 from oms.errors import ValidationFailed

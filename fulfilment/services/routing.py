@@ -344,8 +344,8 @@ def _explain(
 
 def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, tuple[Any, Any]]:
     """Expected ship and delivery dates per location used by the plan."""
+    from fulfilment.delivery_dates import Calendar, dates_for, default_bands
     from fulfilment.models import LocationSchedule
-    from fulfilment.promise import Calendar, dates_for, default_bands
 
     used = {loc for _, loc, _ in plan.allocations}
     if not used:

@@ -18,7 +18,7 @@ from djmoney.contrib.exchange.models import ExchangeBackend, Rate, get_rate
 
 from oms.currencies import currency_exponent
 from oms.errors import TransientError
-from orders.fx import SOURCE_ECB, SOURCE_OVERRIDE, OfflineEcbBackend
+from orders.exchange_backend import SOURCE_ECB, SOURCE_OVERRIDE, OfflineEcbBackend
 from orders.models import FxRatesRefresh, Order, RateOverride
 from orders.services.lifecycle import _lock
 from orders.services.timeline import order_event_add

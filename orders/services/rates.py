@@ -21,7 +21,7 @@ from djmoney.contrib.exchange.models import Rate
 from oms.currencies import is_currency
 from oms.errors import ValidationFailed
 from oms.services import model_create, model_update
-from orders.fx import OfflineEcbBackend
+from orders.exchange_backend import OfflineEcbBackend
 from orders.models import FxRatesRefresh, RateOverride
 from orders.services.fx import fx_rates_refresh
 

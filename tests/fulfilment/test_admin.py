@@ -12,12 +12,8 @@ from django.contrib import admin
 from django.test import Client
 
 from fulfilment import services
-from fulfilment.admin import (
-    PackState,
-    RoutingDecisionInline,
-    ShipmentInline,
-    _attach_to_order_page,
-)
+from fulfilment.admin.inlines import RoutingDecisionInline, ShipmentInline, attach_to_order_page
+from fulfilment.admin.pack_station import PackState
 from fulfilment.models import Parcel, RoutingDecision, RoutingRule, Shipment
 from fulfilment.picklists import pick_list, pick_list_pdf
 from inventory.models import Location
@@ -548,11 +544,11 @@ def test_the_inlines_are_attached_once_and_skipped_without_an_order_admin(monkey
     inlines = [*order_admin.inlines, *getattr(order_admin, "extra_inlines", [])]
     assert inlines.count(ShipmentInline) == 1
     assert inlines.count(RoutingDecisionInline) == 1
-    _attach_to_order_page()  # a second import changes nothing
+    attach_to_order_page()  # a second import changes nothing
     again = [*order_admin.inlines, *getattr(order_admin, "extra_inlines", [])]
     assert again == inlines
     monkeypatch.delitem(admin.site._registry, Order)
-    _attach_to_order_page()  # no Order admin: nothing to attach to, no error
+    attach_to_order_page()  # no Order admin: nothing to attach to, no error
 
 
 # --- routing configuration --------------------------------------------------------------------

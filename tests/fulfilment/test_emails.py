@@ -11,7 +11,7 @@ from django.core import mail
 from fulfilment.events import ShipmentException
 from fulfilment.models import Shipment
 from fulfilment.services import shipment_deliver, shipment_pack, shipment_pick, shipment_ship
-from fulfilment.tasks_emails import email_send
+from fulfilment.tasks import email_send
 from oms import events
 from oms.celery import app as celery_app
 from oms.errors import ValidationFailed

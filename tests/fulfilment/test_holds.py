@@ -21,8 +21,7 @@ from fulfilment.services.labels import (
     shipment_ship_request,
 )
 from fulfilment.services.partners import partner_create, shipment_partner_resend
-from fulfilment.tasks_labels import labels_buy
-from fulfilment.tasks_partners import partner_confirmation_process, partner_send
+from fulfilment.tasks import labels_buy, partner_confirmation_process, partner_send
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from oms.celery import app as celery_app

@@ -20,7 +20,7 @@ from fulfilment.services.labels import (
     shipment_label_retry,
     shipment_ship_request,
 )
-from fulfilment.tasks_labels import labels_buy
+from fulfilment.tasks import labels_buy
 from inventory.selectors import ledger_drift
 from oms.celery import app as celery_app
 from oms.errors import InvalidTransition, TransientError

@@ -23,7 +23,7 @@ from fulfilment.services.partners import (
     webhook_sign,
     webhook_verify,
 )
-from fulfilment.tasks_partners import partner_confirmation_process, partner_send
+from fulfilment.tasks import partner_confirmation_process, partner_send
 from oms.celery import app as celery_app
 from oms.errors import Conflict, TransientError, ValidationFailed
 from orders.models import OrderEvent

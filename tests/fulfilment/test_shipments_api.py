@@ -165,7 +165,7 @@ def test_promise_for_too_much_is_not_deliverable_and_unknown_sku_is_400(warehous
 
 
 def test_the_calendar_skips_weekends_cutoff_and_holidays(db, network):
-    from fulfilment.promise import Calendar, dates_for
+    from fulfilment.delivery_dates import Calendar, dates_for
 
     berlin = network["locations"]["BER"]
     Holiday.objects.create(country="DE", date=dt.date(2026, 12, 25), name="Christmas")

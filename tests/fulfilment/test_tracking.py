@@ -24,8 +24,8 @@ from fulfilment import services
 from fulfilment.events import ShipmentException
 from fulfilment.models import InboundWebhook, Shipment, TrackingEvent
 from fulfilment.services import tracking
-from fulfilment.tasks_tracking import carrier_webhook_process
-from fulfilment.tasks_tracking import tracking_poll as tracking_poll_task
+from fulfilment.tasks import carrier_webhook_process
+from fulfilment.tasks import tracking_poll as tracking_poll_task
 from oms import events as domain_events
 from oms.celery import app as celery_app
 from oms.errors import PermanentError, ValidationFailed
@@ -764,7 +764,7 @@ def staff(*roles: str, superuser: bool = False) -> Client:
 
 
 def test_the_shipment_page_shows_the_tracking_events(tracked):
-    from fulfilment.admin_tracking import TrackingEventInline
+    from fulfilment.admin.tracking import TrackingEventInline
 
     assert TrackingEventInline in admin.site._registry[Shipment].inlines
     shipment = tracked.shipments.order_by("pk").first()

@@ -10,11 +10,12 @@ import pytest
 from django.test import Client
 from djmoney.contrib.exchange.models import Rate
 
+from oms.admin.readonly import ReadOnlyInline
 from oms.errors import TransientError, ValidationFailed
 from oms.roles import CUSTOMER_CARE, MANAGER, WAREHOUSE
 from orders import services
-from orders.admin import OrderAdmin, ReadOnlyInline, register_order_inline
-from orders.fx import OfflineEcbBackend
+from orders.admin.orders import OrderAdmin, register_order_inline
+from orders.exchange_backend import OfflineEcbBackend
 from orders.models import Customer, FraudRule, FxRatesRefresh, Order, OrderEvent, RateOverride
 from orders.services.customers import customer_update
 from orders.services.rates import rate_override_delete, rate_override_save

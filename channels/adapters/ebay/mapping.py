@@ -1,0 +1,237 @@
+"""Reading eBay orders into CanonicalOrder: amounts on the currency's grid (line totals split
+into unit price and discount so they add up exactly), addresses, lines; eBay's timestamps. A
+record that cannot be read raises Unreadable, which the adapter turns into a RecordFailure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any
+
+from moneyed import CURRENCIES
+
+from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
+from channels.adapters.ebay.api import PAYMENT_STATUSES
+from fulfilment.adapters.carriers._common import parse_datetime
+
+
+class Unreadable(ValueError):
+    """An eBay record the mapper cannot read; becomes a RecordFailure with this reason."""
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def ebay_timestamp(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a Z, as eBay writes and reads them."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def currency_quantum(currency: str) -> Decimal:
+    known = CURRENCIES.get(currency.upper())
+    sub_unit = (known.sub_unit if known is not None else 100) or 1
+    return Decimal(1).scaleb(-(len(str(sub_unit)) - 1))
+
+
+def text_value(value: Any) -> str:
+    return (
+        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    )
+
+
+def dict_value(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Unreadable(f"{what} is not a list")
+    return value
+
+
+def _amount(container: Any, what: str, currency: str | None = None) -> Decimal | None:
+    """The value of an eBay Amount {value, currency} (None when absent), in `currency`."""
+    if container is None:
+        return None
+    if not isinstance(container, dict):
+        raise Unreadable(f"{what} is not an amount")
+    try:
+        value = Decimal(str(container.get("value")))
+    except (InvalidOperation, ValueError):
+        raise Unreadable(f"{what}.value {container.get('value')!r} is not a number") from None
+    if not value.is_finite():
+        raise Unreadable(f"{what}.value is not finite")
+    given = text_value(container.get("currency")).upper()
+    if currency and given and given != currency:
+        raise Unreadable(f"{what} is in {given}, the order in {currency}")
+    return value
+
+
+def _order_currency(order: Mapping[str, Any], default: str) -> str:
+    pricing = dict_value(order.get("pricingSummary"))
+    for name in ("total", "priceSubtotal"):
+        currency = text_value(dict_value(pricing.get(name)).get("currency")).upper()
+        if currency:
+            return currency
+    for item in order.get("lineItems") or []:
+        currency = text_value(
+            dict_value(dict_value(item).get("lineItemCost")).get("currency")
+        ).upper()
+        if currency:
+            return currency
+    return default.upper()
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    first, _, last = full_name.strip().rpartition(" ")
+    return (first, last) if first else (last, "")
+
+
+# --- the mapper -----------------------------------------------------------------------------
+
+
+def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise Unreadable(f"lineItems[{index}] is not an object")
+    what = f"lineItems[{index}]"
+    line_id = text_value(item.get("lineItemId"))
+    sku = text_value(item.get("sku"))
+    if not sku:
+        raise Unreadable(f"{what} ({line_id or 'no lineItemId'}) has no SKU")
+    quantity = item.get("quantity")
+    if isinstance(quantity, str) and quantity.isdigit():
+        quantity = int(quantity)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise Unreadable(f"{what}.quantity {quantity!r} is not a positive whole number")
+    line_total = _amount(item.get("lineItemCost"), f"{what}.lineItemCost", currency)
+    if line_total is None or line_total < 0:
+        raise Unreadable(f"{what}.lineItemCost is missing")
+    # lineItemCost is the price of all units: the unit price is rounded up to the currency's
+    # smallest unit and what that adds is given back as discount, so the line total is exact.
+    unit_price = (line_total / quantity).quantize(quantum, rounding=ROUND_CEILING)
+    rounding = unit_price * quantity - line_total
+    promotions = _list(item.get("appliedPromotions"), f"{what}.appliedPromotions")
+    discount = Decimal(0)
+    for number, promotion in enumerate(promotions):
+        amount = _amount(
+            dict_value(promotion).get("discountAmount"),
+            f"{what}.appliedPromotions[{number}].discountAmount",
+            currency,
+        )
+        discount += abs(amount or Decimal(0))
+    if not promotions:
+        discounted = _amount(
+            item.get("discountedLineItemCost"), f"{what}.discountedLineItemCost", currency
+        )
+        if discounted is not None:
+            discount = max(Decimal(0), line_total - discounted)
+    discount = min(discount, line_total)
+    tax = Decimal(0)
+    for number, entry in enumerate(_list(item.get("taxes"), f"{what}.taxes")):
+        tax += abs(
+            _amount(dict_value(entry).get("amount"), f"{what}.taxes[{number}].amount", currency)
+            or Decimal(0)
+        )
+    return {
+        "sku": sku,
+        "quantity": quantity,
+        "name": text_value(item.get("title")),
+        "external_line_id": line_id,
+        # Plain decimals ("0.00", never "0E-2"): capture refuses exponents.
+        "unit_price": f"{unit_price:f}",
+        "discount": f"{(discount + rounding).quantize(quantum):f}",
+        "tax": f"{tax.quantize(quantum):f}",
+    }
+
+
+def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
+    """One eBay Order (Sell Fulfillment API) as a CanonicalOrder. Raises Unreadable."""
+    if not isinstance(order, dict):
+        raise Unreadable("the order is not an object")
+    order_id = text_value(order.get("orderId"))
+    if not order_id:
+        raise Unreadable("the order has no orderId")
+    updated_at = parse_datetime(order.get("lastModifiedDate"))
+    if updated_at is None:
+        raise Unreadable(f"lastModifiedDate {order.get('lastModifiedDate')!r} is not a date")
+    currency = _order_currency(order, default_currency)
+    if not currency:
+        raise Unreadable("the order names no currency")
+    quantum = currency_quantum(currency)
+    items = _list(order.get("lineItems"), "lineItems")
+    if not items:
+        raise Unreadable("the order has no lineItems")
+    lines = [_line(item, index, currency, quantum) for index, item in enumerate(items)]
+
+    pricing = dict_value(order.get("pricingSummary"))
+    delivery = _amount(pricing.get("deliveryCost"), "pricingSummary.deliveryCost", currency)
+    delivery_discount = _amount(
+        pricing.get("deliveryDiscount"), "pricingSummary.deliveryDiscount", currency
+    )
+    shipping = max(Decimal(0), (delivery or Decimal(0)) - abs(delivery_discount or Decimal(0)))
+    total = _amount(pricing.get("total"), "pricingSummary.total", currency)
+
+    instructions = _list(order.get("fulfillmentStartInstructions"), "fulfillmentStartInstructions")
+    instruction = dict_value(instructions[0] if instructions else None)
+    ship_to = dict_value(dict_value(instruction.get("shippingStep")).get("shipTo"))
+    place = dict_value(ship_to.get("contactAddress"))
+    phone = text_value(dict_value(ship_to.get("primaryPhone")).get("phoneNumber"))
+    full_name = text_value(ship_to.get("fullName"))
+    address = {
+        "name": full_name,
+        "line1": text_value(place.get("addressLine1")),
+        "line2": text_value(place.get("addressLine2")),
+        "city": text_value(place.get("city")),
+        "region": text_value(place.get("stateOrProvince")),
+        "postal_code": text_value(place.get("postalCode")),
+        "country": text_value(place.get("countryCode")).upper(),
+        "phone": phone,
+    }
+    buyer = dict_value(order.get("buyer"))
+    registration = dict_value(buyer.get("buyerRegistrationAddress"))
+    email = text_value(ship_to.get("email")) or text_value(registration.get("email"))
+    first_name, last_name = _split_name(full_name or text_value(registration.get("fullName")))
+    customer = {
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": phone
+        or text_value(dict_value(registration.get("primaryPhone")).get("phoneNumber")),
+    }
+
+    cancel = dict_value(order.get("cancelStatus"))
+    cancelled = text_value(cancel.get("cancelState")).upper() == "CANCELED"
+    reasons = [
+        text_value(dict_value(request).get("cancelReason"))
+        for request in cancel.get("cancelRequests") or []
+        if isinstance(request, dict)
+    ]
+    program = dict_value(order.get("program"))
+    return CanonicalOrder(
+        external_id=order_id,
+        updated_at=updated_at,
+        currency=currency,
+        lines=lines,
+        placed_at=parse_datetime(order.get("creationDate")),
+        external_number=text_value(order.get("salesRecordReference")) or order_id,
+        customer={k: v for k, v in customer.items() if v},
+        shipping_address={k: v for k, v in address.items() if v},
+        shipping_price=f"{shipping.quantize(quantum):f}",
+        total=None if total is None else str(total.quantize(quantum)),
+        payment_status=PAYMENT_STATUSES.get(
+            text_value(order.get("orderPaymentStatus")).upper(), "pending"
+        ),
+        prices_include_tax=False,
+        notes=text_value(order.get("buyerCheckoutNotes")),
+        cancelled=cancelled,
+        cancel_reason=next((r for r in reasons if r), "") if cancelled else "",
+        # Orders eBay's own fulfilment programme ships consume none of our stock.
+        fulfilled_by=FULFILLED_BY_CHANNEL if program.get("fulfillmentProgram") else FULFILLED_BY_US,
+        raw=order,
+    )

@@ -1,0 +1,306 @@
+"""Reading Shopify's orders into CanonicalOrder: GraphQL order nodes (pulls) and REST-shaped
+webhook bodies; ids (numeric legacy id <-> gid), presentment amounts, addresses and lines.
+A record that cannot be read raises Unmappable, which the adapter turns into a RecordFailure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from channels.adapters.base import CanonicalOrder
+from fulfilment.adapters.carriers._common import parse_datetime
+
+PAYMENT_STATUSES = {
+    "PAID": "paid",
+    "AUTHORIZED": "authorized",
+    "PARTIALLY_REFUNDED": "partially_refunded",
+    "REFUNDED": "refunded",
+    "VOIDED": "voided",
+}
+
+_DIGITS = re.compile(r"^\d+$")
+
+
+class Unmappable(ValueError):
+    """A record the mapper cannot read: becomes a RecordFailure with this message."""
+
+
+# --- ids ------------------------------------------------------------------------------------
+
+
+def legacy_id(value: Any) -> str:
+    """The numeric id of "gid://shopify/Order/123", "123" or 123 ("" when it is neither)."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    text = str(value).strip()
+    if text.startswith("gid://shopify/"):
+        text = text.rsplit("/", 1)[-1].split("?", 1)[0]
+    return text if _DIGITS.match(text) else ""
+
+
+def gid(kind: str, value: Any) -> str:
+    """The GraphQL global id of a numeric id or of a gid of that kind ("" when unreadable)."""
+    text = str(value or "").strip()
+    if text.startswith(f"gid://shopify/{kind}/") and legacy_id(text):
+        return text
+    number = legacy_id(text) if not text.startswith("gid://") else ""
+    return f"gid://shopify/{kind}/{number}" if number else ""
+
+
+# --- reading payloads -------------------------------------------------------------------------
+
+
+def _amount(value: Any, what: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Unmappable(f"{what}: {value!r} is not an amount.") from None
+    if not amount.is_finite() or amount < 0:
+        raise Unmappable(f"{what}: {value!r} is not an amount.")
+    return amount
+
+
+def money_value(
+    bag: Any, what: str, currency: str, *, graphql: bool, required: bool = False
+) -> Decimal:
+    """The presentment amount of a MoneyBag (GraphQL) or a REST `*_set` ("0" when absent)."""
+    money = None
+    if isinstance(bag, dict):
+        money = bag.get("presentmentMoney" if graphql else "presentment_money")
+    if not isinstance(money, dict) or money.get("amount") in (None, ""):
+        if required:
+            raise Unmappable(f"{what}: no presentment amount.")
+        return Decimal(0)
+    code = money.get("currencyCode" if graphql else "currency_code")
+    if code and str(code).upper() != currency:
+        raise Unmappable(f"{what}: amount in {code}, the order is in {currency}.")
+    return _amount(money["amount"], what)
+
+
+def object_value(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def text_value(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _coordinate(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _address(raw: Any, *, graphql: bool) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {}
+    name = text_value(raw.get("name"))
+    if not name and not graphql:
+        name = " ".join(
+            p for p in (text_value(raw.get("first_name")), text_value(raw.get("last_name"))) if p
+        )
+    address = {
+        "name": name,
+        "line1": text_value(raw.get("address1")),
+        "line2": text_value(raw.get("address2")),
+        "city": text_value(raw.get("city")),
+        "region": text_value(raw.get("provinceCode" if graphql else "province_code")),
+        "postal_code": text_value(raw.get("zip")),
+        "country": text_value(raw.get("countryCodeV2" if graphql else "country_code")).upper(),
+        "phone": text_value(raw.get("phone")),
+        "latitude": _coordinate(raw.get("latitude")),
+        "longitude": _coordinate(raw.get("longitude")),
+    }
+    return {k: v for k, v in address.items() if v not in ("", None)}
+
+
+def _payment_status(value: Any) -> str:
+    return PAYMENT_STATUSES.get(text_value(value).upper(), "pending")
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    return parse_datetime(value)
+
+
+def _required_moment(value: Any, what: str) -> dt.datetime:
+    moment = parse_datetime(value)
+    if moment is None:
+        raise Unmappable(f"{what}: {value!r} is not a timestamp.")
+    return moment
+
+
+def _line(
+    raw: Any, index: int, currency: str, *, graphql: bool, cancelled: bool
+) -> dict[str, Any] | None:
+    """One order line in our names; None for a line to leave out."""
+    if not isinstance(raw, dict):
+        raise Unmappable(f"line {index}: not an object.")
+    line_id = legacy_id(raw.get("id"))
+    if not line_id:
+        raise Unmappable(f"line {index}: no id.")
+    sku = text_value(raw.get("sku"))
+    ships = raw.get("requiresShipping" if graphql else "requires_shipping")
+    if not sku:
+        if ships is False:
+            return None  # a gift card, a tip: nothing for us to ship
+        raise Unmappable(f"line {line_id}: no SKU.")
+    original = raw.get("quantity")
+    current = raw.get("currentQuantity" if graphql else "current_quantity")
+    quantity = original if cancelled or current is None else current
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+        raise Unmappable(f"line {line_id}: quantity {quantity!r} is not a whole number.")
+    if quantity == 0:
+        return None  # removed by an order edit or a refund
+    what = f"line {line_id}"
+    unit = money_value(
+        raw.get("originalUnitPriceSet" if graphql else "price_set"),
+        f"{what} unit price",
+        currency,
+        graphql=graphql,
+        required=True,
+    )
+    discount = money_value(
+        raw.get("totalDiscountSet" if graphql else "total_discount_set"),
+        f"{what} discount",
+        currency,
+        graphql=graphql,
+    )
+    tax = Decimal(0)
+    for tax_line in raw.get("taxLines" if graphql else "tax_lines") or []:
+        if isinstance(tax_line, dict):
+            tax += money_value(
+                tax_line.get("priceSet" if graphql else "price_set"),
+                f"{what} tax",
+                currency,
+                graphql=graphql,
+            )
+    return {
+        "sku": sku,
+        "quantity": quantity,
+        "name": text_value(raw.get("name") or raw.get("title"))[:255],
+        "external_line_id": line_id,
+        "unit_price": unit,
+        "discount": discount,
+        "tax": tax,
+    }
+
+
+def _lines(
+    raw_lines: Any, currency: str, *, graphql: bool, cancelled: bool
+) -> list[dict[str, Any]]:
+    if not isinstance(raw_lines, list):
+        raise Unmappable("no line items.")
+    lines = []
+    for index, raw in enumerate(raw_lines):
+        line = _line(raw, index, currency, graphql=graphql, cancelled=cancelled)
+        if line is not None:
+            lines.append(line)
+    if not lines:
+        raise Unmappable("no line with a SKU to ship.")
+    return lines
+
+
+def _currency(value: Any) -> str:
+    currency = text_value(value).upper()
+    if not re.match(r"^[A-Z]{3}$", currency):
+        raise Unmappable(f"currency {value!r} is not an ISO 4217 code.")
+    return currency
+
+
+def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> CanonicalOrder:
+    """A GraphQL Order node (with all its line item nodes) as a CanonicalOrder."""
+    external_id = legacy_id(node.get("legacyResourceId")) or legacy_id(node.get("id"))
+    if not external_id:
+        raise Unmappable("no order id.")
+    currency = _currency(node.get("presentmentCurrencyCode"))
+    cancelled_at = _moment(node.get("cancelledAt"))
+    shipping = object_value(node.get("shippingLine"))
+    shipping_bag = shipping.get("discountedPriceSet") or shipping.get("originalPriceSet")
+    customer = object_value(node.get("customer"))
+    email_box = object_value(customer.get("defaultEmailAddress"))
+    phone_box = object_value(customer.get("defaultPhoneNumber"))
+    return CanonicalOrder(
+        external_id=external_id,
+        external_number=text_value(node.get("name")),
+        updated_at=_required_moment(node.get("updatedAt"), "updatedAt"),
+        placed_at=_moment(node.get("processedAt")),
+        currency=currency,
+        lines=_lines(line_nodes, currency, graphql=True, cancelled=cancelled_at is not None),
+        customer={
+            k: v
+            for k, v in {
+                "email": text_value(node.get("email") or email_box.get("emailAddress")),
+                "first_name": text_value(customer.get("firstName")),
+                "last_name": text_value(customer.get("lastName")),
+                "phone": text_value(node.get("phone") or phone_box.get("phoneNumber")),
+            }.items()
+            if v
+        },
+        shipping_address=_address(node.get("shippingAddress"), graphql=True),
+        billing_address=_address(node.get("billingAddress"), graphql=True),
+        shipping_price=money_value(shipping_bag, "shipping", currency, graphql=True),
+        total=money_value(
+            node.get("totalPriceSet"), "total", currency, graphql=True, required=True
+        ),
+        payment_status=_payment_status(node.get("displayFinancialStatus")),
+        prices_include_tax=bool(node.get("taxesIncluded")),
+        notes=text_value(node.get("note")),
+        cancelled=cancelled_at is not None,
+        cancel_reason=text_value(node.get("cancelReason")).lower() if cancelled_at else "",
+        raw=dict(node),
+    )
+
+
+def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
+    """A REST order (webhook body) as a CanonicalOrder, the same as its GraphQL twin."""
+    external_id = legacy_id(body.get("id")) or legacy_id(body.get("admin_graphql_api_id"))
+    if not external_id:
+        raise Unmappable("no order id.")
+    currency = _currency(body.get("presentment_currency") or body.get("currency"))
+    cancelled_at = _moment(body.get("cancelled_at"))
+    shipping = Decimal(0)
+    for index, shipping_line in enumerate(body.get("shipping_lines") or []):
+        if isinstance(shipping_line, dict):
+            bag = shipping_line.get("discounted_price_set") or shipping_line.get("price_set")
+            shipping += money_value(bag, f"shipping line {index}", currency, graphql=False)
+    customer = object_value(body.get("customer"))
+    return CanonicalOrder(
+        external_id=external_id,
+        external_number=text_value(body.get("name")),
+        updated_at=_required_moment(body.get("updated_at"), "updated_at"),
+        placed_at=_moment(body.get("processed_at") or body.get("created_at")),
+        currency=currency,
+        lines=_lines(
+            body.get("line_items"), currency, graphql=False, cancelled=cancelled_at is not None
+        ),
+        customer={
+            k: v
+            for k, v in {
+                "email": text_value(
+                    body.get("email") or body.get("contact_email") or customer.get("email")
+                ),
+                "first_name": text_value(customer.get("first_name")),
+                "last_name": text_value(customer.get("last_name")),
+                "phone": text_value(body.get("phone") or customer.get("phone")),
+            }.items()
+            if v
+        },
+        shipping_address=_address(body.get("shipping_address"), graphql=False),
+        billing_address=_address(body.get("billing_address"), graphql=False),
+        shipping_price=shipping,
+        total=money_value(
+            body.get("total_price_set"), "total", currency, graphql=False, required=True
+        ),
+        payment_status=_payment_status(body.get("financial_status")),
+        prices_include_tax=bool(body.get("taxes_included")),
+        notes=text_value(body.get("note")),
+        cancelled=cancelled_at is not None,
+        cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
+        raw=dict(body),
+    )

@@ -1,0 +1,43 @@
+"""The stock ledger: every movement, read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from inventory.models import StockMovement
+from oms.admin.readonly import ReadOnlyModelAdmin
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyModelAdmin):
+    """The immutable stock ledger: viewable, never added, changed or deleted here."""
+
+    list_display = [
+        "sku_code",
+        "location_code",
+        "kind",
+        "on_hand_delta",
+        "reserved_delta",
+        "quarantined_delta",
+        "order_line_id",
+        "shipment_id",
+        "return_id",
+        "transfer",
+        "actor",
+        "reason",
+        "created_at",
+    ]
+    list_select_related = ["sku", "location", "transfer"]
+    list_filter = ["kind", "location"]
+    date_hierarchy = "created_at"
+    search_fields = ["sku__code"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    @admin.display(description="SKU", ordering="sku__code")
+    def sku_code(self, obj: StockMovement) -> str:
+        return obj.sku.code
+
+    @admin.display(description="Location", ordering="location__code")
+    def location_code(self, obj: StockMovement) -> str:
+        return obj.location.code

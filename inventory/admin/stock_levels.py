@@ -1,0 +1,135 @@
+"""Stock levels: the list, a level's page and its thresholds (the only thing edited here).
+
+Quantities change only through the stock screens (stock_screens) and the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from inventory import services
+from inventory.admin.stock_screens import StockScreens
+from inventory.models import StockLevel
+from inventory.selectors import available_expression
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    title = "low stock"
+    parameter_name = "low_stock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("out", "Out of stock (nothing available)"),
+            ("reorder", "At or below reorder point"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "out":
+            return queryset.filter(available_qty=0)
+        if self.value() == "reorder":
+            return queryset.filter(
+                reorder_point__gt=0, on_hand__lte=F("reorder_point") + F("reserved")
+            )
+        return queryset
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(StockScreens):
+    """Levels are created by stock services; staff set thresholds here and count elsewhere."""
+
+    list_display = [
+        "sku_code",
+        "location",
+        "on_hand",
+        "reserved",
+        "quarantined",
+        "safety_stock",
+        "reorder_point",
+        "available",
+        "needs_count",
+    ]
+    list_display_links = ["sku_code"]
+    list_select_related = ["sku", "location"]
+    list_filter = ["location", "location__kind", LowStockFilter, "needs_count"]
+    search_fields = ["sku__code", "sku__barcode"]
+    list_per_page = 100
+    show_full_result_count = False
+    fieldsets = [
+        (None, {"fields": ["sku", "location"]}),
+        (
+            "Quantities",
+            {
+                "fields": [
+                    "on_hand",
+                    "reserved",
+                    "quarantined",
+                    "available",
+                    "allow_backorder",
+                    "needs_count",
+                ],
+                "description": "Quantities change only through counts, adjustments, orders, "
+                "shipments, returns and transfers, each recorded in the stock ledger.",
+            },
+        ),
+        ("Thresholds", {"fields": ["safety_stock", "reorder_point"]}),
+        ("History", {"fields": ["updated_at", "ledger_link"]}),
+    ]
+    readonly_fields = [
+        "sku",
+        "location",
+        "on_hand",
+        "reserved",
+        "quarantined",
+        "available",
+        "allow_backorder",
+        "needs_count",
+        "updated_at",
+        "ledger_link",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        return super().get_queryset(request).annotate(available_qty=available_expression())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="SKU", ordering="sku__code")
+    def sku_code(self, obj: StockLevel) -> str:
+        return obj.sku.code
+
+    @admin.display(description="Available", ordering="available_qty")
+    def available(self, obj: StockLevel) -> int:
+        annotated = getattr(obj, "available_qty", None)
+        return obj.available if annotated is None else int(annotated)
+
+    @admin.display(description="Stock ledger")
+    def ledger_link(self, obj: StockLevel) -> str:
+        url = reverse("admin:inventory_stockmovement_changelist")
+        query = urlencode({"sku__id__exact": obj.sku_id, "location__id__exact": obj.location_id})
+        return format_html('<a href="{}?{}">Movements of this level</a>', url, query)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Only the thresholds are editable; the service writes them.
+        services.stock_level_set_thresholds(
+            sku=obj.sku,
+            location=obj.location,
+            safety_stock=form.cleaned_data.get("safety_stock"),
+            reorder_point=form.cleaned_data.get("reorder_point"),
+        )
+        obj.refresh_from_db()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), **self._tool_links(request)}
+        return super().changelist_view(request, extra_context)

@@ -88,11 +88,6 @@ class ReturnWindow:
         closes = self.closes_at
         return closes is not None and (now or timezone.now()) <= closes
 
-    @property
-    def closes_on(self) -> dt.date | None:
-        closes = self.closes_at
-        return None if closes is None else timezone.localtime(closes).date()
-
 
 def window_opened_at(
     shipments: list[tuple[dt.datetime | None, dt.datetime | None]],

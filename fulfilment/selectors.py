@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from fulfilment.models import RoutingDecision, Shipment, ShipmentLine, ShippingLabel
+from fulfilment.models import Shipment, ShipmentLine, ShippingLabel
 
 
 def shipment_list() -> QuerySet[Shipment]:
@@ -28,7 +28,3 @@ def shipment_labels(shipment_ids: Iterable[int]) -> QuerySet[ShippingLabel]:
     return ShippingLabel.objects.filter(
         shipment_id__in=list(shipment_ids), voided_at__isnull=True
     ).order_by("shipment_id", "parcel_id")
-
-
-def routing_decisions(order_id: int) -> QuerySet[RoutingDecision]:
-    return RoutingDecision.objects.filter(order_id=order_id).order_by("-created_at", "-id")

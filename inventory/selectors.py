@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -23,7 +22,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -144,16 +142,6 @@ def ledger_drift() -> list[Drift]:
             if ledger_qty:
                 drift.append(Drift(sku_id, location_id, field, 0, ledger_qty))
     return drift
-
-
-def low_stock_case() -> Case:
-    """0 = out of stock, 1 = at or below reorder point, 2 = fine (for sorting by urgency)."""
-    return Case(
-        When(on_hand__lte=F("reserved"), then=Value(0)),
-        When(reorder_point__gt=0, on_hand__lte=F("reorder_point") + F("reserved"), then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
 
 
 # --- stock that needs attention (the back office's "Attention" page) --------------------------

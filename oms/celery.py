@@ -65,6 +65,11 @@ app.conf.beat_schedule = {
         "task": "channels.stock_reconcile_all",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Delivered orders complete once their return window has closed.
+    "returns-orders-complete": {
+        "task": "returns.orders_complete",
+        "schedule": crontab(minute=41),
+    },
     "inventory-forecast-nightly": {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),

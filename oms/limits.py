@@ -23,7 +23,6 @@ INTEGER_RANGES: dict[str, tuple[int, int]] = dict(BaseDatabaseOperations.integer
 INT_MIN, INT_MAX = INTEGER_RANGES["IntegerField"]
 #: PostgreSQL's timestamptz accepts UTC offsets up to 15:59 (and 59 seconds) either way.
 MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59, seconds=59)
-NUL = "\x00"
 NUL_MESSAGE = "NUL characters (\\u0000) are not allowed."
 
 
@@ -37,17 +36,6 @@ def integer_range(model: type[models.Model], field_name: str) -> tuple[int, int]
         return INTEGER_RANGES[internal]
     except KeyError:
         raise TypeError(f"{model.__name__}.{field_name} is not an integer field") from None
-
-
-def integer_problem(value: Any, low: int = INT_MIN, high: int = INT_MAX) -> str | None:
-    """Why `value` is not a whole number in [low, high] (None when it is). Booleans are not."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return "A whole number is required."
-    if value < low:
-        return f"Ensure this value is greater than or equal to {low}."
-    if value > high:
-        return f"Ensure this value is less than or equal to {high}."
-    return None
 
 
 def max_length(model: type[models.Model], field_name: str) -> int:

@@ -174,12 +174,6 @@ def hit(scope: str, who: str, rate: Rate) -> Usage | None:
     return None if result is None else result[0][0]
 
 
-def peek(scope: str, who: str, rate: Rate) -> Usage | None:
-    """The budget as it stands, without counting (None when the cache cannot be reached)."""
-    result = hit_many([], [(scope, who, rate)])
-    return None if result is None else result[1][0]
-
-
 def reset(*, who: str | None = None) -> int:
     """Forget the counters of `who` (an address key or "user:<id>"), or all of them.
     Returns how many counters were removed (for Redis; the local cache answers 0 or 1)."""

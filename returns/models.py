@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from returns.states import Condition, Disposition, RefundStatus, ReturnSource, ReturnStatus
+from returns.states import RefundStatus, ReturnSource, ReturnStatus
 
 ZERO = Decimal("0")
 
@@ -168,27 +168,9 @@ class ReturnLine(models.Model):
     def __str__(self) -> str:
         return f"{self.order_line_id} x {self.quantity}"
 
-    def count_for(self, condition: str) -> int:
-        return {
-            Condition.SELLABLE: self.quantity_sellable,
-            Condition.DAMAGED: self.quantity_damaged,
-            Condition.DEFECTIVE: self.quantity_defective,
-        }[Condition(condition)]
-
-    def count_for_disposition(self, disposition: str) -> int:
-        return {
-            Disposition.RESTOCK: self.quantity_restocked,
-            Disposition.QUARANTINE: self.quantity_quarantined,
-            Disposition.WRITE_OFF: self.quantity_written_off,
-        }[Disposition(disposition)]
-
     @property
     def is_exchange(self) -> bool:
         return self.exchange_sku_id is not None and self.exchange_quantity > 0
-
-    @property
-    def quantity_to_receive(self) -> int:
-        return self.quantity - self.quantity_received
 
 
 class Refund(models.Model):

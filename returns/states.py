@@ -76,6 +76,9 @@ RECEIVABLE_STATUSES = frozenset({R.AUTHORISED, R.PARTIALLY_RECEIVED})
 #: Returns the shopper may download a label for.
 LABEL_STATUSES = RECEIVABLE_STATUSES
 
+#: Returns not settled yet: an order with one stays delivered after its return window closed.
+OPEN_RETURN_STATUSES = frozenset({R.REQUESTED, R.AUTHORISED, R.PARTIALLY_RECEIVED, R.RECEIVED})
+
 #: Returns whose lines still count against what may be returned.
 ACTIVE_RETURN_STATUSES = frozenset(
     {R.REQUESTED, R.AUTHORISED, R.PARTIALLY_RECEIVED, R.RECEIVED, R.COMPLETED}

@@ -63,3 +63,12 @@ def return_email_send(return_id: int, kind: str, **_: Any) -> bool:
     from returns.notifications import return_email_send as send
 
     return send(return_id=return_id, kind=kind)
+
+
+@oms_task(name="returns.orders_complete")
+def orders_complete(**_: Any) -> int:
+    """Beat: delivered orders whose return window closed complete (see
+    returns.services.orders_complete_after_return_window)."""
+    from returns.services import orders_complete_after_return_window as complete
+
+    return complete()

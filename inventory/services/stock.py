@@ -36,7 +36,7 @@ from inventory.models import (
     StockMovement,
 )
 from oms import events
-from oms.errors import Conflict, InsufficientStock, NotFound, ValidationFailed
+from oms.errors import Conflict, InsufficientStock, ValidationFailed
 from oms.limits import integer_range
 
 #: On hand and quarantined are integer columns: nothing adds past their maximum.
@@ -902,12 +902,3 @@ def stock_write_off_quarantine(
         actor=actor,
         reason=reason or "written off from quarantine",
     )
-
-
-def level_for(sku: Sku, location: Location) -> StockLevel:
-    """The level of a pair (created empty if needed)."""
-    level_id = _level_ids([(sku.pk, location.pk)])[(sku.pk, location.pk)]
-    try:
-        return StockLevel.objects.get(pk=level_id)
-    except StockLevel.DoesNotExist:  # pragma: no cover - created just above
-        raise NotFound("No stock level.") from None

@@ -1,6 +1,7 @@
 """Every write of the returns app: returns (RMAs), receiving with disposition, refunds and
 exchanges. Import services from here."""
 
+from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
 from returns.services.refunds import (
     cancellation_key,
@@ -27,6 +28,7 @@ from returns.services.requests import (
 __all__ = [
     "cancellation_key",
     "exchange_external_id",
+    "orders_complete_after_return_window",
     "refund_create",
     "refund_execute",
     "refund_execute_gave_up",

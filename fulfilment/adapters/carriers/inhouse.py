@@ -62,7 +62,6 @@ from oms.errors import PermanentError
 PAGE = (4 * inch, 6 * inch)  # 288 x 432 pt
 MARGIN = 10.0
 SIGNATURE_HEADER = "X-OMS-Signature"
-SERVICES = ("standard",)
 
 FONT_CANDIDATES = (
     # A Unicode font when the system has one (addresses in any European script), else the

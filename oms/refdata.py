@@ -159,7 +159,14 @@ def forget() -> None:
     _thread.dirty = False
 
 
-def _changed(**_: Any) -> None:
+#: Saves that change nothing the cached data is read for (a login stamps the user).
+IRRELEVANT_SAVES = (frozenset({"last_login"}),)
+
+
+def _changed(**kwargs: Any) -> None:
+    fields = kwargs.get("update_fields")
+    if fields is not None and frozenset(fields) in IRRELEVANT_SAVES:
+        return
     refdata_changed()
 
 

@@ -6,6 +6,12 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
+        from channels.models import Channel
+        from oms import refdata
+
+        # Capture and routing cache channels and their locations per process (oms.refdata).
+        refdata.watch(Channel, m2m=[Channel.locations.through])
+
         from channels.services import channel_stock_mark_changed
         from inventory.events import StockChanged
         from oms import events

@@ -6,6 +6,27 @@ class FulfilmentConfig(AppConfig):
     verbose_name = "Fulfilment"
 
     def ready(self) -> None:
+        from fulfilment.models import (
+            GeoCentroid,
+            Holiday,
+            LocationSchedule,
+            RoutingRule,
+            ThirdPartyPartner,
+            TransitTime,
+        )
+        from oms import refdata
+
+        # Routing caches these per process (oms.refdata): any change is seen at once.
+        refdata.watch(
+            RoutingRule,
+            GeoCentroid,
+            LocationSchedule,
+            Holiday,
+            TransitTime,
+            ThirdPartyPartner,
+            m2m=[RoutingRule.locations.through],
+        )
+
         from fulfilment import subscribers
         from fulfilment.services.routing import RoutingPort
         from inventory.events import StockChanged

@@ -32,10 +32,20 @@ class Calendar:
     """Working days per country, with the holidays loaded once for the dates in play."""
 
     def __init__(self, countries: set[str], start: dt.date, days: int = 90) -> None:
+        from oms.refdata import cached
+
         self.holidays: dict[str, set[dt.date]] = {c: set() for c in countries}
-        for country, day in Holiday.objects.filter(
-            country__in=countries, date__gte=start, date__lte=start + dt.timedelta(days=days)
-        ).values_list("country", "date"):
+        key = ("holidays", frozenset(countries), start, days)
+        for country, day in cached(
+            key,
+            lambda: list(
+                Holiday.objects.filter(
+                    country__in=countries,
+                    date__gte=start,
+                    date__lte=start + dt.timedelta(days=days),
+                ).values_list("country", "date")
+            ),
+        ):
             self.holidays[country].add(day)
 
     def works(self, day: dt.date, country: str, saturday: bool = False) -> bool:
@@ -67,7 +77,23 @@ def transit_days(distance_km: float | None, bands: list[TransitTime]) -> tuple[i
 
 
 def default_bands() -> list[TransitTime]:
-    return list(TransitTime.objects.filter(is_default=True).order_by("max_km"))
+    """The default services' transit bands, nearest first (cached per process: oms.refdata)."""
+    from oms.refdata import cached
+
+    return cached(
+        ("transit-default",),
+        lambda: list(TransitTime.objects.filter(is_default=True).order_by("max_km")),
+    )
+
+
+def location_schedules() -> dict[int, LocationSchedule]:
+    """Every location's schedule by location id (cached per process: oms.refdata)."""
+    from oms.refdata import cached
+
+    return cached(
+        ("location-schedules",),
+        lambda: {s.location_id: s for s in LocationSchedule.objects.all()},
+    )
 
 
 def dates_for(

@@ -74,8 +74,11 @@ def _zip(postal_code: str) -> tuple[float, float] | None:
 
 def _centroid(country: str, postal: str, city: str, region: str) -> Point | None:
     from fulfilment.models import GeoCentroid
+    from oms.refdata import cached
 
-    rows = list(GeoCentroid.objects.filter(country=country))
+    rows = cached(
+        ("geocentroids", country), lambda: list(GeoCentroid.objects.filter(country=country))
+    )
     compact = postal.replace(" ", "").upper()
     best = None
     for row in rows:

@@ -69,15 +69,20 @@ def tracking_page_url(order: Order) -> str:
 # --- event handlers (subscribed in FulfilmentConfig.ready) ----------------------------------------
 
 
-def _enqueue(order_id: int, kind: str, shipment_id: int | None = None) -> None:
-    wanted = Order.objects.filter(pk=order_id, channel__send_emails=True).exclude(email="").exists()
+def _enqueue(
+    order_id: int, kind: str, shipment_id: int | None = None, *, wanted: bool | None = None
+) -> None:
+    if wanted is None:
+        wanted = (
+            Order.objects.filter(pk=order_id, channel__send_emails=True).exclude(email="").exists()
+        )
     if not wanted:
         return
     outbox_enqueue("fulfilment.email_send", order_id=order_id, kind=kind, shipment_id=shipment_id)
 
 
 def email_on_order_captured(event: OrderCaptured) -> None:
-    _enqueue(event.order_id, "confirmed")
+    _enqueue(event.order_id, "confirmed", wanted=event.emails)
 
 
 def email_on_order_cancelled(event: OrderCancelled) -> None:

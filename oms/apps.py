@@ -21,6 +21,20 @@ class OmsConfig(AppConfig):
         # New models of later migrations get their role permissions without a new data migration.
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="oms.roles_sync")
 
+        # API tokens, their users and permissions are reference data cached per process.
+        from django.contrib.auth.models import Group, Permission, User
+        from rest_framework.authtoken.models import Token
+
+        from oms import refdata
+
+        refdata.watch(
+            User,
+            Group,
+            Permission,
+            Token,
+            m2m=[User.groups.through, User.user_permissions.through, Group.permissions.through],
+        )
+
 
 class OmsAdminConfig(AdminConfig):
     default_site = "oms.admin.site.OmsAdminSite"

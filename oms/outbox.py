@@ -141,14 +141,15 @@ def outbox_enqueue(
         return None
     now = _now()
     dedupe_key = dedupe_key[:200]  # the column's length: looked up as it is stored
-    if (
-        dedupe_key
-        and OutboxMessage.objects.filter(dedupe_key=dedupe_key, state=State.PENDING).exists()
+    batch: list[tuple[OutboxMessage, bool, float]] | None = getattr(_batch, "messages", None)
+    if dedupe_key and (
+        (batch and any(m.dedupe_key == dedupe_key for m, _, _ in batch))
+        or OutboxMessage.objects.filter(dedupe_key=dedupe_key, state=State.PENDING).exists()
     ):
         return None
     run_after = now + dt.timedelta(seconds=max(countdown, 0.0))
     fast = countdown <= FAST_PATH_MAX_COUNTDOWN
-    message = OutboxMessage.objects.create(
+    message = OutboxMessage(
         task=name,
         queue=queue,
         kwargs=dict(kwargs),
@@ -159,9 +160,42 @@ def outbox_enqueue(
         publish_after=(now + _redeliver_after()) if fast else run_after,
         max_attempts=_max_attempts(found),
     )
-    if fast and not getattr(_muted, "held", False):
+    relay = fast and not getattr(_muted, "held", False)
+    if batch is not None:
+        batch.append((message, relay, countdown))  # written when the batch ends
+        return message
+    message.save(force_insert=True)
+    if relay:
         transaction.on_commit(_Relay(message.pk, name, queue, dict(kwargs), countdown))
     return message
+
+
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def outbox_batch() -> Iterator[None]:
+    """Within the block (this thread, inside a transaction), outbox_enqueue collects its
+    messages and they are written in one INSERT when the block ends, in the same transaction
+    (a hot path writing several, such as capture). Their ids are set then; an exception in
+    the block writes none. A nested block joins the outer one."""
+    if getattr(_batch, "messages", None) is not None:
+        yield
+        return
+    messages: list[tuple[OutboxMessage, bool, float]] = []
+    _batch.messages = messages
+    try:
+        yield
+    finally:
+        _batch.messages = None
+    if not messages:
+        return
+    OutboxMessage.objects.bulk_create([m for m, _, _ in messages])
+    for message, relay, countdown in messages:
+        if relay:
+            transaction.on_commit(
+                _Relay(message.pk, message.task, message.queue, dict(message.kwargs), countdown)
+            )
 
 
 def _redeliver_after() -> dt.timedelta:

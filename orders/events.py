@@ -8,9 +8,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class OrderCaptured:
-    """A new order was captured (once per order; e-mails and integrations react)."""
+    """A new order was captured (once per order; e-mails and integrations react).
+
+    `emails`: whether the shopper gets e-mails (the channel sends them and the order has an
+    address), as capture knew it; None: ask the database."""
 
     order_id: int
+    emails: bool | None = None
 
 
 @dataclass(frozen=True)

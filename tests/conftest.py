@@ -70,11 +70,12 @@ def cache_clear() -> None:
 def _fresh_rate_limits() -> None:
     """Every test starts with unspent budgets (all test clients share 127.0.0.1) and re-reads
     users' roles (SQLite reuses the ids of rolled-back users)."""
-    from oms import ratelimit
+    from oms import ratelimit, refdata
     from oms.api.throttling import roles_forget
 
     ratelimit.reset()
     roles_forget()
+    refdata.forget()
 
 
 def point_celery_at(

@@ -66,6 +66,7 @@ from oms.errors import (
     ValidationFailed,
 )
 from oms.outbox import outbox_enqueue
+from oms.refdata import cached
 from orders.services import order_event_add, order_get_for_update
 
 log = logging.getLogger(__name__)
@@ -238,11 +239,21 @@ def partner_secret(partner: ThirdPartyPartner) -> str:
 
 def shipment_created_send_to_partner(event: ShipmentCreated) -> None:
     """A shipment at a 3PL location with an active partner is sent once the routing commits."""
-    if not ThirdPartyPartner.objects.filter(
-        location_id=event.location_id, is_active=True, location__kind=LocationKind.THIRD_PARTY
-    ).exists():
+    if event.location_id not in partner_location_ids():
         return
     _enqueue_send(event.shipment_id)
+
+
+def partner_location_ids() -> frozenset[int]:
+    """The 3PL locations with an active partner (cached per process: oms.refdata)."""
+    return cached(
+        ("partner-locations",),
+        lambda: frozenset(
+            ThirdPartyPartner.objects.filter(
+                is_active=True, location__kind=LocationKind.THIRD_PARTY
+            ).values_list("location_id", flat=True)
+        ),
+    )
 
 
 def _enqueue_send(shipment_id: int) -> None:

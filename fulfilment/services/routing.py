@@ -35,12 +35,14 @@ from fulfilment.states import ShipmentStatus
 from inventory.models import Location, StockLevel
 from oms import events
 from oms.errors import InsufficientStock
+from oms.refdata import cached
 from orders.models import Order, OrderLine
 from orders.services import (
-    order_allocate,
-    order_event_add,
+    order_allocate_locked,
+    order_events_add,
     order_get_for_update,
     order_hold,
+    order_lines_locked,
     order_status_set,
 )
 from orders.states import HoldReason, OrderStatus
@@ -111,8 +113,14 @@ def _policy_and_candidates(
     order: Order, destination: Point | None, country: str, exclude: Sequence[int] = ()
 ) -> tuple[Policy, list[Candidate], list[Candidate]]:
     policy = Policy()
-    locations = list(
-        order.channel.locations.filter(is_active=True, ships_online=True).order_by("pk")
+    channel_id = order.channel_id
+    locations = cached(
+        ("routing-locations", channel_id),
+        lambda: list(
+            Location.objects.filter(
+                channels=channel_id, is_active=True, ships_online=True
+            ).order_by("pk")
+        ),
     )
     candidates = {loc.pk: Candidate(location=loc, priority=loc.priority) for loc in locations}
     rejected: list[Candidate] = []
@@ -120,14 +128,17 @@ def _policy_and_candidates(
         c = candidates.pop(pk)
         c.rejected = "gave up a shipment of this order"
         rejected.append(c)
-    rules = list(
-        RoutingRule.objects.filter(is_active=True)
-        .prefetch_related("locations")
-        .order_by("position", "id")
+    rules = cached(
+        ("routing-rules",),
+        lambda: [
+            (rule, frozenset(loc.pk for loc in rule.locations.all()))
+            for rule in RoutingRule.objects.filter(is_active=True)
+            .prefetch_related("locations")
+            .order_by("position", "id")
+        ],
     )
     decided: set[str] = set()
-    for rule in rules:
-        members = {loc.pk for loc in rule.locations.all()}
+    for rule, members in rules:
         if rule.kind == RuleKind.SERVES:
             for pk in members & set(candidates):
                 if country not in rule.country_list:
@@ -165,15 +176,19 @@ def _policy_and_candidates(
                 decided.add("shortage")
     if not policy.allow_split:
         policy.max_splits = 1
-    # Capacity: shipments created today per location, cancelled ones aside.
-    today = timezone.localdate()
-    busy = dict(
-        Shipment.objects.filter(location_id__in=list(candidates), created_at__date=today)
-        .exclude(status=ShipmentStatus.CANCELLED)
-        .values("location_id")
-        .annotate(n=Count("id"))
-        .values_list("location_id", "n")
-    )
+    # Capacity: shipments created today per location, cancelled ones aside (counted only
+    # where a location has a daily capacity).
+    limited = [pk for pk, c in candidates.items() if c.location.daily_capacity is not None]
+    busy: dict[int, int] = {}
+    if limited:
+        today = timezone.localdate()
+        busy = dict(
+            Shipment.objects.filter(location_id__in=limited, created_at__date=today)
+            .exclude(status=ShipmentStatus.CANCELLED)
+            .values("location_id")
+            .annotate(n=Count("id"))
+            .values_list("location_id", "n")
+        )
     for pk in list(candidates):
         cap = candidates[pk].location.daily_capacity
         if cap is not None and busy.get(pk, 0) >= cap:
@@ -200,15 +215,19 @@ def _policy_and_candidates(
     return policy, ordered, rejected
 
 
-def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> None:
+def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> dict[tuple[int, int], int]:
+    """Fill in the candidates' free units; returns the StockLevel ids by (sku, location)."""
     rows = StockLevel.objects.filter(
         location_id__in=[c.location.pk for c in candidates], sku_id__in=sku_ids
-    ).values_list("location_id", "sku_id", "on_hand", "reserved", "allow_backorder")
+    ).values_list("pk", "location_id", "sku_id", "on_hand", "reserved", "allow_backorder")
     by_location = {c.location.pk: c for c in candidates}
-    for location_id, sku_id, on_hand, reserved, backorder in rows:
+    levels: dict[tuple[int, int], int] = {}
+    for pk, location_id, sku_id, on_hand, reserved, backorder in rows:
+        levels[(sku_id, location_id)] = pk
         by_location[location_id].free[sku_id] = (
             UNLIMITED if backorder else max(0, on_hand - reserved)
         )
+    return levels
 
 
 def _plan(needs: list[Need], candidates: list[Candidate], policy: Policy) -> Plan:
@@ -344,15 +363,14 @@ def _explain(
 
 def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, tuple[Any, Any]]:
     """Expected ship and delivery dates per location used by the plan."""
-    from fulfilment.delivery_dates import Calendar, dates_for, default_bands
-    from fulfilment.models import LocationSchedule
+    from fulfilment.delivery_dates import Calendar, dates_for, default_bands, location_schedules
 
     used = {loc for _, loc, _ in plan.allocations}
     if not used:
         return {}
     by_pk = {c.location.pk: c for c in candidates}
     now = timezone.now()
-    schedules = {s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)}
+    schedules = location_schedules()
     calendar = Calendar({country} | {str(by_pk[pk].location.country) for pk in used}, now.date())
     bands = default_bands()
     result = {}
@@ -371,47 +389,67 @@ def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, t
 
 
 def _shipments(
-    order: Order, plan: Plan, decision: RoutingDecision, dates: dict[int, tuple[Any, Any]]
+    order: Order,
+    plan: Plan,
+    decision: RoutingDecision,
+    dates: dict[int, tuple[Any, Any]],
+    *,
+    fresh: bool = False,
 ) -> list[Shipment]:
+    """The plan's units join the order's pending shipment at each location, or a new one.
+    `fresh`: nothing of the order was allocated before this plan, so it has no pending
+    shipment to join (none is looked for). New shipments and their lines are two INSERTs."""
     by_location: dict[int, list[tuple[int, int]]] = {}
     for line_id, location_id, quantity in plan.allocations:
         by_location.setdefault(location_id, []).append((line_id, quantity))
-    shipments = []
-    for location_id, items in by_location.items():
-        shipment = (
+    pending: dict[int, Shipment] = {}
+    if not fresh:
+        for shipment in (
             Shipment.objects.select_for_update()
-            .filter(order=order, location_id=location_id, status=ShipmentStatus.PENDING)
-            .first()
-        )
-        ship_date, delivery_date = dates.get(location_id, (None, None))
-        created = shipment is None
-        if shipment is None:
-            shipment = Shipment.objects.create(
-                order=order,
-                location_id=location_id,
-                decision=decision,
-                expected_ship_date=ship_date,
-                expected_delivery_date=delivery_date,
-            )
-        if created:  # a new shipment: its lines in one insert
-            ShipmentLine.objects.bulk_create(
-                ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
-                for line_id, quantity in items
-            )
-        for line_id, quantity in items if not created else ():
-            updated = ShipmentLine.objects.filter(shipment=shipment, order_line_id=line_id).update(
+            .filter(order=order, location_id__in=list(by_location), status=ShipmentStatus.PENDING)
+            .order_by("pk")
+        ):
+            pending.setdefault(shipment.location_id, shipment)
+    for location_id, items in by_location.items():
+        joined = pending.get(location_id)
+        if joined is None:
+            continue
+        for line_id, quantity in items:
+            updated = ShipmentLine.objects.filter(shipment=joined, order_line_id=line_id).update(
                 quantity=F("quantity") + quantity
             )
             if not updated:
                 ShipmentLine.objects.create(
-                    shipment=shipment, order_line_id=line_id, quantity=quantity
+                    shipment=joined, order_line_id=line_id, quantity=quantity
                 )
-        if created:  # published once the shipment has its lines
+    new = [
+        Shipment(
+            order=order,
+            location_id=location_id,
+            decision=decision,
+            expected_ship_date=dates.get(location_id, (None, None))[0],
+            expected_delivery_date=dates.get(location_id, (None, None))[1],
+        )
+        for location_id in by_location
+        if location_id not in pending
+    ]
+    if new:
+        Shipment.objects.bulk_create(new)
+        ShipmentLine.objects.bulk_create(
+            ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
+            for shipment in new
+            for line_id, quantity in by_location[shipment.location_id]
+        )
+        for shipment in new:  # published once the shipments have their lines
             events.publish(
-                ShipmentCreated(shipment_id=shipment.pk, order_id=order.pk, location_id=location_id)
+                ShipmentCreated(
+                    shipment_id=shipment.pk, order_id=order.pk, location_id=shipment.location_id
+                )
             )
-        shipments.append(shipment)
-    return shipments
+    return [
+        pending.get(location_id) or next(s for s in new if s.location_id == location_id)
+        for location_id in by_location
+    ]
 
 
 def order_route(
@@ -420,13 +458,20 @@ def order_route(
     trigger: str,
     actor: str = "system",
     exclude_locations: Sequence[int] = (),
+    savepoint: bool = True,
 ) -> RoutingDecision | None:
     """Route what the order still needs; returns the decision (None when nothing is needed).
     `exclude_locations` are left out this time (a location that cancelled a shipment).
+    `savepoint=False`: the caller's transaction holds nothing but this routing (the routing
+    port's callers), so a failure rolls it all back and no savepoint is needed.
+
+    When the order had nothing allocated before and every unit found a place (the capture's
+    case), the decision's `routed_order` is the order as routing left it, its lines, holds and
+    shipments prefetched, so that the caller can answer without reading it again.
 
     Raises NotFound (no such order).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         order = order_get_for_update(order_id)
         if order.is_on_hold or order.status in (
             OrderStatus.CANCELLED,
@@ -435,9 +480,8 @@ def order_route(
             OrderStatus.COMPLETED,
         ):
             return None
-        lines = list(
-            OrderLine.objects.filter(order=order).select_related("sku").order_by("line_number")
-        )
+        lines = order_lines_locked(order)
+        fresh = not any(ln.quantity_allocated or ln.quantity_shipped for ln in lines)
         needs = _needs(lines)
         if not needs:
             return None
@@ -445,48 +489,57 @@ def order_route(
         country = str(address.get("country") or "")
         destination = geocode(address)
         sku_ids = {n.sku_id for n in needs if n.sku_id is not None}
+        timeline: list[tuple[str, str, dict[str, Any]]] = []
         for attempt in range(RETRIES):
             policy, candidates, rejected = _policy_and_candidates(
                 order, destination, country, exclude_locations
             )
-            _load_free(candidates + rejected, sku_ids)
+            levels = _load_free(candidates + rejected, sku_ids)
             before = {id(c): dict(c.free) for c in candidates}
             plan = _plan(needs, candidates, policy)
             for c in candidates:  # the explanation shows availability before the choice
                 c.free = before[id(c)]
             try:
-                with transaction.atomic():
-                    if plan.allocations:
-                        order_allocate(order=order, allocations=plan.allocations, actor=actor)
-                    decision = RoutingDecision.objects.create(
+                # A reservation the stock cannot serve changes nothing: plan again.
+                if plan.allocations:
+                    timeline = order_allocate_locked(
                         order=order,
-                        trigger=trigger,
-                        outcome=plan.kind,
-                        explanation=_explain(
-                            trigger=trigger,
-                            destination=destination,
-                            address=address,
-                            policy=policy,
-                            candidates=candidates,
-                            rejected=rejected,
-                            plan=plan,
-                            needs=needs,
-                        ),
+                        lines=lines,
+                        allocations=plan.allocations,
+                        actor=actor,
+                        levels=levels,
                     )
-                    _shipments(order, plan, decision, _dates(plan, candidates, country))
                 break
             except InsufficientStock:
                 if attempt == RETRIES - 1:
                     raise
                 continue  # someone took the stock meanwhile: plan again on fresh figures
-        order_event_add(
+        decision = RoutingDecision.objects.create(
             order=order,
-            kind="routed",
-            actor=actor,
+            trigger=trigger,
             outcome=plan.kind,
-            reason=plan.reason,
-            decision=decision.pk,
+            explanation=_explain(
+                trigger=trigger,
+                destination=destination,
+                address=address,
+                policy=policy,
+                candidates=candidates,
+                rejected=rejected,
+                plan=plan,
+                needs=needs,
+            ),
         )
+        shipments = _shipments(
+            order, plan, decision, _dates(plan, candidates, country), fresh=fresh
+        )
+        timeline.append(
+            (
+                "routed",
+                actor,
+                {"outcome": plan.kind, "reason": plan.reason, "decision": decision.pk},
+            )
+        )
+        order_events_add(order=order, entries=timeline)
         if plan.short:
             order.refresh_from_db(fields=["status"])
             if policy.on_shortage == ShortagePolicy.HOLD:
@@ -498,6 +551,13 @@ def order_route(
                 )
             elif order.status == OrderStatus.PENDING:
                 order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
+        elif fresh:
+            order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+                "lines": lines,
+                "holds": [],  # not on hold when locked, and routing placed none
+                "shipments": shipments,
+            }
+            decision.routed_order = order  # type: ignore[attr-defined]
         return decision
 
 
@@ -505,7 +565,9 @@ class RoutingPort:
     """Fulfilment's routing as the orders app calls it (orders.ports.Routing)."""
 
     def route(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
-        return order_route(order_id=order_id, trigger=trigger, actor=actor)
+        # Called inside the orders app's own transaction around routing (orders.services.
+        # routing): no savepoint of its own.
+        return order_route(order_id=order_id, trigger=trigger, actor=actor, savepoint=False)
 
     def reroute(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
         """What is not picked yet goes back, and the order is routed to its new destination."""

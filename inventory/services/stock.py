@@ -495,25 +495,45 @@ def stock_reserve(
     SKUs that do not track inventory are skipped. Raises ValidationFailed (bad quantity,
     unknown SKU), InsufficientStock (naming the first level that cannot give enough).
     """
+    return stock_reserve_within(requests=requests, actor=actor)
+
+
+def stock_reserve_within(
+    *,
+    requests: Sequence[ReservationRequest],
+    actor: str = "system",
+    tracked: set[int] | None = None,
+    levels: Mapping[tuple[int, int], int] | None = None,
+) -> list[Reservation]:
+    """stock_reserve inside the caller's transaction, without a savepoint of its own (the hot
+    path of routing): a request that cannot be served changes nothing before it raises
+    InsufficientStock (the levels it had taken are given back in the same statement's
+    transaction), so the caller may plan again in the same transaction.
+
+    `tracked`: the ids of the requests' SKUs that track inventory, if the caller knows them;
+    `levels`: StockLevel ids by (sku id, location id), if the caller read them (a pair missing
+    there is looked up, its row created if needed).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("stock_reserve_within needs the caller's transaction.")
     for request in requests:
         _positive(request.quantity)
-    tracked = _tracked_ids({r.sku_id for r in requests})
+    if tracked is None:
+        tracked = _tracked_ids({r.sku_id for r in requests})
     requests = [r for r in requests if r.sku_id in tracked]
     if not requests:
         return []
-    ids = _level_ids((r.sku_id, r.location_id) for r in requests)
+    pairs = {(r.sku_id, r.location_id) for r in requests}
+    if levels is not None and pairs <= set(levels):
+        ids = {pair: levels[pair] for pair in pairs}
+    else:
+        ids = _level_ids(pairs)
     per_level: dict[int, int] = defaultdict(int)
     for r in requests:
         per_level[ids[(r.sku_id, r.location_id)]] += r.quantity
-    for level_id in sorted(per_level):  # primary-key order: no deadlocks
-        quantity = per_level[level_id]
-        updated = (
-            StockLevel.objects.filter(pk=level_id)
-            .filter(Q(allow_backorder=True) | Q(on_hand__gte=F("reserved") + quantity))
-            .update(reserved=F("reserved") + quantity)
-        )
-        if not updated:
-            raise _insufficient(level_id, quantity, "reserve")
+    failed = _levels_reserve(per_level)
+    if failed is not None:
+        raise _insufficient(failed, per_level[failed], "reserve")
     StockMovement.objects.bulk_create(
         [
             _movement(
@@ -531,6 +551,51 @@ def stock_reserve(
     reservations = _reservations_upsert(requests)
     _stock_changed(ids)
     return reservations
+
+
+def _levels_reserve(per_level: Mapping[int, int]) -> int | None:
+    """Add each quantity to its level's reserved, guarded (`allow_backorder` or on hand covers
+    reserved plus the quantity), in one statement that locks the rows in primary-key order
+    (the house lock order: concurrent reservations queue instead of deadlocking). Returns None,
+    or the first level in primary-key order whose guard failed, after giving back what the
+    statement took (the caller raises)."""
+    rows = sorted(per_level.items())
+    values, params = _values(rows)
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    guard = f"({table}.allow_backorder OR {table}.on_hand >= {table}.reserved + v.column2)"
+    if connection.vendor == "postgresql":
+        # The CTE locks every row first, in primary-key order; the UPDATE only touches rows it
+        # returned. (SQLite has no row locks: its writer holds the database.)
+        ids = ", ".join(["%s"] * len(rows))
+        sql = (
+            f"WITH locked AS MATERIALIZED (SELECT id FROM {table} WHERE id IN ({ids}) "
+            f"ORDER BY id FOR UPDATE) "
+            f"UPDATE {table} SET reserved = {table}.reserved + v.column2 "
+            f"FROM (VALUES {values}) AS v, locked "
+            f"WHERE {table}.id = v.column1 AND locked.id = v.column1 AND {guard} "
+            f"RETURNING {table}.id"
+        )
+        params = [pk for pk, _ in rows] + params
+    else:
+        sql = (
+            f"UPDATE {table} SET reserved = {table}.reserved + v.column2 "
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {guard} "
+            f"RETURNING {table}.id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        updated = {pk for (pk,) in cursor.fetchall()}
+        if len(updated) == len(rows):
+            return None
+        taken = [(pk, q) for pk, q in rows if pk in updated]
+        if taken:  # all or nothing: give back what this statement took
+            back, back_params = _values(taken)
+            cursor.execute(
+                f"UPDATE {table} SET reserved = {table}.reserved - v.column2 "
+                f"FROM (VALUES {back}) AS v WHERE {table}.id = v.column1",
+                back_params,
+            )
+    return next(pk for pk, _ in rows if pk not in updated)
 
 
 def _held(order_line_ids: Iterable[int]) -> list[Reservation]:

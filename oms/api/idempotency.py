@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -66,22 +66,19 @@ def idempotency_begin(*, user_id: int, key: str, method: str, path: str, body: b
         )
     fingerprint = request_fingerprint(method=method, path=path, body=body)
     now = timezone.now()
-    expires_at = now + timedelta(hours=settings.OMS_IDEMPOTENCY_KEY_TTL_HOURS)
-    # An expired key is free again.
-    IdempotencyKey.objects.filter(user_id=user_id, key=key, expires_at__lte=now).delete()
-    try:
-        with transaction.atomic():
-            record = IdempotencyKey.objects.create(
-                user_id=user_id,
-                key=key,
-                method=method.upper(),
-                path=path,
-                request_hash=fingerprint,
-                expires_at=expires_at,
-            )
+    record = IdempotencyKey(
+        user_id=user_id,
+        key=key,
+        method=method.upper(),
+        path=path,
+        request_hash=fingerprint,
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.OMS_IDEMPOTENCY_KEY_TTL_HOURS),
+    )
+    claimed = _claim(record, now)
+    if claimed is not None:
+        record.pk = claimed
         return Begun(record=record, replay=False)
-    except IntegrityError:
-        pass
     existing = IdempotencyKey.objects.get(user_id=user_id, key=key)
     if existing.request_hash != fingerprint:
         raise IdempotencyKeyReused(
@@ -90,6 +87,66 @@ def idempotency_begin(*, user_id: int, key: str, method: str, path: str, body: b
     if existing.state != IdempotencyKey.State.DONE:
         raise IdempotencyKeyInProgress("A request with this Idempotency-Key is still running.")
     return Begun(record=existing, replay=True)
+
+
+def _claim(record: IdempotencyKey, now: Any) -> int | None:
+    """Claim the key in one statement (its own transaction, committed before the handler
+    runs): insert it, or take over an expired claim of it (an expired key is free again).
+    Returns the row's id, or None when the key is held and has not expired."""
+    meta = IdempotencyKey._meta
+    columns = [
+        "user_id",
+        "key",
+        "method",
+        "path",
+        "request_hash",
+        "state",
+        "response_status",
+        "response_body",
+        "response_headers",
+        "created_at",
+        "expires_at",
+    ]
+    values = {
+        "user_id": record.user_id,
+        "key": record.key,
+        "method": record.method,
+        "path": record.path,
+        "request_hash": record.request_hash,
+        "state": IdempotencyKey.State.IN_PROGRESS,
+        "response_status": None,
+        "response_body": None,
+        "response_headers": {},
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+    }
+    record.state = IdempotencyKey.State.IN_PROGRESS
+    record.response_headers = {}
+    params = [
+        None
+        if values[name] is None
+        else meta.get_field(name.removesuffix("_id")).get_db_prep_save(  # type: ignore[union-attr]
+            values[name], connection
+        )
+        for name in columns
+    ]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    updates = ", ".join(
+        f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in ("user_id", "key")
+    )
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({quote('user_id')}, {quote('key')}) DO UPDATE SET {updates} "
+        f"WHERE {table}.{quote('expires_at')} <= %s RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [*params, meta.get_field("expires_at").get_db_prep_value(now, connection)]
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def idempotency_finish(*, record: IdempotencyKey, response: Response) -> None:

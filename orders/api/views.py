@@ -67,6 +67,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGenericV
             actor=actor_of(request),
             **data,
         )
+        if result.routed is not None:  # as routing left it: nothing to read again
+            return Response(self.get_serializer(result.routed).data, status=201)
         return self._output(result.order, status=201 if result.created else 200)
 
     @extend_schema(

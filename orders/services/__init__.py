@@ -5,11 +5,13 @@ from orders.services.fx import fx_rates_refresh, order_convert_total
 from orders.services.lifecycle import (
     derived_status,
     order_allocate,
+    order_allocate_locked,
     order_cancel,
     order_deallocate,
     order_get_for_update,
     order_hold,
     order_lines_edit,
+    order_lines_locked,
     order_note_add,
     order_payment_status_set,
     order_release,
@@ -18,21 +20,24 @@ from orders.services.lifecycle import (
     order_status_refresh,
     order_status_set,
 )
-from orders.services.timeline import order_event_add
+from orders.services.timeline import order_event_add, order_events_add
 
 __all__ = [
     "CaptureResult",
     "derived_status",
     "fx_rates_refresh",
     "order_allocate",
+    "order_allocate_locked",
     "order_cancel",
     "order_capture",
     "order_convert_total",
     "order_deallocate",
     "order_event_add",
+    "order_events_add",
     "order_get_for_update",
     "order_hold",
     "order_lines_edit",
+    "order_lines_locked",
     "order_note_add",
     "order_payment_status_set",
     "order_release",

@@ -20,6 +20,7 @@ Invariants:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -39,11 +40,12 @@ from oms import events
 from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
-from oms.outbox import outbox_enqueue
+from oms.outbox import outbox_batch, outbox_enqueue
+from oms.refdata import cached, cached_many
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
-from orders.services.routing import order_route_now
-from orders.services.timeline import order_event_add
+from orders.services.routing import order_route_contained
+from orders.services.timeline import order_event_add, order_events_add
 from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, OrderStatus, PaymentStatus
 
 ADDRESS_FIELDS = (
@@ -70,6 +72,10 @@ FULFILLED_BY = ("", "channel", "store")
 class CaptureResult:
     order: Order
     created: bool
+    #: The new order as routing left it, with its channel, customer, lines, holds and
+    #: shipments in memory, when routing placed every unit (the API answers from it without
+    #: reading the order again); None otherwise.
+    routed: Order | None = None
 
 
 #: A plain decimal as text: no exponent, no spaces (capture's strings come from files too).
@@ -297,6 +303,8 @@ def _customer(data: Mapping[str, Any] | None) -> Customer | None:
     missing = {k: v for k, v in fields.items() if v and not getattr(customer, k)}
     if missing:
         Customer.objects.filter(pk=customer.pk).update(**missing)
+        for name, value in missing.items():
+            setattr(customer, name, value)
     return customer
 
 
@@ -309,9 +317,36 @@ def search_text_for(order: Order, lines: Sequence[OrderLine], customer: Customer
     return " ".join(p.strip().lower() for p in parts if p and p.strip())
 
 
+def channel_by_code(code: str) -> Any:
+    """The channel of `code` (None if there is none): a per-process copy of the cached row
+    (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails)."""
+    found = cached(("channel", code), lambda: channel_model().objects.filter(code=code).first())
+    return copy.copy(found) if found is not None else None
+
+
+def skus_active(codes: set[str]) -> dict[str, Sku]:
+    """The active SKUs of `codes` by code (cached per process: oms.refdata; shared, read-only
+    instances)."""
+    found = cached_many(
+        "sku-active",
+        codes,
+        lambda missing: {
+            sku.code: sku for sku in Sku.objects.filter(code__in=missing, is_active=True)
+        },
+    )
+    return {code: sku for code, sku in found.items() if sku is not None}
+
+
+def _fraud_rules(channel_id: int) -> list[FraudRule]:
+    return cached(
+        ("fraud-rules", channel_id),
+        lambda: list(FraudRule.objects.filter(channel_id=channel_id, is_active=True)),
+    )
+
+
 def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
     reasons = []
-    for rule in FraudRule.objects.filter(channel_id=order.channel_id, is_active=True):
+    for rule in _fraud_rules(order.channel_id):
         if rule.kind == FraudRuleKind.VALUE_OVER and rule.threshold is not None:
             if order.total > rule.threshold:
                 reasons.append(f"order total {order.total} over {rule.threshold}")
@@ -373,7 +408,7 @@ def order_capture(
     )
     if errors:
         raise ValidationFailed("The order cannot be read.", errors=errors)
-    channel_obj = channel_model().objects.filter(code=channel).first()
+    channel_obj = channel_by_code(channel)
     if channel_obj is None:
         errors["channel"] = [f"No channel with code {channel!r}."]
     if not external_id:
@@ -384,22 +419,36 @@ def order_capture(
         errors["store_location"] = ["A store sale needs the store's location."]
     if errors:
         raise ValidationFailed("The order cannot be read.", errors=errors)
-    existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
-    if existing is not None:
-        return CaptureResult(existing, False)
+
+    def existing() -> Order | None:
+        return Order.objects.filter(channel=channel_obj, external_id=external_id).first()
+
+    # An active channel's new order is inserted without looking first: the unique (channel,
+    # external id) decides, and a duplicate is answered from the IntegrityError below. A
+    # payload that cannot be read, or an inactive channel, looks first: an order the channel
+    # already has is returned whatever came with it.
     if not channel_obj.is_active:
+        known = existing()
+        if known is not None:
+            return CaptureResult(known, False)
         raise ChannelInactive(
             f"Channel {channel_obj.code!r} is inactive: it takes no new orders.",
             errors={"channel": ["This channel is inactive."]},
         )
-    exponent, clean_lines, shipping, channel_total = _validated(
-        currency=currency,
-        payment_status=payment_status,
-        lines=lines,
-        shipping_price=shipping_price,
-        total=total,
-        prices_include_tax=prices_include_tax,
-    )
+    try:
+        exponent, clean_lines, shipping, channel_total = _validated(
+            currency=currency,
+            payment_status=payment_status,
+            lines=lines,
+            shipping_price=shipping_price,
+            total=total,
+            prices_include_tax=prices_include_tax,
+        )
+    except ValidationFailed:
+        known = existing()
+        if known is not None:
+            return CaptureResult(known, False)
+        raise
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -425,18 +474,33 @@ def order_capture(
                     fulfilled_by=fulfilled_by,
                     store_location=store_location,
                 )
+            routed = None
             if not order.is_on_hold and not fulfilled_by:
                 # The order is committed: routing may fail now without losing it.
-                order_route_now(order_id=order.pk, trigger="captured", actor=actor)
-            return CaptureResult(order, True)
+                outcome = order_route_contained(order_id=order.pk, trigger="captured", actor=actor)
+                routed = _routed_order(order, outcome)
+            return CaptureResult(order, True, routed)
         except IntegrityError:
-            # Another request captured the same order (or the same new customer) meanwhile.
-            existing = Order.objects.filter(channel=channel_obj, external_id=external_id).first()
-            if existing is not None:
-                return CaptureResult(existing, False)
+            # The order exists already, or another request captured the same order (or the
+            # same new customer) meanwhile.
+            known = existing()
+            if known is not None:
+                return CaptureResult(known, False)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _routed_order(captured: Order, outcome: object) -> Order | None:
+    """The order as routing left it (see CaptureResult.routed), or None."""
+    routed = getattr(outcome, "routed_order", None)
+    if not isinstance(routed, Order) or routed.pk != captured.pk:
+        return None
+    if routed.channel_id == captured.channel_id:
+        routed.channel = captured.channel
+    if routed.customer_id == captured.customer_id:
+        routed.customer = captured.customer
+    return routed
 
 
 def _create(
@@ -463,10 +527,7 @@ def _create(
     store_location: Any = None,
 ) -> Order:
     buyer = _customer(customer)
-    skus = {
-        sku.code: sku
-        for sku in Sku.objects.filter(code__in={line["sku"] for line in lines}, is_active=True)
-    }
+    skus = skus_active({line["sku"] for line in lines})
     quantum = Decimal(1).scaleb(-exponent)
     subtotal = sum((ln["unit_price"] * ln["quantity"] for ln in lines), Decimal(0))
     discount_total = sum((ln["discount"] for ln in lines), Decimal(0))
@@ -553,21 +614,24 @@ def _create(
         OrderHold(order=order, reason=reason, note=note, placed_by="system")
         for reason, note in holds
     )
-    order_event_add(
+    captured = {
+        "channel": channel.code,
+        "external_id": external_id,
+        "lines": len(order_lines),
+        "total": str(order.total),
+        "currency": currency,
+    }
+    order_events_add(
         order=order,
-        kind="captured",
-        actor=actor,
-        channel=channel.code,
-        external_id=external_id,
-        lines=len(order_lines),
-        total=str(order.total),
-        currency=currency,
+        entries=[("captured", actor, captured)]
+        + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds],
     )
-    for reason, note in holds:
-        order_event_add(order=order, kind="hold_placed", actor="system", reason=reason, note=note)
 
-    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
-    events.publish(OrderCaptured(order_id=order.pk))
+    with outbox_batch():  # the conversion and the subscribers' messages: one INSERT
+        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+        events.publish(
+            OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
+        )
     return order
 
 

@@ -508,6 +508,100 @@ def order_allocate(
     if order.is_on_hold:
         raise InvalidTransition(f"Order {order.number} is on hold: release it first.")
     lines = {ln.pk: ln for ln in _lines(order)}
+    _allocations_check(lines, allocations)
+    stock_reserve(
+        requests=[
+            ReservationRequest(order.pk, line_id, lines[line_id].sku_id or 0, location_id, qty)
+            for line_id, location_id, qty in allocations
+        ],
+        actor=actor,
+    )
+    wanted = _allocated(lines, allocations)
+    OrderLine.objects.bulk_update([lines[pk] for pk in wanted], ["quantity_allocated"])
+    order_event_add(
+        order=order,
+        kind="allocated",
+        actor=actor,
+        allocations=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in allocations],
+    )
+    _transition(order, derived_status(order, list(lines.values())), actor=actor)
+    return order
+
+
+def order_lines_locked(order: Order) -> list[OrderLine]:
+    """The lines of an order whose row the caller locked (order_get_for_update), locked too,
+    with their SKUs (read, not locked), by line number."""
+    lines = list(
+        OrderLine.objects.select_for_update(of=("self",))
+        .select_related("sku")
+        .filter(order=order)
+        .order_by("pk")
+    )
+    for line in lines:
+        line.order = order
+    return sorted(lines, key=lambda ln: ln.line_number)
+
+
+def order_allocate_locked(
+    *,
+    order: Order,
+    lines: Sequence[OrderLine],
+    allocations: Sequence[tuple[int, int, int]],
+    actor: str = "system",
+    levels: Mapping[tuple[int, int], int] | None = None,
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """order_allocate for a caller that holds the order and its lines (order_get_for_update,
+    order_lines_locked) inside its own transaction: routing. Nothing is read again, no
+    savepoint is taken; the order and lines in memory follow what is written. A request the
+    stock cannot serve raises InsufficientStock having changed nothing, so the caller may plan
+    again in the same transaction. Returns the timeline entries (kind, actor, data) for the
+    caller to write with its own, in one INSERT (order_events_add).
+
+    `levels`: StockLevel ids by (sku id, location id), as the caller read them.
+    Raises as order_allocate.
+    """
+    from inventory.services import ReservationRequest, stock_reserve_within
+
+    if order.is_on_hold:
+        raise InvalidTransition(f"Order {order.number} is on hold: release it first.")
+    by_id = {ln.pk: ln for ln in lines}
+    _allocations_check(by_id, allocations)
+    stock_reserve_within(
+        requests=[
+            ReservationRequest(order.pk, line_id, by_id[line_id].sku_id or 0, location_id, qty)
+            for line_id, location_id, qty in allocations
+        ],
+        actor=actor,
+        tracked={
+            ln.sku_id for ln in lines if ln.sku_id is not None and ln.sku and ln.sku.track_inventory
+        },
+        levels=levels,
+    )
+    wanted = _allocated(by_id, allocations)
+    OrderLine.objects.bulk_update([by_id[pk] for pk in wanted], ["quantity_allocated"])
+    entries: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "allocated",
+            actor,
+            {
+                "allocations": [
+                    {"line": ln, "location": loc, "quantity": q} for ln, loc, q in allocations
+                ]
+            },
+        )
+    ]
+    target = derived_status(order, list(by_id.values()))
+    if order.status != target:
+        assert_transition(TRANSITIONS, order.status, target, what=f"Order {order.number}")
+        previous, order.status = order.status, target
+        order.save(update_fields=["status", "updated_at"])
+        entries.append(("status_changed", actor, {"from": previous, "to": target}))
+    return entries
+
+
+def _allocations_check(
+    lines: Mapping[int, OrderLine], allocations: Sequence[tuple[int, int, int]]
+) -> None:
     wanted: dict[int, int] = {}
     errors: dict[str, list[str]] = {}
     for index, (line_id, _location_id, quantity) in enumerate(allocations):
@@ -522,24 +616,18 @@ def order_allocate(
             ]
     if errors:
         raise ValidationFailed("These allocations cannot be made.", errors=errors)
-    stock_reserve(
-        requests=[
-            ReservationRequest(order.pk, line_id, lines[line_id].sku_id or 0, location_id, qty)
-            for line_id, location_id, qty in allocations
-        ],
-        actor=actor,
-    )
+
+
+def _allocated(
+    lines: Mapping[int, OrderLine], allocations: Sequence[tuple[int, int, int]]
+) -> dict[int, int]:
+    """Add the allocations to the lines in memory; returns the quantity per line id."""
+    wanted: dict[int, int] = {}
+    for line_id, _location_id, quantity in allocations:
+        wanted[line_id] = wanted.get(line_id, 0) + quantity
     for line_id, quantity in wanted.items():
         lines[line_id].quantity_allocated += quantity
-    OrderLine.objects.bulk_update([lines[pk] for pk in wanted], ["quantity_allocated"])
-    order_event_add(
-        order=order,
-        kind="allocated",
-        actor=actor,
-        allocations=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in allocations],
-    )
-    _transition(order, derived_status(order, list(lines.values())), actor=actor)
-    return order
+    return wanted
 
 
 @transaction.atomic

@@ -46,20 +46,33 @@ def order_route_now(
 ) -> bool:
     """Route the order now, its failure contained (see the module docstring). Returns whether
     routing ran to its end (False: skipped without a port, or failed and a retry is queued)."""
+    return (
+        order_route_contained(order_id=order_id, trigger=trigger, actor=actor, reroute=reroute)
+        is not FAILED
+    )
+
+
+#: What order_route_contained returns when routing did not run to its end.
+FAILED = object()
+
+
+def order_route_contained(
+    *, order_id: int, trigger: str, actor: str = "system", reroute: bool = False
+) -> object:
+    """order_route_now returning what the routing port returned (for fulfilment's port, the
+    decision or None), or FAILED (no port, or routing failed and a retry is queued)."""
     routing = routing_port()
     if routing is None:
-        return False
+        return FAILED
     try:
         with transaction.atomic():
             if reroute:
-                routing.reroute(order_id=order_id, trigger=trigger, actor=actor)
-            else:
-                routing.route(order_id=order_id, trigger=trigger, actor=actor)
+                return routing.reroute(order_id=order_id, trigger=trigger, actor=actor)
+            return routing.route(order_id=order_id, trigger=trigger, actor=actor)
     except Exception as exc:  # contained by design: the order is already committed
         logger.warning("Routing order %s (%s) failed, retry queued: %s", order_id, trigger, exc)
         _route_later(order_id=order_id, trigger=trigger, reroute=reroute, error=exc)
-        return False
-    return True
+        return FAILED
 
 
 def _route_later(*, order_id: int, trigger: str, reroute: bool, error: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -14,3 +15,15 @@ def order_event_add(*, order: Order, kind: str, actor: str = "system", **data: A
     return OrderEvent.objects.create(
         order=order, kind=kind, actor=actor, data=data, created_at=timezone.now()
     )
+
+
+def order_events_add(
+    *, order: Order, entries: Iterable[tuple[str, str, dict[str, Any]]]
+) -> list[OrderEvent]:
+    """Append several events, (kind, actor, data) each, in that order, in one INSERT."""
+    now = timezone.now()
+    rows = [
+        OrderEvent(order=order, kind=kind, actor=actor, data=data, created_at=now)
+        for kind, actor, data in entries
+    ]
+    return OrderEvent.objects.bulk_create(rows) if rows else []

@@ -35,6 +35,10 @@ def json_type_problems(serializer: serializers.Serializer, data: dict) -> dict[s
             and all(isinstance(key, str) for key in field.choices)
         ):
             problems[name] = ["Must be a JSON string."]
+        elif isinstance(field, serializers.FloatField) and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            problems[name] = ["Must be a JSON number."]
     return problems
 
 

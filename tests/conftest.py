@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -96,7 +97,26 @@ def point_celery_at(
         options.setdefault("polling_interval", 0.1)
         monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
         ensure_broker_folders()
+    fresh_start(celery_app)
     return celery_app
+
+
+def fresh_start(app: Celery) -> None:
+    """Each worker test starts from an empty broker and a relay that is neither paused nor
+    holding a connection from an earlier test (a fault test restarts RabbitMQ; its leftover
+    retries and redeliveries are not this test's)."""
+    from oms import outbox
+
+    outbox._drop_connection()
+    outbox._paused_until = 0.0
+    with contextlib.suppress(Exception):
+        conn = app.connection_for_write(
+            connect_timeout=2, transport_options={"max_retries": 1, "socket_timeout": 4}
+        )
+        try:
+            app.control.purge(connection=conn)
+        finally:
+            conn.release()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -119,10 +119,20 @@ def fresh_start(app: Celery) -> None:
             conn.release()
 
 
+#: A worker test that has not finished in this time is stuck (each takes well under 2 minutes):
+#: it fails with the stacks of all threads (the in-process worker's included) instead of
+#: stalling the run.
+INTEGRATION_TIMEOUT_SECONDS = 420
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `postgres` need PostgreSQL: they are skipped on any other database."""
+    """Tests marked `postgres` need PostgreSQL: they are skipped on any other database.
+    Worker tests get a timeout of their own."""
     from django.conf import settings
 
+    for item in items:
+        if item.get_closest_marker("integration") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(INTEGRATION_TIMEOUT_SECONDS, method="thread"))
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")

@@ -313,14 +313,12 @@ def shipment_ship(
             for ln in lines
         ],
         shipment_id=shipment.pk,
+        tracking_number=tracking_number,
         actor=actor,
     )
     shipment.carrier, shipment.service = carrier[:32], service[:64]
     shipment.tracking_number, shipment.tracking_url = tracking_number[:64], tracking_url[:200]
     shipment.save(update_fields=["carrier", "service", "tracking_number", "tracking_url"])
-    if tracking_number:
-        order.search_text = f"{order.search_text} {tracking_number.lower()}"
-        order.save(update_fields=["search_text"])
     _move(
         shipment,
         ShipmentStatus.SHIPPED,

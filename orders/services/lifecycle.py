@@ -636,10 +636,12 @@ def order_ship(
     order: Order | int,
     shipped: Sequence[tuple[int, int, int]],
     shipment_id: int | None = None,
+    tracking_number: str = "",
     actor: str = "system",
 ) -> Order:
     """Record that allocated units left (line id, location id, quantity): stock is consumed,
-    the lines count them shipped, the status follows.
+    the lines count them shipped, the status follows; the order is found by the parcel's
+    tracking number from then on.
 
     Raises ValidationFailed (more than allocated), Conflict (not reserved there).
     """
@@ -673,8 +675,19 @@ def order_ship(
         shipment=shipment_id,
         lines=[{"line": ln, "location": loc, "quantity": q} for ln, loc, q in shipped],
     )
+    if tracking_number:
+        order.search_text = f"{order.search_text} {tracking_number.lower()}"
+        order.save(update_fields=["search_text"])
     _transition(order, derived_status(order, list(lines.values())), actor=actor)
     return order
+
+
+def order_line_returned_add(*, line: OrderLine, quantity: int) -> OrderLine:
+    """Count `quantity` more units of `line` as back from the customer (a return received).
+    The caller holds the line's order locked (returns' receipt does)."""
+    line.quantity_returned += quantity
+    line.save(update_fields=["quantity_returned"])
+    return line
 
 
 @transaction.atomic

@@ -37,7 +37,7 @@ from oms.limits import NUL_MESSAGE, integer_range, nul_paths
 from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine
-from orders.services import order_event_add, order_get_for_update
+from orders.services import order_event_add, order_get_for_update, order_line_returned_add
 from returns.models import ReturnLine, ReturnReason, ReturnRequest
 from returns.selectors import return_window
 from returns.services._common import (
@@ -562,9 +562,7 @@ def return_receive(
                 "quantity_written_off",
             ]
         )
-        order_line = order_lines[line_id]
-        order_line.quantity_returned += quantity
-        order_line.save(update_fields=["quantity_returned"])
+        order_line_returned_add(line=order_lines[line_id], quantity=quantity)
     complete = all(rl.quantity_received >= rl.quantity for rl in return_lines.values())
     target = ReturnStatus.RECEIVED if complete else ReturnStatus.PARTIALLY_RECEIVED
     previous = ret.status

@@ -30,9 +30,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_data
-	$(BIN)/python manage.py dev_superuser
+	$(BIN)/python manage.py dev_prepare
 	@echo
 	@echo "  Start     http://$(HOST):$(PORT)/"
 	@echo "  Admin     http://$(HOST):$(PORT)/admin/"

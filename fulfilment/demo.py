@@ -15,6 +15,7 @@ from fulfilment.models import Shipment
 from fulfilment.services import shipment_deliver, shipment_pack, shipment_pick, shipment_ship
 from fulfilment.services.tracking import tracking_events_record
 from fulfilment.states import ShipmentStatus
+from inventory.models import LocationKind
 from oms.demo import story_at
 from oms.errors import DomainError
 from orders.demo import demo_outcome
@@ -38,8 +39,12 @@ def load_demo_fulfilment() -> dict[str, int]:
         if outcome not in SHIPPING:
             continue
         shipments = list(
-            Shipment.objects.filter(order=order, status=ShipmentStatus.PENDING).order_by("pk")
+            Shipment.objects.filter(order=order, status=ShipmentStatus.PENDING)
+            .exclude(location__kind=LocationKind.THIRD_PARTY)  # the partner ships those
+            .order_by("pk")
         )
+        if not shipments:
+            continue
         short_one = False
         if outcome == OrderStatus.PARTIALLY_SHIPPED:
             # Ship the first shipment only; with a single shipment, one unit is not found at

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import product
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from inventory import services
-from inventory.models import Location, Sku, StockMovement
+from inventory.models import Location, Sku, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,16 @@ def load_demo_stock(*, now: datetime | None = None) -> dict[str, int]:
     start = (now - timedelta(days=HISTORY_DAYS)).replace(hour=6, minute=0, second=0, microsecond=0)
     locations = {loc.code: loc for loc in Location.objects.all()}
     skus = {sku.code: sku for sku in Sku.objects.all()}
-    has_ledger = set(StockMovement.objects.values_list("sku_id", "location_id").distinct())
+    # Levels with a ledger (one indexed look-up per level, not a scan of the whole ledger).
+    has_ledger = set(
+        StockLevel.objects.filter(
+            Exists(
+                StockMovement.objects.filter(
+                    sku_id=OuterRef("sku_id"), location_id=OuterRef("location_id")
+                )
+            )
+        ).values_list("sku_id", "location_id")
+    )
     histories: list[services.LevelHistory] = []
     for product_index, (base, _name, _grams, colours, sizes) in enumerate(PRODUCTS):
         for colour, size in product(colours, sizes):

@@ -143,7 +143,8 @@ def _reservations_upsert(
     """Add the requests to their (order line, location) reservations in one statement, and
     write `movements` (their ledger rows): on PostgreSQL in the same statement (a
     data-modifying CTE, the hot path's INSERT less), elsewhere in one INSERT before it."""
-    prefix, prefix_params = "", []
+    prefix = ""
+    prefix_params: list[Any] = []
     if movements and connection.vendor == "postgresql":
         prefix, prefix_params = _movements_insert(movements)
         prefix = f"WITH moved AS ({prefix}) "
@@ -196,7 +197,8 @@ def _movements_insert(movements: Sequence[StockMovement]) -> tuple[str, list[Any
     ]
     sql = (
         f"INSERT INTO {quote(StockMovement._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([row] * len(movements))}"
+        f"({', '.join(quote(str(f.column)) for f in fields)}) "
+        f"VALUES {', '.join([row] * len(movements))}"
     )
     return sql, params
 

@@ -41,7 +41,7 @@ from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
 from oms.outbox import outbox_batch, outbox_enqueue
-from oms.refdata import cached, cached_many
+from oms.refdata import cached, cached_many, uncached_fields
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
 from orders.services.routing import order_route_contained
@@ -319,8 +319,13 @@ def search_text_for(order: Order, lines: Sequence[OrderLine], customer: Customer
 
 def channel_by_code(code: str) -> Any:
     """The channel of `code` (None if there is none): a per-process copy of the cached row
-    (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails)."""
-    found = cached(("channel", code), lambda: channel_model().objects.filter(code=code).first())
+    (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails); its
+    uncached fields (leases, cursors, credentials) are deferred: reading one reads the row."""
+    model = channel_model()
+    found = cached(
+        ("channel", code),
+        lambda: model.objects.defer(*uncached_fields(model)).filter(code=code).first(),
+    )
     return copy.copy(found) if found is not None else None
 
 
@@ -699,7 +704,7 @@ def _order_insert(order: Order, search_text: str) -> None:
         f"WITH next AS MATERIALIZED (SELECT id, CAST(id + {NUMBER_BASE} AS varchar(20)) "
         f"AS number FROM ({select}) AS reserved) "
         f"INSERT INTO {quote(Order._meta.db_table)} "
-        f"({', '.join(quote(c) for c in (*_NUMBERED, *(f.column for f in fields)))}) "
+        f"({', '.join(quote(str(c)) for c in (*_NUMBERED, *(f.column for f in fields)))}) "
         "VALUES ((SELECT id FROM next), (SELECT number FROM next), "
         f"(SELECT number || %s FROM next), {', '.join(['%s'] * len(fields))}) "
         f"RETURNING {quote('id')}"

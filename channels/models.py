@@ -19,6 +19,7 @@ from channels.states import PushKind, PushStatus, SyncStatus, SyncTrigger, Webho
 from inventory.models import Location, code_validator
 from oms.crypto import decrypt_json
 from oms.currencies import is_currency
+from oms.refdata import RefdataManager
 
 
 def validate_currency(value: str) -> None:
@@ -34,6 +35,19 @@ class ChannelKind(models.TextChoices):
     POS = "pos", "Point of sale"
     API = "api", "Direct API"
     CSV = "csv", "CSV import"
+
+
+#: Channel fields written by syncs, stock pushes and credential refreshes (leases, cursors,
+#: secrets) and read by no cached reader: they never invalidate the reference data cache, and a
+#: cached channel defers them (oms.refdata `uncached`).
+CHANNEL_UNCACHED_FIELDS = (
+    "credentials_encrypted",
+    "sync_cursor",
+    "sync_next_at",
+    "sync_lease_until",
+    "sync_lease_holder",
+    "stock_push_lease_until",
+)
 
 
 class Channel(models.Model):
@@ -100,6 +114,8 @@ class Channel(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         ordering = ["code"]

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 
 from fulfilment.states import ShipmentStatus
 from inventory.models import Location
+from oms.refdata import RefdataManager
 from orders.models import Order, OrderLine
 
 
@@ -51,6 +52,8 @@ class RoutingRule(models.Model):
         null=True, blank=True, help_text="Most shipments per order (1 = never split)."
     )
     on_shortage = models.CharField(max_length=16, choices=ShortagePolicy.choices, blank=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         ordering = ["position", "id"]
@@ -172,6 +175,8 @@ class GeoCentroid(models.Model):
     latitude = models.DecimalField(max_digits=9, decimal_places=6)
     longitude = models.DecimalField(max_digits=9, decimal_places=6)
 
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
+
     class Meta:
         indexes = [models.Index(fields=["country", "postal_prefix"], name="geo_country_prefix")]
 
@@ -189,6 +194,8 @@ class LocationSchedule(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     works_saturday = models.BooleanField(default=False)
 
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
+
     def __str__(self) -> str:
         return f"{self.location_id}: +{self.handling_days}d, cut-off {self.cutoff}"
 
@@ -201,6 +208,8 @@ class TransitTime(models.Model):
     max_km = models.PositiveIntegerField(help_text="Applies up to this distance.")
     days = models.PositiveSmallIntegerField()
     is_default = models.BooleanField(default=False, help_text="Used for promises.")
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         ordering = ["carrier", "service", "max_km"]
@@ -220,6 +229,8 @@ class Holiday(models.Model):
     country = models.CharField(max_length=2)
     date = models.DateField()
     name = models.CharField(max_length=100, blank=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["country", "date"], name="holiday_unique")]
@@ -287,6 +298,8 @@ class ThirdPartyPartner(models.Model):
     secret_encrypted = models.TextField(blank=True, editable=False)
     countries = models.CharField(max_length=500, blank=True, help_text="ISO codes it serves.")
     is_active = models.BooleanField(default=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     def __str__(self) -> str:
         return self.name

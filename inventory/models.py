@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from oms.refdata import RefdataManager
+
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
     "Use letters, digits, '.', '_', '/' and '-', starting with a letter or digit.",
@@ -43,6 +45,8 @@ class Sku(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         verbose_name = "SKU"
@@ -117,6 +121,8 @@ class Location(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         ordering = ["priority", "code"]

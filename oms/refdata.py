@@ -10,13 +10,16 @@ Invariants:
   web, worker and beat run on one machine with a process-local cache); each look-up reads the
   version first, so a change committed by any process is seen by the next look-up of every
   process;
-- a change of a watched model (post_save, post_delete, m2m_changed; a service that changes one
-  with a queryset update calls `refdata_changed`) moves the version once its transaction
-  commits, and until then this thread reads past the cache (its transaction may see rows that
-  are not committed, or will be rolled back): nothing uncommitted is ever cached;
+- a change of a watched model (post_save, post_delete, m2m_changed; a queryset `update()`,
+  `bulk_update()` or `bulk_create()` through its `RefdataManager`) moves the version once its
+  transaction commits, and until then this thread reads past the cache (its transaction may
+  see rows that are not committed, or will be rolled back): nothing uncommitted is ever cached;
 - a value is loaded after the version was read and stored under that version: a change that
   commits meanwhile moves the version, and the value is read again next time;
-- cached values are shared: callers never change them (`copy.copy` a model instance first).
+- cached values are shared: callers never change them (`copy.copy` a model instance first);
+- a watched model's `uncached` fields (leases, cursors, secrets: written often, read by no
+  cached reader) never move the version, and a cached instance never carries them (its
+  loader defers them, so reading one reads the database).
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Manager, Model, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+M = TypeVar("M", bound=Model)
 
 KEY = "oms:refdata:version"
 #: Entries kept per process before the oldest half is dropped (a safety bound, never reached
@@ -162,19 +166,67 @@ def forget() -> None:
 #: Saves that change nothing the cached data is read for (a login stamps the user).
 IRRELEVANT_SAVES = (frozenset({"last_login"}),)
 
+#: The watched models, and the fields of each that no cached reader reads (see `watch`).
+_watched: dict[type[Model], frozenset[str]] = {}
 
-def _changed(**kwargs: Any) -> None:
+
+def watched() -> dict[type[Model], frozenset[str]]:
+    """The watched models and their uncached fields."""
+    return dict(_watched)
+
+
+def uncached_fields(model: type[Model]) -> frozenset[str]:
+    """The fields of a watched model that cached readers defer (see `watch`)."""
+    return _watched.get(model._meta.concrete_model or model, frozenset())
+
+
+def _changed(sender: Any = None, **kwargs: Any) -> None:
     fields = kwargs.get("update_fields")
-    if fields is not None and frozenset(fields) in IRRELEVANT_SAVES:
+    if fields is not None and (
+        frozenset(fields) in IRRELEVANT_SAVES
+        or (isinstance(sender, type) and frozenset(fields) <= uncached_fields(sender))
+    ):
         return
     refdata_changed()
 
 
-def watch(*models: type[Model] | Any, m2m: Iterable[Any] = ()) -> None:
+def watch(
+    *models: type[Model] | Any,
+    m2m: Iterable[Any] = (),
+    uncached: Mapping[type[Model] | Any, Iterable[str]] | None = None,
+) -> None:
     """Invalidate the reference data whenever one of `models` is saved or deleted, or one of
-    the `m2m` through tables (`Model.field.through`) changes."""
+    the `m2m` through tables (`Model.field.through`) changes. A model of the project gives
+    itself `objects = RefdataManager()` so that its queryset writes invalidate too.
+
+    `uncached`: per model, fields written often that no cached reader reads (a sync lease, a
+    cursor, credentials): a save or update of only those leaves the version, and a loader of
+    cached instances defers them (`uncached_fields`)."""
     for model in models:
+        _watched[model] = frozenset((uncached or {}).get(model, ()))
         post_save.connect(_changed, sender=model, dispatch_uid=f"refdata-save-{model}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"refdata-delete-{model}")
     for through in m2m:
         m2m_changed.connect(_changed, sender=through, dispatch_uid=f"refdata-m2m-{through}")
+
+
+class RefdataQuerySet(QuerySet[M]):
+    """The queryset of a watched model: `update()` (and so `bulk_update()`) and
+    `bulk_create()`, which send no save signal, invalidate the reference data themselves
+    (an update of uncached fields only does not)."""
+
+    def update(self, **kwargs: Any) -> int:
+        rows = super().update(**kwargs)
+        if rows and not frozenset(kwargs) <= uncached_fields(self.model):
+            refdata_changed()
+        return rows
+
+    def bulk_create(self, objs: Iterable[M], *args: Any, **kwargs: Any) -> list[M]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            refdata_changed()
+        return created
+
+
+#: The manager of a watched model (`objects = RefdataManager()`).
+RefdataManager = Manager.from_queryset(RefdataQuerySet)

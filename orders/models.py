@@ -23,6 +23,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from inventory.models import Sku
+from oms.refdata import RefdataManager
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
 ZERO = Decimal("0")
@@ -260,6 +261,8 @@ class FraudRule(models.Model):
         help_text="For 'first order abroad': the country that is not abroad.",
     )
     is_active = models.BooleanField(default=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
 
     class Meta:
         constraints = [

@@ -40,9 +40,8 @@ from orders.models import Order, OrderLine
 from orders.services import (
     order_allocate_locked,
     order_events_add,
-    order_get_for_update,
     order_hold,
-    order_lines_locked,
+    order_lock_with_lines,
     order_status_set,
 )
 from orders.states import HoldReason, OrderStatus
@@ -472,7 +471,7 @@ def order_route(
     Raises NotFound (no such order).
     """
     with transaction.atomic(savepoint=savepoint):
-        order = order_get_for_update(order_id)
+        order, lines = order_lock_with_lines(order_id)
         if order.is_on_hold or order.status in (
             OrderStatus.CANCELLED,
             OrderStatus.SHIPPED,
@@ -480,7 +479,6 @@ def order_route(
             OrderStatus.COMPLETED,
         ):
             return None
-        lines = order_lines_locked(order)
         fresh = not any(ln.quantity_allocated or ln.quantity_shipped for ln in lines)
         needs = _needs(lines)
         if not needs:

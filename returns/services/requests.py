@@ -338,6 +338,37 @@ def _requested_event_lines(merged: Mapping[int, Mapping[str, Any]]) -> list[dict
     ]
 
 
+def _order_lines_locked(**lookup: Any) -> dict[int, OrderLine]:
+    """The order lines `lookup` selects, with their SKUs, locked in primary-key order (always
+    after their order: the lock order Order -> OrderLine)."""
+    return {
+        ln.pk: ln
+        for ln in OrderLine.objects.select_for_update(of=("self",))
+        .filter(**lookup)
+        .select_related("sku")
+        .order_by("pk")
+    }
+
+
+def _create_follow_up(
+    ret: ReturnRequest, *, order: Order, source: str, authorise: bool, actor: str
+) -> ReturnRequest:
+    """Authorise the new return when the channel does so for shoppers or staff asked for it,
+    and confirm a shopper's return by e-mail."""
+    auto = source == ReturnSource.SHOPPER and order.channel.returns_auto_authorise
+    if auto or (authorise and source == ReturnSource.STAFF):
+        ret = _transition(
+            return_request=ret,
+            target=ReturnStatus.AUTHORISED,
+            actor=actor,
+            notify=source != ReturnSource.SHOPPER,
+            automatic=auto,
+        )
+    if source == ReturnSource.SHOPPER:
+        _email_later(order, ret.pk, "return_confirmed")
+    return ret
+
+
 @transaction.atomic
 def return_create(
     *,
@@ -364,13 +395,7 @@ def return_create(
     )
     order_id = order if isinstance(order, int) else int(order.pk)
     locked = order_get_for_update(order_id)  # NotFound for an unknown order
-    order_lines = {
-        ln.pk: ln
-        for ln in OrderLine.objects.select_for_update(of=("self",))
-        .filter(order=locked)
-        .select_related("sku")
-        .order_by("pk")
-    }
+    order_lines = _order_lines_locked(order=locked)
     window_facts = _window_check(locked, source=source, override_reason=override_reason)
     if not window_facts:
         override_reason = ""  # an override only means something outside the window
@@ -397,18 +422,7 @@ def return_create(
         **window_facts,
         **({"override_reason": override_reason} if override_reason else {}),
     )
-    auto = source == ReturnSource.SHOPPER and locked.channel.returns_auto_authorise
-    if auto or (authorise and source == ReturnSource.STAFF):
-        ret = _transition(
-            return_request=ret,
-            target=ReturnStatus.AUTHORISED,
-            actor=actor,
-            notify=source != ReturnSource.SHOPPER,
-            automatic=auto,
-        )
-    if source == ReturnSource.SHOPPER:
-        _email_later(locked, ret.pk, "return_confirmed")
-    return ret
+    return _create_follow_up(ret, order=locked, source=source, authorise=authorise, actor=actor)
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -664,13 +678,7 @@ def return_receive(
             TRANSITIONS, ret.status, ReturnStatus.RECEIVED, what=f"Return {ret.number}"
         )
     return_lines = {rl.order_line_id: rl for rl in ret.lines.all()}
-    order_lines = {
-        ln.pk: ln
-        for ln in OrderLine.objects.select_for_update(of=("self",))
-        .filter(pk__in=return_lines)
-        .select_related("sku")
-        .order_by("pk")
-    }
+    order_lines = _order_lines_locked(pk__in=return_lines)
     counts, received = _receive_plan(lines, return_lines=return_lines)
     _receive_stock(ret=ret, location=location, counts=counts, order_lines=order_lines, actor=actor)
     ret = lock_return(return_id)

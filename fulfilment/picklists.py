@@ -436,6 +436,103 @@ def _address_lines(address: dict[str, Any]) -> list[str]:
     return [line.strip() for line in lines if line and line.strip()]
 
 
+def _slip_header(
+    code: str, *, width: float, small: bool, styles: dict[str, ParagraphStyle]
+) -> Table:
+    """The title on the left, the shipment's SH-<id> barcode on the right."""
+    symbol = _barcode(
+        code, max_width=width * 0.45, bar_height=(10 if small else 13) * mm, bar_width=1.3
+    )
+    header = Table(
+        [[_p("Packing slip", styles["title"]), symbol or _p(code, styles["cell_bold"])]],
+        colWidths=[width * 0.55, width * 0.45],
+    )
+    header.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return header
+
+
+def _slip_facts(
+    shipment: Shipment,
+    *,
+    number: str,
+    code: str,
+    parcels: list[int],
+    width: float,
+    small: bool,
+    styles: dict[str, ParagraphStyle],
+) -> Table:
+    """Order, date, shipment, origin and the parcels (when weighed), as a two-column table."""
+    order = shipment.order
+    placed = timezone.localtime(order.placed_at).date().isoformat() if order.placed_at else ""
+    facts = [
+        ("Order", number),
+        ("Order date", placed),
+        ("Shipment", code),
+        ("Ships from", f"{shipment.location.code} {shipment.location.name}".strip()),
+    ]
+    if parcels:
+        total = sum(parcels)
+        facts.append(("Parcels", f"{len(parcels)} · {total / 1000:.2f} kg"))
+    facts_table = Table(
+        [[_p(k, styles["small"]), _p(v, styles["cell_bold"])] for k, v in facts],
+        colWidths=[width * 0.3 if small else 30 * mm, None],
+        hAlign="LEFT",
+    )
+    facts_table.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return facts_table
+
+
+def _slip_contents(
+    lines: list[ShipmentLine], *, width: float, styles: dict[str, ParagraphStyle]
+) -> Table:
+    """What is in the box: packed quantities once packing started, else the ordered ones."""
+    packed = any(ln.quantity_packed for ln in lines)
+    qty_head = "Packed" if packed else "Quantity"
+    widths = [width * 0.36, width * 0.5, width * 0.14]
+    data: list[list[Any]] = [[_p(h, styles["head"]) for h in ["SKU", "Name", qty_head]]]
+    units = 0
+    for ln in lines:
+        quantity = ln.quantity_packed if packed else ln.quantity
+        units += quantity
+        sku = ln.order_line.sku
+        data.append(
+            [
+                _p(sku.code if sku else ln.order_line.sku_code, styles["code"]),
+                _p((sku.name if sku else "") or ln.order_line.name, styles["cell"]),
+                _p(str(quantity), styles["cell_bold"]),
+            ]
+        )
+    data.append(
+        [
+            _p("", styles["cell"]),
+            _p("Total units", styles["cell"]),
+            _p(str(units), styles["cell_bold"]),
+        ]
+    )
+    table = Table(data, colWidths=widths, repeatRows=1)
+    style = _table_style()
+    style.add("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)
+    table.setStyle(style)
+    return table
+
+
 def packing_slip_pdf(shipment: Shipment | int, *, size: str = "a4") -> bytes:
     """The slip that goes in the box: ship-to, order number, what was packed, SH-<id> barcode.
 
@@ -470,84 +567,24 @@ def packing_slip_pdf(shipment: Shipment | int, *, size: str = "a4") -> bytes:
         title=f"Packing slip {code} order {number}",
         author="OMS",
     )
-    symbol = _barcode(
-        code, max_width=width * 0.45, bar_height=(10 if small else 13) * mm, bar_width=1.3
-    )
-    header = Table(
-        [[_p("Packing slip", styles["title"]), symbol or _p(code, styles["cell_bold"])]],
-        colWidths=[width * 0.55, width * 0.45],
-    )
-    header.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    placed = timezone.localtime(order.placed_at).date().isoformat() if order.placed_at else ""
-    facts = [
-        ("Order", number),
-        ("Order date", placed),
-        ("Shipment", code),
-        ("Ships from", f"{shipment.location.code} {shipment.location.name}".strip()),
-    ]
-    if parcels:
-        total = sum(parcels)
-        facts.append(("Parcels", f"{len(parcels)} · {total / 1000:.2f} kg"))
-    facts_table = Table(
-        [[_p(k, styles["small"]), _p(v, styles["cell_bold"])] for k, v in facts],
-        colWidths=[width * 0.3 if small else 30 * mm, None],
-        hAlign="LEFT",
-    )
-    facts_table.setStyle(
-        TableStyle(
-            [
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 1),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
-            ]
-        )
-    )
     address = _address_lines(dict(order.shipping_address or {}))
     story: list[Flowable] = [
-        header,
+        _slip_header(code, width=width, small=small, styles=styles),
         Spacer(1, 3 * mm),
-        facts_table,
+        _slip_facts(
+            shipment,
+            number=number,
+            code=code,
+            parcels=parcels,
+            width=width,
+            small=small,
+            styles=styles,
+        ),
         _p("Ship to", styles["h2"]),
         _p("\n".join(address) or "(no shipping address)", styles["address"]),
         _p("Contents", styles["h2"]),
+        _slip_contents(lines, width=width, styles=styles),
     ]
-    packed = any(ln.quantity_packed for ln in lines)
-    qty_head = "Packed" if packed else "Quantity"
-    widths = [width * 0.36, width * 0.5, width * 0.14]
-    data: list[list[Any]] = [[_p(h, styles["head"]) for h in ["SKU", "Name", qty_head]]]
-    units = 0
-    for ln in lines:
-        quantity = ln.quantity_packed if packed else ln.quantity
-        units += quantity
-        sku = ln.order_line.sku
-        data.append(
-            [
-                _p(sku.code if sku else ln.order_line.sku_code, styles["code"]),
-                _p((sku.name if sku else "") or ln.order_line.name, styles["cell"]),
-                _p(str(quantity), styles["cell_bold"]),
-            ]
-        )
-    data.append(
-        [
-            _p("", styles["cell"]),
-            _p("Total units", styles["cell"]),
-            _p(str(units), styles["cell_bold"]),
-        ]
-    )
-    table = Table(data, colWidths=widths, repeatRows=1)
-    style = _table_style()
-    style.add("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)
-    table.setStyle(style)
-    story.append(table)
     if order.notes.strip():
         story.append(
             KeepTogether(

@@ -176,18 +176,9 @@ def sku_find(*, code_or_barcode: str) -> Sku | None:
     return found.get(True) or found.get(False)
 
 
-def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
-    """Levels that need action, most urgent first, each with why. Three queries.
-
-    - out of stock: nothing available to promise while there is demand (units reserved for
-      orders, or a forecast velocity above zero);
-    - runs out before the next receipt: the level's forecast stock-out date is earlier than
-      today + the SKU's lead time, or earlier than the expected arrival of the next transfer
-      in transit bringing that SKU to that location;
-    - at or below the reorder point: on hand minus reserved is at most the reorder point;
-    - flagged for a cycle count.
-    """
-    today = today or timezone.localdate()
+def _incoming_transfers() -> dict[tuple[int, int], tuple[datetime, int]]:
+    """Per (SKU, destination): (expected arrival, transfer id) of the earliest transfer in
+    transit."""
     incoming: dict[tuple[int, int], tuple[datetime, int]] = {}
     transfer_lines = (
         TransferLine.objects.filter(
@@ -202,6 +193,14 @@ def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
         pair = (sku_id, location_id)
         if pair not in incoming or expected_at < incoming[pair][0]:
             incoming[pair] = (expected_at, transfer_id)
+    return incoming
+
+
+def _attention_candidates(
+    *, today: date, incoming: dict[tuple[int, int], tuple[datetime, int]]
+) -> QuerySet[StockLevel]:
+    """The levels that may need action, annotated with their forecast; a superset refined by
+    `_attention_item`."""
     # Rows whose stock-out falls inside the widest window worth looking at; refined below.
     horizon = today + timedelta(days=int(Sku.objects.aggregate(m=Max("lead_time_days"))["m"] or 0))
     if incoming:
@@ -211,7 +210,7 @@ def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
     forecast = StockForecast.objects.filter(
         sku_id=OuterRef("sku_id"), location_id=OuterRef("location_id")
     )
-    levels = (
+    return (
         StockLevel.objects.select_related("sku", "location")
         .annotate(
             available_qty=available_expression(),
@@ -229,65 +228,99 @@ def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
         )
         .order_by()
     )
-    items: list[AttentionItem] = []
-    for level in levels:
-        reasons: list[str] = []
-        ranks: list[int] = []
-        velocity: Decimal | None = level.forecast_velocity
-        stockout: date | None = level.forecast_stockout
-        available = int(level.available_qty)
-        if available == 0 and (level.reserved > 0 or (velocity or 0) > 0):
-            ranks.append(ATTENTION_OUT_OF_STOCK)
-            if level.reserved > level.on_hand:
-                reasons.append(
-                    f"Out of stock: {level.reserved} reserved for orders, "
-                    f"only {level.on_hand} on hand."
-                )
-            elif level.reserved:
-                reasons.append(
-                    f"Out of stock: nothing left to promise ({level.reserved} reserved for "
-                    f"orders, {level.on_hand} on hand)."
-                )
-            else:
-                reasons.append(f"Out of stock while selling about {velocity:.1f} a day.")
-        next_in = incoming.get((level.sku_id, level.location_id))
-        if stockout is not None:
-            lead_time = level.sku.lead_time_days
-            if stockout < today + timedelta(days=lead_time):
-                ranks.append(ATTENTION_RUNS_OUT)
-                reasons.append(
-                    f"Forecast to run out on {stockout:%Y-%m-%d}, before stock reordered today "
-                    f"could arrive ({lead_time} days lead time)."
-                )
-            elif next_in is not None and stockout < timezone.localdate(next_in[0]):
-                ranks.append(ATTENTION_RUNS_OUT)
-                reasons.append(
-                    f"Forecast to run out on {stockout:%Y-%m-%d}, before transfer "
-                    f"TR-{next_in[1]} arrives ({timezone.localdate(next_in[0]):%Y-%m-%d})."
-                )
-        if level.reorder_point > 0 and level.on_hand - level.reserved <= level.reorder_point:
-            ranks.append(ATTENTION_REORDER)
-            reasons.append(
-                f"At or below the reorder point: {level.on_hand - level.reserved} free, "
-                f"reorder point {level.reorder_point}."
-            )
-        if level.needs_count:
-            ranks.append(ATTENTION_COUNT)
-            reasons.append("Flagged for a cycle count.")
-        if not ranks:
-            continue
-        items.append(
-            AttentionItem(
-                level=level,
-                available=available,
-                urgency=min(ranks),
-                reasons=tuple(reasons),
-                velocity=velocity,
-                stockout_date=stockout,
-                next_transfer_id=next_in[1] if next_in else None,
-                next_transfer_at=next_in[0] if next_in else None,
-            )
+
+
+def _out_of_stock_reason(level: StockLevel, velocity: Decimal | None) -> str:
+    """Why an out-of-stock level with demand needs action."""
+    if level.reserved > level.on_hand:
+        return f"Out of stock: {level.reserved} reserved for orders, only {level.on_hand} on hand."
+    if level.reserved:
+        return (
+            f"Out of stock: nothing left to promise ({level.reserved} reserved for "
+            f"orders, {level.on_hand} on hand)."
         )
+    return f"Out of stock while selling about {velocity:.1f} a day."
+
+
+def _runs_out_reason(
+    level: StockLevel, *, stockout: date, next_in: tuple[datetime, int] | None, today: date
+) -> str | None:
+    """Why a level runs out before its next receipt (a reorder or a transfer), or None."""
+    lead_time = level.sku.lead_time_days
+    if stockout < today + timedelta(days=lead_time):
+        return (
+            f"Forecast to run out on {stockout:%Y-%m-%d}, before stock reordered today "
+            f"could arrive ({lead_time} days lead time)."
+        )
+    if next_in is not None and stockout < timezone.localdate(next_in[0]):
+        return (
+            f"Forecast to run out on {stockout:%Y-%m-%d}, before transfer "
+            f"TR-{next_in[1]} arrives ({timezone.localdate(next_in[0]):%Y-%m-%d})."
+        )
+    return None
+
+
+def _attention_item(
+    level: StockLevel, *, next_in: tuple[datetime, int] | None, today: date
+) -> AttentionItem | None:
+    """The level with every reason it needs action, or None when it needs none."""
+    reasons: list[str] = []
+    ranks: list[int] = []
+    # The annotations of `_attention_candidates` (its QuerySet type does not carry them).
+    velocity: Decimal | None = level.forecast_velocity  # type: ignore[attr-defined]
+    stockout: date | None = level.forecast_stockout  # type: ignore[attr-defined]
+    available = int(level.available_qty)  # type: ignore[attr-defined]
+    if available == 0 and (level.reserved > 0 or (velocity or 0) > 0):
+        ranks.append(ATTENTION_OUT_OF_STOCK)
+        reasons.append(_out_of_stock_reason(level, velocity))
+    if stockout is not None:
+        runs_out = _runs_out_reason(level, stockout=stockout, next_in=next_in, today=today)
+        if runs_out is not None:
+            ranks.append(ATTENTION_RUNS_OUT)
+            reasons.append(runs_out)
+    if level.reorder_point > 0 and level.on_hand - level.reserved <= level.reorder_point:
+        ranks.append(ATTENTION_REORDER)
+        reasons.append(
+            f"At or below the reorder point: {level.on_hand - level.reserved} free, "
+            f"reorder point {level.reorder_point}."
+        )
+    if level.needs_count:
+        ranks.append(ATTENTION_COUNT)
+        reasons.append("Flagged for a cycle count.")
+    if not ranks:
+        return None
+    return AttentionItem(
+        level=level,
+        available=available,
+        urgency=min(ranks),
+        reasons=tuple(reasons),
+        velocity=velocity,
+        stockout_date=stockout,
+        next_transfer_id=next_in[1] if next_in else None,
+        next_transfer_at=next_in[0] if next_in else None,
+    )
+
+
+def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
+    """Levels that need action, most urgent first, each with why. Three queries.
+
+    - out of stock: nothing available to promise while there is demand (units reserved for
+      orders, or a forecast velocity above zero);
+    - runs out before the next receipt: the level's forecast stock-out date is earlier than
+      today + the SKU's lead time, or earlier than the expected arrival of the next transfer
+      in transit bringing that SKU to that location;
+    - at or below the reorder point: on hand minus reserved is at most the reorder point;
+    - flagged for a cycle count.
+    """
+    today = today or timezone.localdate()
+    incoming = _incoming_transfers()
+    items: list[AttentionItem] = []
+    for level in _attention_candidates(today=today, incoming=incoming):
+        item = _attention_item(
+            level, next_in=incoming.get((level.sku_id, level.location_id)), today=today
+        )
+        if item is not None:
+            items.append(item)
     items.sort(
         key=lambda item: (
             item.urgency,

@@ -1,6 +1,6 @@
-"""Channel adapters, one module per vendor, all behind channels.adapters.base.ChannelAdapter.
+"""Channel adapters, one package per vendor, all behind channels.adapters.base.ChannelAdapter.
 
-Each vendor module exposes one class taking an AdapterContext; `adapter_class` finds it by the
+Each vendor package exposes one class taking an AdapterContext; `adapter_class` finds it by the
 channel's kind without importing every vendor at start-up.
 """
 

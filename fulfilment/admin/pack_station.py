@@ -1,12 +1,12 @@
 """The pack station: scan a shipment, scan every item, weigh the parcels, pack (keyboard and
 scanner only). Nothing is recorded until the last step: the scans live in a signed token in
-the page, checked against what the shipment holds.
+the page, checked against what the shipment holds. What a scan matches and whether it fits is
+decided by fulfilment.services.packing; this screen parses, calls it, and renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,11 +21,19 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from fulfilment import services
-from fulfilment.admin.shared import SHIPMENT_REF, held_problem, plural
+from fulfilment.admin.shared import plural
 from fulfilment.models import Shipment, ShipmentLine
 from fulfilment.picklists import shipment_code
-from fulfilment.states import ShipmentStatus
-from inventory.selectors import sku_find
+from fulfilment.services.packing import (
+    PackItem,
+    pack_complete,
+    pack_items,
+    pack_refusal,
+    pack_scan,
+    pack_scans_stale,
+    pack_shipment_find,
+    pack_weight_estimate,
+)
 from oms.admin.fields import IntegerField
 from oms.admin.tools import ToolAdmin
 from oms.errors import DomainError
@@ -34,23 +42,6 @@ PACK_SALT = "fulfilment.admin.pack"
 PACK_MAX_AGE = 12 * 60 * 60  # a packing session may last a shift
 MAX_PARCELS = 20
 MAX_SCAN_QUANTITY = 9999
-
-
-@dataclass
-class PackItem:
-    """One SKU of the shipment at the pack station: how many to pack, how many scanned."""
-
-    sku_code: str
-    name: str
-    barcode: str
-    weight_grams: int | None
-    expected: int
-    scanned: int = 0
-    lines: list[tuple[int, int]] = field(default_factory=list)  # (order line id, quantity)
-
-    @property
-    def remaining(self) -> int:
-        return self.expected - self.scanned
 
 
 @dataclass
@@ -141,7 +132,7 @@ class PackStation(ToolAdmin):
         reference = request.GET.get("shipment", "").strip()
         if not reference:
             return self._pack_render(request, packed=self._packed_shipment(request))
-        shipment, problem = self._pack_find(reference)
+        shipment, problem = pack_shipment_find(reference)
         if shipment is None or problem:
             return self._pack_render(request, find_error=problem, reference=reference)
         return self._pack_render(request, shipment=shipment, state=PackState(shipment.pk, {}))
@@ -151,77 +142,6 @@ class PackStation(ToolAdmin):
         if not value.isdigit():
             return None
         return Shipment.objects.select_related("order", "location").filter(pk=int(value)).first()
-
-    def _pack_find(self, reference: str) -> tuple[Shipment | None, str]:
-        match = SHIPMENT_REF.match(reference)
-        if match is None:
-            return None, (
-                f"“{reference}” is not a shipment number: scan the barcode on the pick list or "
-                "packing slip (SH-123), or type the number."
-            )
-        pk = int(match[1])
-        shipment = Shipment.objects.select_related("order", "location").filter(pk=pk).first()
-        if shipment is None:
-            return None, f"There is no shipment {shipment_code(pk)}."
-        return shipment, self._pack_refusal(shipment)
-
-    def _pack_refusal(self, shipment: Shipment) -> str:
-        label = shipment_code(shipment.pk)
-        if shipment.status == ShipmentStatus.PICKING:
-            held = held_problem(shipment)
-            return f"{label} cannot be packed: {held}. Release the order first." if held else ""
-        if shipment.status == ShipmentStatus.PENDING:
-            return (
-                f"{label} is pending: it has not been picked yet. Pick it, confirm it with "
-                "“Mark picked” in the shipment list, then scan it here."
-            )
-        if shipment.status == ShipmentStatus.PACKED:
-            return f"{label} is already packed."
-        return f"{label} is {shipment.get_status_display().lower()}: there is nothing to pack."
-
-    def _pack_items(self, shipment: Shipment, scanned: dict[str, int]) -> list[PackItem]:
-        items: dict[str, PackItem] = {}
-        lines = (
-            ShipmentLine.objects.filter(shipment=shipment)
-            .select_related("order_line__sku")
-            .order_by("order_line__line_number", "id")
-        )
-        for line in lines:
-            sku = line.order_line.sku
-            code = sku.code if sku else line.order_line.sku_code
-            # In picking, picked is what was found; zero means not confirmed: all of it.
-            quantity = line.quantity_picked or line.quantity
-            item = items.setdefault(
-                code,
-                PackItem(
-                    sku_code=code,
-                    name=(sku.name if sku else "") or line.order_line.name,
-                    barcode=sku.barcode if sku else "",
-                    weight_grams=sku.weight_grams if sku else None,
-                    expected=0,
-                ),
-            )
-            item.expected += quantity
-            item.lines.append((line.order_line_id, line.quantity))
-        for code, count in scanned.items():
-            if code in items:
-                items[code].scanned = count
-        return list(items.values())
-
-    @staticmethod
-    def _match(items: Sequence[PackItem], value: str) -> PackItem | None:
-        for same in (
-            lambda it: it.sku_code == value,
-            lambda it: bool(it.barcode) and it.barcode == value,
-            lambda it: (
-                it.sku_code.casefold() == value.casefold()
-                or (bool(it.barcode) and it.barcode.casefold() == value.casefold())
-            ),
-        ):
-            found = next((it for it in items if same(it)), None)
-            if found is not None:
-                return found
-        return None
 
     def _pack_post(self, request: HttpRequest) -> HttpResponse:
         state = PackState.load(request.POST.get("token", ""))
@@ -241,14 +161,11 @@ class PackStation(ToolAdmin):
             return self._pack_render(
                 request, find_error=f"There is no shipment {shipment_code(state.shipment_id)}."
             )
-        refusal = self._pack_refusal(shipment)
+        refusal = pack_refusal(shipment)
         if refusal:
             return self._pack_render(request, find_error=refusal)
-        items = self._pack_items(shipment, state.scanned)
-        known = {it.sku_code for it in items}
-        if any(code not in known for code in state.scanned) or any(
-            it.remaining < 0 for it in items
-        ):
+        items = pack_items(shipment, state.scanned)
+        if pack_scans_stale(items, state.scanned):
             return self._pack_render(
                 request,
                 shipment=shipment,
@@ -274,44 +191,23 @@ class PackStation(ToolAdmin):
             return self._pack_render(
                 request, shipment=shipment, state=state, feedback=("error", message)
             )
-        value = form.cleaned_data["scan"]
-        quantity = form.cleaned_data.get("quantity") or 1
-        item = self._match(items, value)
-        if item is None:
-            if SHIPMENT_REF.match(value) and value.upper().startswith("SH"):
-                message = (
-                    f"{value} is a shipment: finish {shipment_code(shipment.pk)} first, or "
-                    "choose “Another shipment”."
-                )
-            else:
-                sku = sku_find(code_or_barcode=value)
-                message = (
-                    f"{sku.code} is not in this shipment."
-                    if sku is not None
-                    else f"“{value}” is not in this shipment (no SKU has this code or barcode)."
-                )
+        outcome = pack_scan(
+            shipment_id=shipment.pk,
+            items=items,
+            scanned=state.scanned,
+            value=form.cleaned_data["scan"],
+            quantity=form.cleaned_data.get("quantity") or 1,
+        )
+        if not outcome.ok:
             return self._pack_render(
-                request, shipment=shipment, state=state, feedback=("error", message)
+                request, shipment=shipment, state=state, feedback=("error", outcome.message)
             )
-        if item.scanned + quantity > item.expected:
-            if item.remaining == 0:
-                message = f"All {item.expected} of {item.sku_code} are already scanned."
-            else:
-                message = (
-                    f"Only {item.remaining} more of {item.sku_code} "
-                    f"{'belongs' if item.remaining == 1 else 'belong'} in this shipment, "
-                    f"not {quantity}."
-                )
-            return self._pack_render(
-                request, shipment=shipment, state=state, feedback=("error", message)
-            )
-        item.scanned += quantity
-        state = PackState(shipment.pk, {**state.scanned, item.sku_code: item.scanned})
-        message = f"{item.sku_code}: {item.scanned} of {item.expected} scanned."
-        if all(it.remaining == 0 for it in items):
-            message += " Everything is scanned: weigh the parcel."
         return self._pack_render(
-            request, shipment=shipment, state=state, items=items, feedback=("ok", message)
+            request,
+            shipment=shipment,
+            state=PackState(shipment.pk, outcome.scanned),
+            items=items,
+            feedback=("ok", outcome.message),
         )
 
     def _pack_parcels(
@@ -405,14 +301,8 @@ class PackStation(ToolAdmin):
             context.update(slip_url=slip, slip_4x6_url=f"{slip}?size=4x6")
         if shipment is not None and state is not None:
             if items is None:
-                items = self._pack_items(shipment, state.scanned)
-            complete = all(it.remaining == 0 for it in items)
-            weights = [it.weight_grams for it in items]
-            estimate = (
-                sum((it.weight_grams or 0) * it.expected for it in items)
-                if weights and all(w is not None for w in weights)
-                else None
-            )
+                items = pack_items(shipment, state.scanned)
+            complete = pack_complete(items)
             if complete and parcels is None:
                 parcels = ParcelFormSet(prefix="parcels", initial=[{}])
             if complete and parcels.forms:
@@ -428,7 +318,7 @@ class PackStation(ToolAdmin):
                 complete=complete,
                 scan_form=ScanForm(initial={"quantity": 1}),
                 parcels=parcels,
-                estimate=estimate,
+                estimate=pack_weight_estimate(items),
                 units=sum(it.expected for it in items),
                 scanned_units=sum(it.scanned for it in items),
                 step=3 if complete else 2,

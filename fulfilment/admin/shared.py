@@ -1,17 +1,14 @@
-"""What the shipment screens share: the shipment reference a scanner reads, lines and units
-per shipment, the hold that stops a shipment, a count with its noun.
+"""What the shipment screens share: lines and units per shipment, a count with its noun.
+
+The shipment reference a scanner reads (`SHIPMENT_REF`) and the hold that stops a shipment
+(`held_problem`) are the services' (fulfilment.services.packing and .holds).
 """
 
 from __future__ import annotations
 
-import re
-
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from fulfilment.models import Shipment, ShipmentLine
-from orders.selectors import order_hold_reasons
-
-SHIPMENT_REF = re.compile(r"^\s*(?:SH-?)?(\d{1,12})\s*$", re.IGNORECASE)
 
 
 def with_line_totals(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
@@ -26,11 +23,3 @@ def with_line_totals(queryset: QuerySet[Shipment]) -> QuerySet[Shipment]:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def held_problem(shipment: Shipment) -> str:
-    """ "order N is on hold (its holds)", or "" when the shipment's order is not on hold."""
-    if not shipment.order.is_on_hold:
-        return ""
-    reasons = "; ".join(order_hold_reasons(shipment.order_id)) or "hold"
-    return f"order {shipment.order} is on hold ({reasons})"

@@ -11,9 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from fulfilment import services
-from fulfilment.admin.shared import held_problem, plural
+from fulfilment.admin.shared import plural
 from fulfilment.models import Shipment
 from fulfilment.picklists import pick_list, pick_list_pdf, shipment_code
+from fulfilment.services.holds import held_problem
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
 from oms.admin.tools import ToolAdmin, each_object

@@ -19,10 +19,11 @@ from django.utils.safestring import SafeString
 from fulfilment.admin.explanation import explanation_html
 from fulfilment.admin.inlines import ParcelInline, ShipmentLineInline
 from fulfilment.admin.pack_station import PackStation
-from fulfilment.admin.shared import SHIPMENT_REF, with_line_totals
+from fulfilment.admin.shared import with_line_totals
 from fulfilment.admin.shipment_actions import ShipmentActions
 from fulfilment.models import Shipment
 from fulfilment.picklists import packing_slip_pdf, shipment_code
+from fulfilment.services.packing import SHIPMENT_REF
 from fulfilment.states import OPEN, ShipmentStatus
 from oms.admin.readonly import ReadOnlyModelAdmin
 

@@ -26,8 +26,17 @@ from fulfilment.services.shipments import HOLD_ATTENTION_PREFIX, _lock, shipment
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
 from oms.errors import Conflict
+from orders.selectors import order_hold_reasons
 from orders.services import order_get_for_update
 from orders.states import OrderStatus
+
+
+def held_problem(shipment: Shipment) -> str:
+    """ "order N is on hold (its holds)", or "" when the shipment's order is not on hold."""
+    if not shipment.order.is_on_hold:
+        return ""
+    reasons = "; ".join(order_hold_reasons(shipment.order_id)) or "hold"
+    return f"order {shipment.order} is on hold ({reasons})"
 
 
 def order_shipments_hold_flag(*, order_id: int, actor: str = "system") -> list[int]:

@@ -14,22 +14,26 @@ from django.utils import timezone
 from fulfilment.delivery_dates import Calendar, dates_for, default_bands
 from fulfilment.geocoding import geocode
 from fulfilment.models import LocationSchedule
-from fulfilment.services.routing import Need, _load_free, _plan, _policy_and_candidates
+from fulfilment.services.routing import (
+    Candidate,
+    Need,
+    Plan,
+    _load_free,
+    _plan,
+    _policy_and_candidates,
+)
 from inventory.models import Sku
 from oms.errors import ValidationFailed
 from orders.models import Order
 from orders.services.capture import channel_model
 
 
-def promise(
-    *,
-    channel: str,
-    destination: Mapping[str, Any],
-    lines: Sequence[Mapping[str, Any]],
-    now: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """Plan the basket like routing would and date it. Raises ValidationFailed (unknown
-    channel or SKU, bad quantity, no destination country)."""
+def _promise_input(
+    *, channel: str, destination: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> tuple[Any, str, list[str], dict[str, Sku]]:
+    """(channel, country, the lines' SKU codes, the active SKUs by code) of a valid request.
+
+    Raises ValidationFailed with every problem at once."""
     errors: dict[str, list[str]] = {}
     channel_obj = channel_model().objects.filter(code=channel).first()
     if channel_obj is None:
@@ -49,6 +53,52 @@ def promise(
             errors[f"lines.{index}.quantity"] = ["A positive whole number."]
     if errors:
         raise ValidationFailed("The promise cannot be computed.", errors=errors)
+    return channel_obj, country, codes, skus
+
+
+def _promise_option(
+    plan: Plan, candidates: Sequence[Candidate], *, country: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The dates of a deliverable plan: it ships when its last location ships, arrives when
+    its last parcel does."""
+    by_pk = {c.location.pk: c for c in candidates}
+    used = sorted({loc for _, loc, _ in plan.allocations}, key=lambda pk: by_pk[pk].sort_key())
+    schedules = {s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)}
+    calendar = Calendar({country} | {str(by_pk[pk].location.country) for pk in used}, now.date())
+    bands = default_bands()
+    dated = [
+        dates_for(
+            location=by_pk[pk].location,
+            destination_country=country,
+            distance_km=by_pk[pk].distance_km,
+            now=now,
+            calendar=calendar,
+            bands=bands,
+            schedule=schedules.get(pk),
+        )
+        for pk in used
+    ]
+    return {
+        "locations": [by_pk[pk].location.code for pk in used],
+        "ship_date": max(d.ship_date for d in dated),
+        "delivery_date": max(d.delivery_date for d in dated),
+        "carrier": dated[0].carrier,
+        "service": dated[0].service,
+    }
+
+
+def promise(
+    *,
+    channel: str,
+    destination: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Plan the basket like routing would and date it. Raises ValidationFailed (unknown
+    channel or SKU, bad quantity, no destination country)."""
+    channel_obj, country, codes, skus = _promise_input(
+        channel=channel, destination=destination, lines=lines
+    )
     now = now or timezone.now()
     needs = [
         Need(
@@ -68,36 +118,7 @@ def promise(
     deliverable = plan.kind in ("single", "split")
     options = []
     if deliverable:
-        by_pk = {c.location.pk: c for c in candidates}
-        used = sorted({loc for _, loc, _ in plan.allocations}, key=lambda pk: by_pk[pk].sort_key())
-        schedules = {
-            s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)
-        }
-        calendar = Calendar(
-            {country} | {str(by_pk[pk].location.country) for pk in used}, now.date()
-        )
-        bands = default_bands()
-        dated = [
-            dates_for(
-                location=by_pk[pk].location,
-                destination_country=country,
-                distance_km=by_pk[pk].distance_km,
-                now=now,
-                calendar=calendar,
-                bands=bands,
-                schedule=schedules.get(pk),
-            )
-            for pk in used
-        ]
-        options.append(
-            {
-                "locations": [by_pk[pk].location.code for pk in used],
-                "ship_date": max(d.ship_date for d in dated),
-                "delivery_date": max(d.delivery_date for d in dated),
-                "carrier": dated[0].carrier,
-                "service": dated[0].service,
-            }
-        )
+        options.append(_promise_option(plan, candidates, country=country, now=now))
     return {
         "deliverable": deliverable,
         "reason": plan.reason,

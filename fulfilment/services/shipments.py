@@ -17,7 +17,7 @@ replaces a flag of another reason (fulfilment.services.holds sets and clears it)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -157,6 +157,66 @@ def shipment_cancel(
     return shipment
 
 
+def _pick_check(lines: Sequence[tuple[int, int]], by_line: Mapping[int, ShipmentLine]) -> None:
+    """Refuse a pick of a line not in the shipment, a negative figure, or (Conflict
+    `over_pick`, at the first one) more than the line holds."""
+    errors: dict[str, list[str]] = {}
+    for index, (order_line_id, quantity) in enumerate(lines):
+        line = by_line.get(order_line_id)
+        if line is None:
+            errors[f"lines.{index}.order_line"] = ["Not in this shipment."]
+        elif quantity < 0:
+            errors[f"lines.{index}.quantity"] = ["0 or more."]
+        elif quantity > line.quantity:
+            raise Conflict(
+                f"Line {order_line_id}: {quantity} picked but only {line.quantity} allocated.",
+                code="over_pick",
+                errors={f"lines.{index}.quantity": [f"At most {line.quantity}."]},
+            )
+    if errors:
+        raise ValidationFailed("These picks cannot be recorded.", errors=errors)
+
+
+def _short_pick(
+    *, order: Order, shipment: Shipment, short: list[tuple[ShipmentLine, int]], actor: str
+) -> None:
+    """Give back what was not found, shrink (or drop) its lines, flag the levels for a count,
+    and route the order again; a shipment left empty is cancelled."""
+    order_deallocate(
+        order=order,
+        allocations=[(ln.order_line_id, shipment.location_id, q) for ln, q in short],
+        reason=f"short pick at {shipment.location.code}",
+        actor=actor,
+    )
+    for line, missing in short:
+        line.quantity -= missing
+        line.quantity_picked = min(line.quantity_picked, line.quantity)
+    # A line found not at all leaves the shipment; the others shrink to what was found.
+    gone = [ln.pk for ln, _ in short if ln.quantity == 0]
+    ShipmentLine.objects.filter(pk__in=gone).delete()
+    ShipmentLine.objects.bulk_update(
+        [ln for ln, _ in short if ln.quantity > 0], ["quantity", "quantity_picked"]
+    )
+    sku_ids = list(
+        order.lines.filter(pk__in=[ln.order_line_id for ln, _ in short]).values_list(
+            "sku_id", flat=True
+        )
+    )
+    StockLevel.objects.filter(location=shipment.location, sku_id__in=sku_ids).update(
+        needs_count=True
+    )
+    order_event_add(
+        order=order,
+        kind="short_pick",
+        actor=actor,
+        shipment=shipment.pk,
+        lines=[{"line": ln.order_line_id, "missing": q} for ln, q in short],
+    )
+    if not shipment.lines.exists():
+        _move(shipment, ShipmentStatus.CANCELLED, actor=actor, reason="nothing could be picked")
+    _reroute(order, "short_pick", actor)
+
+
 @transaction.atomic
 def shipment_pick(
     *, shipment: Shipment | int, lines: Sequence[tuple[int, int]], actor: str = "system"
@@ -181,21 +241,7 @@ def shipment_pick(
             TRANSITIONS, shipment.status, ShipmentStatus.PICKING, what=f"Shipment {shipment.pk}"
         )
     by_line = {ln.order_line_id: ln for ln in shipment.lines.select_for_update()}
-    errors: dict[str, list[str]] = {}
-    for index, (order_line_id, quantity) in enumerate(lines):
-        line = by_line.get(order_line_id)
-        if line is None:
-            errors[f"lines.{index}.order_line"] = ["Not in this shipment."]
-        elif quantity < 0:
-            errors[f"lines.{index}.quantity"] = ["0 or more."]
-        elif quantity > line.quantity:
-            raise Conflict(
-                f"Line {order_line_id}: {quantity} picked but only {line.quantity} allocated.",
-                code="over_pick",
-                errors={f"lines.{index}.quantity": [f"At most {line.quantity}."]},
-            )
-    if errors:
-        raise ValidationFailed("These picks cannot be recorded.", errors=errors)
+    _pick_check(lines, by_line)
     short: list[tuple[ShipmentLine, int]] = []
     for order_line_id, quantity in lines:
         line = by_line[order_line_id]
@@ -205,39 +251,7 @@ def shipment_pick(
             short.append((line, missing))
     ShipmentLine.objects.bulk_update(list(by_line.values()), ["quantity_picked"])
     if short:
-        order_deallocate(
-            order=order,
-            allocations=[(ln.order_line_id, shipment.location_id, q) for ln, q in short],
-            reason=f"short pick at {shipment.location.code}",
-            actor=actor,
-        )
-        for line, missing in short:
-            line.quantity -= missing
-            line.quantity_picked = min(line.quantity_picked, line.quantity)
-        # A line found not at all leaves the shipment; the others shrink to what was found.
-        gone = [ln.pk for ln, _ in short if ln.quantity == 0]
-        ShipmentLine.objects.filter(pk__in=gone).delete()
-        ShipmentLine.objects.bulk_update(
-            [ln for ln, _ in short if ln.quantity > 0], ["quantity", "quantity_picked"]
-        )
-        sku_ids = list(
-            order.lines.filter(pk__in=[ln.order_line_id for ln, _ in short]).values_list(
-                "sku_id", flat=True
-            )
-        )
-        StockLevel.objects.filter(location=shipment.location, sku_id__in=sku_ids).update(
-            needs_count=True
-        )
-        order_event_add(
-            order=order,
-            kind="short_pick",
-            actor=actor,
-            shipment=shipment.pk,
-            lines=[{"line": ln.order_line_id, "missing": q} for ln, q in short],
-        )
-        if not shipment.lines.exists():
-            _move(shipment, ShipmentStatus.CANCELLED, actor=actor, reason="nothing could be picked")
-        _reroute(order, "short_pick", actor)
+        _short_pick(order=order, shipment=shipment, short=short, actor=actor)
     return shipment
 
 

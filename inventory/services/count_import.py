@@ -121,14 +121,8 @@ def _parse_count(text: str) -> tuple[int | None, str | None]:
     return counted, None
 
 
-def count_import_parse(*, text: str) -> CountImportPreview:
-    """Validate a counts file against the current stock; writes nothing.
-
-    Three queries whatever the number of rows: SKUs, locations, stock levels.
-    """
-    records, file_errors = _read(text)
-    if file_errors:
-        return CountImportPreview(errors=file_errors)
+def _rows(records: list[tuple[int, list[str]]]) -> list[CountImportRow]:
+    """The file's data rows, their cells trimmed; a row of the wrong width is refused."""
     rows: list[CountImportRow] = []
     for line, record in records:
         cells = [cell.strip() for cell in record]
@@ -141,7 +135,12 @@ def count_import_parse(*, text: str) -> CountImportPreview:
         if len(cells) != len(HEADER):
             row.errors.append(f"Expected 3 columns ({','.join(HEADER)}), found {len(cells)}.")
         rows.append(row)
+    return rows
 
+
+def _resolve(rows: list[CountImportRow]) -> None:
+    """Find each row's SKU (by code, else barcode) and location, and read its figure; two
+    queries whatever the number of rows."""
     sku_values = {row.sku_text for row in rows if row.sku_text}
     location_values = {row.location_text for row in rows if row.location_text}
     by_code: dict[str, Sku] = {}
@@ -173,6 +172,10 @@ def count_import_parse(*, text: str) -> CountImportPreview:
         if error:
             row.errors.append(error)
 
+
+def _check_against_stock(rows: list[CountImportRow]) -> None:
+    """Give each resolved row its level's figures (one query) and refuse a SKU and location
+    counted twice or a figure below what orders hold (unless the level backorders)."""
     resolved = [
         (row, row.sku, row.location)
         for row in rows
@@ -205,6 +208,19 @@ def count_import_parse(*, text: str) -> CountImportPreview:
                 f"Counted {row.counted}, but {row.reserved} are reserved for orders here: "
                 "release or re-route them first."
             )
+
+
+def count_import_parse(*, text: str) -> CountImportPreview:
+    """Validate a counts file against the current stock; writes nothing.
+
+    Three queries whatever the number of rows: SKUs, locations, stock levels.
+    """
+    records, file_errors = _read(text)
+    if file_errors:
+        return CountImportPreview(errors=file_errors)
+    rows = _rows(records)
+    _resolve(rows)
+    _check_against_stock(rows)
     return CountImportPreview(rows=rows)
 
 

@@ -373,6 +373,84 @@ def refund_retry(*, refund: Refund | int, actor: str = "system") -> Refund:
     return locked
 
 
+def _provider_refund(current: Refund, provider: PaymentAdapter) -> tuple[str, str, str]:
+    """Ask the provider for the refund: (target status, provider reference, failure reason).
+
+    After an attempt whose outcome was never stored the provider is asked first whether it
+    already happened. TransientError propagates; PermanentError is the refund's failure.
+    """
+    target, reference, failure = RefundStatus.SUCCEEDED, "", ""
+    try:
+        result = (
+            provider.refund_lookup(idempotency_key=current.idempotency_key)
+            if current.attempts
+            else None
+        ) or provider.refund(
+            order_reference=current.order.number or str(current.order_id),
+            amount=current.amount,
+            currency=current.currency,
+            idempotency_key=current.idempotency_key,
+        )
+        reference = result.reference
+    except PermanentError as exc:
+        target, failure = RefundStatus.FAILED, str(exc)[:500]
+    return target, reference, failure
+
+
+def _refund_outcome_save(
+    *, order: Order, locked: Refund, target: str, reference: str, failure: str
+) -> None:
+    """Store the provider's answer on the locked pending refund, with its timeline entry."""
+    assert_transition(REFUND_TRANSITIONS, locked.status, target, what="Refund")
+    locked.status = target
+    locked.provider_reference = reference
+    locked.failure_reason = failure
+    locked.needs_attention, locked.attention_message = False, ""
+    locked.save(
+        update_fields=[
+            "status",
+            "provider_reference",
+            "failure_reason",
+            "needs_attention",
+            "attention_message",
+            "updated_at",
+        ]
+    )
+    order_event_add(
+        order=order,
+        kind=f"refund_{target}",
+        actor=locked.actor,
+        refund_id=locked.pk,
+        amount=str(locked.amount),
+        currency=locked.currency,
+        reference=reference,
+        failure=failure,
+    )
+
+
+def _refund_succeeded(*, order: Order, locked: Refund) -> None:
+    """The order's payment status follows what its succeeded refunds add up to; the higher
+    apps hear of the refund."""
+    refunded = (
+        Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or ZERO
+    )
+    status = PaymentStatus.REFUNDED if refunded >= order.total else PaymentStatus.PARTIALLY_REFUNDED
+    order_payment_status_set(order=order, status=status, actor=locked.actor)
+    events.publish(
+        RefundSucceeded(
+            refund_id=locked.pk,
+            order_id=order.pk,
+            amount=str(locked.amount),
+            currency=locked.currency,
+            reference=locked.idempotency_key,
+            reason=locked.reason,
+        )
+    )
+
+
 def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = None) -> Refund:
     """Execute a pending refund through the payment provider (at most once per refund).
 
@@ -391,72 +469,15 @@ def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = Non
     )
     # Call out before taking any lock: the idempotency key makes a repeated call harmless, and
     # after an attempt whose outcome we never stored the provider is asked first.
-    target, reference, failure = RefundStatus.SUCCEEDED, "", ""
-    try:
-        result = (
-            provider.refund_lookup(idempotency_key=current.idempotency_key)
-            if current.attempts
-            else None
-        ) or provider.refund(
-            order_reference=current.order.number or str(current.order_id),
-            amount=current.amount,
-            currency=current.currency,
-            idempotency_key=current.idempotency_key,
-        )
-        reference = result.reference
-    except PermanentError as exc:
-        target, failure = RefundStatus.FAILED, str(exc)[:500]
+    target, reference, failure = _provider_refund(current, provider)
     with transaction.atomic():
         order = order_get_for_update(current.order_id)
         locked = Refund.objects.select_for_update().get(pk=refund_id)
         if locked.status != RefundStatus.PENDING:
             return locked
-        assert_transition(REFUND_TRANSITIONS, locked.status, target, what="Refund")
-        locked.status = target
-        locked.provider_reference = reference
-        locked.failure_reason = failure
-        locked.needs_attention, locked.attention_message = False, ""
-        locked.save(
-            update_fields=[
-                "status",
-                "provider_reference",
-                "failure_reason",
-                "needs_attention",
-                "attention_message",
-                "updated_at",
-            ]
-        )
-        order_event_add(
-            order=order,
-            kind=f"refund_{target}",
-            actor=locked.actor,
-            refund_id=locked.pk,
-            amount=str(locked.amount),
-            currency=locked.currency,
-            reference=reference,
-            failure=failure,
+        _refund_outcome_save(
+            order=order, locked=locked, target=target, reference=reference, failure=failure
         )
         if target == RefundStatus.SUCCEEDED:
-            refunded = (
-                Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).aggregate(
-                    total=Sum("amount")
-                )["total"]
-                or ZERO
-            )
-            status = (
-                PaymentStatus.REFUNDED
-                if refunded >= order.total
-                else PaymentStatus.PARTIALLY_REFUNDED
-            )
-            order_payment_status_set(order=order, status=status, actor=locked.actor)
-            events.publish(
-                RefundSucceeded(
-                    refund_id=locked.pk,
-                    order_id=order.pk,
-                    amount=str(locked.amount),
-                    currency=locked.currency,
-                    reference=locked.idempotency_key,
-                    reason=locked.reason,
-                )
-            )
+            _refund_succeeded(order=order, locked=locked)
         return locked

@@ -208,27 +208,10 @@ def _window_check(order: Order, *, source: str, override_reason: str) -> dict[st
     return {"outside_window": True, "window_closed_at": closes_at.isoformat()}
 
 
-@transaction.atomic
-def return_create(
-    *,
-    order: Order | int,
-    lines: Sequence[Mapping[str, Any]],
-    comment: str = "",
-    source: str = ReturnSource.STAFF,
-    override_reason: str = "",
-    authorise: bool = False,
-    exchange: bool = False,
-    actor: str = "system",
-) -> ReturnRequest:
-    """Request a return of shipped lines: `lines` are {order_line, quantity, reason (code)},
-    optionally with an exchange (`exchange`: true for the same SKU, or `exchange_sku`,
-    `exchange_quantity`, `exchange_unit_price`); `exchange` asks it for every line.
-
-    Within the window a shopper's return is authorised at once if the channel auto-authorises;
-    staff may ask `authorise`. Raises ValidationFailed (no lines, unknown line or reason, more
-    than shipped minus what is returned or requested already: `lines.N.quantity`; outside the
-    window: code `return_window_closed`), NotFound (no such order).
-    """
+def _create_input_check(
+    lines: Sequence[Mapping[str, Any]], *, comment: str, source: str, override_reason: str
+) -> str:
+    """Refuse an empty or malformed request before any row is read; the trimmed override."""
     if not lines:
         raise ValidationFailed("A return needs at least one line.", errors={"lines": ["Empty."]})
     texts = {"comment": comment, "override_reason": override_reason, "lines": list(lines)}
@@ -243,20 +226,23 @@ def return_create(
     override_reason = (override_reason or "").strip()[:500]
     if source == ReturnSource.SHOPPER:
         override_reason = ""
-    order_id = order if isinstance(order, int) else int(order.pk)
-    locked = order_get_for_update(order_id)  # NotFound for an unknown order
-    order_lines = {
-        ln.pk: ln
-        for ln in OrderLine.objects.select_for_update(of=("self",))
-        .filter(order=locked)
-        .select_related("sku")
-        .order_by("pk")
-    }
-    window_facts = _window_check(locked, source=source, override_reason=override_reason)
-    if not window_facts:
-        override_reason = ""  # an override only means something outside the window
-    reasons = {r.code: r for r in ReturnReason.objects.filter(is_active=True)}
-    taken = returned_or_requested(locked.pk)
+    return override_reason
+
+
+def _create_plan(
+    lines: Sequence[Mapping[str, Any]],
+    *,
+    order: Order,
+    order_lines: Mapping[int, OrderLine],
+    reasons: Mapping[str, ReturnReason],
+    exchange: bool,
+) -> dict[int, dict[str, Any]]:
+    """Per order line: {quantity, reason, exchange} asked for, merged over the request's lines.
+
+    Raises ValidationFailed with every line's problem at once; what may be returned is what
+    shipped minus what is returned or requested already (read under the order's lock).
+    """
+    taken = returned_or_requested(order.pk)
     wanted: dict[int, int] = {}
     errors: dict[str, list[str]] = {}
     merged: dict[int, dict[str, Any]] = {}
@@ -284,7 +270,7 @@ def return_create(
             ]
             continue
         swap = _exchange_for(
-            item=item, line=line, order=locked, all_lines=exchange, index=index, errors=errors
+            item=item, line=line, order=order, all_lines=exchange, index=index, errors=errors
         )
         entry = merged.setdefault(
             line.pk, {"quantity": 0, "reason": str(item.get("reason")), "exchange": None}
@@ -294,10 +280,23 @@ def return_create(
             entry["exchange"] = swap
     if errors:
         raise ValidationFailed("These lines cannot be returned.", errors=errors)
-    count = ReturnRequest.objects.filter(order=locked).count()
+    return merged
+
+
+def _create_rows(
+    *,
+    order: Order,
+    merged: Mapping[int, Mapping[str, Any]],
+    reasons: Mapping[str, ReturnReason],
+    source: str,
+    comment: str,
+    override_reason: str,
+) -> ReturnRequest:
+    """Write the return (numbered after the order's earlier ones) and its lines."""
+    count = ReturnRequest.objects.filter(order=order).count()
     ret = ReturnRequest.objects.create(
-        number=f"{locked.number or locked.pk}-R{count + 1}",
-        order=locked,
+        number=f"{order.number or order.pk}-R{count + 1}",
+        order=order,
         source=source,
         comment=comment,
         override_reason=override_reason,
@@ -316,33 +315,47 @@ def return_create(
             for line_id, entry in merged.items()
         ]
     )
-    order_event_add(
-        order=locked,
-        kind="return_requested",
-        actor=actor,
-        return_id=ret.pk,
-        number=ret.number,
-        source=source,
-        lines=[
-            {
-                "order_line": line_id,
-                "quantity": entry["quantity"],
-                "reason": entry["reason"],
-                **(
-                    {
-                        "exchange_sku": entry["exchange"][0].code,
-                        "exchange_quantity": entry["exchange"][1],
-                    }
-                    if entry["exchange"]
-                    else {}
-                ),
-            }
-            for line_id, entry in merged.items()
-        ],
-        **window_facts,
-        **({"override_reason": override_reason} if override_reason else {}),
-    )
-    auto = source == ReturnSource.SHOPPER and locked.channel.returns_auto_authorise
+    return ret
+
+
+def _requested_event_lines(merged: Mapping[int, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `return_requested` timeline event's lines."""
+    return [
+        {
+            "order_line": line_id,
+            "quantity": entry["quantity"],
+            "reason": entry["reason"],
+            **(
+                {
+                    "exchange_sku": entry["exchange"][0].code,
+                    "exchange_quantity": entry["exchange"][1],
+                }
+                if entry["exchange"]
+                else {}
+            ),
+        }
+        for line_id, entry in merged.items()
+    ]
+
+
+def _order_lines_locked(**lookup: Any) -> dict[int, OrderLine]:
+    """The order lines `lookup` selects, with their SKUs, locked in primary-key order (always
+    after their order: the lock order Order -> OrderLine)."""
+    return {
+        ln.pk: ln
+        for ln in OrderLine.objects.select_for_update(of=("self",))
+        .filter(**lookup)
+        .select_related("sku")
+        .order_by("pk")
+    }
+
+
+def _create_follow_up(
+    ret: ReturnRequest, *, order: Order, source: str, authorise: bool, actor: str
+) -> ReturnRequest:
+    """Authorise the new return when the channel does so for shoppers or staff asked for it,
+    and confirm a shopper's return by e-mail."""
+    auto = source == ReturnSource.SHOPPER and order.channel.returns_auto_authorise
     if auto or (authorise and source == ReturnSource.STAFF):
         ret = _transition(
             return_request=ret,
@@ -352,8 +365,64 @@ def return_create(
             automatic=auto,
         )
     if source == ReturnSource.SHOPPER:
-        _email_later(locked, ret.pk, "return_confirmed")
+        _email_later(order, ret.pk, "return_confirmed")
     return ret
+
+
+@transaction.atomic
+def return_create(
+    *,
+    order: Order | int,
+    lines: Sequence[Mapping[str, Any]],
+    comment: str = "",
+    source: str = ReturnSource.STAFF,
+    override_reason: str = "",
+    authorise: bool = False,
+    exchange: bool = False,
+    actor: str = "system",
+) -> ReturnRequest:
+    """Request a return of shipped lines: `lines` are {order_line, quantity, reason (code)},
+    optionally with an exchange (`exchange`: true for the same SKU, or `exchange_sku`,
+    `exchange_quantity`, `exchange_unit_price`); `exchange` asks it for every line.
+
+    Within the window a shopper's return is authorised at once if the channel auto-authorises;
+    staff may ask `authorise`. Raises ValidationFailed (no lines, unknown line or reason, more
+    than shipped minus what is returned or requested already: `lines.N.quantity`; outside the
+    window: code `return_window_closed`), NotFound (no such order).
+    """
+    override_reason = _create_input_check(
+        lines, comment=comment, source=source, override_reason=override_reason
+    )
+    order_id = order if isinstance(order, int) else int(order.pk)
+    locked = order_get_for_update(order_id)  # NotFound for an unknown order
+    order_lines = _order_lines_locked(order=locked)
+    window_facts = _window_check(locked, source=source, override_reason=override_reason)
+    if not window_facts:
+        override_reason = ""  # an override only means something outside the window
+    reasons = {r.code: r for r in ReturnReason.objects.filter(is_active=True)}
+    merged = _create_plan(
+        lines, order=locked, order_lines=order_lines, reasons=reasons, exchange=exchange
+    )
+    ret = _create_rows(
+        order=locked,
+        merged=merged,
+        reasons=reasons,
+        source=source,
+        comment=comment,
+        override_reason=override_reason,
+    )
+    order_event_add(
+        order=locked,
+        kind="return_requested",
+        actor=actor,
+        return_id=ret.pk,
+        number=ret.number,
+        source=source,
+        lines=_requested_event_lines(merged),
+        **window_facts,
+        **({"override_reason": override_reason} if override_reason else {}),
+    )
+    return _create_follow_up(ret, order=locked, source=source, authorise=authorise, actor=actor)
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -432,46 +501,24 @@ def _disposition(item: Mapping[str, Any], condition: str) -> str | None:
     return value if value in ALLOWED_DISPOSITIONS[condition] else None
 
 
-@transaction.atomic
-def return_receive(
-    *,
-    return_request: ReturnRequest | int,
-    location: Location | str,
-    lines: Sequence[Mapping[str, Any]],
-    actor: str = "system",
-) -> ReturnRequest:
-    """Receive returned units at a location: `lines` are {order_line, quantity, condition,
-    disposition (optional: restock for sellable units, else quarantine)}.
+def _receive_location(location: Location | str) -> Location:
+    """The receiving location, looked up by code when given one."""
+    if not isinstance(location, str):
+        return location
+    found = Location.objects.filter(code=location).first()
+    if found is None:
+        raise ValidationFailed("Unknown location.", errors={"location": [location]})
+    return found
 
-    Restocked units go back on hand there, quarantined ones into its quarantine, written-off
-    ones are quarantined and written off; the order lines count them returned. Raises
-    ValidationFailed (unknown line, condition or disposition, a damaged unit restocked, more
-    than the return asked for: `lines.N.quantity`, unknown location), InvalidTransition (not
-    authorised or partially received), NotFound.
+
+def _receive_plan(
+    lines: Sequence[Mapping[str, Any]], *, return_lines: Mapping[int, ReturnLine]
+) -> tuple[dict[tuple[int, str, str], int], dict[int, int]]:
+    """(units per (order line, condition, disposition), units per order line) to receive.
+
+    Raises ValidationFailed with every line's problem at once: never more than the return
+    asked for, never a damaged or defective unit restocked.
     """
-    if not lines:
-        raise ValidationFailed("Receive at least one line.", errors={"lines": ["Empty."]})
-    if isinstance(location, str):
-        found = Location.objects.filter(code=location).first()
-        if found is None:
-            raise ValidationFailed("Unknown location.", errors={"location": [location]})
-        location = found
-    return_id = return_id_of(return_request)
-    order = order_get_for_update(order_id_of_return(return_id))
-    # Every writer of a return locks its order first: this read cannot change under us.
-    ret = ReturnRequest.objects.get(pk=return_id)
-    if ret.status not in (ReturnStatus.AUTHORISED, ReturnStatus.PARTIALLY_RECEIVED):
-        assert_transition(
-            TRANSITIONS, ret.status, ReturnStatus.RECEIVED, what=f"Return {ret.number}"
-        )
-    return_lines = {rl.order_line_id: rl for rl in ret.lines.all()}
-    order_lines = {
-        ln.pk: ln
-        for ln in OrderLine.objects.select_for_update(of=("self",))
-        .filter(pk__in=return_lines)
-        .select_related("sku")
-        .order_by("pk")
-    }
     errors: dict[str, list[str]] = {}
     counts: dict[tuple[int, str, str], int] = {}
     received: dict[int, int] = {}
@@ -506,6 +553,18 @@ def return_receive(
         counts[key] = counts.get(key, 0) + quantity
     if errors:
         raise ValidationFailed("These units cannot be received.", errors=errors)
+    return counts, received
+
+
+def _receive_stock(
+    *,
+    ret: ReturnRequest,
+    location: Location,
+    counts: Mapping[tuple[int, str, str], int],
+    order_lines: Mapping[int, OrderLine],
+    actor: str,
+) -> None:
+    """Put the units where their disposition says: on hand, in quarantine, or written off."""
     for (line_id, condition, disposition), quantity in sorted(counts.items()):
         sku = order_lines[line_id].sku
         if sku is None or not sku.track_inventory:
@@ -536,7 +595,17 @@ def return_receive(
                 reason=f"return {ret.number}: {condition}, written off",
                 actor=actor,
             )
-    ret = lock_return(return_id)
+
+
+def _receive_lines_count(
+    *,
+    received: Mapping[int, int],
+    counts: Mapping[tuple[int, str, str], int],
+    return_lines: Mapping[int, ReturnLine],
+    order_lines: Mapping[int, OrderLine],
+) -> None:
+    """Count the units on the return lines (per condition and disposition) and as returned on
+    the order lines."""
     for line_id, quantity in received.items():
         return_line = return_lines[line_id]
         return_line.quantity_received += quantity
@@ -563,6 +632,13 @@ def return_receive(
             ]
         )
         order_line_returned_add(line=order_lines[line_id], quantity=quantity)
+
+
+def _receive_status(
+    ret: ReturnRequest, *, return_lines: Mapping[int, ReturnLine]
+) -> tuple[str, str]:
+    """Move the return to received, or partially received while units are still due:
+    (the status it had, the status it has)."""
     complete = all(rl.quantity_received >= rl.quantity for rl in return_lines.values())
     target = ReturnStatus.RECEIVED if complete else ReturnStatus.PARTIALLY_RECEIVED
     previous = ret.status
@@ -570,6 +646,46 @@ def return_receive(
         assert_transition(TRANSITIONS, previous, target, what=f"Return {ret.number}")
         ret.status = target
         ret.save(update_fields=["status", "updated_at"])
+    return previous, target
+
+
+@transaction.atomic
+def return_receive(
+    *,
+    return_request: ReturnRequest | int,
+    location: Location | str,
+    lines: Sequence[Mapping[str, Any]],
+    actor: str = "system",
+) -> ReturnRequest:
+    """Receive returned units at a location: `lines` are {order_line, quantity, condition,
+    disposition (optional: restock for sellable units, else quarantine)}.
+
+    Restocked units go back on hand there, quarantined ones into its quarantine, written-off
+    ones are quarantined and written off; the order lines count them returned. Raises
+    ValidationFailed (unknown line, condition or disposition, a damaged unit restocked, more
+    than the return asked for: `lines.N.quantity`, unknown location), InvalidTransition (not
+    authorised or partially received), NotFound.
+    """
+    if not lines:
+        raise ValidationFailed("Receive at least one line.", errors={"lines": ["Empty."]})
+    location = _receive_location(location)
+    return_id = return_id_of(return_request)
+    order = order_get_for_update(order_id_of_return(return_id))
+    # Every writer of a return locks its order first: this read cannot change under us.
+    ret = ReturnRequest.objects.get(pk=return_id)
+    if ret.status not in (ReturnStatus.AUTHORISED, ReturnStatus.PARTIALLY_RECEIVED):
+        assert_transition(
+            TRANSITIONS, ret.status, ReturnStatus.RECEIVED, what=f"Return {ret.number}"
+        )
+    return_lines = {rl.order_line_id: rl for rl in ret.lines.all()}
+    order_lines = _order_lines_locked(pk__in=return_lines)
+    counts, received = _receive_plan(lines, return_lines=return_lines)
+    _receive_stock(ret=ret, location=location, counts=counts, order_lines=order_lines, actor=actor)
+    ret = lock_return(return_id)
+    _receive_lines_count(
+        received=received, counts=counts, return_lines=return_lines, order_lines=order_lines
+    )
+    previous, target = _receive_status(ret, return_lines=return_lines)
     order_event_add(
         order=order,
         kind="return_received",

@@ -139,33 +139,26 @@ class AmazonMapping:
         marketplace = marketplace or text_value(self.credentials.get("marketplace_id"))
         return marketplace not in TAX_EXCLUSIVE_MARKETPLACES
 
-    def map_order(self, order: Mapping[str, Any]) -> CanonicalOrder:
-        """One v2026-01-01 Order as a CanonicalOrder. Raises Unreadable."""
-        order_id = text_value(order.get("orderId"))
-        if not order_id:
-            raise Unreadable("no orderId")
-        updated_at = parse_datetime(order.get("lastUpdatedTime"))
-        if updated_at is None:
-            raise Unreadable(f"lastUpdatedTime {order.get('lastUpdatedTime')!r} is not a date")
-        fulfillment = order.get("fulfillment")
-        fulfillment = fulfillment if isinstance(fulfillment, dict) else {}
+    @staticmethod
+    def _payment_status(fulfillment: Mapping[str, Any]) -> str:
+        """The canonical payment status of an order's fulfillmentStatus."""
         status = text_value(fulfillment.get("fulfillmentStatus")).upper()
         if status in PAID_STATUSES:
-            payment_status = "paid"
-        elif status in PENDING_STATUSES:
-            payment_status = "pending"
-        elif status == CANCELLED_STATUS:
-            payment_status = "voided"
-        else:
-            raise Unreadable(f"unknown fulfillmentStatus {status!r}")
-        cancelled = status == CANCELLED_STATUS
+            return "paid"
+        if status in PENDING_STATUSES:
+            return "pending"
+        if status == CANCELLED_STATUS:
+            return "voided"
+        raise Unreadable(f"unknown fulfillmentStatus {status!r}")
 
-        currencies: set[str] = set()
+    def _map_items(
+        self, items: Any, currencies: set[str], *, cancelled: bool
+    ) -> tuple[list[dict[str, Any]], Decimal, list[str], list[str]]:
+        """(lines, the items' shipping, cancel reasons, gift messages) of the orderItems."""
         lines: list[dict[str, Any]] = []
         reasons: list[str] = []
         gifts: list[str] = []
         item_shipping = Decimal(0)
-        items = order.get("orderItems")
         if not isinstance(items, list) or not items:
             raise Unreadable("no orderItems")
         for index, item in enumerate(items, start=1):
@@ -182,8 +175,13 @@ class AmazonMapping:
                 lines.append(line)
         if not lines and not cancelled:
             raise Unreadable("no order item has a quantity")
+        return lines, item_shipping, reasons, gifts
 
-        proceeds = order.get("proceeds")
+    @staticmethod
+    def _order_amounts(
+        proceeds: Any, currencies: set[str]
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """(the order's shipping, its total less any delivery tip), each None when absent."""
         shipping = _breakdown(proceeds, "SHIPPING", "order", currencies)
         total = None
         if isinstance(proceeds, dict):
@@ -191,6 +189,26 @@ class AmazonMapping:
             tip = _breakdown(proceeds, "DELIVERY_TIP", "order", currencies)
             # A delivery tip is charged apart and belongs to no line: it is not ours to compare.
             total = None if grand is None else grand - (tip or Decimal(0))
+        return shipping, total
+
+    def map_order(self, order: Mapping[str, Any]) -> CanonicalOrder:
+        """One v2026-01-01 Order as a CanonicalOrder. Raises Unreadable."""
+        order_id = text_value(order.get("orderId"))
+        if not order_id:
+            raise Unreadable("no orderId")
+        updated_at = parse_datetime(order.get("lastUpdatedTime"))
+        if updated_at is None:
+            raise Unreadable(f"lastUpdatedTime {order.get('lastUpdatedTime')!r} is not a date")
+        fulfillment = order.get("fulfillment")
+        fulfillment = fulfillment if isinstance(fulfillment, dict) else {}
+        payment_status = self._payment_status(fulfillment)
+        cancelled = payment_status == "voided"  # only a CANCELLED order is voided
+
+        currencies: set[str] = set()
+        lines, item_shipping, reasons, gifts = self._map_items(
+            order.get("orderItems"), currencies, cancelled=cancelled
+        )
+        shipping, total = self._order_amounts(order.get("proceeds"), currencies)
         if len(currencies) > 1:
             raise Unreadable(f"amounts in several currencies: {', '.join(sorted(currencies))}")
         currency = currencies.pop() if currencies else self.context.currency.upper()

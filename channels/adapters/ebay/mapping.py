@@ -150,25 +150,8 @@ def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, A
     }
 
 
-def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
-    """One eBay Order (Sell Fulfillment API) as a CanonicalOrder. Raises Unreadable."""
-    if not isinstance(order, dict):
-        raise Unreadable("the order is not an object")
-    order_id = text_value(order.get("orderId"))
-    if not order_id:
-        raise Unreadable("the order has no orderId")
-    updated_at = parse_datetime(order.get("lastModifiedDate"))
-    if updated_at is None:
-        raise Unreadable(f"lastModifiedDate {order.get('lastModifiedDate')!r} is not a date")
-    currency = _order_currency(order, default_currency)
-    if not currency:
-        raise Unreadable("the order names no currency")
-    quantum = currency_quantum(currency)
-    items = _list(order.get("lineItems"), "lineItems")
-    if not items:
-        raise Unreadable("the order has no lineItems")
-    lines = [_line(item, index, currency, quantum) for index, item in enumerate(items)]
-
+def _shipping_and_total(order: Mapping[str, Any], currency: str) -> tuple[Decimal, Decimal | None]:
+    """(delivery less its discount, the order's total or None) from the pricing summary."""
     pricing = dict_value(order.get("pricingSummary"))
     delivery = _amount(pricing.get("deliveryCost"), "pricingSummary.deliveryCost", currency)
     delivery_discount = _amount(
@@ -176,7 +159,12 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
     )
     shipping = max(Decimal(0), (delivery or Decimal(0)) - abs(delivery_discount or Decimal(0)))
     total = _amount(pricing.get("total"), "pricingSummary.total", currency)
+    return shipping, total
 
+
+def _address_and_customer(order: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(shipping address, customer), empty fields left out: the first fulfilment instruction's
+    ship-to, the buyer's registration address filling in the e-mail, name and phone."""
     instructions = _list(order.get("fulfillmentStartInstructions"), "fulfillmentStartInstructions")
     instruction = dict_value(instructions[0] if instructions else None)
     ship_to = dict_value(dict_value(instruction.get("shippingStep")).get("shipTo"))
@@ -204,7 +192,11 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         "phone": phone
         or text_value(dict_value(registration.get("primaryPhone")).get("phoneNumber")),
     }
+    return {k: v for k, v in address.items() if v}, {k: v for k, v in customer.items() if v}
 
+
+def _cancellation(order: Mapping[str, Any]) -> tuple[bool, str]:
+    """(cancelled, the first cancel reason given) of an order."""
     cancel = dict_value(order.get("cancelStatus"))
     cancelled = text_value(cancel.get("cancelState")).upper() == "CANCELED"
     reasons = [
@@ -212,6 +204,30 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         for request in cancel.get("cancelRequests") or []
         if isinstance(request, dict)
     ]
+    return cancelled, next((r for r in reasons if r), "") if cancelled else ""
+
+
+def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
+    """One eBay Order (Sell Fulfillment API) as a CanonicalOrder. Raises Unreadable."""
+    if not isinstance(order, dict):
+        raise Unreadable("the order is not an object")
+    order_id = text_value(order.get("orderId"))
+    if not order_id:
+        raise Unreadable("the order has no orderId")
+    updated_at = parse_datetime(order.get("lastModifiedDate"))
+    if updated_at is None:
+        raise Unreadable(f"lastModifiedDate {order.get('lastModifiedDate')!r} is not a date")
+    currency = _order_currency(order, default_currency)
+    if not currency:
+        raise Unreadable("the order names no currency")
+    quantum = currency_quantum(currency)
+    items = _list(order.get("lineItems"), "lineItems")
+    if not items:
+        raise Unreadable("the order has no lineItems")
+    lines = [_line(item, index, currency, quantum) for index, item in enumerate(items)]
+    shipping, total = _shipping_and_total(order, currency)
+    address, customer = _address_and_customer(order)
+    cancelled, cancel_reason = _cancellation(order)
     program = dict_value(order.get("program"))
     return CanonicalOrder(
         external_id=order_id,
@@ -220,8 +236,8 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         lines=lines,
         placed_at=parse_datetime(order.get("creationDate")),
         external_number=text_value(order.get("salesRecordReference")) or order_id,
-        customer={k: v for k, v in customer.items() if v},
-        shipping_address={k: v for k, v in address.items() if v},
+        customer=customer,
+        shipping_address=address,
         shipping_price=f"{shipping.quantize(quantum):f}",
         total=None if total is None else str(total.quantize(quantum)),
         payment_status=PAYMENT_STATUSES.get(
@@ -230,7 +246,7 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         prices_include_tax=False,
         notes=text_value(order.get("buyerCheckoutNotes")),
         cancelled=cancelled,
-        cancel_reason=next((r for r in reasons if r), "") if cancelled else "",
+        cancel_reason=cancel_reason,
         # Orders eBay's own fulfilment programme ships consume none of our stock.
         fulfilled_by=FULFILLED_BY_CHANNEL if program.get("fulfillmentProgram") else FULFILLED_BY_US,
         raw=order,

@@ -308,18 +308,11 @@ def _fonts_for(fields: _LabelFields) -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
-def label_pdf(fields: _LabelFields) -> bytes:
-    """The 4x6 inch PDF of one parcel's label."""
-    regular, bold = _fonts_for(fields)
+def _draw_from(canvas: rl_canvas.Canvas, fields: _LabelFields, fonts: tuple[str, str]) -> None:
+    """The top band: ship-from on the left, the carrier, service, parcel and reference right."""
+    regular, bold = fonts
     width, height = PAGE
     inner = width - 2 * MARGIN
-    buffer = io.BytesIO()
-    canvas = rl_canvas.Canvas(buffer, pagesize=PAGE, pageCompression=1)
-    canvas.setTitle(f"Label {fields.tracking_number}")
-    canvas.setAuthor("OMS")
-    canvas.setSubject(fields.reference_text)
-
-    # Ship-from and the carrier.
     canvas.setFont(regular, 6.5)
     canvas.drawString(MARGIN, height - MARGIN - 6, "FROM")
     _address_block(
@@ -343,7 +336,10 @@ def label_pdf(fields: _LabelFields) -> bytes:
     canvas.setLineWidth(1.2)
     canvas.line(0, 354, width, 354)
 
-    # Ship-to.
+
+def _draw_ship_to(canvas: rl_canvas.Canvas, fields: _LabelFields, fonts: tuple[str, str]) -> None:
+    regular, bold = fonts
+    width = PAGE[0]
     canvas.setFont(regular, 6.5)
     canvas.drawString(MARGIN, 344, "SHIP TO")
     _address_block(
@@ -351,14 +347,21 @@ def label_pdf(fields: _LabelFields) -> bytes:
         fields.shipment.ship_to,
         x=MARGIN + 8,
         top=328,
-        width=inner - 8,
+        width=width - 2 * MARGIN - 8,
         fonts=(regular, bold),
         size=11.5,
         max_lines=7,
     )
     canvas.line(0, 236, width, 236)
 
-    # AI (420): the ship-to postcode, for the sorting centre.
+
+def _draw_postcode(canvas: rl_canvas.Canvas, fields: _LabelFields, fonts: tuple[str, str]) -> None:
+    """AI (420): the ship-to postcode, for the sorting centre, and the destination beside it
+    in the largest size that fits the room the symbol leaves."""
+    regular, bold = fonts
+    width = PAGE[0]
+    inner = width - 2 * MARGIN
+    right = width - MARGIN
     canvas.setFont(regular, 6.5)
     canvas.drawString(MARGIN, 227, "SHIP-TO POSTCODE")
     used = MARGIN
@@ -376,7 +379,12 @@ def label_pdf(fields: _LabelFields) -> bytes:
     canvas.drawRightString(right, 192, destination)
     canvas.line(0, 160, width, 160)
 
-    # The tracking number.
+
+def _draw_codes(canvas: rl_canvas.Canvas, fields: _LabelFields, fonts: tuple[str, str]) -> None:
+    """The tracking number (Code 128) and, below it, AI (00): the SSCC of the parcel."""
+    regular, bold = fonts
+    width = PAGE[0]
+    inner = width - 2 * MARGIN
     canvas.setFont(regular, 6.5)
     canvas.drawString(MARGIN, 151, "TRACKING NUMBER")
     symbol = _fit(Code128, fields.tracking_number, inner, 1.2, 52)
@@ -385,7 +393,6 @@ def label_pdf(fields: _LabelFields) -> bytes:
     canvas.drawCentredString(width / 2, 82, fields.tracking_number)
     canvas.line(0, 76, width, 76)
 
-    # AI (00): the SSCC of the parcel.
     canvas.setFont(regular, 6.5)
     canvas.drawString(MARGIN, 67, "SSCC")
     symbol = _fit(Code128Auto, gs1_128_data("00", fields.sscc), inner, 1.2, 40)
@@ -393,6 +400,19 @@ def label_pdf(fields: _LabelFields) -> bytes:
     canvas.setFont(regular, 8.5)
     canvas.drawCentredString(width / 2, 10, fields.sscc_text)
 
+
+def label_pdf(fields: _LabelFields) -> bytes:
+    """The 4x6 inch PDF of one parcel's label, drawn top to bottom."""
+    fonts = _fonts_for(fields)
+    buffer = io.BytesIO()
+    canvas = rl_canvas.Canvas(buffer, pagesize=PAGE, pageCompression=1)
+    canvas.setTitle(f"Label {fields.tracking_number}")
+    canvas.setAuthor("OMS")
+    canvas.setSubject(fields.reference_text)
+    _draw_from(canvas, fields, fonts)
+    _draw_ship_to(canvas, fields, fonts)
+    _draw_postcode(canvas, fields, fonts)
+    _draw_codes(canvas, fields, fonts)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -1,0 +1,188 @@
+"""Reading WooCommerce orders into CanonicalOrder: statuses, net or gross line amounts split into
+an exact unit price and discount, addresses, the customer. A record that cannot be read raises
+Unreadable, which becomes a RecordFailure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any
+
+from channels.adapters.base import FULFILLED_BY_US, CanonicalOrder, OrderPage, RecordFailure
+from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
+from fulfilment.adapters.carriers._common import parse_datetime
+from oms.currencies import currency_exponent
+
+
+class Unreadable(ValueError):
+    """A record the mapper cannot read: becomes a RecordFailure with this message."""
+
+
+def text_value(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _amount(value: Any, what: str) -> Decimal:
+    """A Woo amount: a decimal string ("12.50"), or a JSON number (read through str)."""
+    if value in (None, ""):
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise Unreadable(f"{what}: {value!r} is not an amount")
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Unreadable(f"{what}: {value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise Unreadable(f"{what}: {value!r} is not an amount")
+    return amount
+
+
+def unit_and_discount(
+    gross: Decimal, net: Decimal, quantity: int, exponent: int
+) -> tuple[Decimal, Decimal]:
+    """(unit price, line discount) such that unit * quantity - discount == net exactly.
+
+    The unit price is gross / quantity rounded up to the currency's unit, so the discount never
+    goes negative; a net above the gross (a plugin's surcharge) counts as the gross.
+    """
+    quantum = Decimal(1).scaleb(-exponent)
+    gross = max(gross, net)
+    unit = (gross / quantity).quantize(quantum, rounding=ROUND_CEILING)
+    return unit, unit * quantity - net
+
+
+def _address(raw: Any) -> dict[str, Any]:
+    """A Woo billing/shipping address in our names (empty parts left out)."""
+    if not isinstance(raw, dict):
+        return {}
+    name = " ".join(
+        p for p in (text_value(raw.get("first_name")), text_value(raw.get("last_name"))) if p
+    )
+    address = {
+        "name": name or text_value(raw.get("company")),
+        "line1": text_value(raw.get("address_1")),
+        "line2": text_value(raw.get("address_2")),
+        "city": text_value(raw.get("city")),
+        "region": text_value(raw.get("state")),
+        "postal_code": text_value(raw.get("postcode")),
+        "country": text_value(raw.get("country")).upper(),
+        "phone": text_value(raw.get("phone")),
+    }
+    return {k: v for k, v in address.items() if v}
+
+
+def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise Unreadable(f"line_items[{index}] is not an object")
+    what = f"line_items[{index}]"
+    sku = text_value(raw.get("sku"))
+    if not sku:
+        raise Unreadable(f"{what} ({text_value(raw.get('name'))!r}) has no SKU")
+    quantity = raw.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise Unreadable(f"{what}: quantity {quantity!r} is not a positive whole number")
+    total = _amount(raw.get("total"), f"{what}.total")
+    if raw.get("subtotal") in (None, ""):
+        # No subtotal: `price` is the unit price after coupons.
+        subtotal = _amount(raw.get("price"), f"{what}.price") * quantity
+    else:
+        subtotal = _amount(raw.get("subtotal"), f"{what}.subtotal")
+    tax = _amount(raw.get("total_tax"), f"{what}.total_tax")
+    if with_tax:
+        subtotal += _amount(raw.get("subtotal_tax"), f"{what}.subtotal_tax")
+        total += tax
+    if min(subtotal, total, tax) < 0:
+        raise Unreadable(f"{what}: negative amount")
+    unit, discount = unit_and_discount(subtotal, total, quantity, exponent)
+    return {
+        "sku": sku,
+        "quantity": quantity,
+        "name": text_value(raw.get("name")),
+        "external_line_id": text_value(raw.get("id")),
+        "unit_price": unit,
+        "discount": discount,
+        "tax": tax,
+    }
+
+
+def _moment(raw: Mapping[str, Any], *names: str) -> dt.datetime | None:
+    for name in names:
+        moment = parse_datetime(raw.get(name))
+        if moment is not None:
+            return moment
+    return None
+
+
+def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> CanonicalOrder:
+    """One Woo order resource (REST or webhook body) as a CanonicalOrder. Raises Unreadable."""
+    external_id = text_value(raw.get("id"))
+    if not external_id or external_id == "0":
+        raise Unreadable("the order has no id")
+    status = text_value(raw.get("status"))
+    if status not in STATUSES:
+        raise Unreadable(f"unknown order status {status!r}")
+    payment_status, cancelled = STATUSES[status]
+    # `_gmt` dates are naive UTC; the local ones are only a fallback for old stores.
+    updated_at = _moment(raw, "date_modified_gmt", "date_created_gmt")
+    if updated_at is None:
+        raise Unreadable("the order has no date_modified_gmt")
+    currency = text_value(raw.get("currency") or default_currency).upper()
+    try:
+        exponent = currency_exponent(currency)
+    except KeyError:
+        raise Unreadable(f"unknown currency {currency!r}") from None
+    with_tax = raw.get("prices_include_tax") is True
+    items = raw.get("line_items")
+    if not isinstance(items, list) or not items:
+        raise Unreadable("the order has no line_items")
+    lines = [_line(item, i, with_tax=with_tax, exponent=exponent) for i, item in enumerate(items)]
+    shipping = _amount(raw.get("shipping_total"), "shipping_total") + _amount(
+        raw.get("shipping_tax"), "shipping_tax"
+    )
+    billing = raw.get("billing")
+    if not isinstance(billing, dict):
+        billing = {}
+    customer = {
+        "email": text_value(billing.get("email")),
+        "first_name": text_value(billing.get("first_name")),
+        "last_name": text_value(billing.get("last_name")),
+        "phone": text_value(billing.get("phone")),
+    }
+    return CanonicalOrder(
+        external_id=external_id,
+        external_number=text_value(raw.get("number")) or external_id,
+        updated_at=updated_at,
+        placed_at=_moment(raw, "date_created_gmt"),
+        currency=currency,
+        lines=lines,
+        customer={k: v for k, v in customer.items() if v},
+        shipping_address=_address(raw.get("shipping")),
+        billing_address=_address(raw.get("billing")),
+        shipping_price=shipping,
+        total=_amount(raw.get("total"), "total") if raw.get("total") not in (None, "") else None,
+        payment_status=payment_status,
+        prices_include_tax=with_tax,
+        notes=text_value(raw.get("customer_note")),
+        cancelled=cancelled,
+        cancel_reason=f"WooCommerce status {status}" if cancelled else "",
+        fulfilled_by=FULFILLED_BY_US,
+        raw=dict(raw),
+    )
+
+
+def map_orders(records: Sequence[Any], default_currency: str) -> OrderPage:
+    """A page of Woo orders: checkout drafts and trashed orders left out, an unreadable one a
+    RecordFailure."""
+    page = OrderPage(orders=[])
+    for record in records:
+        if not isinstance(record, dict):
+            page.failures.append(RecordFailure("", "the order is not a JSON object"))
+            continue
+        if text_value(record.get("status")) in SKIPPED_STATUSES:
+            continue
+        try:
+            page.orders.append(order_from_woo(record, default_currency=default_currency))
+        except Unreadable as exc:
+            page.failures.append(RecordFailure(text_value(record.get("id")), str(exc), record))
+    return page

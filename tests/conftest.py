@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
@@ -99,6 +100,32 @@ def point_celery_at(
         ensure_broker_folders()
     fresh_start(celery_app)
     return celery_app
+
+
+@contextlib.contextmanager
+def in_process_worker(app: Celery, queues: list[str]) -> Iterator[Any]:
+    """A Celery worker (solo pool) in a thread of this process, consuming `queues`.
+
+    Celery's start_worker leaves `worker.state.should_terminate` at 0 when the thread does not
+    stop in time; every later embedded worker then stops before it is ready, and start_worker
+    waits for its readiness forever (seen on a loaded CI machine: one failure, then a hang).
+    The flag is reset first, and the thread gets a minute to finish its task."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.worker import state
+
+    state.should_terminate = None
+    try:
+        with start_worker(
+            app,
+            pool="solo",
+            perform_ping_check=False,
+            shutdown_timeout=60,
+            loglevel="WARNING",
+            queues=queues,
+        ) as worker:
+            yield worker
+    finally:
+        state.should_terminate = None
 
 
 def fresh_start(app: Celery) -> None:

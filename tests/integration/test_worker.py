@@ -6,12 +6,16 @@ import time
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from oms.models import IdempotencyKey
 from oms.tasks import idempotency_keys_purge
-from tests.conftest import CONFIGURED_BROKER_TRANSPORT, CONFIGURED_BROKER_URL, point_celery_at
+from tests.conftest import (
+    CONFIGURED_BROKER_TRANSPORT,
+    CONFIGURED_BROKER_URL,
+    in_process_worker,
+    point_celery_at,
+)
 from tests.factories import UserFactory
 
 
@@ -36,14 +40,7 @@ def test_a_worker_runs_a_task_sent_through_the_broker(isolated_broker):
         request_hash="0" * 64,
         expires_at=timezone.now() - timedelta(minutes=1),
     )
-    with start_worker(
-        isolated_broker,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        loglevel="WARNING",
-        queues=["default"],
-    ):
+    with in_process_worker(isolated_broker, ["default"]):
         idempotency_keys_purge.delay()
         deadline = time.monotonic() + 30
         while IdempotencyKey.objects.exists() and time.monotonic() < deadline:

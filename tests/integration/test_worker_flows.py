@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from channels import tasks as channel_tasks
 from channels.fakes.shopify import FakeShopifyStore
@@ -20,6 +19,7 @@ from oms.outbox import outbox_sweep
 from orders.models import Order
 from returns.models import Refund
 from returns.services import refund_create
+from tests.conftest import in_process_worker
 from tests.fulfilment.conftest import network, order, put
 from tests.integration.test_worker import isolated_broker
 
@@ -51,14 +51,7 @@ def outbox_rows() -> str:
 
 
 def worker(app, queues):
-    return start_worker(
-        app,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        loglevel="WARNING",
-        queues=queues,
-    )
+    return in_process_worker(app, queues)
 
 
 @pytest.mark.integration

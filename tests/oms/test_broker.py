@@ -10,13 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from oms.broker import BAD_FOLDER, Transport
 from oms.models import IdempotencyKey
 from oms.tasks import idempotency_keys_purge
-from tests.conftest import point_celery_at
+from tests.conftest import in_process_worker, point_celery_at
 from tests.factories import UserFactory
 from tests.oms.broker_race import CONSUMERS, MESSAGES, PRODUCERS, QUEUE, connect, run_race
 
@@ -81,14 +80,7 @@ def test_a_celery_worker_runs_a_task_sent_through_the_embedded_broker(embedded_b
         request_hash="0" * 64,
         expires_at=timezone.now() - timedelta(minutes=1),
     )
-    with start_worker(
-        embedded_broker,
-        pool="solo",
-        perform_ping_check=False,
-        shutdown_timeout=10,
-        loglevel="WARNING",
-        queues=["default"],
-    ) as worker:
+    with in_process_worker(embedded_broker, ["default"]) as worker:
         assert isinstance(worker.consumer.connection.transport, Transport)
         idempotency_keys_purge.delay()
         deadline = time.monotonic() + 30

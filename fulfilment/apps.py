@@ -41,6 +41,11 @@ class FulfilmentConfig(AppConfig):
         from orders.ports import personal_data_register
 
         personal_data_register(FulfilmentPersonalData())
+        # The orders API shows an order's shipments and tracking page through this port.
+        from fulfilment.order_shipments import OrderShipmentsPort
+        from orders.ports import order_shipments_register
+
+        order_shipments_register(OrderShipmentsPort())
         events.subscribe(OrderCancelled, subscribers.shrink_on_cancel)
         events.subscribe(StockChanged, subscribers.reroute_backorders_on_stock)
         # A hold flags the order's open shipments; the release clears the flags and resumes them.

@@ -8,6 +8,9 @@ containing its failures (orders.services.routing).
 Invariant: with nothing registered (the orders app tested on its own layer) routing is skipped
 and the order stays pending, exactly as if routing had found nothing to do yet.
 
+Fulfilment also registers what an order shows of its shipments (OrderShipments): the orders
+API lists them and links the tracking page without naming fulfilment's relation or URL.
+
 Likewise fulfilment, returns and channels register what they hold of a shopper's personal data
 (PersonalData), so that an export or an erasure reaches every app without orders importing one.
 """
@@ -15,9 +18,14 @@ Likewise fulfilment, returns and channels register what they hold of a shopper's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from oms.personal_data import Scrubber
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from orders.models import Order
 
 
 class Routing(Protocol):
@@ -40,6 +48,41 @@ def routing_register(routing: Routing | None) -> Routing | None:
 
 def routing_port() -> Routing | None:
     return _routing
+
+
+# --- what fulfilment shows on an order ---------------------------------------------------------
+
+
+class OrderShipments(Protocol):
+    """Fulfilment's part of an order as the orders API shows it: its shipments and the
+    shopper's tracking page. Registered by fulfilment; with nothing registered an order shows
+    no shipments and no tracking page (the orders app on its own layer)."""
+
+    def prefetch(self, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        """The queryset, reading what `shipment_ids` needs in one query for a whole page."""
+        ...
+
+    def shipment_ids(self, order: Order) -> list[int]:
+        """The order's shipments (from what `prefetch` read, when it did)."""
+        ...
+
+    def tracking_path(self, order: Order) -> str | None:
+        """The path of the shopper's public tracking page of the order."""
+        ...
+
+
+_order_shipments: OrderShipments | None = None
+
+
+def order_shipments_register(port: OrderShipments | None) -> OrderShipments | None:
+    """Install fulfilment's part of an order (None removes it); returns the one it replaces."""
+    global _order_shipments
+    previous, _order_shipments = _order_shipments, port
+    return previous
+
+
+def order_shipments_port() -> OrderShipments | None:
+    return _order_shipments
 
 
 # --- personal data -----------------------------------------------------------------------------

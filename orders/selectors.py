@@ -8,16 +8,18 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 
 from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine
+from orders.ports import order_shipments_port
 from orders.states import HoldReason
 
 
 def order_list() -> QuerySet[Order]:
-    return Order.objects.select_related("channel", "customer").prefetch_related(
+    queryset = Order.objects.select_related("channel", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("line_number")),
         Prefetch("holds", queryset=OrderHold.objects.filter(released_at__isnull=True)),
-        # Shipments belong to fulfilment (above this app): named, not imported.
-        "shipments",
     )
+    # Shipments belong to fulfilment (above this app): its port reads them.
+    shipments = order_shipments_port()
+    return shipments.prefetch(queryset) if shipments is not None else queryset
 
 
 def order_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:

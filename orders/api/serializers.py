@@ -1,11 +1,11 @@
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
 from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
 from orders.models import Customer, Order, OrderEvent, OrderLine, PrivacyRequest
+from orders.ports import order_shipments_port
 from orders.states import HoldReason, PaymentStatus
 
 
@@ -219,16 +219,15 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         return OrderLineOutputSerializer(obj.lines.all(), many=True).data
 
     def get_shipments(self, obj: Order) -> list[int]:
-        # Shipments belong to the fulfilment app, above this one: read the reverse relation
-        # when it exists, without importing it.
-        related = getattr(obj, "shipments", None)
-        return [s.pk for s in related.all()] if related is not None else []
+        # Shipments belong to the fulfilment app, above this one: its port answers.
+        shipments = order_shipments_port()
+        return shipments.shipment_ids(obj) if shipments is not None else []
 
     def get_tracking_url(self, obj: Order) -> str | None:
-        """The shopper's public tracking page (served by fulfilment, reversed by name)."""
-        try:
-            path = reverse("tracking-page", kwargs={"token": obj.tracking_token})
-        except NoReverseMatch:
+        """The shopper's public tracking page (served by fulfilment, through its port)."""
+        shipments = order_shipments_port()
+        path = shipments.tracking_path(obj) if shipments is not None else None
+        if path is None:
             return None
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path

@@ -26,13 +26,8 @@ KNOWN_UPWARD_RELATIONS = {
     "orders.FraudRule.channel -> channels",
     "fulfilment.RoutingRule.channel -> channels",
 }
-KNOWN_UPWARD_ACCESSORS = {
-    "orders/selectors.py: shipments (fulfilment)",
-    "orders/api/serializers.py: shipments (fulfilment)",
-}
-KNOWN_UPWARD_URLS = {
-    "orders/api/serializers.py: tracking-page (fulfilment)",
-}
+KNOWN_UPWARD_ACCESSORS: set[str] = set()
+KNOWN_UPWARD_URLS: set[str] = set()
 
 REVERSERS = {"reverse", "reverse_lazy"}
 #: Queryset methods and expressions whose string arguments name relations.

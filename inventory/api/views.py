@@ -126,7 +126,7 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGen
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raw_at = request.query_params.get("at")
-        if raw_at is None:
+        if not raw_at:  # absent or empty (`?at=`): today's levels, as the schema says
             return super().list(request, *args, **kwargs)
         # History answers one page; the other parameters are still checked (a 400, not ignored).
         self.filter_queryset(self.get_queryset())

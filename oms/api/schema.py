@@ -95,13 +95,15 @@ class AutoSchema(SpectacularAutoSchema):
 def query_parameters_may_be_empty(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Postprocessing hook: a filter's query parameter sent empty (`?status=`, as an HTML form
     sends every field) means "not given"; a non-empty value must be valid. Pagination's own
-    parameters (`cursor`, `page_size`) have no empty meaning."""
+    parameters (`cursor`, `page_size`) have no empty meaning, nor has a required parameter
+    (an empty one is refused as missing)."""
     for path in result.get("paths", {}).values():
         for operation in path.values():
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "query" and parameter["name"] not in (
-                    "cursor",
-                    "page_size",
+                if (
+                    parameter.get("in") == "query"
+                    and parameter["name"] not in ("cursor", "page_size")
+                    and not parameter.get("required")
                 ):
                     parameter["allowEmptyValue"] = True
     return result

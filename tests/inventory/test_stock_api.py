@@ -122,6 +122,10 @@ def test_stock_level_history_with_at(warehouse_api, db):
     assert bad.status_code == 400
     assert "at" in bad.json()["errors"]
     assert warehouse_api.get("/api/v1/stock-levels/", {"at": at}).status_code == 400
+    # An empty `at=` means "not given" (the schema allows it empty): today's levels.
+    today = warehouse_api.get("/api/v1/stock-levels/", {"sku": "HIST", "at": ""})
+    assert today.status_code == 200
+    assert "at" not in today.json()
 
 
 def test_patch_thresholds_of_a_level(warehouse_api, stock):

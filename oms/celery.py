@@ -1,98 +1,18 @@
-"""The Celery application, its queues and the beat schedule (kept in code, per ARCHITECTURE.md).
-
-Beat tasks only fan out; per-channel intervals live in the database, not here.
-"""
+"""The Celery entry point (`celery -A oms`): the application of oms.taskapp, and the lifecycle
+of its workers and beat (identities, heartbeats, recovery after a crash)."""
 
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
-from celery import Celery, signals
-from celery.schedules import crontab
-from kombu import Queue
+from celery import signals
 
-from oms.broker import extra_folders
+from oms.taskapp import APPS, OUTBOX_SWEEP_SECONDS, QUEUES, app, ensure_broker_folders
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings")
-OUTBOX_SWEEP_SECONDS = float(os.environ.get("OMS_OUTBOX_SWEEP_SECONDS") or 5)
+__all__ = ["APPS", "OUTBOX_SWEEP_SECONDS", "QUEUES", "app", "ensure_broker_folders"]
 
 logger = logging.getLogger(__name__)
-
-app = Celery("oms")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-
-QUEUES = ("default", "channels", "labels", "fx")
-app.conf.task_queues = [Queue(name) for name in QUEUES]
-app.conf.task_default_queue = "default"
-app.conf.task_routes = ("oms.tasks.route_task",)
-app.conf.task_acks_late = True
-app.conf.task_reject_on_worker_lost = True
-app.conf.worker_prefetch_multiplier = 1
-app.conf.task_serializer = "json"
-app.conf.accept_content = ["json"]
-app.conf.broker_connection_retry_on_startup = True
-app.conf.beat_schedule = {
-    # The outbox: publish what the fast path missed, retries that are due, lost messages.
-    "outbox-sweep": {"task": "oms.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
-    "outbox-purge": {"task": "oms.outbox_purge", "schedule": crontab(minute=23)},
-    "idempotency-keys-purge": {
-        "task": "oms.idempotency_keys_purge",
-        "schedule": crontab(minute=17),
-    },
-    # The ECB publishes around 16:00 CET on working days.
-    "fx-rates-refresh": {
-        "task": "orders.fx_rates_refresh",
-        "schedule": crontab(hour=15, minute=30, day_of_week="mon-fri"),
-    },
-    # Carriers without tracking webhooks are polled.
-    "tracking-poll": {
-        "task": "fulfilment.tracking_poll",
-        "schedule": crontab(minute="*/30"),
-    },
-    # Channels: per-channel intervals live in the database; these only fan out.
-    "channels-sync-due": {"task": "channels.sync_due", "schedule": 60.0},
-    "channels-stock-push-due": {"task": "channels.stock_push_due", "schedule": 10.0},
-    "channels-sync-deep": {"task": "channels.sync_deep_all", "schedule": crontab(hour=4, minute=5)},
-    "channels-webhooks-sweep": {"task": "channels.webhooks_sweep", "schedule": 300.0},
-    # Recovery sweeps: what a crash between a commit and its side effect left half-done.
-    "orders-route-stuck": {"task": "orders.route_stuck", "schedule": 60.0},
-    "fulfilment-labels-recover": {"task": "fulfilment.labels_recover", "schedule": 120.0},
-    "returns-refunds-recover": {"task": "returns.refunds_recover", "schedule": 120.0},
-    "channels-stock-reconcile": {
-        "task": "channels.stock_reconcile_all",
-        "schedule": crontab(hour=3, minute=15),
-    },
-    # Delivered orders complete once their return window has closed.
-    "returns-orders-complete": {
-        "task": "returns.orders_complete",
-        "schedule": crontab(minute=41),
-    },
-    "inventory-forecast-nightly": {
-        "task": "inventory.forecast_refresh",
-        "schedule": crontab(hour=2, minute=30),
-    },
-}
-
-APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels"]
-# One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
-app.autodiscover_tasks(lambda: APPS)
-
-
-def ensure_broker_folders() -> None:
-    """Create the folders of the embedded filesystem broker (a no-op for other brokers)."""
-    options = app.conf.broker_transport_options or {}
-    folders = [
-        options[key]
-        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder")
-        if key in options
-    ]
-    if "data_folder_in" in options and "data_folder_out" in options:
-        folders += extra_folders(options["data_folder_in"], options["data_folder_out"])
-    for folder in folders:
-        Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 # --- worker and beat lifecycle: identities, heartbeats, recovery after a crash ----------------

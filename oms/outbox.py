@@ -73,7 +73,7 @@ Task = Any  # a Celery task of oms.tasks.OmsTask
 def task_by_name(name: str) -> Task:
     """The registered task of that name (the apps' task modules are imported the first time).
     Raises LookupError: a name no task has is a programming error, never a message to lose."""
-    from oms.celery import app
+    from oms.taskapp import app
 
     found = app.tasks.get(name)
     if found is None:
@@ -215,7 +215,7 @@ _paused_until = 0.0
 
 def _connection() -> Any:
     """This thread's relay connection: it gives up at once when the broker is away."""
-    from oms.celery import app
+    from oms.taskapp import app
 
     # One per thread and process, for the broker configured now (tests switch brokers).
     key = (
@@ -254,7 +254,7 @@ def _publish(
     message_id: int, name: str, queue: str, kwargs: Mapping[str, Any], countdown: float
 ) -> None:
     """Hand one message to the broker. Raises what the broker raised."""
-    from oms.celery import app
+    from oms.taskapp import app
 
     payload = {**kwargs, OUTBOX_KWARG: message_id}
     if app.conf.task_always_eager:
@@ -296,7 +296,7 @@ class _Relay:
     countdown: float
 
     def __call__(self) -> None:
-        from oms.celery import app
+        from oms.taskapp import app
 
         if app.conf.task_always_eager:
             _publish(self.message_id, self.name, self.queue, self.kwargs, self.countdown)

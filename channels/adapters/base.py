@@ -27,8 +27,8 @@ from typing import Any, Protocol
 import httpx
 from django.core.cache import cache
 
-from fulfilment.adapters.carriers._common import retry_after_seconds
 from oms.errors import PermanentError, TransientError
+from oms.vendor_http import retry_after_seconds
 
 # --- errors ---------------------------------------------------------------------------------
 

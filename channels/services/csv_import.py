@@ -418,8 +418,9 @@ def _check_row(row: CsvRow, *, decimal_comma: bool) -> None:
             row.values[column] = amount
 
 
-def _check_order(order: CsvOrder, channel: Channel, *, decimal_comma: bool) -> None:
-    """The order-level values: agreed across rows, then each checked on the row giving it."""
+def _agree_order_fields(order: CsvOrder) -> None:
+    """The order's fields from its rows (each from the first row giving it); a row giving
+    another value than that row is an error on it."""
     for row in order.rows:
         for column in ORDER_COLUMNS:
             value = _normalised(column, row.value(column))
@@ -435,6 +436,11 @@ def _check_order(order: CsvOrder, channel: Channel, *, decimal_comma: bool) -> N
                     f"{row.value(column)!r} differs from {first.value(column)!r} on row "
                     f"{first.number} of the same order: an order's columns must agree.",
                 )
+
+
+def _check_order(order: CsvOrder, channel: Channel, *, decimal_comma: bool) -> None:
+    """The order-level values: agreed across rows, then each checked on the row giving it."""
+    _agree_order_fields(order)
     fields = order.fields
     currency = fields.get("currency", "")
     if currency and not is_currency(currency):

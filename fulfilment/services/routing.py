@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,73 +127,10 @@ def _policy_and_candidates(
         c = candidates.pop(pk)
         c.rejected = "gave up a shipment of this order"
         rejected.append(c)
-    rules = cached(
-        ("routing-rules",),
-        lambda: [
-            (rule, frozenset(loc.pk for loc in rule.locations.all()))
-            for rule in RoutingRule.objects.filter(is_active=True)
-            .prefetch_related("locations")
-            .order_by("position", "id")
-        ],
-    )
-    decided: set[str] = set()
-    for rule, members in rules:
-        if rule.kind == RuleKind.SERVES:
-            for pk in members & set(candidates):
-                if country not in rule.country_list:
-                    c = candidates.pop(pk)
-                    c.rejected = f"serves only {', '.join(rule.country_list)} ({rule.name})"
-                    rejected.append(c)
-            continue
-        if rule.channel_id not in (None, order.channel_id):
-            continue
-        if rule.country_list and country not in rule.country_list:
-            continue
-        policy.rules.append(rule.name)
-        if rule.kind == RuleKind.EXCLUDE:
-            for pk in members & set(candidates):
-                c = candidates.pop(pk)
-                c.rejected = f"excluded by rule “{rule.name}”"
-                rejected.append(c)
-        elif rule.kind == RuleKind.ONLY:
-            for pk in set(candidates) - members:
-                c = candidates.pop(pk)
-                c.rejected = f"not allowed by rule “{rule.name}”"
-                rejected.append(c)
-        elif rule.kind == RuleKind.PRIORITY and rule.priority is not None:
-            for pk in members & set(candidates):
-                candidates[pk].priority = rule.priority
-        elif rule.kind == RuleKind.SPLITS:
-            if rule.allow_split is not None and "split" not in decided:
-                policy.allow_split = rule.allow_split
-                decided.add("split")
-            if rule.max_splits and "max" not in decided:
-                policy.max_splits = rule.max_splits
-                decided.add("max")
-            if rule.on_shortage and "shortage" not in decided:
-                policy.on_shortage = rule.on_shortage
-                decided.add("shortage")
+    _rules_apply(order, country, policy, candidates, rejected)
     if not policy.allow_split:
         policy.max_splits = 1
-    # Capacity: shipments created today per location, cancelled ones aside (counted only
-    # where a location has a daily capacity).
-    limited = [pk for pk, c in candidates.items() if c.location.daily_capacity is not None]
-    busy: dict[int, int] = {}
-    if limited:
-        today = timezone.localdate()
-        busy = dict(
-            Shipment.objects.filter(location_id__in=limited, created_at__date=today)
-            .exclude(status=ShipmentStatus.CANCELLED)
-            .values("location_id")
-            .annotate(n=Count("id"))
-            .values_list("location_id", "n")
-        )
-    for pk in list(candidates):
-        cap = candidates[pk].location.daily_capacity
-        if cap is not None and busy.get(pk, 0) >= cap:
-            c = candidates.pop(pk)
-            c.rejected = f"capacity full ({busy.get(pk, 0)}/{cap} shipments today)"
-            rejected.append(c)
+    _capacity_check(candidates, rejected)
     for c in list(candidates.values()) + rejected:
         if destination is not None and c.location.latitude is not None:
             c.distance_km = round(
@@ -214,6 +151,94 @@ def _policy_and_candidates(
     return policy, ordered, rejected
 
 
+def _reject(
+    candidates: dict[int, Candidate], rejected: list[Candidate], pks: Iterable[int], why: str
+) -> None:
+    """Move the candidates of `pks` to `rejected`, saying why."""
+    for pk in pks:
+        c = candidates.pop(pk)
+        c.rejected = why
+        rejected.append(c)
+
+
+def _rules_apply(
+    order: Order,
+    country: str,
+    policy: Policy,
+    candidates: dict[int, Candidate],
+    rejected: list[Candidate],
+) -> None:
+    """The active routing rules, in their order, on the candidates and the policy: the first
+    rule that decides a split setting wins it."""
+    rules = cached(
+        ("routing-rules",),
+        lambda: [
+            (rule, frozenset(loc.pk for loc in rule.locations.all()))
+            for rule in RoutingRule.objects.filter(is_active=True)
+            .prefetch_related("locations")
+            .order_by("position", "id")
+        ],
+    )
+    decided: set[str] = set()
+    for rule, members in rules:
+        if rule.kind == RuleKind.SERVES:
+            if country not in rule.country_list:
+                why = f"serves only {', '.join(rule.country_list)} ({rule.name})"
+                _reject(candidates, rejected, members & set(candidates), why)
+            continue
+        if rule.channel_id not in (None, order.channel_id):
+            continue
+        if rule.country_list and country not in rule.country_list:
+            continue
+        policy.rules.append(rule.name)
+        if rule.kind == RuleKind.EXCLUDE:
+            why = f"excluded by rule “{rule.name}”"
+            _reject(candidates, rejected, members & set(candidates), why)
+        elif rule.kind == RuleKind.ONLY:
+            why = f"not allowed by rule “{rule.name}”"
+            _reject(candidates, rejected, set(candidates) - members, why)
+        elif rule.kind == RuleKind.PRIORITY and rule.priority is not None:
+            for pk in members & set(candidates):
+                candidates[pk].priority = rule.priority
+        elif rule.kind == RuleKind.SPLITS:
+            _splits_apply(rule, policy, decided)
+
+
+def _splits_apply(rule: RoutingRule, policy: Policy, decided: set[str]) -> None:
+    """A SPLITS rule's settings that no earlier rule decided (`decided` names those)."""
+    if rule.allow_split is not None and "split" not in decided:
+        policy.allow_split = rule.allow_split
+        decided.add("split")
+    if rule.max_splits and "max" not in decided:
+        policy.max_splits = rule.max_splits
+        decided.add("max")
+    if rule.on_shortage and "shortage" not in decided:
+        policy.on_shortage = rule.on_shortage
+        decided.add("shortage")
+
+
+def _capacity_check(candidates: dict[int, Candidate], rejected: list[Candidate]) -> None:
+    """Reject the candidates whose daily capacity is used up: shipments created today per
+    location, cancelled ones aside (counted only where a location has a daily capacity)."""
+    limited = [pk for pk, c in candidates.items() if c.location.daily_capacity is not None]
+    busy: dict[int, int] = {}
+    if limited:
+        today = timezone.localdate()
+        busy = dict(
+            Shipment.objects.filter(location_id__in=limited, created_at__date=today)
+            .exclude(status=ShipmentStatus.CANCELLED)
+            .values("location_id")
+            .annotate(n=Count("id"))
+            .values_list("location_id", "n")
+        )
+    for pk in list(candidates):
+        cap = candidates[pk].location.daily_capacity
+        if cap is not None and busy.get(pk, 0) >= cap:
+            c = candidates.pop(pk)
+            c.rejected = f"capacity full ({busy.get(pk, 0)}/{cap} shipments today)"
+            rejected.append(c)
+
+
 def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> dict[tuple[int, int], int]:
     """Fill in the candidates' free units; returns the StockLevel ids by (sku, location)."""
     rows = StockLevel.objects.filter(
@@ -230,20 +255,10 @@ def _load_free(candidates: Sequence[Candidate], sku_ids: set[int]) -> dict[tuple
 
 
 def _plan(needs: list[Need], candidates: list[Candidate], policy: Policy) -> Plan:
-    def complete_at(c: Candidate) -> bool:
-        return all(c.can_give(n.sku_id, n.quantity) for n in needs)
-
-    def assign(group: Sequence[Candidate]) -> list[tuple[int, int, int]] | None:
-        plan = []
-        for need in needs:
-            giver = next((c for c in group if c.can_give(need.sku_id, need.quantity)), None)
-            if giver is None:
-                return None
-            plan.append((need.key, giver.location.pk, need.quantity))
-        return plan
-
+    """A single shipment from the nearest location that has everything, else the fewest
+    shipments (at most 3, within the policy), else what can be allocated."""
     for c in candidates:
-        if complete_at(c):
+        if all(c.can_give(n.sku_id, n.quantity) for n in needs):
             where = f"{c.distance_km} km" if c.distance_km is not None else f"priority {c.priority}"
             return Plan(
                 "single",
@@ -252,30 +267,54 @@ def _plan(needs: list[Need], candidates: list[Candidate], policy: Policy) -> Pla
             )
     useful = [c for c in candidates if any(c.can_give(n.sku_id, n.quantity) for n in needs)]
     for size in range(2, min(policy.max_splits, 3) + 1):
-        best: tuple[tuple[float, int], list[tuple[int, int, int]], list[Candidate]] | None = None
-        for group in itertools.combinations(useful, size):
-            plan = assign(group)
-            if plan is None:
-                continue
-            used = {loc for _, loc, _ in plan}
-            if len(used) < size:
-                continue  # a smaller group would do: found at a smaller size already
-            chosen = [c for c in group if c.location.pk in used]
-            cost = (
-                sum(c.distance_km if c.distance_km is not None else 1e6 for c in chosen),
-                sum(c.priority for c in chosen),
-            )
-            if best is None or cost < best[0]:
-                best = (cost, plan, chosen)
-        if best is not None:
-            codes = ", ".join(c.location.code for c in best[2])
-            return Plan(
-                "split",
-                best[1],
-                f"no location has everything; fewest shipments: {size} ({codes}), "
-                f"{best[0][0]:.0f} km in all",
-            )
-    # Allocate what can be, nearest first, never more shipments than allowed.
+        split = _plan_split(needs, useful, size)
+        if split is not None:
+            return split
+    return _plan_partial(needs, candidates, policy)
+
+
+def _assign(needs: list[Need], group: Sequence[Candidate]) -> list[tuple[int, int, int]] | None:
+    """Each need from the first location of `group` that can give all of it, or None."""
+    plan = []
+    for need in needs:
+        giver = next((c for c in group if c.can_give(need.sku_id, need.quantity)), None)
+        if giver is None:
+            return None
+        plan.append((need.key, giver.location.pk, need.quantity))
+    return plan
+
+
+def _plan_split(needs: list[Need], useful: list[Candidate], size: int) -> Plan | None:
+    """The cheapest group of exactly `size` locations that ships everything (distance, then
+    priority), or None."""
+    best: tuple[tuple[float, int], list[tuple[int, int, int]], list[Candidate]] | None = None
+    for group in itertools.combinations(useful, size):
+        plan = _assign(needs, group)
+        if plan is None:
+            continue
+        used = {loc for _, loc, _ in plan}
+        if len(used) < size:
+            continue  # a smaller group would do: found at a smaller size already
+        chosen = [c for c in group if c.location.pk in used]
+        cost = (
+            sum(c.distance_km if c.distance_km is not None else 1e6 for c in chosen),
+            sum(c.priority for c in chosen),
+        )
+        if best is None or cost < best[0]:
+            best = (cost, plan, chosen)
+    if best is None:
+        return None
+    codes = ", ".join(c.location.code for c in best[2])
+    return Plan(
+        "split",
+        best[1],
+        f"no location has everything; fewest shipments: {size} ({codes}), "
+        f"{best[0][0]:.0f} km in all",
+    )
+
+
+def _plan_partial(needs: list[Need], candidates: list[Candidate], policy: Policy) -> Plan:
+    """Allocate what can be, nearest first, never more shipments than allowed."""
     allocations: list[tuple[int, int, int]] = []
     short: list[tuple[int, int]] = []
     opened: list[int] = []
@@ -486,32 +525,9 @@ def order_route(
         address = dict(order.shipping_address or {})
         country = str(address.get("country") or "")
         destination = geocode(address)
-        sku_ids = {n.sku_id for n in needs if n.sku_id is not None}
-        timeline: list[tuple[str, str, dict[str, Any]]] = []
-        for attempt in range(RETRIES):
-            policy, candidates, rejected = _policy_and_candidates(
-                order, destination, country, exclude_locations
-            )
-            levels = _load_free(candidates + rejected, sku_ids)
-            before = {id(c): dict(c.free) for c in candidates}
-            plan = _plan(needs, candidates, policy)
-            for c in candidates:  # the explanation shows availability before the choice
-                c.free = before[id(c)]
-            try:
-                # A reservation the stock cannot serve changes nothing: plan again.
-                if plan.allocations:
-                    timeline = order_allocate_locked(
-                        order=order,
-                        lines=lines,
-                        allocations=plan.allocations,
-                        actor=actor,
-                        levels=levels,
-                    )
-                break
-            except InsufficientStock:
-                if attempt == RETRIES - 1:
-                    raise
-                continue  # someone took the stock meanwhile: plan again on fresh figures
+        policy, candidates, rejected, plan, timeline = _plan_and_reserve(
+            order, lines, needs, destination, country, exclude_locations, actor
+        )
         decision = RoutingDecision.objects.create(
             order=order,
             trigger=trigger,
@@ -539,16 +555,7 @@ def order_route(
         )
         order_events_add(order=order, entries=timeline)
         if plan.short:
-            order.refresh_from_db(fields=["status"])
-            if policy.on_shortage == ShortagePolicy.HOLD:
-                order_hold(
-                    order=order,
-                    reason=HoldReason.CUSTOMER_CARE,
-                    note="Not enough stock to ship complete: " + plan.reason,
-                    actor=actor,
-                )
-            elif order.status == OrderStatus.PENDING:
-                order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
+            _shortage_handle(order, plan, policy, actor)
         elif fresh:
             order._prefetched_objects_cache = {  # type: ignore[attr-defined]
                 "lines": lines,
@@ -557,6 +564,63 @@ def order_route(
             }
             decision.routed_order = order  # type: ignore[attr-defined]
         return decision
+
+
+def _plan_and_reserve(
+    order: Order,
+    lines: list[OrderLine],
+    needs: list[Need],
+    destination: Point | None,
+    country: str,
+    exclude_locations: Sequence[int],
+    actor: str,
+) -> tuple[Policy, list[Candidate], list[Candidate], Plan, list[tuple[str, str, dict[str, Any]]]]:
+    """Plan on the stock as it is and reserve the plan's units; a reservation that loses a race
+    plans again on fresh figures (RETRIES in all). Returns the policy, the candidates (their
+    availability as it was before the choice), the rejected ones, the plan and the timeline
+    entries of the reservation."""
+    sku_ids = {n.sku_id for n in needs if n.sku_id is not None}
+    timeline: list[tuple[str, str, dict[str, Any]]] = []
+    for attempt in range(RETRIES):
+        policy, candidates, rejected = _policy_and_candidates(
+            order, destination, country, exclude_locations
+        )
+        levels = _load_free(candidates + rejected, sku_ids)
+        before = {id(c): dict(c.free) for c in candidates}
+        plan = _plan(needs, candidates, policy)
+        for c in candidates:  # the explanation shows availability before the choice
+            c.free = before[id(c)]
+        try:
+            # A reservation the stock cannot serve changes nothing: plan again.
+            if plan.allocations:
+                timeline = order_allocate_locked(
+                    order=order,
+                    lines=lines,
+                    allocations=plan.allocations,
+                    actor=actor,
+                    levels=levels,
+                )
+            break
+        except InsufficientStock:
+            if attempt == RETRIES - 1:
+                raise
+            continue  # someone took the stock meanwhile: plan again on fresh figures
+    return policy, candidates, rejected, plan, timeline
+
+
+def _shortage_handle(order: Order, plan: Plan, policy: Policy, actor: str) -> None:
+    """What was short waits: the order is held for customer care (policy HOLD) or, still
+    pending, backordered."""
+    order.refresh_from_db(fields=["status"])
+    if policy.on_shortage == ShortagePolicy.HOLD:
+        order_hold(
+            order=order,
+            reason=HoldReason.CUSTOMER_CARE,
+            note="Not enough stock to ship complete: " + plan.reason,
+            actor=actor,
+        )
+    elif order.status == OrderStatus.PENDING:
+        order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
 
 
 class RoutingPort:

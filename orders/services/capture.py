@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -394,55 +394,40 @@ def order_capture(
     written), ChannelInactive (a new order for an inactive channel; an order the channel
     already has is returned as for an active one).
     """
-    external_id = str(external_id or "").strip()
-    errors = _text_errors(
-        external_id=external_id,
-        fields={
-            "channel": channel,
-            "external_id": external_id,
-            "external_number": external_number,
-            "customer": customer or {},
-            "shipping_address": shipping_address or {},
-            "billing_address": billing_address or {},
-            "lines": list(lines or []),
-            "notes": notes,
-            "raw_payload": raw_payload or {},
-        },
+    payload = _Payload(
+        channel=channel,
+        external_id=str(external_id or "").strip(),
+        currency=currency,
+        lines=lines,
         customer=customer,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
         placed_at=placed_at,
+        shipping_price=shipping_price,
+        payment_status=payment_status,
+        notes=notes,
+        total=total,
+        prices_include_tax=prices_include_tax,
+        external_number=external_number,
         priority=priority,
+        raw_payload=raw_payload,
+        actor=actor,
+        fulfilled_by=fulfilled_by,
+        store_location=store_location,
     )
-    if errors:
-        raise ValidationFailed("The order cannot be read.", errors=errors)
-    channel_obj = channel_by_code(channel)
-    if channel_obj is None:
-        errors["channel"] = [f"No channel with code {channel!r}."]
-    if not external_id:
-        errors["external_id"] = ["Required."]
-    if fulfilled_by not in FULFILLED_BY:
-        errors["fulfilled_by"] = [f"Use one of {', '.join(repr(v) for v in FULFILLED_BY)}."]
-    if fulfilled_by == "store" and store_location is None:
-        errors["store_location"] = ["A store sale needs the store's location."]
-    if errors:
-        raise ValidationFailed("The order cannot be read.", errors=errors)
+    channel_obj = _channel_readable(payload)
 
     def existing() -> Order | None:
-        return Order.objects.filter(channel=channel_obj, external_id=external_id).first()
+        return Order.objects.filter(channel=channel_obj, external_id=payload.external_id).first()
 
     # An active channel's new order is inserted without looking first: the unique (channel,
     # external id) decides, and a duplicate is answered from the IntegrityError below. A
     # payload that cannot be read, or an inactive channel, looks first: an order the channel
     # already has is returned whatever came with it.
     if not channel_obj.is_active:
-        known = existing()
-        if known is not None:
-            return CaptureResult(known, False)
-        raise ChannelInactive(
-            f"Channel {channel_obj.code!r} is inactive: it takes no new orders.",
-            errors={"channel": ["This channel is inactive."]},
-        )
+        return _inactive_answer(channel_obj, existing())
     try:
-        exponent, clean_lines, shipping, channel_total = _validated(
+        validated = _validated(
             currency=currency,
             payment_status=payment_status,
             lines=lines,
@@ -455,35 +440,109 @@ def order_capture(
         if known is not None:
             return CaptureResult(known, False)
         raise
+    return _insert_and_route(payload, channel_obj, validated, existing)
+
+
+def _inactive_answer(channel: Any, known: Order | None) -> CaptureResult:
+    """An inactive channel's answer: the order it already has, else ChannelInactive."""
+    if known is not None:
+        return CaptureResult(known, False)
+    raise ChannelInactive(
+        f"Channel {channel.code!r} is inactive: it takes no new orders.",
+        errors={"channel": ["This channel is inactive."]},
+    )
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """order_capture's arguments as one value, for the steps of a capture (`external_id`
+    stripped, everything else as it came)."""
+
+    channel: str
+    external_id: str
+    currency: str
+    lines: Sequence[Mapping[str, Any]]
+    customer: Mapping[str, Any] | None
+    shipping_address: Mapping[str, Any] | None
+    billing_address: Mapping[str, Any] | None
+    placed_at: dt.datetime | None
+    shipping_price: Any
+    payment_status: str
+    notes: str
+    total: Any
+    prices_include_tax: bool
+    external_number: str
+    priority: int
+    raw_payload: Mapping[str, Any] | None
+    actor: str
+    fulfilled_by: str
+    store_location: Any
+
+
+def _channel_readable(payload: _Payload) -> Any:
+    """The payload's channel, once the columns can hold the payload's texts and the channel,
+    the external id and the fulfilment fields are known; else ValidationFailed (nothing read
+    but the channel)."""
+    errors = _text_errors(
+        external_id=payload.external_id,
+        fields={
+            "channel": payload.channel,
+            "external_id": payload.external_id,
+            "external_number": payload.external_number,
+            "customer": payload.customer or {},
+            "shipping_address": payload.shipping_address or {},
+            "billing_address": payload.billing_address or {},
+            "lines": list(payload.lines or []),
+            "notes": payload.notes,
+            "raw_payload": payload.raw_payload or {},
+        },
+        customer=payload.customer,
+        placed_at=payload.placed_at,
+        priority=payload.priority,
+    )
+    if errors:
+        raise ValidationFailed("The order cannot be read.", errors=errors)
+    channel_obj = channel_by_code(payload.channel)
+    if channel_obj is None:
+        errors["channel"] = [f"No channel with code {payload.channel!r}."]
+    if not payload.external_id:
+        errors["external_id"] = ["Required."]
+    if payload.fulfilled_by not in FULFILLED_BY:
+        errors["fulfilled_by"] = [f"Use one of {', '.join(repr(v) for v in FULFILLED_BY)}."]
+    if payload.fulfilled_by == "store" and payload.store_location is None:
+        errors["store_location"] = ["A store sale needs the store's location."]
+    if errors:
+        raise ValidationFailed("The order cannot be read.", errors=errors)
+    return channel_obj
+
+
+def _insert_and_route(
+    payload: _Payload,
+    channel: Any,
+    validated: tuple[int, list[dict[str, Any]], Decimal, Decimal | None],
+    existing: Callable[[], Order | None],
+) -> CaptureResult:
+    """Write the new order (its own transaction, committed whatever routing does), then route
+    it unless it is held or already fulfilled. An IntegrityError answers with the order that
+    exists (captured meanwhile), else tries again (3 attempts in all)."""
+    exponent, clean_lines, shipping, channel_total = validated
     for attempt in range(3):
         try:
             with transaction.atomic():
                 order = _create(
-                    channel=channel_obj,
-                    external_id=external_id,
-                    currency=currency.upper(),
+                    payload,
+                    channel,
                     exponent=exponent,
                     lines=clean_lines,
                     shipping=shipping,
                     channel_total=channel_total,
-                    customer=customer,
-                    shipping_address=address_normalised(shipping_address),
-                    billing_address=address_normalised(billing_address),
-                    placed_at=placed_at or timezone.now(),
-                    payment_status=payment_status,
-                    notes=notes,
-                    prices_include_tax=prices_include_tax,
-                    external_number=external_number,
-                    priority=priority,
-                    raw_payload=dict(raw_payload or {}),
-                    actor=actor,
-                    fulfilled_by=fulfilled_by,
-                    store_location=store_location,
                 )
             routed = None
-            if not order.is_on_hold and not fulfilled_by:
+            if not order.is_on_hold and not payload.fulfilled_by:
                 # The order is committed: routing may fail now without losing it.
-                outcome = order_route_contained(order_id=order.pk, trigger="captured", actor=actor)
+                outcome = order_route_contained(
+                    order_id=order.pk, trigger="captured", actor=payload.actor
+                )
                 routed = _routed_order(order, outcome)
             return CaptureResult(order, True, routed)
         except IntegrityError:
@@ -510,44 +569,91 @@ def _routed_order(captured: Order, outcome: object) -> Order | None:
 
 
 def _create(
-    *,
+    payload: _Payload,
     channel: Any,
-    external_id: str,
-    currency: str,
+    *,
     exponent: int,
     lines: list[dict[str, Any]],
     shipping: Decimal,
     channel_total: Decimal | None,
-    customer: Mapping[str, Any] | None,
-    shipping_address: dict[str, Any],
-    billing_address: dict[str, Any],
-    placed_at: dt.datetime,
-    payment_status: str,
-    notes: str,
-    prices_include_tax: bool,
-    external_number: str,
-    priority: int,
-    raw_payload: dict[str, Any],
-    actor: str,
-    fulfilled_by: str = "",
-    store_location: Any = None,
 ) -> Order:
-    buyer = _customer(customer)
+    """Write the new order of `payload` with its lines, and for an order we ship its holds,
+    timeline and outbox messages (an order fulfilled elsewhere: _record_fulfilled)."""
+    buyer = _customer(payload.customer)
     skus = skus_active({line["sku"] for line in lines})
     quantum = Decimal(1).scaleb(-exponent)
+    order = _order_new(payload, channel, buyer, lines, shipping, channel_total, quantum)
+    order_lines = _order_lines_new(order, lines, skus, quantum, payload.fulfilled_by)
+    # Everything the order's row holds is known before it is written (its number comes with
+    # its primary key, in the INSERT): one statement, no UPDATE after it.
+    holds: list[tuple[str, str]] = []
+    if payload.fulfilled_by:
+        order.status = OrderStatus.COMPLETED
+    else:
+        holds = _holds(order, order_lines, buyer, channel, channel_total, quantum)
+    order.is_on_hold = bool(holds)
+    _order_insert(order, search_text_for(order, order_lines, buyer))
+    OrderLine.objects.bulk_create(order_lines)
+
+    if payload.fulfilled_by:
+        return _record_fulfilled(
+            order,
+            order_lines,
+            fulfilled_by=payload.fulfilled_by,
+            store=payload.store_location,
+            actor=payload.actor,
+        )
+    OrderHold.objects.bulk_create(
+        OrderHold(order=order, reason=reason, note=note, placed_by="system")
+        for reason, note in holds
+    )
+    captured = {
+        "channel": channel.code,
+        "external_id": order.external_id,
+        "lines": len(order_lines),
+        "total": str(order.total),
+        "currency": order.currency,
+    }
+    order_events_add(
+        order=order,
+        entries=[("captured", payload.actor, captured)]
+        + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds],
+    )
+
+    with outbox_batch():  # the conversion and the subscribers' messages: one INSERT
+        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+        events.publish(
+            OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
+        )
+    return order
+
+
+def _order_new(
+    payload: _Payload,
+    channel: Any,
+    buyer: Customer | None,
+    lines: list[dict[str, Any]],
+    shipping: Decimal,
+    channel_total: Decimal | None,
+    quantum: Decimal,
+) -> Order:
+    """The new order (not written yet), its totals computed from its `lines`."""
+    prices_include_tax = payload.prices_include_tax
+    customer = payload.customer
+    shipping_address = address_normalised(payload.shipping_address)
     subtotal = sum((ln["unit_price"] * ln["quantity"] for ln in lines), Decimal(0))
     discount_total = sum((ln["discount"] for ln in lines), Decimal(0))
     tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
     total = subtotal - discount_total + shipping + (Decimal(0) if prices_include_tax else tax_total)
-    order = Order(
+    return Order(
         channel=channel,
-        external_id=external_id,
-        external_number=external_number[:64],
-        payment_status=payment_status,
+        external_id=payload.external_id,
+        external_number=payload.external_number[:64],
+        payment_status=payload.payment_status,
         customer=buyer,
         email=str((customer or {}).get("email") or "").strip().lower(),
         phone=str((customer or {}).get("phone") or shipping_address.get("phone") or "")[:40],
-        currency=currency,
+        currency=payload.currency.upper(),
         subtotal=subtotal.quantize(quantum, ROUND_HALF_UP),
         shipping_price=shipping,
         tax_total=tax_total,
@@ -557,14 +663,26 @@ def _create(
         prices_include_tax=prices_include_tax,
         base_currency=settings.OMS_BASE_CURRENCY,
         shipping_address=shipping_address,
-        billing_address=billing_address or shipping_address,
+        billing_address=address_normalised(payload.billing_address) or shipping_address,
         ship_country=str(shipping_address.get("country") or ""),
-        placed_at=placed_at,
-        raw_payload=raw_payload,
-        notes=notes,
-        priority=priority,
+        placed_at=payload.placed_at or timezone.now(),
+        raw_payload=dict(payload.raw_payload or {}),
+        notes=payload.notes,
+        priority=payload.priority,
     )
-    order_lines = [
+
+
+def _order_lines_new(
+    order: Order,
+    lines: list[dict[str, Any]],
+    skus: Mapping[str, Sku],
+    quantum: Decimal,
+    fulfilled_by: str,
+) -> list[OrderLine]:
+    """The new order's lines (not written yet), numbered from 1; shipped in full when the order
+    was fulfilled elsewhere."""
+    tax_on_top = not order.prices_include_tax
+    return [
         OrderLine(
             order=order,
             line_number=index,
@@ -580,49 +698,11 @@ def _create(
             line_total=(
                 ln["unit_price"] * ln["quantity"]
                 - ln["discount"]
-                + (Decimal(0) if prices_include_tax else ln["tax"])
+                + (ln["tax"] if tax_on_top else Decimal(0))
             ).quantize(quantum, ROUND_HALF_UP),
         )
         for index, ln in enumerate(lines, start=1)
     ]
-    # Everything the order's row holds is known before it is written (its number comes with
-    # its primary key, in the INSERT): one statement, no UPDATE after it.
-    holds: list[tuple[str, str]] = []
-    if fulfilled_by:
-        order.status = OrderStatus.COMPLETED
-    else:
-        holds = _holds(order, order_lines, buyer, channel, channel_total, quantum)
-    order.is_on_hold = bool(holds)
-    _order_insert(order, search_text_for(order, order_lines, buyer))
-    OrderLine.objects.bulk_create(order_lines)
-
-    if fulfilled_by:
-        return _record_fulfilled(
-            order, order_lines, fulfilled_by=fulfilled_by, store=store_location, actor=actor
-        )
-    OrderHold.objects.bulk_create(
-        OrderHold(order=order, reason=reason, note=note, placed_by="system")
-        for reason, note in holds
-    )
-    captured = {
-        "channel": channel.code,
-        "external_id": external_id,
-        "lines": len(order_lines),
-        "total": str(order.total),
-        "currency": currency,
-    }
-    order_events_add(
-        order=order,
-        entries=[("captured", actor, captured)]
-        + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds],
-    )
-
-    with outbox_batch():  # the conversion and the subscribers' messages: one INSERT
-        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
-        events.publish(
-            OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
-        )
-    return order
 
 
 def _holds(

@@ -341,8 +341,6 @@ def _lines_edit(
     change: Sequence[Mapping[str, Any]],
     actor: str,
 ) -> tuple[Order, bool]:
-    from inventory.models import Sku
-
     order = _lock(order)
     lines = _lines(order)
     if order.status not in (OrderStatus.PENDING, OrderStatus.BACKORDERED) or any(
@@ -356,6 +354,48 @@ def _lines_edit(
     for index, line_id in enumerate(remove):
         if line_id not in by_id:
             errors[f"remove.{index}"] = [f"No line {line_id}."]
+    _lines_change_apply(by_id, change, errors, exponent)
+    new_lines = _lines_added(order, lines, add, errors, exponent)
+    if errors:
+        raise ValidationFailed("These line changes cannot be made.", errors=errors)
+    removed = [by_id[pk] for pk in remove]
+    for line in removed:
+        line.quantity_cancelled = line.quantity  # kept for the record, cancelled in full
+    kept = [ln for ln in lines] + new_lines
+    tax_on_top = not order.prices_include_tax
+    for line in kept:
+        line.line_total = (
+            line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0)
+        ).quantize(quantum, ROUND_HALF_UP)
+    OrderLine.objects.bulk_update(
+        lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
+    )
+    OrderLine.objects.bulk_create(new_lines)
+    live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
+    _order_reprice(order, kept, live, quantum)
+    order_event_add(
+        order=order,
+        kind="lines_changed",
+        actor=actor,
+        added=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in new_lines],
+        removed=[ln.pk for ln in removed],
+        changed=[dict(item) for item in change],
+        total=str(order.total),
+    )
+    if not live:
+        _transition(order, OrderStatus.CANCELLED, actor=actor)
+    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+    return order, _needs_routing(order, kept)
+
+
+def _lines_change_apply(
+    by_id: dict[int, OrderLine],
+    change: Sequence[Mapping[str, Any]],
+    errors: dict[str, list[str]],
+    exponent: int,
+) -> None:
+    """Apply `change` to the lines in memory (nothing is saved); what cannot be changed is
+    recorded in `errors` by its path."""
     for index, item in enumerate(change):
         line = by_id.get(item.get("line", -1))
         if line is None:
@@ -371,13 +411,26 @@ def _lines_edit(
             price = amount_check(item["unit_price"], f"change.{index}.unit_price", errors, exponent)
             if f"change.{index}.unit_price" not in errors:
                 line.unit_price = price
+
+
+def _lines_added(
+    order: Order,
+    lines: Sequence[OrderLine],
+    add: Sequence[Mapping[str, Any]],
+    errors: dict[str, list[str]],
+    exponent: int,
+) -> list[OrderLine]:
+    """The new lines of `add` (not saved), numbered after the order's last line; an unknown
+    SKU, a quantity or a price that cannot be read is recorded in `errors` instead."""
+    from inventory.models import Sku
+
     codes = {str(item.get("sku") or "") for item in add}
     skus = {sku.code: sku for sku in Sku.objects.filter(code__in=codes, is_active=True)}
     new_lines = []
     next_number = max((ln.line_number for ln in lines), default=0)
     for index, item in enumerate(add):
         code = str(item.get("sku") or "")
-        quantity = item.get("quantity")
+        quantity: Any = item.get("quantity")  # checked below: a line is built only from an int
         if code not in skus:
             errors[f"add.{index}.sku"] = [f"Unknown SKU {code!r}."]
         if not isinstance(quantity, int) or quantity <= 0:
@@ -397,22 +450,15 @@ def _lines_edit(
                 unit_price=price,
             )
         )
-    if errors:
-        raise ValidationFailed("These line changes cannot be made.", errors=errors)
-    removed = [by_id[pk] for pk in remove]
-    for line in removed:
-        line.quantity_cancelled = line.quantity  # kept for the record, cancelled in full
-    kept = [ln for ln in lines] + new_lines
+    return new_lines
+
+
+def _order_reprice(
+    order: Order, kept: Sequence[OrderLine], live: Sequence[OrderLine], quantum: Decimal
+) -> None:
+    """The order's totals from its `live` lines, its conversion reset (it is converted again)
+    and its search text from the `kept` ones; one UPDATE."""
     tax_on_top = not order.prices_include_tax
-    for line in kept:
-        line.line_total = (
-            line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0)
-        ).quantize(quantum, ROUND_HALF_UP)
-    OrderLine.objects.bulk_update(
-        lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
-    )
-    OrderLine.objects.bulk_create(new_lines)
-    live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
     order.subtotal = sum(
         (ln.unit_price * (ln.quantity - ln.quantity_cancelled) for ln in live), Decimal(0)
     ).quantize(quantum, ROUND_HALF_UP)
@@ -443,19 +489,6 @@ def _lines_edit(
             "updated_at",
         ]
     )
-    order_event_add(
-        order=order,
-        kind="lines_changed",
-        actor=actor,
-        added=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in new_lines],
-        removed=[ln.pk for ln in removed],
-        changed=[dict(item) for item in change],
-        total=str(order.total),
-    )
-    if not live:
-        _transition(order, OrderStatus.CANCELLED, actor=actor)
-    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
-    return order, _needs_routing(order, kept)
 
 
 @transaction.atomic

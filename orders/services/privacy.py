@@ -500,27 +500,50 @@ def _erase(request: PrivacyRequest, subject: Subject, orders: list[Order]) -> di
     for group in groups.values():
         customer = customers.get(group[0].customer_id) if group[0].customer_id else None
         emails = subject.emails if subject.scope != PrivacyRequestScope.CHANNEL else []
-        scrubber = scrubber_for(customer, group, emails)
-        for name, count in _erase_orders(group, scrubber, now).items():
-            totals[name] += count
-        ids = [o.pk for o in group]
-        group_emails = sorted({e for e in [*emails, *(o.email for o in group)] if e})
-        if customer is not None and customer.erased_at is None:
-            group_emails.append(customer.email)
-        for holder in personal_data_holders():
-            for name, count in holder.erase(
-                order_ids=ids, emails=group_emails, scrubber=scrubber
-            ).items():
-                totals[f"{holder.name}.{name}"] += count
-        for name, count in _erase_kernel_rows(group_emails, scrubber).items():
-            totals[name] += count
+        _erase_group(group, customer, emails, now, totals)
     if subject.scope == PrivacyRequestScope.CHANNEL:
         for holder in personal_data_holders():
             for name, count in holder.erase_channel(channel_code=subject.channel_code).items():
                 totals[f"{holder.name}.{name}"] += count
-    erased_ids = {o.pk for o in orders}
+    kept = _erase_customers(customers.values(), {o.pk for o in orders}, now, totals)
+    summary: dict[str, Any] = {"orders": len(orders), **totals}
+    if kept:
+        summary["customers_kept"] = kept  # they still have orders of other channels
+    return summary
+
+
+def _erase_group(
+    group: list[Order],
+    customer: Customer | None,
+    emails: Sequence[str],
+    now: Any,
+    totals: dict[str, int],
+) -> None:
+    """Erase one buyer's orders (one customer's, or one e-mail's) and what the other apps and
+    the kernel hold about them; adds the counts to `totals`."""
+    scrubber = scrubber_for(customer, group, emails)
+    for name, count in _erase_orders(group, scrubber, now).items():
+        totals[name] += count
+    ids = [o.pk for o in group]
+    group_emails = sorted({e for e in [*emails, *(o.email for o in group)] if e})
+    if customer is not None and customer.erased_at is None:
+        group_emails.append(customer.email)
+    for holder in personal_data_holders():
+        for name, count in holder.erase(
+            order_ids=ids, emails=group_emails, scrubber=scrubber
+        ).items():
+            totals[f"{holder.name}.{name}"] += count
+    for name, count in _erase_kernel_rows(group_emails, scrubber).items():
+        totals[name] += count
+
+
+def _erase_customers(
+    customers: Iterable[Customer], erased_ids: set[int], now: Any, totals: dict[str, int]
+) -> list[int]:
+    """Erase the customers left without an order that keeps personal data; returns the ids of
+    those kept (they still have such orders, of other channels)."""
     kept = []
-    for customer in customers.values():
+    for customer in customers:
         if customer.erased_at is not None:
             continue
         remaining = customer.orders.filter(personal_data_erased_at__isnull=True).exclude(
@@ -531,10 +554,7 @@ def _erase(request: PrivacyRequest, subject: Subject, orders: list[Order]) -> di
             continue
         _erase_customer(customer, scrubber_for(customer, [], []), now)
         totals["customers"] += 1
-    summary: dict[str, Any] = {"orders": len(orders), **totals}
-    if kept:
-        summary["customers_kept"] = kept  # they still have orders of other channels
-    return summary
+    return kept
 
 
 def _erase_orders(orders: list[Order], scrubber: Scrubber, now: Any) -> dict[str, int]:

@@ -25,6 +25,18 @@ from tests.factories import LocationFactory, SkuFactory
 THREADS = 8
 
 
+def _sampler(stop: float, violations: list[str]) -> None:
+    """Until `stop`, records every level seen with more reserved than on hand, or negative."""
+    try:
+        while time.monotonic() < stop:
+            for on_hand, reserved in StockLevel.objects.values_list("on_hand", "reserved"):
+                if reserved > on_hand or on_hand < 0 or reserved < 0:
+                    violations.append(f"on_hand={on_hand} reserved={reserved}")
+            time.sleep(0.01)
+    finally:
+        connections.close_all()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reserve_release_adjust_never_oversells():
     seconds = 4.0 if connection.vendor == "postgresql" else 2.0
@@ -92,18 +104,8 @@ def test_concurrent_reserve_release_adjust_never_oversells():
         finally:
             connections.close_all()
 
-    def sampler() -> None:
-        try:
-            while time.monotonic() < stop:
-                for on_hand, reserved in StockLevel.objects.values_list("on_hand", "reserved"):
-                    if reserved > on_hand or on_hand < 0 or reserved < 0:
-                        violations.append(f"on_hand={on_hand} reserved={reserved}")
-                time.sleep(0.01)
-        finally:
-            connections.close_all()
-
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    threads.append(threading.Thread(target=sampler))
+    threads.append(threading.Thread(target=_sampler, args=(stop, violations)))
     for thread in threads:
         thread.start()
     for thread in threads:

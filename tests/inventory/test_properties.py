@@ -166,36 +166,11 @@ class Model:
                     return False
                 self.level(sku, location)[0] = counted
             case Reserve(items):
-                wanted: dict[tuple[int, int], int] = defaultdict(int)
-                for line, location, q in items:
-                    wanted[(line % SKUS, location)] += q
-                if any(self.free(*pair) < q for pair, q in wanted.items()):
-                    return False
-                for line, location, q in items:
-                    self.level(line % SKUS, location)[1] += q
-                    self.held[(line, location)] += q
+                return self.reserve(items)
             case Release(line, location, q):
-                mine = sorted(
-                    loc
-                    for (ln, loc), n in self.held.items()
-                    if ln == line and n and location in (None, loc)
-                )
-                total = sum(self.held[(line, loc)] for loc in mine)
-                if q is not None and q > total:
-                    return False
-                left = total if q is None else q
-                for loc in mine:
-                    take = min(left, self.held[(line, loc)])
-                    self.held[(line, loc)] -= take
-                    self.level(line % SKUS, loc)[1] -= take
-                    left -= take
+                return self.release(line, location, q)
             case Consume(line, location, q):
-                if self.held[(line, location)] < q:
-                    return False
-                self.held[(line, location)] -= q
-                level = self.level(line % SKUS, location)
-                level[0] -= q
-                level[1] -= q
+                return self.consume(line, location, q)
             case SellInStore(sku, location, q):
                 self.level(sku, location)[0] -= min(q, max(0, self.free(sku, location)))
             case Quarantine(sku, location, q, from_on_hand):
@@ -208,17 +183,58 @@ class Model:
                 if self.level(sku, location)[2] < q:
                     return False
                 self.level(sku, location)[2] -= q
-            case Transfer(sku, source, destination, q, outcome):
-                if outcome == "draft_cancelled":
-                    return True
-                if self.free(sku, source) < q:
-                    return False
-                if outcome != "cancelled_in_transit":
-                    self.level(sku, source)[0] -= q
-                if outcome == "received":
-                    self.level(sku, destination)[0] += q
+            case Transfer():
+                return self.transfer(op)
             case _:
                 raise AssertionError(f"unknown operation {op!r}")
+        return True
+
+    def reserve(self, items: tuple[tuple[int, int, int], ...]) -> bool:
+        wanted: dict[tuple[int, int], int] = defaultdict(int)
+        for line, location, q in items:
+            wanted[(line % SKUS, location)] += q
+        if any(self.free(*pair) < q for pair, q in wanted.items()):
+            return False
+        for line, location, q in items:
+            self.level(line % SKUS, location)[1] += q
+            self.held[(line, location)] += q
+        return True
+
+    def release(self, line: int, location: int | None, q: int | None) -> bool:
+        mine = sorted(
+            loc
+            for (ln, loc), n in self.held.items()
+            if ln == line and n and location in (None, loc)
+        )
+        total = sum(self.held[(line, loc)] for loc in mine)
+        if q is not None and q > total:
+            return False
+        left = total if q is None else q
+        for loc in mine:
+            take = min(left, self.held[(line, loc)])
+            self.held[(line, loc)] -= take
+            self.level(line % SKUS, loc)[1] -= take
+            left -= take
+        return True
+
+    def consume(self, line: int, location: int, q: int) -> bool:
+        if self.held[(line, location)] < q:
+            return False
+        self.held[(line, location)] -= q
+        level = self.level(line % SKUS, location)
+        level[0] -= q
+        level[1] -= q
+        return True
+
+    def transfer(self, op: Transfer) -> bool:
+        if op.outcome == "draft_cancelled":
+            return True
+        if self.free(op.sku, op.source) < op.quantity:
+            return False
+        if op.outcome != "cancelled_in_transit":
+            self.level(op.sku, op.source)[0] -= op.quantity
+        if op.outcome == "received":
+            self.level(op.sku, op.destination)[0] += op.quantity
         return True
 
 

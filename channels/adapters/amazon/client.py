@@ -19,8 +19,8 @@ from channels.adapters.amazon.api import (
 )
 from channels.adapters.amazon.mapping import text_value
 from channels.adapters.base import AdapterContext, RateLimiter, VendorHttp, json_object
-from fulfilment.adapters.carriers._common import parse_datetime
 from oms.errors import PermanentError
+from oms.vendor_http import parse_datetime
 
 # --- HTTP ----------------------------------------------------------------------------------------
 

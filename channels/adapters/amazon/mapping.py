@@ -24,7 +24,7 @@ from channels.adapters.base import (
     RecordFailure,
     credential_flag,
 )
-from fulfilment.adapters.carriers._common import parse_datetime
+from oms.vendor_http import parse_datetime
 
 
 class Unreadable(ValueError):

@@ -44,9 +44,9 @@ from channels.adapters.ebay.mapping import (
     text_value,
 )
 from channels.adapters.ebay.pushes import EbayPushes
-from fulfilment.adapters.carriers._common import header
 from oms import jsonsafe
 from oms.errors import PermanentError, TransientError
+from oms.vendor_http import header
 
 
 def challenge_response(challenge_code: str, verification_token: str, endpoint_url: str) -> str:

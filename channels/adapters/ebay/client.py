@@ -24,8 +24,8 @@ from channels.adapters.ebay.api import (
     TOKEN_SKEW,
 )
 from channels.adapters.ebay.mapping import ebay_timestamp
-from fulfilment.adapters.carriers._common import parse_datetime
 from oms.errors import PermanentError
+from oms.vendor_http import parse_datetime
 
 
 class EbayClient:

@@ -13,7 +13,7 @@ from moneyed import CURRENCIES
 
 from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
 from channels.adapters.ebay.api import PAYMENT_STATUSES
-from fulfilment.adapters.carriers._common import parse_datetime
+from oms.vendor_http import parse_datetime
 
 
 class Unreadable(ValueError):

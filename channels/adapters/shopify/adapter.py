@@ -29,9 +29,9 @@ from channels.adapters.shopify.mapping import (
 )
 from channels.adapters.shopify.pushes import ShopifyPushes
 from channels.adapters.shopify.queries import MORE_LINES_QUERY, ORDERS_QUERY, iso_utc
-from fulfilment.adapters.carriers._common import header
 from oms import jsonsafe
 from oms.errors import PermanentError
+from oms.vendor_http import header
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled", "orders/paid"})
 #: The mandatory compliance topics (privacy law): topic -> PrivacyNotice.kind.

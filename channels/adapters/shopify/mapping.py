@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.base import CanonicalOrder
-from fulfilment.adapters.carriers._common import parse_datetime
+from oms.vendor_http import parse_datetime
 
 PAYMENT_STATUSES = {
     "PAID": "paid",

@@ -26,9 +26,9 @@ from channels.adapters.square.api import (
 from channels.adapters.square.client import webhook_signature
 from channels.adapters.square.mapping import Unreadable, catalog_ids, order_from_square, text_value
 from channels.adapters.square.pushes import SquarePushes
-from fulfilment.adapters.carriers._common import header
 from oms import jsonsafe
 from oms.errors import PermanentError
+from oms.vendor_http import header
 
 
 class SquareAdapter(SquarePushes):

@@ -10,8 +10,8 @@ from typing import Any
 
 from channels.adapters.base import FULFILLED_BY_STORE, CanonicalOrder
 from channels.adapters.square.api import STATES
-from fulfilment.adapters.carriers._common import parse_datetime
 from oms.currencies import currency_exponent
+from oms.vendor_http import parse_datetime
 
 
 class Unreadable(ValueError):

@@ -21,9 +21,9 @@ from channels.adapters.woocommerce.api import (
 from channels.adapters.woocommerce.client import json_answer, numeric_id, webhook_signature
 from channels.adapters.woocommerce.mapping import map_orders, text_value
 from channels.adapters.woocommerce.pushes import WooCommercePushes
-from fulfilment.adapters.carriers._common import header
 from oms import jsonsafe
 from oms.errors import PermanentError
+from oms.vendor_http import header
 
 
 class WooCommerceAdapter(WooCommercePushes):

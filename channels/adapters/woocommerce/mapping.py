@@ -11,8 +11,8 @@ from typing import Any
 
 from channels.adapters.base import FULFILLED_BY_US, CanonicalOrder, OrderPage, RecordFailure
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
-from fulfilment.adapters.carriers._common import parse_datetime
 from oms.currencies import currency_exponent
+from oms.vendor_http import parse_datetime
 
 
 class Unreadable(ValueError):

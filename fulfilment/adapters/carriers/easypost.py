@@ -27,13 +27,6 @@ from typing import Any
 
 import httpx
 
-from fulfilment.adapters.carriers._common import (
-    check_signature,
-    header,
-    hmac_sha256_hex,
-    parse_datetime,
-    retry_after_seconds,
-)
 from fulfilment.adapters.carriers.base import (
     Address,
     Label,
@@ -44,6 +37,13 @@ from fulfilment.adapters.carriers.base import (
 )
 from oms import jsonsafe
 from oms.errors import PermanentError, TransientError
+from oms.vendor_http import (
+    check_signature,
+    header,
+    hmac_sha256_hex,
+    parse_datetime,
+    retry_after_seconds,
+)
 
 DEFAULT_BASE_URL = "https://api.easypost.com"
 SIGNATURE_HEADER = "X-Hmac-Signature"

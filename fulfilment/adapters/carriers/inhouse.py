@@ -33,12 +33,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 
-from fulfilment.adapters.carriers._common import (
-    check_signature,
-    header,
-    hmac_sha256_hex,
-    parse_datetime,
-)
 from fulfilment.adapters.carriers.base import (
     TRACKING_STATUSES,
     Address,
@@ -58,6 +52,12 @@ from fulfilment.adapters.carriers.gs1 import (
 )
 from oms import jsonsafe
 from oms.errors import PermanentError
+from oms.vendor_http import (
+    check_signature,
+    header,
+    hmac_sha256_hex,
+    parse_datetime,
+)
 
 PAGE = (4 * inch, 6 * inch)  # 288 x 432 pt
 MARGIN = 10.0

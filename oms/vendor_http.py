@@ -1,4 +1,5 @@
-"""Helpers shared by the carrier adapters: header look-up, signatures, dates, statuses."""
+"""Vendor HTTP plumbing shared by the carrier and channel adapters: header look-up, signatures,
+dates, Retry-After. No app specifics: it is kernel, importable from every layer."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from _common import (
     make_locations,
     make_skus,
     p50,
+    record,
     target,
     test_database,
 )
@@ -180,6 +181,20 @@ def main() -> None:
             f"ledger_drift runs: {', '.join(f'{r:.2f} s' for r in runs)}; found "
             f"{len(found)} drifting quantities ({DRIFTED} put out of line); command: {verdict}"
         )
+        for name, took, queries in (
+            ("ledger_drift()", seconds, drift_queries),
+            ("inventory_audit command", command, None),
+        ):
+            record(
+                f"{name}, {stored:,} movements",
+                stored / took,
+                "movements/s",
+                1 / unit,
+                "tx/s (1 connection)",
+                higher_is_better=True,
+                statements=queries,
+                note=f"{took:.1f} s",
+            )
         print(
             f"peak memory: {peak / 2**20:.1f} MiB Python heap during ledger_drift() "
             f"(tracemalloc), {rss:.0f} MiB RSS for the whole process (ru_maxrss)"

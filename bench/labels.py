@@ -36,6 +36,7 @@ from _common import (
     latency,
     p50,
     ratio,
+    record,
     target,
     test_database,
 )
@@ -167,6 +168,23 @@ def main() -> None:
             f"(PDF + ZPL, no database) {render:.1f} ms, the rest (plan, lock and store, ship: "
             f"stock, order, events) {p50(one) - render:.1f} ms"
         )
+        for name, timings, count in (
+            ("labels_buy, 1 parcel (p50)", one, queries),
+            (
+                f"labels_buy, {PARCELS} parcels, per label (p50)",
+                per_label_multi,
+                queries_several / PARCELS,
+            ),
+        ):
+            record(
+                name,
+                p50(timings),
+                "ms",
+                base_ms,
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=count,
+            )
         shipped = Shipment.objects.filter(pk__in=single + several)
         orders = Order.objects.filter(pk__in=shipped.values("order_id"))
         print(

@@ -36,6 +36,7 @@ from _common import (
     latency,
     p50,
     ratio,
+    record,
     target,
     test_database,
 )
@@ -141,6 +142,15 @@ def main() -> None:
         print(f"customer look-up by e-mail (iexact): {lookup.splitlines()[0].strip()}")
         created = Order.objects.filter(channel__code="web")
         print(f"orders created: {created.count()}: {status_distribution(created)}")
+        record(
+            f"order_capture in process, 3 lines, {len(samples):,} orders",
+            per_second,
+            "orders/s",
+            base_per_second,
+            "tx/s (1 connection)",
+            higher_is_better=True,
+            statements=queries,
+        )
 
 
 if __name__ == "__main__":

@@ -43,10 +43,12 @@ from _common import (
     analyze,
     baseline_latency,
     baseline_levels,
+    count_queries,
     describe_database,
     latency,
     p50,
     ratio,
+    record,
     target,
     test_database,
 )
@@ -283,6 +285,16 @@ def main() -> None:
                     if len(samples) >= rounds:
                         break
             worst = max(worst, p50(samples))
+            record(
+                f"order_search, {label} (p50)",
+                p50(samples),
+                "ms",
+                p50(base),
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=count_queries(search),
+                note=f"{ORDERS:,} orders",
+            )
             print(
                 f"{label + ' ' + repr(term):<43} {latency(samples)}  {found:>2} rows  "
                 f"{ratio(p50(samples), p50(base))}  {target(p50(samples) < 100, 'p50 < 100 ms')}"

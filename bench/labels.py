@@ -1,7 +1,7 @@
 """Benchmark: labels per second from one worker with the in-house carrier
 (fulfilment/services/labels.py, the task fulfilment.labels_buy run in-process).
 
-Set-up: a shop (one channel, one warehouse, 200 SKUs with plenty of stock); BENCH_LABELS (300)
+Set-up: a shop (one channel, one warehouse, 200 SKUs with plenty of stock); BENCH_LABELS (150)
 orders of 3 lines captured (routing on capture gives one shipment each), picked and packed in
 one parcel, then `shipment_ship_request(carrier="inhouse")` for each (the enqueued task goes to
 the in-memory broker: nothing consumes it, bench/_common.py). Then `labels_buy(shipment_id=...)`
@@ -42,7 +42,7 @@ from _common import (
 )
 from _orders import order_payload, shop, status_distribution
 
-LABELS = int(os.environ.get("BENCH_LABELS", "300"))
+LABELS = int(os.environ.get("BENCH_LABELS", "150"))  # `make bench` must fit in ~20 min
 PARCELS = int(os.environ.get("BENCH_PARCELS", "3"))
 WARMUP = 20
 

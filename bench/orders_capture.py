@@ -1,6 +1,6 @@
 """Benchmark: order capture in bulk, as a channel sync runs it (orders/services/capture.py).
 
-Measures an in-process loop of `order_capture` over BENCH_ORDERS (2,000) distinct orders of 3
+Measures an in-process loop of `order_capture` over BENCH_ORDERS (1,000) distinct orders of 3
 lines (paid, complete German addresses, 70 % new shoppers and 30 % returning ones): orders per
 second, p50/p95 per capture, statements per order and the time the database took of it (a
 profile of 100 more captures), and prints the throughput as a ratio to the baseline of
@@ -50,7 +50,7 @@ from _orders import (
     status_distribution,
 )
 
-ORDERS = int(os.environ.get("BENCH_ORDERS", "2000"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "1000"))  # `make bench` must fit in ~20 min
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
 MAX_SECONDS = float(os.environ.get("BENCH_MAX_SECONDS", "120"))
 WARMUP = 30

@@ -1,7 +1,7 @@
 """Benchmark: routing decisions (fulfilment/services/routing.py) on a network of 50 locations.
 
 Measures:
-1. `order_route` of a 5-line order across 50 locations with 10,000 SKUs, BENCH_ROUNDS (200)
+1. `order_route` of a 5-line order across 50 locations with 10,000 SKUs, BENCH_ROUNDS (100)
    orders per variant after 20 warm-up ones: p50/p95, statements, outcomes, shipments made:
    - "single": five SKUs of the core range, which every warehouse carries: the nearest location
      that can ship everything wins (one shipment);
@@ -72,7 +72,7 @@ from _orders import (
     warehouses,
 )
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))  # `make bench` must fit in ~20 min
 BACKORDERS = int(os.environ.get("BENCH_BACKORDERS", "10000"))
 #: Long enough to re-route all 10,000 (issue 16 asks for that size) on a slow, busy machine.
 REROUTE_SECONDS = float(os.environ.get("BENCH_REROUTE_SECONDS", "900"))

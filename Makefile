@@ -73,7 +73,8 @@ pytest-integration: $(VENV)/.installed-dev
 
 # Every bench/[!_]*.py, one after the other; each appends its measures to BENCH_RESULTS, from
 # which bench/_report.py writes bench/results/latest.md (the table) and latest.png (the chart).
-# PostgreSQL is the reference: DATABASE_URL=postgres://... make bench (about 20 min on 2 cores).
+# PostgreSQL is the reference: DATABASE_URL=postgres://... make bench (about 45 min on 2 busy
+# cores, most of it the two 10,000-order runs of issue 16: the channel sync and re-routing).
 BENCH_RESULTS ?= bench/results/latest.jsonl
 
 bench: $(VENV)/.installed-bench

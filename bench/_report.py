@@ -111,7 +111,9 @@ def statements_text(value: float | None) -> str:
     """23 for a whole count, 35.0 for a mean over many operations."""
     if value is None:
         return ""
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"  # 0.04: a few per batch of many
 
 
 def ratio_text(value: float) -> str:

@@ -132,6 +132,7 @@ def test_the_table_has_ratio_target_and_verdict() -> None:
     assert route[4:7] == ["0.20x", ">= 1.00x", "**not met** (ratio)"]
     sync = table["channel sync, 10,000 orders"]
     assert sync[4:8] == ["1.50x", ">= 1.00x, memory flat", "**not met** (memory flat)", "35.0"]
+    assert report.statements_text(0.0412) == "0.041"
     labels = table["labels_buy (p50)"]
     assert labels[4:8] == ["2.00x", "", "", ""]
     assert "Targets met: 1 of 3." in text

@@ -12,7 +12,7 @@ PORT ?= 8000
 # Development defaults; a production deployment sets its own environment and never uses make.
 export DEBUG ?= 1
 
-.PHONY: run test install install-dev lint typecheck pytest pytest-integration bench clean
+.PHONY: run test install install-dev install-bench lint typecheck pytest pytest-integration bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -26,8 +26,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
+# The benchmarks need no test tools, only matplotlib for their chart (the extra `bench`).
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[bench]'
+	@touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-bench: $(VENV)/.installed-bench
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py dev_prepare
@@ -63,8 +69,19 @@ pytest: $(VENV)/.installed-dev
 pytest-integration: $(VENV)/.installed-dev
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-dev
-	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+# Every bench/[!_]*.py, one after the other; each appends its measures to BENCH_RESULTS, from
+# which bench/_report.py writes bench/results/latest.md (the table) and latest.png (the chart).
+# PostgreSQL is the reference: DATABASE_URL=postgres://... make bench (about 45 min on 2 busy
+# cores, most of it the two 10,000-order runs of issue 16: the channel sync and re-routing).
+BENCH_RESULTS ?= bench/results/latest.jsonl
+
+bench: $(VENV)/.installed-bench
+	@mkdir -p $(dir $(BENCH_RESULTS))
+	@rm -f $(BENCH_RESULTS)
+	@for script in bench/[!_]*.py; do \
+	  echo "== $$script"; BENCH_RESULTS=$(BENCH_RESULTS) $(BIN)/python $$script || exit 1; \
+	done
+	$(BIN)/python bench/_report.py $(BENCH_RESULTS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/broker var/celerybeat-schedule* .pytest_cache .mypy_cache .ruff_cache

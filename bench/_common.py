@@ -2,8 +2,10 @@
 
 Importing this module sets up Django (oms.settings, DEBUG=1 unless set), so a benchmark imports
 it before any model. It provides the throwaway test database, the percentile and printing
-helpers, stock fixtures, and the baseline of ARCHITECTURE.md ("Benchmarks"): one order, three
-lines, three stock rows locked and updated in one transaction. It was written before the orders
+helpers, stock fixtures, concurrent workers (processes or threads), `record()` (each measure as
+a structured result, which `make bench` tabulates: see bench/_report.py), and the baseline of
+ARCHITECTURE.md ("Benchmarks"): one order, three lines, three stock rows locked and updated in
+one transaction, on one connection or in concurrent workers. It was written before the orders
 app had models, so the baseline is emulated with inventory models only (and stays so, to keep
 the ratios of all benchmarks comparable): select_for_update three StockLevel rows in primary-key
 order, `reserved += 1` on each, and insert three "reservation" StockMovement rows. Tasks that
@@ -16,14 +18,23 @@ the test database of a pytest run going on at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import multiprocessing
 import os
+import queue
 import statistics
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+_STARTED = time.perf_counter()
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -40,8 +51,15 @@ django.setup()
 # As oms/wsgi.py does in production: what is loaded at start-up stays out of full GC passes.
 gc.freeze()
 
+from _report import Result, append_result  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection, connections, reset_queries, transaction  # noqa: E402
+from django.db import (  # noqa: E402
+    DatabaseError,
+    connection,
+    connections,
+    reset_queries,
+    transaction,
+)
 from django.test.utils import (  # noqa: E402
     CaptureQueriesContext,
     setup_databases,
@@ -172,6 +190,67 @@ def target(met: bool, text: str) -> str:
     return f"target {text}: {'met' if met else 'MISSED'}"
 
 
+# --- structured results ---------------------------------------------------------------------
+
+_DATABASE: list[str] = []
+
+
+def record(
+    measure: str,
+    figure: float,
+    unit: str,
+    baseline: float,
+    baseline_unit: str,
+    *,
+    higher_is_better: bool,
+    statements: float | None = None,
+    target_ratio: float | None = None,
+    condition: str = "",
+    condition_met: bool | None = None,
+    note: str = "",
+) -> Result:
+    """Report one measure beside its same-run baseline; prints it, and appends it to the file
+    BENCH_RESULTS names (JSON lines, set by `make bench`) when set.
+
+    `figure` and `baseline` are both rates (`higher_is_better`) or both times, so that the
+    ratio (the measure's speed relative to the baseline: above 1 is faster) means one thing
+    for every measure. `target_ratio`: the ratio the issue asks for, if it gives one.
+    Call it inside test_database() (it reads the database's version once).
+    """
+    if not _DATABASE:
+        _DATABASE.append(describe_database())
+    result = Result(
+        bench=Path(sys.argv[0]).stem,
+        measure=measure,
+        figure=figure,
+        unit=unit,
+        baseline=baseline,
+        baseline_unit=baseline_unit,
+        higher_is_better=higher_is_better,
+        statements=statements,
+        target=target_ratio,
+        condition=condition,
+        condition_met=condition_met,
+        note=note,
+        database=_DATABASE[0],
+        vendor=connection.vendor,
+        elapsed_s=round(time.perf_counter() - _STARTED, 1),
+    )
+    goal = ""
+    if result.met is not None:
+        wanted = f">= {target_ratio:g}x" if target_ratio is not None else ""
+        wanted += (", " if wanted and condition else "") + condition
+        goal = f"  target {wanted}: {'met' if result.met else 'MISSED'}"
+    print(
+        f"result | {measure}: {figure:,.4g} {unit}; baseline {baseline:,.4g} {baseline_unit}; "
+        f"ratio {result.ratio:.3g}x{goal}"
+    )
+    path = os.environ.get("BENCH_RESULTS")
+    if path:
+        append_result(path, result)
+    return result
+
+
 # --- stock fixtures -------------------------------------------------------------------------
 
 
@@ -265,6 +344,13 @@ def baseline_op(level_ids: Sequence[int], first_order_id: int) -> Callable[[int]
     return run
 
 
+def baseline_per_second(before: Sequence[float], after: Sequence[float] = ()) -> float:
+    """Baseline transactions per second on one connection, from latencies (ms) measured before
+    and after the measure (the mean of the two medians when both are given)."""
+    medians = [p50(samples) for samples in (before, after) if samples]
+    return 1000 / (sum(medians) / len(medians))
+
+
 def baseline_latency(level_ids: Sequence[int], rounds: int = 200) -> tuple[list[float], int]:
     """Single-threaded baseline: latencies (ms) of `rounds` transactions, and its statements."""
     run = baseline_op(level_ids, first_order_id=7 * 10**9)
@@ -272,3 +358,172 @@ def baseline_latency(level_ids: Sequence[int], rounds: int = 200) -> tuple[list[
     timed(lambda: run(next(counter)), 20)  # warm-up
     queries = count_queries(lambda: run(next(counter)))
     return timed(lambda: run(next(counter)), rounds), queries
+
+
+# --- concurrent workers ---------------------------------------------------------------------
+
+
+@dataclass
+class WorkerResult:
+    started: float = 0.0
+    ended: float = 0.0
+    done: int = 0
+    warmed: int = 0
+    refused: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class Figures:
+    """The sum of the workers of one run: operations per second, latencies (ms), counts."""
+
+    per_second: float
+    latencies: list[float]
+    done: int
+    warmed: int
+    refused: int
+    failed: int
+
+    @classmethod
+    def mean(cls, runs: Sequence[Figures]) -> Figures:
+        """Runs before and after a measure as one reference: their mean rate, all samples."""
+        return cls(
+            per_second=sum(r.per_second for r in runs) / len(runs),
+            latencies=[ms for r in runs for ms in r.latencies],
+            done=sum(r.done for r in runs),
+            warmed=sum(r.warmed for r in runs),
+            refused=sum(r.refused for r in runs),
+            failed=sum(r.failed for r in runs),
+        )
+
+
+WARMUP_OPS = 20
+
+
+def _worker(
+    mode: str,
+    db_name: str,
+    seconds: float,
+    op: Callable[..., Callable[[int], None]],
+    args: tuple[Any, ...],
+    barrier: Any,
+    results: Any,
+) -> None:
+    """Warm up, wait for every worker, then run `op(*args)` for `seconds`; put a WorkerResult.
+
+    `op` is a module-level factory (picklable): it returns the operation, called with 0, 1, ...
+    An InsufficientStock counts as refused, a DatabaseError as failed; both go on.
+    """
+    from oms.errors import InsufficientStock
+
+    result = WorkerResult()
+    try:
+        if mode == "processes":
+            use_database(db_name)
+        run = op(*args)
+        for n in range(WARMUP_OPS):
+            run(n)
+        result.warmed = WARMUP_OPS
+        barrier.wait(timeout=300)
+        clock = time.perf_counter
+        result.started = clock()
+        deadline = result.started + seconds
+        n = WARMUP_OPS
+        while True:
+            n += 1
+            begin = clock()
+            try:
+                run(n)
+            except InsufficientStock:
+                result.refused += 1
+            except DatabaseError:
+                result.failed += 1
+            else:
+                result.done += 1
+                result.latencies.append((clock() - begin) * 1000)
+            if clock() >= deadline:
+                break
+        result.ended = clock()
+    except BaseException:
+        result.error = traceback.format_exc()
+        barrier.abort()
+    finally:
+        connections.close_all()
+        results.put(result)
+
+
+def run_workers(
+    db_name: str,
+    op: Callable[..., Callable[[int], None]],
+    args_per_worker: Sequence[tuple[Any, ...]],
+    *,
+    seconds: float,
+    mode: str = "processes",
+) -> Figures:
+    """Run `op` in len(args_per_worker) concurrent workers for `seconds`; sum their figures.
+
+    mode "processes": each worker is spawned, calls django.setup() and connects to the test
+    database `db_name`, keeping its connection for the run (as gunicorn workers with persistent
+    connections do); `op` must then be importable (a module-level function). mode "threads":
+    threads of this process, which share the GIL for the Python side of the ORM.
+    """
+    count = len(args_per_worker)
+    if mode == "processes":
+        connections.close_all()  # the test database is shared; keep no idle connection around
+        context = multiprocessing.get_context("spawn")
+        barrier: Any = context.Barrier(count + 1)
+        results: Any = context.Queue()
+        workers: list[Any] = [
+            context.Process(
+                target=_worker, args=(mode, db_name, seconds, op, args, barrier, results)
+            )
+            for args in args_per_worker
+        ]
+    elif mode == "threads":
+        barrier = threading.Barrier(count + 1)
+        results = queue.Queue()
+        workers = [
+            threading.Thread(
+                target=_worker, args=(mode, db_name, seconds, op, args, barrier, results)
+            )
+            for args in args_per_worker
+        ]
+    else:
+        raise SystemExit(f"BENCH_MODE is 'processes' or 'threads', not {mode!r}")
+    for w in workers:
+        w.start()
+    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: see below
+        barrier.wait(timeout=300)
+    collected: list[WorkerResult] = [results.get(timeout=seconds + 300) for _ in workers]
+    for w in workers:
+        w.join()
+    errors = [r.error for r in collected if r.error]
+    if errors:
+        raise SystemExit(f"a worker failed:\n{errors[0]}")
+    return Figures(
+        per_second=sum(r.done / (r.ended - r.started) for r in collected),
+        latencies=[ms for r in collected for ms in r.latencies],
+        done=sum(r.done for r in collected),
+        warmed=sum(r.warmed for r in collected),
+        refused=sum(r.refused for r in collected),
+        failed=sum(r.failed for r in collected),
+    )
+
+
+def baseline_concurrent(
+    db_name: str,
+    level_ids: Sequence[int],
+    *,
+    workers: int,
+    seconds: float,
+    first_order_id: int,
+    mode: str = "processes",
+) -> Figures:
+    """The baseline in `workers` concurrent workers, each on its own rows (30 levels each:
+    `level_ids` holds 30 x workers): transactions per second of all of them together."""
+    args = [(level_ids[30 * w :][:30], (first_order_id + w) * 10**8) for w in range(workers)]
+    if any(len(ids) < 30 for ids, _ in args):
+        raise SystemExit(f"baseline_concurrent needs 30 levels per worker, got {len(level_ids)}")
+    return run_workers(db_name, baseline_op, args, seconds=seconds, mode=mode)

@@ -2,8 +2,10 @@
 
 Prints latency percentiles, queries per request, and each figure as a ratio to a baseline
 measured in the same run (a plain ORM read of the same 500 rows into dicts, and a plain ORM
-insert), because these machines drift. Runs on a throwaway test database of the configured
-DATABASE_URL (SQLite by default; helpers in bench/_common.py).
+insert), because these machines drift. For `make bench`'s table each p50 is also recorded
+against the baseline every benchmark shares (one order, three lines, three stock rows locked and
+updated in one transaction; see bench/_common.py). Runs on a throwaway test database of the
+configured DATABASE_URL (SQLite by default; helpers in bench/_common.py).
 Usage: DEBUG=1 .venv/bin/python bench/api_catalogue.py
 """
 
@@ -11,7 +13,15 @@ from __future__ import annotations
 
 import statistics
 
-from _common import count_queries, pct, test_database, timed
+from _common import (
+    baseline_latency,
+    baseline_levels,
+    count_queries,
+    pct,
+    record,
+    test_database,
+    timed,
+)
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -20,12 +30,28 @@ SKUS = 5_000
 ROUNDS = 40
 
 
-def report(name: str, samples: list[float], baseline: list[float], queries: int | None) -> None:
+def report(
+    name: str,
+    samples: list[float],
+    baseline: list[float],
+    queries: int | None,
+    shared_ms: float,
+) -> None:
+    """Print against this benchmark's own baseline; record against the shared one."""
     p50, base = statistics.median(samples), statistics.median(baseline)
     q = f"{queries:>3} queries" if queries is not None else ""
     print(
         f"{name:<38} p50 {p50:7.2f} ms  p95 {pct(samples, 95):7.2f} ms  "
         f"{p50 / base:6.1f}x baseline  {q}"
+    )
+    record(
+        f"{name} (p50)",
+        p50,
+        "ms",
+        shared_ms,
+        "ms (p50, 1 connection)",
+        higher_is_better=False,
+        statements=queries,
     )
 
 
@@ -82,12 +108,19 @@ def main() -> None:
             201,
         )
 
+        shared, shared_queries = baseline_latency(baseline_levels(30))
+        shared_ms = statistics.median(shared)
+
         print(f"catalogue API on {connection.vendor}, {SKUS} SKUs, {ROUNDS} rounds each")
-        report("GET /skus/?page_size=500", api_list, base_list, list_queries)
-        report("sku_create service", service_insert, base_insert, None)
-        report("POST /skus/", plain, base_insert, None)
-        report("POST /skus/ with Idempotency-Key", with_key, base_insert, None)
-        report("POST /skus/ replayed key", replay, base_insert, None)
+        print(
+            f"{'(shared baseline: 3-line order, 3 rows)':<38} p50 {shared_ms:7.2f} ms  "
+            f"{shared_queries} queries"
+        )
+        report("GET /skus/?page_size=500", api_list, base_list, list_queries, shared_ms)
+        report("sku_create service", service_insert, base_insert, None, shared_ms)
+        report("POST /skus/", plain, base_insert, None, shared_ms)
+        report("POST /skus/ with Idempotency-Key", with_key, base_insert, None, shared_ms)
+        report("POST /skus/ replayed key", replay, base_insert, None, shared_ms)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from _common import (
     p50,
     pct,
     ratio,
+    record,
     stock_up,
     target,
     test_database,
@@ -125,6 +126,19 @@ def main() -> None:
             print(
                 f"{name:<31} {latency(samples, with_max=True)}  {queries:>2} queries  "
                 f"{ratio(p50(samples), p50(base))}  {goal}".rstrip()
+            )
+        for name, samples, queries in (
+            (f"GET /api/v1/availability/, {SKUS:,} SKUs (p50)", api, api_queries),
+            (f"channel_availability selector, {SKUS:,} SKUs (p50)", alone, selector_queries),
+        ):
+            record(
+                name,
+                p50(samples),
+                "ms",
+                p50(base),
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=queries,
             )
         for name, pauses in (("API requests", api_gc), ("selector calls", selector_gc)):
             print(

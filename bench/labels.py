@@ -1,7 +1,7 @@
 """Benchmark: labels per second from one worker with the in-house carrier
 (fulfilment/services/labels.py, the task fulfilment.labels_buy run in-process).
 
-Set-up: a shop (one channel, one warehouse, 200 SKUs with plenty of stock); BENCH_LABELS (300)
+Set-up: a shop (one channel, one warehouse, 200 SKUs with plenty of stock); BENCH_LABELS (150)
 orders of 3 lines captured (routing on capture gives one shipment each), picked and packed in
 one parcel, then `shipment_ship_request(carrier="inhouse")` for each (the enqueued task goes to
 the in-memory broker: nothing consumes it, bench/_common.py). Then `labels_buy(shipment_id=...)`
@@ -36,12 +36,13 @@ from _common import (
     latency,
     p50,
     ratio,
+    record,
     target,
     test_database,
 )
 from _orders import order_payload, shop, status_distribution
 
-LABELS = int(os.environ.get("BENCH_LABELS", "300"))
+LABELS = int(os.environ.get("BENCH_LABELS", "150"))  # `make bench` must fit in ~20 min
 PARCELS = int(os.environ.get("BENCH_PARCELS", "3"))
 WARMUP = 20
 
@@ -167,6 +168,23 @@ def main() -> None:
             f"(PDF + ZPL, no database) {render:.1f} ms, the rest (plan, lock and store, ship: "
             f"stock, order, events) {p50(one) - render:.1f} ms"
         )
+        for name, timings, count in (
+            ("labels_buy, 1 parcel (p50)", one, queries),
+            (
+                f"labels_buy, {PARCELS} parcels, per label (p50)",
+                per_label_multi,
+                queries_several / PARCELS,
+            ),
+        ):
+            record(
+                name,
+                p50(timings),
+                "ms",
+                base_ms,
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=count,
+            )
         shipped = Shipment.objects.filter(pk__in=single + several)
         orders = Order.objects.filter(pk__in=shipped.values("order_id"))
         print(

@@ -1,6 +1,7 @@
-"""Benchmark: order search (orders.selectors.order_search) over 1,000,000 orders.
+"""Benchmark: order search (orders.selectors.order_search) over 200,000 (or 1,000,000) orders.
 
-Loads BENCH_ORDERS (1,000,000) orders straight into orders_order, then times
+Loads BENCH_ORDERS (200,000; the target is set for 1,000,000) orders straight into
+orders_order, then times
 `list(order_search(Order.objects.all(), term)[:50])` (the first page, newest first, as the API
 and the admin ask for it) for realistic terms: an order number, an e-mail fragment, a last name
 (about 1 % of the orders), a SKU code, a phone fragment, two words (a last and a first name), and a
@@ -43,10 +44,12 @@ from _common import (
     analyze,
     baseline_latency,
     baseline_levels,
+    count_queries,
     describe_database,
     latency,
     p50,
     ratio,
+    record,
     target,
     test_database,
 )
@@ -54,7 +57,10 @@ from _orders import CITIES, STREETS, person
 from django.db import connection
 
 POSTGRES = connection.vendor == "postgresql"
-ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000" if POSTGRES else "100000"))
+#: 200,000 by default, so that `make bench` fits in its time next to the two 10,000-order runs
+#: of issue 16 (loading 1,000,000 takes about 7 minutes on 2 busy cores): BENCH_ORDERS=1000000
+#: measures the size the target was set for.
+ORDERS = int(os.environ.get("BENCH_ORDERS", "200000" if POSTGRES else "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 SHOPPERS = 400_000
 SKU_CODES = [f"{kind}-{i:06d}" for kind in ("TEE", "MUG", "CAP", "BAG") for i in range(5000)]
@@ -141,6 +147,7 @@ def order_rows(first: int, last: int, channels: list[int]) -> Iterator[dict]:
             "priority": 0,
             "tracking_token": secrets.token_urlsafe(24),
             "search_text": " ".join(p.strip().lower() for p in parts if p and p.strip()),
+            "personal_data_erased_at": None,
             "created_at": at,
             "updated_at": at,
         }
@@ -283,6 +290,16 @@ def main() -> None:
                     if len(samples) >= rounds:
                         break
             worst = max(worst, p50(samples))
+            record(
+                f"order_search, {label} (p50)",
+                p50(samples),
+                "ms",
+                p50(base),
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=count_queries(search),
+                note=f"{ORDERS:,} orders",
+            )
             print(
                 f"{label + ' ' + repr(term):<43} {latency(samples)}  {found:>2} rows  "
                 f"{ratio(p50(samples), p50(base))}  {target(p50(samples) < 100, 'p50 < 100 ms')}"

@@ -1,7 +1,7 @@
 """Benchmark: routing decisions (fulfilment/services/routing.py) on a network of 50 locations.
 
 Measures:
-1. `order_route` of a 5-line order across 50 locations with 10,000 SKUs, BENCH_ROUNDS (200)
+1. `order_route` of a 5-line order across 50 locations with 10,000 SKUs, BENCH_ROUNDS (100)
    orders per variant after 20 warm-up ones: p50/p95, statements, outcomes, shipments made:
    - "single": five SKUs of the core range, which every warehouse carries: the nearest location
      that can ship everything wins (one shipment);
@@ -18,8 +18,10 @@ Measures:
    capturing and routing 10,000 orders would take minutes of set-up. Then stock arrives at two
    warehouses (a receipt with its ledger; whatever reacts to it runs as it would, a task it
    enqueues goes to the in-memory broker, see bench/_common.py) and the re-routing is timed in
-   slices of 1,000 orders (one call each) until done, or until BENCH_REROUTE_SECONDS (90) have
-   passed: the rest is then extrapolated, and said so. Target: < 60 s for 10,000 orders.
+   slices of 1,000 orders (one call each; the task the receipt enqueues makes one call for up to
+   10,000) until done, or until BENCH_REROUTE_SECONDS (900) have passed: the rest is then
+   extrapolated, and said so. Targets: < 60 s for 10,000 orders; and issue 16's: the re-routing
+   rate (orders/s) >= 1.0x the baseline's (transactions/s on one connection).
 Each p50 and the re-routing rate are printed as a ratio to the baseline of ARCHITECTURE.md
 measured in the same run (one order, three lines, three StockLevel rows locked and updated in
 one transaction; see bench/_common.py), and the status distribution of the orders created.
@@ -56,6 +58,7 @@ from _common import (
     p50,
     pct,
     ratio,
+    record,
     stock_up,
     target,
     test_database,
@@ -69,9 +72,11 @@ from _orders import (
     warehouses,
 )
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "100"))  # `make bench` must fit in ~20 min
 BACKORDERS = int(os.environ.get("BENCH_BACKORDERS", "10000"))
-REROUTE_SECONDS = float(os.environ.get("BENCH_REROUTE_SECONDS", "90"))
+#: Long enough to re-route all 10,000 (issue 16 asks for that size) on a slow, busy machine.
+REROUTE_SECONDS = float(os.environ.get("BENCH_REROUTE_SECONDS", "900"))
+REROUTE_TARGET = 1.0
 WARMUP = 20
 CORE, STORE_ONLY, STORE_RANGE = 9000, 1000, 1200
 ROUTED_FOR_REAL = 200
@@ -196,6 +201,8 @@ def backordered_in_bulk(count: int, first: int, codes: list[str], channel: objec
 
 def main() -> None:
     with test_database():
+        from django.db import connection
+
         from channels.models import Channel
         from fulfilment.models import Shipment
         from fulfilment.services.routing import backorders_reroute, order_route
@@ -246,9 +253,16 @@ def main() -> None:
 
         served, rerouted, elapsed = 0, 0, 0.0
         ids = [s.pk for s in bo_skus]
+        reroute_statements = [0]
+
+        def counter(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            reroute_statements[0] += 1
+            return execute(sql, params, many, context)
+
         while rerouted < len(waiting_ids) and elapsed < REROUTE_SECONDS:
             begin = time.perf_counter()
-            got = backorders_reroute(sku_ids=ids, limit=SLICE)
+            with connection.execute_wrapper(counter):
+                got = backorders_reroute(sku_ids=ids, limit=SLICE)
             elapsed += time.perf_counter() - begin
             served += got
             left = Order.objects.filter(pk__in=waiting_ids, status="backordered").count()
@@ -301,13 +315,40 @@ def main() -> None:
         print(
             f"{'backorders_reroute, ' + f'{total:,} orders':<40} {projected:6.1f} s ({how}), "
             f"{rate:.0f} orders/s, {served:,} served  {ratio(rate, 1000 / base_ms)}  "
-            f"{target(projected * 10_000 / max(total, 1) < 60, '< 60 s for 10,000')}"
+            f"{target(projected * 10_000 / max(total, 1) < 60, '< 60 s for 10,000')}  "
+            f"{target(rate * base_ms / 1000 >= REROUTE_TARGET, '>= 1.0x baseline')}"
         )
         print(
             f"  after re-routing: {status_distribution(Order.objects.filter(pk__in=waiting_ids))}"
         )
         routed = Order.objects.filter(external_id__startswith="RT-")
         print(f"orders routed in part 1: {routed.count()}: {status_distribution(routed)}")
+
+        for name, samples, queries in (
+            ("order_route, 5 lines, single location (p50)", single, q_single),
+            ("order_route, 5 lines, split needed (p50)", split, q_split),
+            ("order_route, nothing in stock (p50)", unstocked, None),
+        ):
+            record(
+                name,
+                p50(samples),
+                "ms",
+                base_ms,
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=queries,
+            )
+        record(
+            f"backorders_reroute after a receipt, {total:,} orders",
+            rate,
+            "orders/s",
+            1000 / base_ms,
+            "tx/s (1 connection)",
+            higher_is_better=True,
+            statements=reroute_statements[0] / max(rerouted, 1),
+            target_ratio=REROUTE_TARGET,
+            note="" if done_all else how,
+        )
 
 
 if __name__ == "__main__":

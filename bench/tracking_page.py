@@ -27,6 +27,12 @@ import logging
 import os
 import time
 
+# One client address asks for ROUNDS pages within seconds: far beyond the tracking pages' budgets
+# (120/min, and 30 unknown tokens an hour, after which every page answers 429). Budgets this
+# high keep the limiter's counting in each request without it refusing any.
+os.environ.setdefault("OMS_RATE_TRACKING", "1000000/min")
+os.environ.setdefault("OMS_RATE_TRACKING_NOT_FOUND", "1000000/hour")
+
 from _common import (
     baseline_latency,
     baseline_levels,
@@ -36,6 +42,7 @@ from _common import (
     make_skus,
     p50,
     ratio,
+    record,
     target,
     test_database,
     timed,
@@ -137,16 +144,29 @@ def main() -> None:
             f"  {size / 1024:.1f} KiB  {ratio(p50(samples), base_ms)}  "
             f"{target(p50(samples) < 50, 'p50 < 50 ms')}"
         )
+        queries_missing = count_queries(lambda: client.get(f"/track/{chr(65) * 32}/"))
         print(
             f"{'unknown token (404)':<34} {latency(missing, with_max=True)}  "
-            f"{count_queries(lambda: client.get(f'/track/{chr(65) * 32}/')):>2} queries  "
-            f"{ratio(p50(missing), base_ms)}"
+            f"{queries_missing:>2} queries  {ratio(p50(missing), base_ms)}"
         )
         print(
             f"where the time goes ({profiled} pages): database {db_ms:.2f} ms, CPU of this "
             f"process {cpu_ms:.2f} ms per page"
         )
         print(f"statements per page (ms each): {profile_text(statements)}")
+        for name, timings, count in (
+            ("GET /track/<token>/, tracking page (p50)", samples, queries),
+            ("GET /track/<token>/, unknown token 404 (p50)", missing, queries_missing),
+        ):
+            record(
+                name,
+                p50(timings),
+                "ms",
+                base_ms,
+                "ms (p50, 1 connection)",
+                higher_is_better=False,
+                statements=count,
+            )
 
 
 if __name__ == "__main__":

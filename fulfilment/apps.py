@@ -28,7 +28,7 @@ class FulfilmentConfig(AppConfig):
         )
 
         from fulfilment import subscribers
-        from fulfilment.services.routing import RoutingPort
+        from fulfilment.services.routing_port import RoutingPort
         from inventory.events import StockChanged
         from oms import events
         from orders.events import OrderCancelled, OrderHeld, OrderReleased

@@ -26,7 +26,7 @@ def fx_rates_refresh(**_: Any) -> str:
 
 
 def _route_gave_up(kwargs: dict[str, Any], failure: str) -> None:
-    from orders.services.routing import order_route_gave_up
+    from orders.services.lifecycle import order_route_gave_up
 
     order_route_gave_up(order_id=kwargs["order_id"], reason=failure)
 

@@ -623,26 +623,6 @@ def _shortage_handle(order: Order, plan: Plan, policy: Policy, actor: str) -> No
         order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
 
 
-class RoutingPort:
-    """Fulfilment's routing as the orders app calls it (orders.ports.Routing)."""
-
-    def route(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
-        # Called inside the orders app's own transaction around routing (orders.services.
-        # routing): no savepoint of its own.
-        return order_route(order_id=order_id, trigger=trigger, actor=actor, savepoint=False)
-
-    def reroute(self, *, order_id: int, trigger: str, actor: str = "system") -> object:
-        """What is not picked yet goes back, and the order is routed to its new destination."""
-        from fulfilment.services.shipments import shipment_cancel
-
-        with transaction.atomic():
-            for shipment in Shipment.objects.filter(
-                order_id=order_id, status=ShipmentStatus.PENDING
-            ).order_by("pk"):
-                shipment_cancel(shipment=shipment, reason=trigger.replace("_", " "), reroute=False)
-            return order_route(order_id=order_id, trigger=trigger, actor=actor)
-
-
 def backorders_reroute(*, sku_ids: Sequence[int], limit: int = 10_000) -> int:
     """Route again the backordered orders waiting for these SKUs, most urgent first (priority,
     then age); one transaction per order. Orders waiting only for SKUs with nothing free

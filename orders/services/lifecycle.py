@@ -765,3 +765,14 @@ def order_deallocate(
     )
     _transition(order, derived_status(order, list(lines.values())), actor=actor)
     return order
+
+
+def order_route_gave_up(*, order_id: int, reason: str, **_: object) -> None:
+    """Routing retries are exhausted: customer care must look (the order is held)."""
+    if Order.objects.filter(pk=order_id).exclude(status=OrderStatus.CANCELLED).exists():
+        order_hold(
+            order=order_id,
+            reason=HoldReason.CUSTOMER_CARE,
+            note=f"Routing failed: {reason}"[:500],
+            actor="system",
+        )

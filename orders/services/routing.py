@@ -26,7 +26,7 @@ from oms.outbox import outbox_enqueue, outbox_open_keys
 from orders.models import Order, OrderLine
 from orders.ports import routing_port
 from orders.services.timeline import order_event_add
-from orders.states import HoldReason, OrderStatus
+from orders.states import OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -114,19 +114,6 @@ def order_route_retry(
                 routing.route(order_id=order_id, trigger=trigger, actor=actor)
     except InsufficientStock as exc:
         raise TransientError(f"Stock moved on every routing attempt: {exc}") from exc
-
-
-def order_route_gave_up(*, order_id: int, reason: str, **_: object) -> None:
-    """Routing retries are exhausted: customer care must look (the order is held)."""
-    from orders.services.lifecycle import order_hold
-
-    if Order.objects.filter(pk=order_id).exclude(status=OrderStatus.CANCELLED).exists():
-        order_hold(
-            order=order_id,
-            reason=HoldReason.CUSTOMER_CARE,
-            note=f"Routing failed: {reason}"[:500],
-            actor="system",
-        )
 
 
 def orders_route_stuck(*, limit: int = 200) -> int:

@@ -49,7 +49,7 @@ def assert_statements(context: CaptureQueriesContext, expected: dict[str, int]) 
 @pytest.fixture
 def real_routing(routing_calls: list[Any]) -> Iterator[None]:
     """Fulfilment's routing port, as in production (tests/orders replaces it by default)."""
-    from fulfilment.services.routing import RoutingPort
+    from fulfilment.services.routing_port import RoutingPort
     from orders.ports import routing_register
 
     previous = routing_register(RoutingPort())

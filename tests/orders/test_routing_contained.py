@@ -17,11 +17,11 @@ from oms.roles import INTEGRATOR
 from orders.models import Order
 from orders.ports import routing_register
 from orders.services import order_hold
+from orders.services.lifecycle import order_route_gave_up
 from orders.services.routing import (
     RETRY_AFTER_SECONDS,
     RETRY_TASK,
     STUCK_AFTER,
-    order_route_gave_up,
     order_route_now,
     orders_route_stuck,
     retry_key,
@@ -68,7 +68,7 @@ def install(routing_calls) -> Callable[[object], object]:
 
 
 def fulfilment_routing() -> object:
-    from fulfilment.services.routing import RoutingPort
+    from fulfilment.services.routing_port import RoutingPort
 
     return RoutingPort()
 

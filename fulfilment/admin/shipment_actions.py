@@ -13,7 +13,7 @@ from django.utils import timezone
 from fulfilment import services
 from fulfilment.admin.shared import plural
 from fulfilment.models import Shipment
-from fulfilment.picklists import pick_list, pick_list_pdf, shipment_code
+from fulfilment.picklists import pick_list, shipment_code
 from fulfilment.services.holds import held_problem
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
@@ -75,6 +75,8 @@ class ShipmentActions(ToolAdmin):
                 messages.ERROR,
             )
             return None
+        from fulfilment.documents import pick_list_pdf  # reportlab: not at start-up
+
         location = pickable[0].location
         try:
             data = pick_list_pdf(pick_list(location=location, shipments=pickable))

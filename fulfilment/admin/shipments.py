@@ -22,7 +22,7 @@ from fulfilment.admin.pack_station import PackStation
 from fulfilment.admin.shared import with_line_totals
 from fulfilment.admin.shipment_actions import ShipmentActions
 from fulfilment.models import Shipment
-from fulfilment.picklists import packing_slip_pdf, shipment_code
+from fulfilment.picklists import shipment_code
 from fulfilment.services.packing import SHIPMENT_REF
 from fulfilment.states import OPEN, ShipmentStatus
 from oms.admin.readonly import ReadOnlyModelAdmin
@@ -241,6 +241,8 @@ class ShipmentAdmin(ShipmentActions, PackStation, ReadOnlyModelAdmin):
         if not Shipment.objects.filter(pk=object_id).exists():
             raise Http404(f"No shipment {object_id}.")
         size = "4x6" if request.GET.get("size") == "4x6" else "a4"
+        from fulfilment.documents import packing_slip_pdf  # reportlab: not at start-up
+
         response = HttpResponse(packing_slip_pdf(object_id, size=size), "application/pdf")
         name = f"packing-slip-{shipment_code(object_id)}{'-4x6' if size == '4x6' else ''}.pdf"
         response["Content-Disposition"] = f'inline; filename="{name}"'

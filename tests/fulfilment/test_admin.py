@@ -14,8 +14,9 @@ from django.test import Client
 from fulfilment import services
 from fulfilment.admin.inlines import RoutingDecisionInline, ShipmentInline, attach_to_order_page
 from fulfilment.admin.pack_station import PackState
+from fulfilment.documents import pick_list_pdf
 from fulfilment.models import Parcel, RoutingDecision, RoutingRule, Shipment
-from fulfilment.picklists import pick_list, pick_list_pdf
+from fulfilment.picklists import pick_list
 from inventory.models import Location
 from inventory.services import stock_level_set_bin
 from oms.errors import ValidationFailed

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from functools import cache
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -25,8 +23,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, inch
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     Flowable,
@@ -39,6 +35,7 @@ from reportlab.platypus import (
 )
 
 from fulfilment.models import Shipment, ShipmentLine
+from fulfilment.pdf_fonts import pdf_fonts
 from fulfilment.picklists import PickList, shipment_code
 
 SIZE_4X6 = (4 * inch, 6 * inch)
@@ -48,33 +45,9 @@ PAGE_SIZES = {"a4": A4, "4x6": SIZE_4X6}
 
 # --- PDF plumbing ---------------------------------------------------------------------------
 
-FONT_CANDIDATES = (
-    # A Unicode font when the system has one (names in any European script), else the
-    # Bitstream Vera that ships with reportlab (Latin-1), else the PDF base fonts.
-    (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    ),
-    ("Vera.ttf", "VeraBd.ttf"),
-)
-
-
-@cache
-def _fonts() -> tuple[str, str]:
-    for regular, bold in FONT_CANDIDATES:
-        if regular.startswith("/") and not (Path(regular).exists() and Path(bold).exists()):
-            continue
-        try:
-            pdfmetrics.registerFont(TTFont("OMS-Regular", regular))
-            pdfmetrics.registerFont(TTFont("OMS-Bold", bold))
-        except Exception:  # a broken font file: try the next one
-            continue
-        return "OMS-Regular", "OMS-Bold"
-    return "Helvetica", "Helvetica-Bold"
-
 
 def _styles(scale: float = 1.0) -> dict[str, ParagraphStyle]:
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
 
     def style(name: str, size: float, font: str = regular, **extra: Any) -> ParagraphStyle:
         return ParagraphStyle(
@@ -206,7 +179,7 @@ def _table_style(header_rows: int = 1) -> TableStyle:
 def pick_list_pdf(pick_list: PickList) -> bytes:
     """A printable A4 pick list: one row per stop of the walk, a box to tick, the barcodes."""
     styles = _styles()
-    regular, _bold = _fonts()
+    regular, _bold = pdf_fonts()
     buffer = io.BytesIO()
     printed = _local(pick_list.generated_at)
     title = f"Pick list {pick_list.location_code} {pick_list.location_name}".strip()
@@ -418,7 +391,7 @@ def packing_slip_pdf(shipment: Shipment | int, *, size: str = "a4") -> bytes:
     scale = 0.8 if small else 1.0
     margin = 6 * mm if small else 15 * mm
     styles = _styles(scale)
-    regular, _bold = _fonts()
+    regular, _bold = pdf_fonts()
     order = shipment.order
     number = str(order)
     code = shipment_code(shipment.pk)

@@ -23,14 +23,11 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128, Code128Auto
 from reportlab.lib.pagesizes import inch
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 
 from fulfilment.adapters.carriers.base import (
@@ -50,6 +47,7 @@ from fulfilment.adapters.carriers.gs1 import (
     sscc,
     sscc_text,
 )
+from fulfilment.pdf_fonts import pdf_fonts
 from oms import jsonsafe
 from oms.errors import PermanentError
 from oms.vendor_http import (
@@ -62,30 +60,6 @@ from oms.vendor_http import (
 PAGE = (4 * inch, 6 * inch)  # 288 x 432 pt
 MARGIN = 10.0
 SIGNATURE_HEADER = "X-OMS-Signature"
-
-FONT_CANDIDATES = (
-    # A Unicode font when the system has one (addresses in any European script), else the
-    # Bitstream Vera that ships with reportlab (Latin-1).
-    (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    ),
-    ("Vera.ttf", "VeraBd.ttf"),
-)
-
-
-@cache
-def _fonts() -> tuple[str, str]:
-    for regular, bold in FONT_CANDIDATES:
-        if regular.startswith("/") and not (Path(regular).exists() and Path(bold).exists()):
-            continue
-        try:
-            pdfmetrics.registerFont(TTFont("OMSLabel-Regular", regular))
-            pdfmetrics.registerFont(TTFont("OMSLabel-Bold", bold))
-        except Exception:  # a broken font file: try the next one
-            continue
-        return "OMSLabel-Regular", "OMSLabel-Bold"
-    return "Helvetica", "Helvetica-Bold"
 
 
 def tracking_number_for(shipment_id: int, parcel_id: int) -> str:
@@ -304,7 +278,7 @@ def _fonts_for(fields: _LabelFields) -> tuple[str, str]:
     try:
         "".join(texts).encode("cp1252")
     except UnicodeEncodeError:
-        return _fonts()
+        return pdf_fonts()
     return "Helvetica", "Helvetica-Bold"
 
 

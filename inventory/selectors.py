@@ -46,6 +46,19 @@ def location_list() -> QuerySet[Location]:
     return Location.objects.all()
 
 
+#: A stock level's figures as the back office's list and the API show them ("available" is
+#: annotated by `available_expression`).
+STOCK_LEVEL_FIGURES = (
+    "on_hand",
+    "reserved",
+    "quarantined",
+    "safety_stock",
+    "reorder_point",
+    "available",
+    "needs_count",
+)
+
+
 def available_expression() -> Greatest:
     """SQL for max(0, on_hand - reserved - safety_stock)."""
     return Greatest(

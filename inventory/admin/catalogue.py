@@ -32,16 +32,7 @@ class SkuAdminForm(forms.ModelForm):
 
     class Meta:
         model = Sku
-        fields = [
-            "code",
-            "name",
-            "barcode",
-            "weight_grams",
-            "is_active",
-            "allow_backorder",
-            "track_inventory",
-            "lead_time_days",
-        ]
+        fields = ["code", *services.SKU_UPDATABLE]
 
     def clean_lead_time_days(self) -> int:
         value = self.cleaned_data.get("lead_time_days")

@@ -17,7 +17,10 @@ from django.utils.html import format_html
 from inventory import services
 from inventory.admin.stock_screens import StockScreens
 from inventory.models import StockLevel
-from inventory.selectors import available_expression
+from inventory.selectors import STOCK_LEVEL_FIGURES, available_expression
+
+#: The figures of a level's page, all read-only: they change through the ledger only.
+_QUANTITIES = ("on_hand", "reserved", "quarantined", "available", "allow_backorder", "needs_count")
 
 
 class LowStockFilter(admin.SimpleListFilter):
@@ -44,17 +47,7 @@ class LowStockFilter(admin.SimpleListFilter):
 class StockLevelAdmin(StockScreens):
     """Levels are created by stock services; staff set thresholds here and count elsewhere."""
 
-    list_display = [
-        "sku_code",
-        "location",
-        "on_hand",
-        "reserved",
-        "quarantined",
-        "safety_stock",
-        "reorder_point",
-        "available",
-        "needs_count",
-    ]
+    list_display = ["sku_code", "location", *STOCK_LEVEL_FIGURES]
     list_display_links = ["sku_code"]
     list_select_related = ["sku", "location"]
     list_filter = ["location", "location__kind", LowStockFilter, "needs_count"]
@@ -66,14 +59,7 @@ class StockLevelAdmin(StockScreens):
         (
             "Quantities",
             {
-                "fields": [
-                    "on_hand",
-                    "reserved",
-                    "quarantined",
-                    "available",
-                    "allow_backorder",
-                    "needs_count",
-                ],
+                "fields": list(_QUANTITIES),
                 "description": "Quantities change only through counts, adjustments, orders, "
                 "shipments, returns and transfers, each recorded in the stock ledger.",
             },
@@ -81,18 +67,7 @@ class StockLevelAdmin(StockScreens):
         ("Thresholds", {"fields": ["safety_stock", "reorder_point"]}),
         ("History", {"fields": ["updated_at", "ledger_link"]}),
     ]
-    readonly_fields = [
-        "sku",
-        "location",
-        "on_hand",
-        "reserved",
-        "quarantined",
-        "available",
-        "allow_backorder",
-        "needs_count",
-        "updated_at",
-        "ledger_link",
-    ]
+    readonly_fields = ["sku", "location", *_QUANTITIES, "updated_at", "ledger_link"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
         return super().get_queryset(request).annotate(available_qty=available_expression())

@@ -13,6 +13,8 @@ from inventory.models import (
     TransferLine,
     code_validator,
 )
+from inventory.selectors import STOCK_LEVEL_FIGURES
+from inventory.services import LOCATION_UPDATABLE
 from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
 
@@ -55,26 +57,7 @@ class LocationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Location
-        fields = [
-            "id",
-            "code",
-            "name",
-            "kind",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "latitude",
-            "longitude",
-            "is_active",
-            "ships_online",
-            "priority",
-            "daily_capacity",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "code", *LOCATION_UPDATABLE, "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -120,19 +103,7 @@ class StockLevelOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StockLevel
-        fields = [
-            "id",
-            "sku",
-            "location",
-            "on_hand",
-            "reserved",
-            "quarantined",
-            "safety_stock",
-            "reorder_point",
-            "available",
-            "needs_count",
-            "updated_at",
-        ]
+        fields = ["id", "sku", "location", *STOCK_LEVEL_FIGURES, "updated_at"]
         read_only_fields = fields
 
 

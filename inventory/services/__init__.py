@@ -1,6 +1,8 @@
 """Every write of the inventory app (catalogue, stock, transfers). Import services from here."""
 
 from inventory.services.catalogue import (
+    LOCATION_UPDATABLE,
+    SKU_UPDATABLE,
     location_create,
     location_update,
     sku_create,
@@ -36,6 +38,8 @@ from inventory.services.transfers import (
 )
 
 __all__ = [
+    "LOCATION_UPDATABLE",
+    "SKU_UPDATABLE",
     "ConsumeRequest",
     "LevelHistory",
     "ReleaseRequest",

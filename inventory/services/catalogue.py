@@ -18,6 +18,7 @@ from inventory.models import Location, Sku, StockLevel
 from oms.errors import Conflict
 from oms.services import model_create, model_update
 
+#: What a SKU's update may change, after its code (the admin form and the API show these).
 SKU_UPDATABLE = (
     "name",
     "barcode",
@@ -27,6 +28,7 @@ SKU_UPDATABLE = (
     "track_inventory",
     "lead_time_days",
 )
+#: What a location's update may change, after its code (the API shows these, in this order).
 LOCATION_UPDATABLE = (
     "name",
     "kind",

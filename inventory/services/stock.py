@@ -287,6 +287,30 @@ def _apply(
         raise _too_many(level_id, on_hand, quarantined) or _insufficient(
             level_id, -(on_hand or quarantined), "remove"
         )
+    return _record_at(
+        sku=sku,
+        location=location,
+        kind=kind,
+        on_hand=on_hand,
+        quarantined=quarantined,
+        actor=actor,
+        reason=reason,
+        **refs,
+    )
+
+
+def _record_at(
+    *,
+    sku: Sku,
+    location: Location,
+    kind: str,
+    on_hand: int,
+    quarantined: int = 0,
+    actor: str,
+    reason: str,
+    **refs: Any,
+) -> StockMovement:
+    """Save the movement of a change already made at one level; a change of on hand is told."""
     movement = _movement(
         sku_id=sku.pk,
         location_id=location.pk,
@@ -373,18 +397,14 @@ def stock_count(
         )
     delta = counted - level.on_hand
     StockLevel.objects.filter(pk=level_id).update(on_hand=counted, needs_count=False)
-    movement = _movement(
-        sku_id=sku.pk,
-        location_id=location.pk,
+    return _record_at(
+        sku=sku,
+        location=location,
         kind=MovementKind.COUNT,
         on_hand=delta,
         actor=actor,
         reason=reason or f"counted {counted}",
     )
-    movement.save(force_insert=True)
-    if delta:
-        _stock_changed([(sku.pk, location.pk)], freed=delta > 0)
-    return movement
 
 
 @transaction.atomic

@@ -324,20 +324,24 @@ def customer_data_export(
     return privacy_request_export(request=request, actor=requested_by)
 
 
+def _locked_request(request: PrivacyRequest | int, kind: str, what: str) -> PrivacyRequest:
+    """The request locked, with its customer. Raises ValidationFailed (of another kind)."""
+    pk = request if isinstance(request, int) else request.pk
+    locked = (
+        PrivacyRequest.objects.select_for_update(of=("self",)).select_related("customer").get(pk=pk)
+    )
+    if locked.kind != kind:
+        raise ValidationFailed(f"Privacy request {pk} is not {what}.")
+    return locked
+
+
 def privacy_request_export(
     *, request: PrivacyRequest | int, actor: str
 ) -> tuple[PrivacyRequest, dict[str, Any]]:
     """Build the export of an export request (a Shopify data request waiting for staff, say)
     and mark it completed. Raises ValidationFailed (not an export request)."""
-    pk = request if isinstance(request, int) else request.pk
     with transaction.atomic():
-        locked = (
-            PrivacyRequest.objects.select_for_update(of=("self",))
-            .select_related("customer")
-            .get(pk=pk)
-        )
-        if locked.kind != PrivacyRequestKind.EXPORT:
-            raise ValidationFailed(f"Privacy request {pk} is not an export.")
+        locked = _locked_request(request, PrivacyRequestKind.EXPORT, "an export")
         document = _export(_subject_of(locked))
         locked.status = PrivacyRequestStatus.COMPLETED
         locked.completed_at = timezone.now()
@@ -397,15 +401,8 @@ def shop_data_erase(
 def privacy_request_run(*, request: PrivacyRequest | int, actor: str) -> PrivacyRequest:
     """Carry out a pending or blocked erasure request (a completed one is returned as it is).
     Raises ErasureBlocked (recorded blocked, nothing changed)."""
-    pk = request if isinstance(request, int) else request.pk
     with transaction.atomic():
-        locked = (
-            PrivacyRequest.objects.select_for_update(of=("self",))
-            .select_related("customer")
-            .get(pk=pk)
-        )
-        if locked.kind != PrivacyRequestKind.ERASE:
-            raise ValidationFailed(f"Privacy request {pk} is not an erasure.")
+        locked = _locked_request(request, PrivacyRequestKind.ERASE, "an erasure")
         if locked.status == PrivacyRequestStatus.COMPLETED:
             return locked
         subject = _subject_of(locked)

@@ -68,22 +68,12 @@ class ChannelAdminForm(forms.ModelForm):
 
     class Meta:
         model = Channel
+        # The code, then what an update may change, the locations after the currency.
         fields = [
             "code",
-            "name",
-            "kind",
-            "currency",
+            *services.CHANNEL_UPDATABLE[:3],
             "locations",
-            "stock_buffer",
-            "is_active",
-            "send_emails",
-            "location_map",
-            "sync_interval_minutes",
-            "sync_overlap_minutes",
-            "return_window_days",
-            "returns_auto_authorise",
-            "refund_basis",
-            "exchange_timing",
+            *services.CHANNEL_UPDATABLE[3:],
         ]
 
     def clean_credentials(self) -> dict[str, str] | None:

@@ -27,7 +27,7 @@ from oms.roles import REFUND_ORDERS
 from orders.models import Order
 from returns import selectors, services
 from returns.labels import return_label
-from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
+from returns.models import RECEIPT_COUNTS, Refund, ReturnLine, ReturnReason, ReturnRequest
 from returns.states import LABEL_STATUSES, ReturnSource
 
 
@@ -44,13 +44,7 @@ class ReturnLineInline(ReadOnlyInline):
         "order_line",
         "quantity",
         "reason",
-        "quantity_received",
-        "quantity_sellable",
-        "quantity_damaged",
-        "quantity_defective",
-        "quantity_restocked",
-        "quantity_quarantined",
-        "quantity_written_off",
+        *RECEIPT_COUNTS,
         "exchange_sku",
         "exchange_quantity",
         "exchange_unit_price",

@@ -98,6 +98,18 @@ class ReturnRequest(models.Model):
         return self.number
 
 
+#: A return line's receipt figures: what came back, by condition and by disposition.
+RECEIPT_COUNTS = (
+    "quantity_received",
+    "quantity_sellable",
+    "quantity_damaged",
+    "quantity_defective",
+    "quantity_restocked",
+    "quantity_quarantined",
+    "quantity_written_off",
+)
+
+
 class ReturnLine(models.Model):
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="lines"

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
 from orders.models import Order, OrderLine
-from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
+from returns.models import RECEIPT_COUNTS, Refund, ReturnLine, ReturnReason, ReturnRequest
 from returns.states import Condition, Disposition
 
 
@@ -114,13 +114,7 @@ class ReturnLineOutputSerializer(serializers.ModelSerializer):
             "sku",
             "quantity",
             "reason",
-            "quantity_received",
-            "quantity_sellable",
-            "quantity_damaged",
-            "quantity_defective",
-            "quantity_restocked",
-            "quantity_quarantined",
-            "quantity_written_off",
+            *RECEIPT_COUNTS,
             "exchange_sku",
             "exchange_quantity",
             "exchange_unit_price",

@@ -38,7 +38,7 @@ from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine
 from orders.services import order_event_add, order_get_for_update, order_line_returned_add
-from returns.models import ReturnLine, ReturnReason, ReturnRequest
+from returns.models import RECEIPT_COUNTS, ReturnLine, ReturnReason, ReturnRequest
 from returns.selectors import return_window
 from returns.services._common import (
     lock_return,
@@ -620,17 +620,7 @@ def _receive_lines_count(
                 Disposition.WRITE_OFF: "quantity_written_off",
             }[Disposition(disposition)]
             setattr(return_line, field, getattr(return_line, field) + units)
-        return_line.save(
-            update_fields=[
-                "quantity_received",
-                "quantity_sellable",
-                "quantity_damaged",
-                "quantity_defective",
-                "quantity_restocked",
-                "quantity_quarantined",
-                "quantity_written_off",
-            ]
-        )
+        return_line.save(update_fields=list(RECEIPT_COUNTS))
         order_line_returned_add(line=order_lines[line_id], quantity=quantity)
 
 

@@ -70,15 +70,7 @@ def return_label(ret: ReturnRequest) -> Label:
         carrier="inhouse",
         service="return",
         ship_from=Address.from_mapping(dict(order.shipping_address or {})),
-        ship_to=Address(
-            name=f"Returns · {location.name}",
-            line1=location.line1,
-            line2=location.line2,
-            city=location.city,
-            region=location.region,
-            postal_code=location.postal_code,
-            country=str(location.country),
-        ),
+        ship_to=Address.from_location(location, name=f"Returns · {location.name}"),
     )
     return carrier_for("inhouse").buy_label(
         reference=label_reference(shipment.pk, parcel.id), shipment_data=data, parcel=parcel

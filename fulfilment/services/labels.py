@@ -228,15 +228,7 @@ def _plan(shipment_id: int) -> LabelPlan | None:
         order_number=order.number or "",
         carrier=shipment.carrier,
         service=shipment.service,
-        ship_from=Address(
-            name=location.name,
-            line1=location.line1,
-            line2=location.line2,
-            city=location.city,
-            region=location.region,
-            postal_code=location.postal_code,
-            country=str(location.country),
-        ),
+        ship_from=Address.from_location(location),
         ship_to=Address.from_mapping(address),
         parcel_count=len(parcels),
     )

@@ -20,7 +20,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from inventory.models import Location
 
 #: The normalised tracking statuses (INTEGRATIONS.md, "Carriers and labels").
 TRACKING_STATUSES = frozenset(
@@ -63,6 +66,19 @@ class Address:
                 for name in cls.__dataclass_fields__
                 if data.get(name) is not None
             }
+        )
+
+    @classmethod
+    def from_location(cls, location: Location, *, name: str = "") -> Address:
+        """The address of one of our locations, under `name` (the location's own by default)."""
+        return cls(
+            name=name or location.name,
+            line1=location.line1,
+            line2=location.line2,
+            city=location.city,
+            region=location.region,
+            postal_code=location.postal_code,
+            country=str(location.country),
         )
 
     def lines(self) -> list[str]:

@@ -22,7 +22,6 @@ from django.utils.html import format_html, format_html_join
 
 from channels import services
 from channels.models import (
-    Channel,
     ChannelListing,
     ChannelPush,
     ChannelSyncFailure,
@@ -31,6 +30,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
+from inventory.models import Channel
 from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin

@@ -31,7 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from channels.models import Channel, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.services.csv_import import (
     COLUMN_HELP,
     MAX_BYTES,
@@ -41,6 +41,7 @@ from channels.services.csv_import import (
     orders_csv_parse,
     orders_csv_sample,
 )
+from inventory.models import Channel
 from oms.admin.tools import actor_name, admin_form, signed_preview
 from oms.errors import DomainError
 

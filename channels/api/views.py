@@ -25,9 +25,10 @@ from channels.api.serializers import (
     SyncRunSerializer,
 )
 from channels.filters import ChannelFilter, SyncRunFilter
-from channels.models import Channel, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.services.requests import channel_sync_request
 from channels.states import SyncTrigger
+from inventory.models import Channel
 from oms.api.pagination import CursorPagination
 from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet

@@ -28,11 +28,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from channels.models import Channel, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun, ChannelWebhookDelivery
 from channels.services import channel_set_credentials
 from fulfilment.models import InboundWebhook, Parcel, Shipment
 from fulfilment.services.partners import partner_create, webhook_sign
-from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
+from inventory.models import Channel, Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.fields import IntegerField, MoneyField, model_integer
 from oms.jsonsafe import MAX_DEPTH, JsonTooDeep, check_depth, loads, strip_nul
 from oms.models import OutboxMessage

@@ -25,8 +25,7 @@ from rest_framework.schemas.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
 from channels import services as channel_services
-from channels.models import Channel
-from inventory.models import StockLevel
+from inventory.models import Channel, StockLevel
 from inventory.services import transfers
 from oms.models import OutboxMessage
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, OMS_APPS, WAREHOUSE

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from channels.models import Channel
-from inventory.models import Location, Sku
+from inventory.models import Channel, Location, Sku
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory, UserFactory
 

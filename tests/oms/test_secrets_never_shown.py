@@ -22,9 +22,9 @@ from django.views.debug import ExceptionReporter
 
 from channels import services as channel_services
 from channels.adapters.base import AdapterContext
-from channels.models import Channel
 from fulfilment.models import ThirdPartyPartner
 from fulfilment.services.partners import partner_create
+from inventory.models import Channel
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests import staff
 from tests.factories import LocationFactory

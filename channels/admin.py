@@ -245,7 +245,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             return "-"
         return format_html(
             "<a class='button' href='{}'>Import orders from CSV</a>",
-            reverse("admin:channels_channel_import_csv", args=[obj.pk]),
+            reverse("admin:inventory_channel_import_csv", args=[obj.pk]),
         )
 
     def get_urls(self) -> list[Any]:
@@ -264,9 +264,9 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             path(
                 "<int:channel_id>/import-csv/",
                 wrap(csv_import),
-                name="channels_channel_import_csv",
+                name="inventory_channel_import_csv",
             ),
-            path("import-csv/sample.csv", wrap(csv_sample), name="channels_channel_csv_sample"),
+            path("import-csv/sample.csv", wrap(csv_sample), name="inventory_channel_csv_sample"),
             *super().get_urls(),
         ]
 

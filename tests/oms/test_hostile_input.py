@@ -969,7 +969,7 @@ def test_the_admin_stock_form_refuses_2_31(world, admin_client) -> None:
 
 
 def test_the_admin_change_form_shows_a_channels_kind_read_only(world, admin_client) -> None:
-    response = admin_client.get(f"/admin/channels/channel/{world['channel']}/change/")
+    response = admin_client.get(f"/admin/inventory/channel/{world['channel']}/change/")
     assert response.status_code == 200
     assert b'name="kind"' not in response.content
     assert b'name="name"' in response.content

@@ -105,7 +105,7 @@ class SyncRunViewSet(OmsGenericViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 class AvailabilityView(OmsAPIView):
     """What a channel may sell, per SKU and per location, after its buffer."""
 
-    queryset = Channel.objects.none()  # permission: channels.view_channel
+    queryset = Channel.objects.none()  # permission: inventory.view_channel
 
     @extend_schema(
         summary="Available to sell on a channel, for up to 1,000 SKUs",

@@ -60,8 +60,9 @@ def main() -> None:
     from channels.adapters.base import AdapterContext, RateLimiter
     from channels.adapters.shopify import ShopifyAdapter
     from channels.fakes.shopify import FakeShopifyStore
-    from channels.models import Channel, ChannelStockChange
+    from channels.models import ChannelStockChange
     from channels.services import push, sync
+    from inventory.models import Channel
     from orders.models import Order
 
     if not ROUTING:

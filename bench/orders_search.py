@@ -229,7 +229,7 @@ def plan_of(queryset: object) -> str:
 
 def main() -> None:
     with test_database():
-        from channels.models import Channel
+        from inventory.models import Channel
         from orders.models import Order
         from orders.selectors import order_search
 

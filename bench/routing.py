@@ -203,9 +203,9 @@ def main() -> None:
     with test_database():
         from django.db import connection
 
-        from channels.models import Channel
         from fulfilment.models import Shipment
         from fulfilment.services.routing import backorders_reroute, order_route
+        from inventory.models import Channel
         from orders.models import Order
 
         base_ids = baseline_levels(30)

@@ -22,7 +22,6 @@ from django.utils.html import format_html, format_html_join
 
 from channels import services
 from channels.models import (
-    Channel,
     ChannelListing,
     ChannelPush,
     ChannelSyncFailure,
@@ -31,6 +30,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
+from inventory.models import Channel
 from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
@@ -235,7 +235,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             return "-"
         return format_html(
             "<a class='button' href='{}'>Import orders from CSV</a>",
-            reverse("admin:channels_channel_import_csv", args=[obj.pk]),
+            reverse("admin:inventory_channel_import_csv", args=[obj.pk]),
         )
 
     def get_urls(self) -> list[Any]:
@@ -254,9 +254,9 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             path(
                 "<int:channel_id>/import-csv/",
                 wrap(csv_import),
-                name="channels_channel_import_csv",
+                name="inventory_channel_import_csv",
             ),
-            path("import-csv/sample.csv", wrap(csv_sample), name="channels_channel_csv_sample"),
+            path("import-csv/sample.csv", wrap(csv_sample), name="inventory_channel_csv_sample"),
             *super().get_urls(),
         ]
 

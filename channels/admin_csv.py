@@ -31,7 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from channels.models import Channel, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.services.csv_import import (
     COLUMN_HELP,
     MAX_BYTES,
@@ -41,6 +41,7 @@ from channels.services.csv_import import (
     orders_csv_parse,
     orders_csv_sample,
 )
+from inventory.models import Channel
 from oms.admin.tools import actor_name, admin_form, signed_preview
 from oms.errors import DomainError
 
@@ -116,9 +117,9 @@ def _kept(request: HttpRequest, channel: Channel, sha256: str) -> tuple[bytes, s
 
 def _sample_url() -> str:
     try:
-        return reverse("admin:channels_channel_csv_sample")
+        return reverse("admin:inventory_channel_csv_sample")
     except NoReverseMatch:
-        return reverse("admin:channels_channel_changelist") + "import-csv/sample.csv"
+        return reverse("admin:inventory_channel_changelist") + "import-csv/sample.csv"
 
 
 def _run_url(run: ChannelSyncRun) -> str | None:
@@ -186,7 +187,7 @@ def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
                 request.session.pop(_session_key(channel), None)
                 messages.success(request, _success_message(channel, run, file_name))
                 return HttpResponseRedirect(
-                    reverse("admin:channels_channel_change", args=[channel.pk])
+                    reverse("admin:inventory_channel_change", args=[channel.pk])
                 )
     elif request.method == "POST":
         upload_form = CsvUploadForm(request.POST, request.FILES)
@@ -215,8 +216,8 @@ def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
         "opts": opts,
         "title": f"Import orders into {channel.code} from a CSV file",
         "channel": channel,
-        "channel_url": reverse("admin:channels_channel_change", args=[channel.pk]),
-        "changelist_url": reverse("admin:channels_channel_changelist"),
+        "channel_url": reverse("admin:inventory_channel_change", args=[channel.pk]),
+        "changelist_url": reverse("admin:inventory_channel_changelist"),
         "sample_url": _sample_url(),
         "columns": COLUMN_HELP,
         "max_rows": MAX_ROWS,

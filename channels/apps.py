@@ -6,17 +6,6 @@ class ChannelsConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
-        from channels.models import CHANNEL_UNCACHED_FIELDS, Channel
-        from oms import refdata
-
-        # Capture and routing cache channels and their locations per process (oms.refdata);
-        # a sync's lease and cursor updates leave the cache alone.
-        refdata.watch(
-            Channel,
-            m2m=[Channel.locations.through],
-            uncached={Channel: CHANNEL_UNCACHED_FIELDS},
-        )
-
         from channels.services import channel_stock_mark_changed
         from inventory.events import StockChanged
         from oms import events

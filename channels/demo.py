@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from channels import services
-from channels.models import Channel
-from inventory.models import Location
+from inventory.models import Channel, Location
 
 # code, name, kind, currency, location codes, stock buffer
 CHANNELS = [

@@ -1,7 +1,8 @@
 import django_filters
 
-from channels.models import Channel, ChannelKind, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
+from inventory.models import Channel, ChannelKind
 from oms.api.filters import FilterSet, IsoDateTimeFilter
 
 

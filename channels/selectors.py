@@ -13,8 +13,8 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from channels.models import Channel, ChannelStockChange
-from inventory.models import Location, Sku, StockLevel
+from channels.models import ChannelStockChange
+from inventory.models import Channel, Location, Sku, StockLevel
 from inventory.selectors import available_expression
 
 

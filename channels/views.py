@@ -15,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from channels.adapters.base import NotSupported, SignatureInvalid
-from channels.models import Channel
 from channels.services.webhooks import webhook_receive
+from inventory.models import Channel
 from oms.api.exceptions import body_too_large_response, problem_json
 from oms.errors import DomainError, NotFound, PermanentError
 

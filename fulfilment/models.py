@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from fulfilment.states import ShipmentStatus
-from inventory.models import Location
+from inventory.models import Channel, Location
 from oms.refdata import RefdataManager
 from orders.models import Order, OrderLine
 
@@ -39,7 +39,7 @@ class RoutingRule(models.Model):
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
     channel = models.ForeignKey(
-        "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     countries = models.CharField(
         max_length=500, blank=True, help_text="ISO codes separated by commas; empty = any."

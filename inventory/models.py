@@ -1,4 +1,5 @@
-"""Catalogue and locations: what is stocked (Sku) and where (Location).
+"""Catalogue, locations and sales channels: what is stocked (Sku), where (Location) and who
+sells it (Channel, with the locations whose stock it sells).
 
 Invariants: codes are unique and immutable identifiers used by the API and the channels; a
 barcode belongs to one SKU; a location's coordinates are both set or both empty, and in range.
@@ -7,6 +8,7 @@ barcode belongs to one SKU; a location's coordinates are both set or both empty,
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -15,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from oms.crypto import decrypt_json
+from oms.currencies import is_currency
 from oms.refdata import RefdataManager
 
 code_validator = RegexValidator(
@@ -148,6 +152,155 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+def validate_currency(value: str) -> None:
+    if not (is_currency(value) and value == value.upper()):
+        raise ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+
+
+class ChannelKind(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    AMAZON = "amazon", "Amazon"
+    EBAY = "ebay", "eBay"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    POS = "pos", "Point of sale"
+    API = "api", "Direct API"
+    CSV = "csv", "CSV import"
+
+
+#: Channel fields written by syncs, stock pushes and credential refreshes (leases, cursors,
+#: secrets) and read by no cached reader: they never invalidate the reference data cache, and a
+#: cached channel defers them (oms.refdata `uncached`).
+CHANNEL_UNCACHED_FIELDS = (
+    "credentials_encrypted",
+    "sync_cursor",
+    "sync_next_at",
+    "sync_lease_until",
+    "sync_lease_holder",
+    "stock_push_lease_until",
+)
+
+
+class Channel(models.Model):
+    """A sales channel: where orders come from and where stock is published.
+
+    Invariants: a channel's code is unique; its currency is an ISO 4217 code; its credentials
+    are stored encrypted and never leave the server (write-only in the admin and the API: pages
+    and answers say whether they are set and which keys they hold, never a value); the stock
+    buffer is never negative.
+
+    It lives here, in the lowest pillar app, so that orders and fulfilment can point at it; its
+    table is still `channels_channel` (the channels app created it and held the model until
+    issue 15). The fields split in two:
+    - the channel's identity and policy (code, name, kind, currency, locations, stock_buffer,
+      is_active, send_emails, location_map, the return policy): reference data, read by every
+      app and cached per process (oms.refdata);
+    - the connector's data (credentials_encrypted, sync_interval_minutes, sync_overlap_minutes,
+      sync_cursor, sync_next_at, sync_lease_until, sync_lease_holder, stock_push_lease_until):
+      they belong to the channels app (its syncs, webhooks and stock pushes); only channels'
+      services write them, and the cache defers them (CHANNEL_UNCACHED_FIELDS). Changing the
+      credentials or the connection needs "channels.manage_channel_connections" (oms.roles).
+    """
+
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    locations = models.ManyToManyField(
+        Location,
+        related_name="channels",
+        blank=True,
+        db_table="channels_channel_locations",
+        help_text="Locations whose stock this channel sells and from which its orders ship.",
+    )
+    stock_buffer = models.PositiveIntegerField(
+        default=0, help_text="Units per SKU held back from what the channel is told it can sell."
+    )
+    is_active = models.BooleanField(default=True)
+    send_emails = models.BooleanField(
+        default=True,
+        help_text="Send the shopper our e-mails (off for marketplaces that send their own).",
+    )
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    location_map = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Channel-side location id -> our location code, e.g. {"L7Q3": "STORE-1"}.',
+    )
+    # Order sync (channels with a connector).
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=5, help_text="Minutes between two scheduled order pulls (0 = never scheduled)."
+    )
+    sync_overlap_minutes = models.PositiveIntegerField(
+        default=10,
+        help_text="Each pull starts this far before the last change seen, so that a change "
+        "written late on the channel's side is never skipped.",
+    )
+    sync_cursor = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last channel-side change stored."
+    )
+    sync_next_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The process running the sync (oms.workers): a dead holder's lease is taken over.
+    sync_lease_holder = models.CharField(max_length=300, blank=True, default="", editable=False)
+    stock_push_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Return policy (read by the returns app through order.channel).
+    return_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days after delivery within which shoppers may return items."
+    )
+    returns_auto_authorise = models.BooleanField(
+        default=True,
+        help_text="Authorise shoppers' returns within the window at once (else staff review).",
+    )
+    refund_basis = models.CharField(
+        max_length=12,
+        choices=[("received", "Received lines"), ("authorised", "Authorised lines")],
+        default="received",
+        help_text="Which lines the suggested refund counts.",
+    )
+    exchange_timing = models.CharField(
+        max_length=12,
+        choices=[("on_receipt", "When the return is received"), ("immediate", "At once")],
+        default="on_receipt",
+        help_text="When an exchange's replacement order is created.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
+
+    class Meta:
+        db_table = "channels_channel"  # created by the channels app, which held the model
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_basis__in=["received", "authorised"]),
+                name="channel_refund_basis_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(exchange_timing__in=["on_receipt", "immediate"]),
+                name="channel_exchange_timing_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+    def credentials(self) -> dict[str, Any]:
+        """The decrypted credentials, for adapters only: never shown, logged or returned."""
+        return decrypt_json(self.credentials_encrypted)
+
+    def credential_keys(self) -> list[str]:
+        """The names of the stored credentials (e.g. access_token), never their values."""
+        return sorted(self.credentials())
 
 
 class StockLevel(models.Model):

@@ -42,12 +42,15 @@ REFUND_ORDERS = "returns.refund_orders"
 MANAGE_CHANNEL_CONNECTIONS = "channels.manage_channel_connections"
 MANAGE_PERSONAL_DATA = "orders.manage_personal_data"
 
-# role -> {app_label: actions}
+# role -> {app_label or "app_label.model": actions}; a model's entry overrides its app's.
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     MANAGER: {**dict.fromkeys(OMS_APPS, ALL), "authtoken": ALL, "oms": ("view", "change")},
     WAREHOUSE: {
         "oms": READ,
         "inventory": WRITE,
+        # The Channel lives in inventory (so orders can point at it) but the warehouse never
+        # changes channels, as when it lived in the channels app.
+        "inventory.channel": READ,
         "orders": READ,
         "fulfilment": WRITE,
         "returns": WRITE,
@@ -78,13 +81,21 @@ CUSTOM_CODENAMES = {
 }
 
 
+def actions_of(grants: dict[str, tuple[str, ...]], content_type: Any) -> tuple[str, ...]:
+    """The actions `grants` (a role's) gives on the model of `content_type`."""
+    app = content_type.app_label
+    return grants.get(f"{app}.{content_type.model}", grants.get(app, ()))
+
+
 def roles_sync(apps: Any) -> None:
     """Create the role groups and grant the permissions of ROLES (using `apps`' models)."""
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     permissions = list(
         permission_model.objects.filter(
-            content_type__app_label__in={app for grants in ROLES.values() for app in grants}
+            content_type__app_label__in={
+                key.split(".", 1)[0] for grants in ROLES.values() for key in grants
+            }
         ).select_related("content_type")
     )
     for role, grants in ROLES.items():
@@ -96,7 +107,7 @@ def roles_sync(apps: Any) -> None:
             if f"{p.content_type.app_label}.{p.codename}" in custom
             or (
                 p.codename not in CUSTOM_CODENAMES
-                and p.codename.split("_", 1)[0] in grants.get(p.content_type.app_label, ())
+                and p.codename.split("_", 1)[0] in actions_of(grants, p.content_type)
             )
         ]
         group.permissions.add(*wanted)

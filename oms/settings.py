@@ -350,7 +350,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "LocationKindEnum": "inventory.models.LocationKind",
-        "ChannelKindEnum": "channels.models.ChannelKind",
+        "ChannelKindEnum": "inventory.models.ChannelKind",
         "HoldReasonEnum": "orders.states.HoldReason",
         "OrderStatusEnum": "orders.states.OrderStatus",
         "PaymentStatusEnum": "orders.states.PaymentStatus",

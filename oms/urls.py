@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oms.api.exceptions import api_not_found
@@ -16,6 +17,13 @@ api_v1 = [
 
 urlpatterns = [
     path("", front_door, name="front-door"),
+    # The Channel moved from the channels app to inventory (issue 15): old bookmarks still work.
+    re_path(
+        r"^admin/channels/channel/(?P<rest>.*)$",
+        RedirectView.as_view(
+            url="/admin/inventory/channel/%(rest)s", permanent=True, query_string=True
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -14,12 +14,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from inventory.models import Sku
+from inventory.models import Channel, Sku
 from oms.demo import story_at
 from oms.errors import DomainError
 from orders import services
 from orders.models import Order
-from orders.services.capture import channel_model
 from orders.states import OrderStatus
 
 FIRST = [
@@ -117,7 +116,7 @@ def demo_outcome(external_id: str) -> str:
 def load_demo_orders() -> dict[str, int]:
     """Capture the demo orders (routing allocates them as they arrive), then hold or cancel
     those meant to be held or cancelled. Shipping is the fulfilment demo's part."""
-    channels = {c.code: c for c in channel_model().objects.all()}
+    channels = {c.code: c for c in Channel.objects.all()}
     skus = list(Sku.objects.filter(is_active=True).order_by("code"))
     if not skus:
         return {"orders": 0}
@@ -170,7 +169,7 @@ def load_demo_orders() -> dict[str, int]:
 
 
 def _payload(
-    rng: random.Random, channel: Any, countries: list[str], skus: list[Sku], placed: Any
+    rng: random.Random, channel: Channel, countries: list[str], skus: list[Sku], placed: Any
 ) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     country = rng.choice(countries)

@@ -7,9 +7,6 @@ Invariants the schema enforces:
 - at most one active hold per reason on an order;
 - every amount of an order (totals and lines) is in the order's `currency`; the base-currency
   total is stored with the rate, its source and date once converted, and never re-converted.
-
-The channel is referenced by app label ("channels.Channel"): orders sits below the channels app
-and never imports it.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from inventory.models import Sku
+from inventory.models import Channel, Sku
 from oms.refdata import RefdataManager
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
@@ -66,7 +63,7 @@ class Customer(models.Model):
 
 class Order(models.Model):
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
-    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="orders")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=128)
     external_number = models.CharField(max_length=64, blank=True)
     status = models.CharField(
@@ -244,9 +241,7 @@ class FraudRuleKind(models.TextChoices):
 class FraudRule(models.Model):
     """A rule that puts a channel's new orders on hold for fraud review."""
 
-    channel = models.ForeignKey(
-        "channels.Channel", on_delete=models.CASCADE, related_name="fraud_rules"
-    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="fraud_rules")
     kind = models.CharField(max_length=32, choices=FraudRuleKind.choices)
     threshold = models.DecimalField(
         max_digits=14,

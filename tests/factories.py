@@ -10,8 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
-from channels.models import Channel
-from inventory.models import Location, Sku
+from inventory.models import Channel, Location, Sku
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from channels.models import Channel, ChannelKind, ChannelSyncRun, validate_currency
-from inventory.models import Location, Sku, code_validator
+from channels.models import ChannelSyncRun
+from inventory.models import Channel, ChannelKind, Location, Sku, code_validator, validate_currency
 from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
 

@@ -25,9 +25,10 @@ from channels.api.serializers import (
     SyncRunSerializer,
 )
 from channels.filters import ChannelFilter, SyncRunFilter
-from channels.models import Channel, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.services.requests import channel_sync_request
 from channels.states import SyncTrigger
+from inventory.models import Channel
 from oms.api.pagination import CursorPagination
 from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import CatalogueViewSet, OmsAPIView, OmsGenericViewSet
@@ -104,7 +105,7 @@ class SyncRunViewSet(OmsGenericViewSet, mixins.ListModelMixin, mixins.RetrieveMo
 class AvailabilityView(OmsAPIView):
     """What a channel may sell, per SKU and per location, after its buffer."""
 
-    queryset = Channel.objects.none()  # permission: channels.view_channel
+    queryset = Channel.objects.none()  # permission: inventory.view_channel
 
     @extend_schema(
         summary="Available to sell on a channel, for up to 1,000 SKUs",

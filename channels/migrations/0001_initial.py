@@ -3,7 +3,7 @@
 import django.core.validators
 from django.db import migrations, models
 
-import channels.models
+import inventory.models
 
 
 class Migration(migrations.Migration):
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "currency",
-                    models.CharField(max_length=3, validators=[channels.models.validate_currency]),
+                    models.CharField(max_length=3, validators=[inventory.models.validate_currency]),
                 ),
                 (
                     "stock_buffer",

@@ -16,9 +16,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channels.models import Channel, ChannelStockChange
+from channels.models import ChannelStockChange
 from inventory.events import StockChanged
-from inventory.models import Location
+from inventory.models import Channel, Location
 from oms.crypto import encrypt_json
 from oms.errors import ValidationFailed
 from oms.services import model_create, model_update

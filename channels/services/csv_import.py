@@ -68,8 +68,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from channels.models import Channel, ChannelSyncRun
+from channels.models import ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
+from inventory.models import Channel
 from oms.currencies import currency_exponent, is_currency
 from oms.errors import DomainError, ValidationFailed
 from oms.limits import integer_range

@@ -19,7 +19,8 @@ Invariants:
 from __future__ import annotations
 
 from channels.adapters.base import PrivacyNotice
-from channels.models import Channel, ChannelWebhookDelivery
+from channels.models import ChannelWebhookDelivery
+from inventory.models import Channel
 from oms.errors import NotFound, PermanentError, ValidationFailed
 from oms.personal_data import Scrubber
 from orders.models import (

@@ -39,11 +39,12 @@ from channels.adapters.base import (
     StockItem,
     StockResult,
 )
-from channels.models import Channel, ChannelListing, ChannelPush, ChannelStockChange
+from channels.models import ChannelListing, ChannelPush, ChannelStockChange
 from channels.selectors import channel_availability, channel_stock_changes
 from channels.services import channel_stock_changes_ack
 from channels.services.sync import channel_adapter
 from channels.states import PushKind, PushStatus
+from inventory.models import Channel
 from oms.errors import PermanentError, TransientError
 from oms.workers import holder_alive, holder_identity
 from orders.models import Order

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from channels.adapters import ADAPTERS
-from channels.models import Channel
 from channels.states import SyncTrigger
+from inventory.models import Channel
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.outbox import outbox_enqueue
 

@@ -41,9 +41,9 @@ from channels.adapters.base import (
     OrderPage,
     RecordFailure,
 )
-from channels.models import Channel, ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
+from channels.models import ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
-from inventory.models import Location
+from inventory.models import Channel, Location
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
 from oms.jsonsafe import strip_nul, without_nul

@@ -19,10 +19,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from channels.adapters.base import WebhookDelivery, webhook_privacy
-from channels.models import Channel, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun, ChannelWebhookDelivery
 from channels.services.privacy import privacy_webhook_apply
 from channels.services.sync import channel_adapter, page_store
 from channels.states import SyncStatus, SyncTrigger, WebhookStatus
+from inventory.models import Channel
 from oms import jsonsafe
 from oms.errors import NotFound, PermanentError, TransientError
 from oms.outbox import outbox_enqueue

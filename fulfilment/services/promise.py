@@ -22,10 +22,9 @@ from fulfilment.services.routing import (
     _plan,
     _policy_and_candidates,
 )
-from inventory.models import Sku
+from inventory.models import Channel, Sku
 from oms.errors import ValidationFailed
 from orders.models import Order
-from orders.services.capture import channel_model
 
 
 def _promise_input(
@@ -35,7 +34,7 @@ def _promise_input(
 
     Raises ValidationFailed with every problem at once."""
     errors: dict[str, list[str]] = {}
-    channel_obj = channel_model().objects.filter(code=channel).first()
+    channel_obj = Channel.objects.filter(code=channel).first()
     if channel_obj is None:
         errors["channel"] = [f"No channel {channel!r}."]
     country = str(destination.get("country") or "").upper()

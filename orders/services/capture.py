@@ -35,7 +35,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from inventory.models import Sku
+from inventory.models import Channel, Sku
 from oms import events
 from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
 from oms.errors import ChannelInactive, ValidationFailed
@@ -85,10 +85,6 @@ SKU_CODE_MAX = max_length(OrderLine, "sku_code")
 EXTERNAL_ID_MAX = max_length(Order, "external_id")
 EMAIL_MAX = max_length(Customer, "email")
 PRIORITY_MIN, PRIORITY_MAX = integer_range(Order, "priority")
-
-
-def channel_model() -> Any:
-    return Order._meta.get_field("channel").related_model
 
 
 def amount_check(value: Any, field: str, errors: dict[str, list[str]], exponent: int) -> Decimal:
@@ -317,14 +313,13 @@ def search_text_for(order: Order, lines: Sequence[OrderLine], customer: Customer
     return " ".join(p.strip().lower() for p in parts if p and p.strip())
 
 
-def channel_by_code(code: str) -> Any:
+def channel_by_code(code: str) -> Channel | None:
     """The channel of `code` (None if there is none): a per-process copy of the cached row
     (oms.refdata), current in what capture reads (id, code, kind, is_active, send_emails); its
     uncached fields (leases, cursors, credentials) are deferred: reading one reads the row."""
-    model = channel_model()
     found = cached(
         ("channel", code),
-        lambda: model.objects.defer(*uncached_fields(model)).filter(code=code).first(),
+        lambda: Channel.objects.defer(*uncached_fields(Channel)).filter(code=code).first(),
     )
     return copy.copy(found) if found is not None else None
 
@@ -443,7 +438,7 @@ def order_capture(
     return _insert_and_route(payload, channel_obj, validated, existing)
 
 
-def _inactive_answer(channel: Any, known: Order | None) -> CaptureResult:
+def _inactive_answer(channel: Channel, known: Order | None) -> CaptureResult:
     """An inactive channel's answer: the order it already has, else ChannelInactive."""
     if known is not None:
         return CaptureResult(known, False)
@@ -479,7 +474,7 @@ class _Payload:
     store_location: Any
 
 
-def _channel_readable(payload: _Payload) -> Any:
+def _channel_readable(payload: _Payload) -> Channel:
     """The payload's channel, once the columns can hold the payload's texts and the channel,
     the external id and the fulfilment fields are known; else ValidationFailed (nothing read
     but the channel)."""
@@ -511,14 +506,14 @@ def _channel_readable(payload: _Payload) -> Any:
         errors["fulfilled_by"] = [f"Use one of {', '.join(repr(v) for v in FULFILLED_BY)}."]
     if payload.fulfilled_by == "store" and payload.store_location is None:
         errors["store_location"] = ["A store sale needs the store's location."]
-    if errors:
+    if errors or channel_obj is None:
         raise ValidationFailed("The order cannot be read.", errors=errors)
     return channel_obj
 
 
 def _insert_and_route(
     payload: _Payload,
-    channel: Any,
+    channel: Channel,
     validated: tuple[int, list[dict[str, Any]], Decimal, Decimal | None],
     existing: Callable[[], Order | None],
 ) -> CaptureResult:
@@ -570,7 +565,7 @@ def _routed_order(captured: Order, outcome: object) -> Order | None:
 
 def _create(
     payload: _Payload,
-    channel: Any,
+    channel: Channel,
     *,
     exponent: int,
     lines: list[dict[str, Any]],
@@ -630,7 +625,7 @@ def _create(
 
 def _order_new(
     payload: _Payload,
-    channel: Any,
+    channel: Channel,
     buyer: Customer | None,
     lines: list[dict[str, Any]],
     shipping: Decimal,
@@ -709,7 +704,7 @@ def _holds(
     order: Order,
     lines: Sequence[OrderLine],
     buyer: Customer | None,
-    channel: Any,
+    channel: Channel,
     channel_total: Decimal | None,
     quantum: Decimal,
 ) -> list[tuple[str, str]]:

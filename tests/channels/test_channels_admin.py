@@ -41,7 +41,7 @@ def history(shop):
         "/admin/channels/channelwebhookdelivery/",
         "/admin/channels/channelpush/",
         "/admin/channels/channellisting/",
-        "/admin/channels/channel/",
+        "/admin/inventory/channel/",
     ],
 )
 def test_the_channel_pages_render(history, url):
@@ -55,7 +55,7 @@ def test_a_run_shows_its_counts_and_failed_records(history):
     assert "Succeeded with failed records" in page
     detail = client.get(f"/admin/channels/channelsyncrun/{history.pk}/change/").content.decode()
     assert "line without SKU" in detail
-    channel_page = client.get(f"/admin/channels/channel/{history.channel_id}/change/").content
+    channel_page = client.get(f"/admin/inventory/channel/{history.channel_id}/change/").content
     assert b"Recent syncs" in channel_page
     assert b"Import orders from CSV" in channel_page
 
@@ -64,7 +64,7 @@ def test_sync_now_and_push_actions_queue_tasks(shop):
     client = staff_client(MANAGER)
     for action in ("sync_now", "push_stock_now", "reconcile_stock"):
         response = client.post(
-            "/admin/channels/channel/",
+            "/admin/inventory/channel/",
             {"action": action, "_selected_action": [shop.pk]},
             follow=True,
         )
@@ -84,5 +84,5 @@ def test_logs_cannot_be_edited_and_warehouse_staff_only_look(history):
     assert client.post(f"/admin/channels/channelsyncrun/{history.pk}/delete/").status_code == 403
     warehouse = staff_client(WAREHOUSE)
     assert warehouse.get("/admin/channels/channelsyncrun/").status_code == 200
-    channels_page = warehouse.get("/admin/channels/channel/").content.decode()
+    channels_page = warehouse.get("/admin/inventory/channel/").content.decode()
     assert "sync_now" not in channels_page  # the actions need the change permission

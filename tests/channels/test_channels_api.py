@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.models import Channel
+from inventory.models import Channel
 from tests.factories import ChannelFactory, LocationFactory
 
 

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from channels.models import Channel, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun, ChannelWebhookDelivery
 from channels.services import channel_set_credentials, push, sync
 from channels.services.webhooks import webhook_process
-from inventory.models import StockLevel, StockMovement
+from inventory.models import Channel, StockLevel, StockMovement
 from orders.models import Order
 from tests.channels.adapters import square_payloads as sq
 from tests.channels.adapters import woo_payloads as woo

@@ -35,15 +35,15 @@ from tests.factories import ChannelFactory, LocationFactory, SkuFactory, UserFac
 # catch-all "<object_id>/" redirect; this module is the URLconf of its tests.
 urlpatterns = [
     path(
-        "admin/channels/channel/<int:channel_id>/import-csv/",
+        "admin/inventory/channel/<int:channel_id>/import-csv/",
         admin.site.admin_view(csv_import_view),
     ),
-    path("admin/channels/channel/import-csv/sample.csv", admin.site.admin_view(csv_sample_view)),
+    path("admin/inventory/channel/import-csv/sample.csv", admin.site.admin_view(csv_sample_view)),
     path("admin/", admin.site.urls),
 ]
 pytestmark = pytest.mark.urls(__name__)
 
-SAMPLE = "/admin/channels/channel/import-csv/sample.csv"
+SAMPLE = "/admin/inventory/channel/import-csv/sample.csv"
 
 ORDER_DEFAULTS = {
     "currency": "EUR",
@@ -133,7 +133,7 @@ def manager(roles) -> Client:
 
 
 def import_url(channel) -> str:
-    return f"/admin/channels/channel/{channel.pk}/import-csv/"
+    return f"/admin/inventory/channel/{channel.pk}/import-csv/"
 
 
 def upload(client: Client, channel, data: bytes, name: str = "orders.csv"):
@@ -391,7 +391,7 @@ def test_only_staff_who_may_add_orders_use_the_screen(shop, roles):
     assert sample["Content-Type"].startswith("text/csv")
     assert sample.content.decode().splitlines()[0] == ",".join(COLUMNS)
     assert (
-        staff_client(MANAGER).get("/admin/channels/channel/999999/import-csv/").status_code == 404
+        staff_client(MANAGER).get("/admin/inventory/channel/999999/import-csv/").status_code == 404
     )
 
 
@@ -418,7 +418,7 @@ def test_preview_then_confirm_imports_exactly_what_was_previewed(shop, manager):
     token = confirm_token(response)
 
     done = manager.post(import_url(shop), {"token": token, "_confirm": "1"}, follow=True)
-    assert done.redirect_chain[0][0] == reverse("admin:channels_channel_change", args=[shop.pk])
+    assert done.redirect_chain[0][0] == reverse("admin:inventory_channel_change", args=[shop.pk])
     [message] = [str(m) for m in done.context["messages"]]
     run = ChannelSyncRun.objects.get(status="succeeded")
     assert message.startswith("Imported 2 new orders from monday.csv into web.")
@@ -471,10 +471,10 @@ def test_the_preview_of_50_orders_takes_a_bounded_number_of_queries(
 
 def test_the_channel_admin_routes_reach_these_views(shop, manager, settings):
     settings.ROOT_URLCONF = "oms.urls"
-    url = reverse("admin:channels_channel_import_csv", args=[shop.pk])
+    url = reverse("admin:inventory_channel_import_csv", args=[shop.pk])
     assert url == import_url(shop)
     page = manager.get(url)
     assert page.status_code == 200
-    assert reverse("admin:channels_channel_csv_sample") == SAMPLE
+    assert reverse("admin:inventory_channel_csv_sample") == SAMPLE
     assert SAMPLE in page.content.decode()
     assert manager.get(SAMPLE).status_code == 200

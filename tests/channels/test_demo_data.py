@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels.management.commands.demo_data import PAST_SIDE_EFFECTS
-from channels.models import Channel
-from inventory.models import Location, Sku, StockForecast, StockLevel, StockMovement
+from inventory.models import Channel, Location, Sku, StockForecast, StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from oms.models import OutboxMessage
 from orders.models import Order, OrderEvent

@@ -30,7 +30,6 @@ from channels.adapters.base import (
     WebhookDelivery,
 )
 from channels.models import (
-    Channel,
     ChannelListing,
     ChannelPush,
     ChannelStockChange,
@@ -42,7 +41,7 @@ from channels.services import channel_set_credentials, push, sync
 from channels.services.webhooks import webhook_process
 from fulfilment.models import Shipment
 from fulfilment.services import shipment_pack, shipment_pick, shipment_ship
-from inventory.models import StockLevel, StockMovement
+from inventory.models import Channel, StockLevel, StockMovement
 from oms.errors import PermanentError, TransientError
 from orders.models import Order
 from orders.services import order_cancel

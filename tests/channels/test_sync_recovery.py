@@ -9,12 +9,7 @@ import pytest
 from django.utils import timezone
 
 from channels.adapters.base import OrderPage
-from channels.models import (
-    Channel,
-    ChannelPush,
-    ChannelSyncRun,
-    ChannelWebhookDelivery,
-)
+from channels.models import ChannelPush, ChannelSyncRun, ChannelWebhookDelivery
 from channels.services import push, sync
 from channels.services.webhooks import (
     webhook_gave_up,
@@ -22,6 +17,7 @@ from channels.services.webhooks import (
     webhooks_requeue,
     webhooks_unprocessed,
 )
+from inventory.models import Channel
 from oms.errors import TransientError
 from oms.models import OutboxMessage
 from oms.outbox import outbox_enqueue

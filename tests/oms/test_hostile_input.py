@@ -28,11 +28,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from channels.models import Channel, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun, ChannelWebhookDelivery
 from channels.services import channel_set_credentials
 from fulfilment.models import InboundWebhook, Parcel, Shipment
 from fulfilment.services.partners import partner_create, webhook_sign
-from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
+from inventory.models import Channel, Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.fields import IntegerField, MoneyField, model_integer
 from oms.jsonsafe import MAX_DEPTH, JsonTooDeep, check_depth, loads, strip_nul
 from oms.models import OutboxMessage
@@ -969,7 +969,7 @@ def test_the_admin_stock_form_refuses_2_31(world, admin_client) -> None:
 
 
 def test_the_admin_change_form_shows_a_channels_kind_read_only(world, admin_client) -> None:
-    response = admin_client.get(f"/admin/channels/channel/{world['channel']}/change/")
+    response = admin_client.get(f"/admin/inventory/channel/{world['channel']}/change/")
     assert response.status_code == 200
     assert b'name="kind"' not in response.content
     assert b'name="name"' in response.content

@@ -75,7 +75,7 @@ PROJECT_APPS = ("oms", "channels", "inventory", "orders", "fulfilment", "returns
 @pytest.mark.django_db(transaction=True)
 def test_a_queryset_update_of_a_cached_field_moves_the_version() -> None:
     """A channel switched off with a queryset update (no save signal) is seen by capture."""
-    from channels.models import Channel
+    from inventory.models import Channel
     from orders.services.capture import channel_by_code
     from tests.factories import ChannelFactory
 
@@ -98,7 +98,7 @@ def test_a_sync_lease_or_cursor_update_leaves_the_cache_and_is_never_served_stal
 
     from django.utils import timezone
 
-    from channels.models import CHANNEL_UNCACHED_FIELDS, Channel
+    from inventory.models import CHANNEL_UNCACHED_FIELDS, Channel
     from orders.services.capture import channel_by_code
     from tests.factories import ChannelFactory
 

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from channels.models import Channel
-from inventory.models import Location, Sku
+from inventory.models import Channel, Location, Sku
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory, UserFactory
 
@@ -51,12 +50,12 @@ def test_warehouse_staff_log_in_and_see_but_cannot_edit_channels():
     response = client.post("/admin/login/", {"username": "picker", "password": PASSWORD})
     assert response.status_code == 302
     channel = ChannelFactory(name="Before")
-    assert client.get("/admin/channels/channel/").status_code == 200
-    page = client.get(f"/admin/channels/channel/{channel.id}/change/")
+    assert client.get("/admin/inventory/channel/").status_code == 200
+    page = client.get(f"/admin/inventory/channel/{channel.id}/change/")
     assert page.status_code == 200
     assert b'name="_save"' not in page.content  # read-only view
     post = client.post(
-        f"/admin/channels/channel/{channel.id}/change/",
+        f"/admin/inventory/channel/{channel.id}/change/",
         {"name": "After", "kind": "shopify", "currency": "EUR", "stock_buffer": 0},
     )
     assert post.status_code == 403
@@ -87,7 +86,7 @@ def test_customer_care_reads_but_does_not_write_the_catalogue(care_api):
     [
         ("/admin/inventory/sku/", SkuFactory),
         ("/admin/inventory/location/", LocationFactory),
-        ("/admin/channels/channel/", ChannelFactory),
+        ("/admin/inventory/channel/", ChannelFactory),
     ],
 )
 def test_changelists_render_with_a_bounded_number_of_queries(
@@ -166,30 +165,49 @@ def test_channel_credentials_are_write_only_in_the_admin():
         "refund_basis": "received",
         "exchange_timing": "on_receipt",
     }
-    response = client.post("/admin/channels/channel/add/", form)
+    response = client.post("/admin/inventory/channel/add/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     channel = Channel.objects.get(code="shop")
     assert channel.credentials() == {"access_token": "shpat_topsecret"}
     assert list(channel.locations.all()) == [berlin]
 
-    page = client.get(f"/admin/channels/channel/{channel.id}/change/").content.decode()
+    page = client.get(f"/admin/inventory/channel/{channel.id}/change/").content.decode()
     assert "shpat_topsecret" not in page
     assert channel.credentials_encrypted not in page
 
     # Saving with the field left empty keeps the stored secret.
     change = {k: v for k, v in form.items() if k != "code"} | {"credentials": "", "name": "Renamed"}
-    assert client.post(f"/admin/channels/channel/{channel.id}/change/", change).status_code == 302
+    assert client.post(f"/admin/inventory/channel/{channel.id}/change/", change).status_code == 302
     channel.refresh_from_db()
     assert channel.name == "Renamed"
     assert channel.credentials() == {"access_token": "shpat_topsecret"}
 
     bad = client.post(
-        f"/admin/channels/channel/{channel.id}/change/", change | {"credentials": "[1, 2]"}
+        f"/admin/inventory/channel/{channel.id}/change/", change | {"credentials": "[1, 2]"}
     )
     assert bad.status_code == 200
     assert "Enter a JSON object" in bad.content.decode()
 
     cleared = change | {"clear_credentials": "on"}
-    assert client.post(f"/admin/channels/channel/{channel.id}/change/", cleared).status_code == 302
+    assert client.post(f"/admin/inventory/channel/{channel.id}/change/", cleared).status_code == 302
     channel.refresh_from_db()
     assert channel.credentials() == {}
+
+
+@pytest.mark.django_db
+def test_old_admin_bookmarks_of_channels_lead_to_their_new_place(admin_client):
+    """The Channel moved to inventory (issue 15): /admin/channels/channel/... redirects."""
+    channel = ChannelFactory()
+    for old, new in [
+        ("/admin/channels/channel/", "/admin/inventory/channel/"),
+        ("/admin/channels/channel/?q=x", "/admin/inventory/channel/?q=x"),
+        (
+            f"/admin/channels/channel/{channel.pk}/change/",
+            f"/admin/inventory/channel/{channel.pk}/change/",
+        ),
+    ]:
+        response = admin_client.get(old)
+        assert (response.status_code, response["Location"]) == (301, new)
+        assert admin_client.get(new).status_code == 200
+    # The channels app's other pages stay where they were.
+    assert admin_client.get("/admin/channels/channelsyncrun/").status_code == 200

@@ -22,9 +22,9 @@ from django.views.debug import ExceptionReporter
 
 from channels import services as channel_services
 from channels.adapters.base import AdapterContext
-from channels.models import Channel
 from fulfilment.models import ThirdPartyPartner
 from fulfilment.services.partners import partner_create
+from inventory.models import Channel
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, WAREHOUSE
 from tests import staff
 from tests.factories import LocationFactory
@@ -115,7 +115,7 @@ def token_client(role: str) -> Any:
 def admin_pages(channel: Channel, partner: ThirdPartyPartner) -> list[str]:
     pages = []
     for base, pk in (
-        ("/admin/channels/channel/", channel.pk),
+        ("/admin/inventory/channel/", channel.pk),
         ("/admin/fulfilment/thirdpartypartner/", partner.pk),
     ):
         pages += [
@@ -148,7 +148,7 @@ def test_no_admin_page_shows_a_secret(holders, role):
         assert_no_secret(response.content, f"{url} as {role}")
         seen.append(response.status_code)
     assert seen.count(200) >= 8  # the pages were rendered, not refused
-    page = client.get(f"/admin/channels/channel/{holders['channel'].pk}/change/").content.decode()
+    page = client.get(f"/admin/inventory/channel/{holders['channel'].pk}/change/").content.decode()
     # Every reader is told that credentials are set, and which keys: never the values.
     assert "Set: access_token, refresh_token, shop_domain, webhook_secret" in page
 
@@ -159,7 +159,7 @@ def test_no_admin_page_shows_a_secret(holders, role):
 )
 def test_only_who_may_replace_credentials_gets_the_empty_field(holders, role, may_replace):
     client = staff_client(role)
-    page = client.get(f"/admin/channels/channel/{holders['channel'].pk}/change/").content.decode()
+    page = client.get(f"/admin/inventory/channel/{holders['channel'].pk}/change/").content.decode()
     assert ('name="credentials"' in page) is may_replace
     assert ('name="clear_credentials"' in page) is may_replace
     field = re.search(r"<textarea[^>]*name=\"credentials\"[^>]*>(.*?)</textarea>", page, re.S)
@@ -174,12 +174,12 @@ def test_a_user_who_may_change_a_channel_but_not_its_connection_never_gets_the_f
         staff.user_of(
             "",
             perms=Permission.objects.filter(
-                content_type__app_label="channels",
+                content_type__app_label="inventory",
                 codename__in=["view_channel", "change_channel"],
             ),
         )
     )
-    url = f"/admin/channels/channel/{holders['channel'].pk}/change/"
+    url = f"/admin/inventory/channel/{holders['channel'].pk}/change/"
     page = client.get(url).content.decode()
     assert_no_secret(page, "change page without the connection permission")
     assert 'name="credentials"' not in page
@@ -291,7 +291,7 @@ def test_changing_secrets_in_the_admin_logs_no_value(holders):
         "exchange_timing": "on_receipt",
         "credentials": json.dumps({"access_token": NEW_TOKEN}),
     }
-    url = f"/admin/channels/channel/{channel.pk}/change/"
+    url = f"/admin/inventory/channel/{channel.pk}/change/"
     assert client.post(url, form).status_code == 302
     channel.refresh_from_db()
     assert channel.credentials() == {"access_token": NEW_TOKEN}
@@ -360,7 +360,7 @@ def test_error_reports_of_a_secret_form_post_show_no_secret(holders, settings):
     partner = holders["partner"]
     for url, body in (
         (
-            f"/admin/channels/channel/{channel.pk}/change/",
+            f"/admin/inventory/channel/{channel.pk}/change/",
             {"credentials": json.dumps({"access_token": NEW_TOKEN}), "name": ""},
         ),
         (

@@ -18,7 +18,7 @@ from django.db.models import Q
 from channels.states import PushKind, PushStatus, SyncStatus, SyncTrigger, WebhookStatus
 from inventory.models import Location, code_validator
 from oms.crypto import decrypt_json
-from oms.currencies import is_currency
+from oms.money import is_currency
 from oms.refdata import RefdataManager
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from oms.currencies import money_quantum
 from oms.errors import NotFound
+from oms.money import round_money
 from orders.models import Order, OrderLine
 from returns.models import ReturnRequest
 
@@ -29,7 +29,7 @@ def lock_return(return_id: int) -> ReturnRequest:
 
 def money(value: Decimal, currency: str) -> Decimal:
     """`value` rounded to the currency's minor unit (EUR cents, whole yen)."""
-    return value.quantize(money_quantum(currency), rounding=ROUND_HALF_UP)
+    return round_money(value, currency)
 
 
 def unit_value(line: OrderLine, order: Order) -> Decimal:

@@ -18,13 +18,13 @@ Invariants:
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
-from oms.currencies import currency_exponent
 from oms.errors import NotFound, ValidationFailed
+from oms.money import round_money
 from orders.models import Order
 from orders.services import order_capture, order_event_add, order_get_for_update, order_note_add
 from orders.states import PaymentStatus
@@ -39,7 +39,6 @@ def exchange_external_id(ret: ReturnRequest) -> str:
 def _payload(ret: ReturnRequest) -> tuple[dict[str, Any], Decimal]:
     """The capture arguments of the replacement order and the amount it charges."""
     order = ret.order
-    quantum = Decimal(1).scaleb(-currency_exponent(order.currency))
     lines = [
         rl
         for rl in ret.lines.select_related("order_line", "exchange_sku").order_by("id")
@@ -48,10 +47,8 @@ def _payload(ret: ReturnRequest) -> tuple[dict[str, Any], Decimal]:
     if not lines:
         raise ValidationFailed(f"Return {ret.number} asks for no exchange.")
     credit = sum((unit_value(rl.order_line, order) * rl.quantity for rl in lines), ZERO)
-    credit = credit.quantize(quantum, ROUND_HALF_UP)
-    prices = [
-        (rl, (rl.exchange_unit_price or ZERO).quantize(quantum, ROUND_HALF_UP)) for rl in lines
-    ]
+    credit = round_money(credit, order.currency)
+    prices = [(rl, round_money(rl.exchange_unit_price or ZERO, order.currency)) for rl in lines]
     cost = sum((price * rl.exchange_quantity for rl, price in prices), ZERO)
     difference = max(cost - credit, ZERO)
     order_lines = []

@@ -35,8 +35,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from oms import events
-from oms.currencies import money_problem
 from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
+from oms.money import money_problem
 from oms.outbox import outbox_enqueue, outbox_open_keys
 from oms.states import assert_transition
 from orders.models import Order, OrderEvent, OrderLine

@@ -33,7 +33,7 @@ from oms.money import (
     units_share,
 )
 from orders.models import Order, OrderLine
-from returns.services._common import unit_value
+from returns.services._common import line_paid, unit_value, units_paid
 from tests.properties import bounded
 
 CURRENCIES = ["EUR", "JPY", "BHD"]
@@ -99,6 +99,24 @@ def paid_lines(draw: st.DrawFn) -> tuple[Order, OrderLine]:
 def test_a_whole_line_refunded_unit_by_unit_value_is_what_it_cost(paid):
     order, line = paid
     assert round_money(unit_value(line, order) * line.quantity, order.currency) == line.line_total
+
+
+@bounded(300)
+@given(paid=paid_lines(), data=st.data())
+def test_a_line_refunded_in_any_goes_gives_back_exactly_what_it_cost(paid, data):
+    """Units refunded in goes of any sizes, each go taking the next units: the refunds add up
+    to the line's total and each is within one minor unit of its units' exact value."""
+    order, line = paid
+    assert line_paid(line, order) == line.line_total
+    start, refunds = 0, []
+    while start < line.quantity:
+        count = data.draw(st.integers(min_value=1, max_value=line.quantity - start))
+        refund = units_paid(line, order, start, count)
+        assert money_on_grid(refund, order.currency)
+        assert abs(refund - unit_value(line, order) * count) < money_quantum(order.currency)
+        refunds.append(refund)
+        start += count
+    assert sum(refunds) == line.line_total
 
 
 @st.composite

@@ -318,11 +318,15 @@ def _cancelled_before(
     event_id = key.removeprefix(f"cancel-{order_id}-")
     if event_id == key or not event_id.isdigit():
         return {ln.pk: max(0, ln.quantity_cancelled - quantities[ln.pk]) for ln in lines}
+    events = dict(
+        OrderEvent.objects.filter(
+            order_id=order_id, kind__in=("cancelled", "lines_cancelled"), pk__lte=int(event_id)
+        ).values_list("pk", "data")
+    )
+    if events.pop(int(event_id), False) is False:  # a digest that happens to be all digits
+        return {ln.pk: max(0, ln.quantity_cancelled - quantities[ln.pk]) for ln in lines}
     before = dict.fromkeys(quantities, 0)
-    earlier = OrderEvent.objects.filter(
-        order_id=order_id, kind__in=("cancelled", "lines_cancelled"), pk__lt=int(event_id)
-    ).values_list("data", flat=True)
-    for data in earlier:
+    for data in events.values():
         for item in (data or {}).get("lines") or []:
             if isinstance(item, dict) and item.get("line") in before:
                 before[item["line"]] += int(item.get("quantity") or 0)

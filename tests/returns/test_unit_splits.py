@@ -18,15 +18,18 @@ from tests.fulfilment.conftest import put
 from tests.returns.conftest import ship_all
 
 
-def _order(network, currency="EUR", unit_price="3.34", discount="0.02", quantity=3):
+def _order(network, currency="EUR", unit_price="3.34", discount="0.02", quantity=3, other=False):
+    """A paid order of a line of A (by default 3 units for 10.00), and one B at 10.00."""
     put(network, "BER", "A", 10)
+    put(network, "BER", "B", 10)
     network["channel"].currency = currency
     network["channel"].save(update_fields=["currency"])
     return order_capture(
         channel="web",
         external_id=f"SPLIT-{currency}-{unit_price}",
         currency=currency,
-        lines=[{"sku": "A", "quantity": quantity, "unit_price": unit_price, "discount": discount}],
+        lines=[{"sku": "A", "quantity": quantity, "unit_price": unit_price, "discount": discount}]
+        + ([{"sku": "B", "quantity": 1, "unit_price": "10.00"}] if other else []),
         customer={"email": "split@example.com"},
         shipping_address={
             "name": "Test Person",
@@ -111,4 +114,26 @@ def test_receiving_a_return_in_goes_refunds_what_it_cost(network, reasons):
         )
         services.return_refund(return_request=ret, reason="return")
     amounts = list(Refund.objects.filter(order=o).values_list("amount", flat=True))
+    assert sum(amounts) == Decimal("10.00")
+
+
+def test_cancellations_refunded_late_and_out_of_order_still_add_up(
+    network, reasons, eager, django_capture_on_commit_callbacks
+):
+    """Two cancellations commit before either refund task runs, and the tasks run in the other
+    order: each still takes its own units (counted from the cancellation events before it).
+    The order has another line, so what is left to refund never caps these refunds."""
+    o = _order(network, other=True)
+    line = o.lines.get(sku_code="A")
+    with django_capture_on_commit_callbacks() as first:
+        order_cancel(order=o, lines=[(line.pk, 1)], reason="out of stock")
+    with django_capture_on_commit_callbacks() as second:
+        order_cancel(order=o, lines=[(line.pk, 1)], reason="out of stock")
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in second + first:
+            callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_cancel(order=o, lines=[(line.pk, 1)], reason="out of stock")
+    amounts = list(Refund.objects.filter(order=o).values_list("amount", flat=True))
+    assert len(amounts) == 3
     assert sum(amounts) == Decimal("10.00")

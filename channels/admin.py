@@ -35,7 +35,7 @@ from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
 from oms.admin.tools import ToolAdmin, each_object
-from oms.currencies import currency_choices
+from oms.money import currency_choices
 from oms.roles import MANAGE_CHANNEL_CONNECTIONS
 
 #: Fields whose change connects, switches or disconnects a channel's connector.

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 
 from oms.crypto import decrypt_json
-from oms.currencies import is_currency
+from oms.money import is_currency
 from oms.refdata import RefdataManager
 
 code_validator = RegexValidator(

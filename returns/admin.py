@@ -21,8 +21,8 @@ from django.utils.html import format_html
 
 from oms.admin.readonly import ReadOnlyInline
 from oms.admin.tools import ToolAdmin, each_object
-from oms.currencies import parse_money
 from oms.errors import DomainError
+from oms.money import parse_money
 from oms.roles import REFUND_ORDERS
 from orders.models import Order
 from returns import selectors, services

@@ -71,9 +71,9 @@ from django.utils import timezone
 from channels.models import ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
 from inventory.models import Channel
-from oms.currencies import currency_exponent, is_currency
 from oms.errors import DomainError, ValidationFailed
 from oms.limits import integer_range
+from oms.money import is_currency, round_money
 from orders.models import Order, OrderHold, OrderLine
 from orders.services import order_capture
 from orders.states import HoldReason, OrderStatus, PaymentStatus
@@ -633,8 +633,11 @@ def _outcomes(captured: dict[int, CsvOrder]) -> None:
             "pk", "status", "total", "currency"
         ):
             order = captured[pk]
-            quantum = Decimal(1).scaleb(-currency_exponent(currency))
-            order.status, order.total, order.currency = status, total.quantize(quantum), currency
+            order.status, order.total, order.currency = (
+                status,
+                round_money(total, currency),
+                currency,
+            )
         for order_id, reason, note in (
             OrderHold.objects.filter(order_id__in=chunk)
             .order_by("pk")

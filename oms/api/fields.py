@@ -24,14 +24,14 @@ from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
-from oms.currencies import (
+from oms.limits import INT_MAX, INT_MIN, integer_range
+from oms.money import (
     MONEY_MAX_LENGTH,
     MONEY_PATTERN,
     is_currency,
     money_format,
     parse_money,
 )
-from oms.limits import INT_MAX, INT_MIN, integer_range
 
 
 class IntegerField(serializers.IntegerField):

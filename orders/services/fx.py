@@ -7,7 +7,7 @@ rate is ever guessed.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,8 +16,8 @@ from django.utils import timezone
 from djmoney.contrib.exchange.exceptions import MissingRate
 from djmoney.contrib.exchange.models import ExchangeBackend, Rate, get_rate
 
-from oms.currencies import currency_exponent
 from oms.errors import TransientError
+from oms.money import round_money
 from orders.exchange_backend import SOURCE_ECB, SOURCE_OVERRIDE, OfflineEcbBackend
 from orders.models import FxRatesRefresh, Order, RateOverride
 from orders.services.lifecycle import _lock
@@ -78,8 +78,7 @@ def order_convert_total(*, order_id: int) -> Order:
                 ) from None
             latest = FxRatesRefresh.objects.order_by("-refreshed_at", "-id").first()
             source, day = SOURCE_ECB, latest.rates_date if latest else today
-        quantum = Decimal(1).scaleb(-currency_exponent(order.base_currency))
-        order.total_base = (order.total * rate).quantize(quantum, ROUND_HALF_UP)
+        order.total_base = round_money(order.total * rate, order.base_currency)
         order.fx_rate = rate.quantize(Decimal("0.0000000001"))
         order.fx_source = source
         order.fx_date = day

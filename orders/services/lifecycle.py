@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +25,7 @@ from django.utils import timezone
 from inventory.services import ReleaseRequest, stock_release_many
 from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
+from oms.money import currency_exponent, round_money
 from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.events import OrderAddressChanged, OrderCancelled, OrderHeld, OrderReleased
@@ -34,7 +35,6 @@ from orders.services.capture import (
     address_normalised,
     address_problems,
     amount_check,
-    currency_exponent,
     search_text_for,
 )
 from orders.services.routing import order_route_now
@@ -348,7 +348,6 @@ def _lines_edit(
     ):
         raise InvalidTransition("Lines can only change before any stock is allocated.")
     exponent = currency_exponent(order.currency)
-    quantum = Decimal(1).scaleb(-exponent)
     by_id = {ln.pk: ln for ln in lines}
     errors: dict[str, list[str]] = {}
     for index, line_id in enumerate(remove):
@@ -364,15 +363,16 @@ def _lines_edit(
     kept = [ln for ln in lines] + new_lines
     tax_on_top = not order.prices_include_tax
     for line in kept:
-        line.line_total = (
-            line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0)
-        ).quantize(quantum, ROUND_HALF_UP)
+        line.line_total = round_money(
+            line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0),
+            order.currency,
+        )
     OrderLine.objects.bulk_update(
         lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
     )
     OrderLine.objects.bulk_create(new_lines)
     live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
-    _order_reprice(order, kept, live, quantum)
+    _order_reprice(order, kept, live)
     order_event_add(
         order=order,
         kind="lines_changed",
@@ -453,23 +453,23 @@ def _lines_added(
     return new_lines
 
 
-def _order_reprice(
-    order: Order, kept: Sequence[OrderLine], live: Sequence[OrderLine], quantum: Decimal
-) -> None:
+def _order_reprice(order: Order, kept: Sequence[OrderLine], live: Sequence[OrderLine]) -> None:
     """The order's totals from its `live` lines, its conversion reset (it is converted again)
     and its search text from the `kept` ones; one UPDATE."""
     tax_on_top = not order.prices_include_tax
-    order.subtotal = sum(
-        (ln.unit_price * (ln.quantity - ln.quantity_cancelled) for ln in live), Decimal(0)
-    ).quantize(quantum, ROUND_HALF_UP)
+    order.subtotal = round_money(
+        sum((ln.unit_price * (ln.quantity - ln.quantity_cancelled) for ln in live), Decimal(0)),
+        order.currency,
+    )
     order.discount_total = sum((ln.discount for ln in live), Decimal(0))
     order.tax_total = sum((ln.tax for ln in live), Decimal(0))
-    order.total = (
+    order.total = round_money(
         order.subtotal
         - order.discount_total
         + (order.tax_total if tax_on_top else 0)
-        + order.shipping_price
-    ).quantize(quantum, ROUND_HALF_UP)
+        + order.shipping_price,
+        order.currency,
+    )
     order.total_base = None  # re-priced: convert again
     order.fx_rate = None
     order.fx_source = ""

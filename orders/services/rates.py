@@ -18,8 +18,8 @@ from django.core.cache import cache
 from django.db import transaction
 from djmoney.contrib.exchange.models import Rate
 
-from oms.currencies import is_currency
 from oms.errors import ValidationFailed
+from oms.money import is_currency
 from oms.services import model_create, model_update
 from orders.exchange_backend import OfflineEcbBackend
 from orders.models import FxRatesRefresh, RateOverride

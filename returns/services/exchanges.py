@@ -6,30 +6,37 @@ Invariants:
   channel and external id) and linked to the return once (`exchange_order`, unique), so running
   this twice, or concurrently, gives one order;
 - it is routed and fulfilled like any order (capture hands it to routing);
-- pricing: the exchanged lines' credit is what the shopper paid for them (see
-  returns.services._common.unit_value); when the replacements cost no more than the credit,
-  the order is free (prices 0, payment `paid`); when they cost more, the order charges the
-  difference (each line at its price, the credit given as line discounts, payment `pending`,
-  which holds the order until it is paid) and a note in its timeline says so. A credit left
-  over is refunded with the return (returns.services.refunds);
+- pricing: the exchanged lines' credit is what the shopper paid for their units (see
+  returns.services._common.units_paid: a line's total split over its units to the cent);
+  when the replacements cost no more than the credit, the order is free (prices 0, payment
+  `paid`); when they cost more, the order charges the difference (each line at its price, the
+  credit given as line discounts, payment `pending`, which holds the order until it is paid)
+  and a note in its timeline says so. A credit left over is refunded with the return
+  (returns.services.refunds);
 - the capture happens outside any lock of the return (capture locks stock rows, which come
   before returns in the lock order); only the link is written under the locks.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 
-from oms.currencies import currency_exponent
 from oms.errors import NotFound, ValidationFailed
+from oms.money import round_money
 from orders.models import Order
 from orders.services import order_capture, order_event_add, order_get_for_update, order_note_add
 from orders.states import PaymentStatus
 from returns.models import ReturnRequest
-from returns.services._common import ZERO, lock_return, return_id_of, unit_value
+from returns.services._common import (
+    ZERO,
+    lock_return,
+    return_id_of,
+    return_line_starts,
+    units_paid,
+)
 
 
 def exchange_external_id(ret: ReturnRequest) -> str:
@@ -39,19 +46,15 @@ def exchange_external_id(ret: ReturnRequest) -> str:
 def _payload(ret: ReturnRequest) -> tuple[dict[str, Any], Decimal]:
     """The capture arguments of the replacement order and the amount it charges."""
     order = ret.order
-    quantum = Decimal(1).scaleb(-currency_exponent(order.currency))
-    lines = [
-        rl
-        for rl in ret.lines.select_related("order_line", "exchange_sku").order_by("id")
-        if rl.is_exchange and rl.exchange_sku is not None
-    ]
+    return_lines = list(ret.lines.select_related("order_line", "exchange_sku").order_by("id"))
+    lines = [rl for rl in return_lines if rl.is_exchange and rl.exchange_sku is not None]
     if not lines:
         raise ValidationFailed(f"Return {ret.number} asks for no exchange.")
-    credit = sum((unit_value(rl.order_line, order) * rl.quantity for rl in lines), ZERO)
-    credit = credit.quantize(quantum, ROUND_HALF_UP)
-    prices = [
-        (rl, (rl.exchange_unit_price or ZERO).quantize(quantum, ROUND_HALF_UP)) for rl in lines
-    ]
+    starts = return_line_starts(ret, return_lines)
+    credit = sum(
+        (units_paid(rl.order_line, order, starts[rl.pk], rl.quantity) for rl in lines), ZERO
+    )
+    prices = [(rl, round_money(rl.exchange_unit_price or ZERO, order.currency)) for rl in lines]
     cost = sum((price * rl.exchange_quantity for rl, price in prices), ZERO)
     difference = max(cost - credit, ZERO)
     order_lines = []

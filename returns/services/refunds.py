@@ -11,7 +11,10 @@ Invariants:
   again; one whose retries are spent stays pending, flagged for staff (it may have happened),
   and a pending refund nothing is executing is executed again by `refunds_recover`;
 - the suggested refund of a return counts, per unit, what the shopper paid (price less the
-  line's discount share, plus its tax share unless prices include tax) less the reason's
+  line's discount share, plus its tax share unless prices include tax; the line's total split
+  over its units to the cent, returned units taking the line's units from the first on in the
+  order of the returns, cancelled ones from the last back, so a line refunded in several goes
+  gives back exactly its total, never a cent less or more) less the reason's
   restocking fee, for the units the channel's `refund_basis` counts (received units, or every
   unit of an authorised return), less what was refunded for the return already; exchanged
   lines are settled by their replacement order: only the credit left over (what was paid for
@@ -35,8 +38,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from oms import events
-from oms.currencies import money_problem
 from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
+from oms.money import money_problem, round_money
 from oms.outbox import outbox_enqueue, outbox_open_keys
 from oms.states import assert_transition
 from orders.models import Order, OrderEvent, OrderLine
@@ -48,10 +51,10 @@ from returns.models import Refund, ReturnRequest
 from returns.services._common import (
     ZERO,
     lock_return,
-    money,
     order_id_of_return,
     return_id_of,
-    unit_value,
+    return_line_starts,
+    units_paid,
 )
 from returns.services.requests import return_complete
 from returns.states import REFUND_TRANSITIONS, TRANSITIONS, RefundStatus, ReturnStatus
@@ -87,19 +90,20 @@ def refund_suggested_amount(
     accepted = ret.status in REFUNDABLE_RETURN_STATUSES
     total = credit = replacement = ZERO
     exchanged, exchange_settled = False, True
-    for rl in ret.lines.select_related("order_line", "reason"):
+    return_lines = list(ret.lines.select_related("order_line", "reason"))
+    starts = return_line_starts(ret, return_lines)
+    for rl in return_lines:
         line = rl.order_line
         units = (rl.quantity if accepted else 0) if by_authorisation else rl.quantity_received
-        value = unit_value(line, order)
         if rl.is_exchange:
             exchanged = True
-            credit += value * rl.quantity
+            credit += units_paid(line, order, starts[rl.pk], rl.quantity)
             replacement += (rl.exchange_unit_price or ZERO) * rl.exchange_quantity
             exchange_settled = exchange_settled and units >= rl.quantity
             continue
         if units <= 0:
             continue
-        amount = value * units
+        amount = units_paid(line, order, starts[rl.pk], units)
         total += amount - amount * rl.reason.restocking_fee_percent / Decimal(100)
     if exchanged and exchange_settled and ret.exchange_order_id is not None:
         total += max(credit - replacement, ZERO)
@@ -111,7 +115,7 @@ def refund_suggested_amount(
         .aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    return money(max(total - already, ZERO), order.currency)
+    return round_money(max(total - already, ZERO), order.currency)
 
 
 def refundable_amount(order: Order) -> Decimal:
@@ -279,11 +283,20 @@ def refund_for_cancellation(
     if existing is not None:
         return existing
     quantities = dict(pairs)
-    lines = OrderLine.objects.filter(order=order, pk__in=list(quantities))
-    amount = sum((unit_value(line, order) * quantities[line.pk] for line in lines), ZERO)
+    lines = list(OrderLine.objects.filter(order=order, pk__in=list(quantities)))
+    before = _cancelled_before(order.pk, key, quantities, lines)
+    # Cancelled units count from the line's last unit back (returned ones from its first on).
+    amount = sum(
+        (
+            units_paid(line, order, line.quantity - before[line.pk] - k, k)
+            for line in lines
+            for k in [quantities[line.pk]]
+        ),
+        ZERO,
+    )
     if full:
         amount += order.shipping_price
-    amount = money(min(amount, refundable_amount(order)), order.currency)
+    amount = round_money(min(amount, refundable_amount(order)), order.currency)
     if amount <= 0:
         return None
     return refund_create(
@@ -293,6 +306,31 @@ def refund_for_cancellation(
         idempotency_key=key,
         actor=actor or "system",
     )
+
+
+def _cancelled_before(
+    order_id: int, key: str, quantities: dict[int, int], lines: Sequence[OrderLine]
+) -> dict[int, int]:
+    """Units of each of `lines` cancelled before the cancellation `key` names: the quantities
+    of the order's earlier cancellation events when the key names its event (so cancellations
+    refunded late, or out of order, still take distinct units), else what the line counts
+    cancelled less this cancellation's units."""
+    event_id = key.removeprefix(f"cancel-{order_id}-")
+    if event_id == key or not event_id.isdigit():
+        return {ln.pk: max(0, ln.quantity_cancelled - quantities[ln.pk]) for ln in lines}
+    events = dict(
+        OrderEvent.objects.filter(
+            order_id=order_id, kind__in=("cancelled", "lines_cancelled"), pk__lte=int(event_id)
+        ).values_list("pk", "data")
+    )
+    if events.pop(int(event_id), False) is False:  # a digest that happens to be all digits
+        return {ln.pk: max(0, ln.quantity_cancelled - quantities[ln.pk]) for ln in lines}
+    before = dict.fromkeys(quantities, 0)
+    for data in events.values():
+        for item in (data or {}).get("lines") or []:
+            if isinstance(item, dict) and item.get("line") in before:
+                before[item["line"]] += int(item.get("quantity") or 0)
+    return before
 
 
 EXECUTE_TASK = "returns.refund_execute"

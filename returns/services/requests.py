@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from inventory.models import Location, Sku
 from inventory.services import stock_quarantine, stock_restock_return, stock_write_off_quarantine
-from oms.currencies import money_problem
 from oms.errors import ValidationFailed
 from oms.limits import NUL_MESSAGE, integer_range, nul_paths
+from oms.money import money_problem
 from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine

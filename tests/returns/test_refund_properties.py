@@ -28,8 +28,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from oms.currencies import money_on_grid, money_quantum
 from oms.errors import DomainError, PermanentError
+from oms.money import money_on_grid, money_quantum
 from orders.models import Order
 from orders.services import order_capture
 from returns import services

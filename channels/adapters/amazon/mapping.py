@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.amazon.api import (
@@ -24,6 +24,7 @@ from channels.adapters.base import (
     RecordFailure,
     credential_flag,
 )
+from oms.money import unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -73,11 +74,13 @@ def _breakdown(proceeds: Any, kind: str, what: str, currencies: set[str]) -> Dec
     return total
 
 
-def _per_unit(line_total: Decimal, quantity: int) -> Decimal:
-    """A line total divided by its quantity, to the precision of the total."""
+def _per_unit(line_total: Decimal, quantity: int) -> tuple[Decimal, Decimal]:
+    """(unit price, rounding discount) of a line total divided by its quantity, to the
+    precision of the total: unit * quantity - discount == line_total exactly."""
     exponent = line_total.as_tuple().exponent
-    quantum = Decimal(1).scaleb(exponent if isinstance(exponent, int) else -2)
-    return (line_total / quantity).quantize(quantum, ROUND_HALF_UP)
+    return unit_and_discount(
+        line_total, line_total, quantity, -exponent if isinstance(exponent, int) else 2
+    )
 
 
 def _address(data: Any) -> dict[str, Any]:
@@ -269,12 +272,13 @@ class AmazonMapping:
             currencies,
         )
         proceeds = item.get("proceeds")
+        rounding = Decimal(0)
         if unit is None:
             # No per-unit price: the ITEM proceeds are the line total, divided here.
             line_total = _breakdown(proceeds, "ITEM", what, currencies)
             if line_total is None:
                 raise Unreadable(f"{what}: no unitPrice and no ITEM proceeds")
-            unit = _per_unit(line_total, quantity)
+            unit, rounding = _per_unit(line_total, quantity)
         tax = _breakdown(proceeds, "TAX", what, currencies) or Decimal(0)
         discount = _breakdown(proceeds, "DISCOUNT", what, currencies) or Decimal(0)
         return {
@@ -284,7 +288,7 @@ class AmazonMapping:
             "external_line_id": text_value(item.get("orderItemId")),
             # Plain decimals ("0.00", never "0E-2"): capture refuses exponents.
             "unit_price": f"{unit:f}",
-            "discount": f"{abs(discount):f}",
+            "discount": f"{abs(discount) + rounding:f}",
             "tax": f"{abs(tax):f}",
         }
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from moneyed import CURRENCIES
 
 from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
 from channels.adapters.ebay.api import PAYMENT_STATUSES
+from oms.money import money_quantum, unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -32,9 +33,8 @@ def ebay_timestamp(moment: dt.datetime) -> str:
 
 
 def currency_quantum(currency: str) -> Decimal:
-    known = CURRENCIES.get(currency.upper())
-    sub_unit = (known.sub_unit if known is not None else 100) or 1
-    return Decimal(1).scaleb(-(len(str(sub_unit)) - 1))
+    """The currency's minor unit; a cent for a code that is no currency (refused later)."""
+    return money_quantum(currency) if currency.upper() in CURRENCIES else Decimal("0.01")
 
 
 def text_value(value: Any) -> str:
@@ -114,8 +114,9 @@ def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, A
         raise Unreadable(f"{what}.lineItemCost is missing")
     # lineItemCost is the price of all units: the unit price is rounded up to the currency's
     # smallest unit and what that adds is given back as discount, so the line total is exact.
-    unit_price = (line_total / quantity).quantize(quantum, rounding=ROUND_CEILING)
-    rounding = unit_price * quantity - line_total
+    unit_price, rounding = unit_and_discount(
+        line_total, line_total, quantity, -int(quantum.as_tuple().exponent)
+    )
     promotions = _list(item.get("appliedPromotions"), f"{what}.appliedPromotions")
     discount = Decimal(0)
     for number, promotion in enumerate(promotions):

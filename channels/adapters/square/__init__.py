@@ -59,12 +59,7 @@ from channels.adapters.square.api import (
     VENDOR,
 )
 from channels.adapters.square.client import SquareClient, webhook_signature
-from channels.adapters.square.mapping import (
-    Unreadable,
-    catalog_ids,
-    order_from_square,
-    unit_and_discount,
-)
+from channels.adapters.square.mapping import Unreadable, catalog_ids, order_from_square
 from channels.adapters.square.pushes import SquarePushes
 
 __all__ = [
@@ -85,6 +80,5 @@ __all__ = [
     "Unreadable",
     "catalog_ids",
     "order_from_square",
-    "unit_and_discount",
     "webhook_signature",
 ]

@@ -5,12 +5,12 @@ read raises Unreadable, which becomes a RecordFailure."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.base import FULFILLED_BY_STORE, CanonicalOrder
 from channels.adapters.square.api import STATES
-from oms.currencies import currency_exponent
+from oms.money import currency_exponent, unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -20,17 +20,6 @@ class Unreadable(ValueError):
 
 def text_value(value: Any) -> str:
     return "" if value is None else str(value).strip()
-
-
-def unit_and_discount(
-    gross: Decimal, net: Decimal, quantity: int, exponent: int
-) -> tuple[Decimal, Decimal]:
-    """(unit price, line discount) with unit * quantity - discount == net exactly; the unit
-    price is gross / quantity rounded up to the currency's unit, so the discount stays >= 0."""
-    quantum = Decimal(1).scaleb(-exponent)
-    gross = max(gross, net)
-    unit = (gross / quantity).quantize(quantum, rounding=ROUND_CEILING)
-    return unit, unit * quantity - net
 
 
 class _Money:

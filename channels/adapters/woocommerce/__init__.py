@@ -61,7 +61,7 @@ from channels.adapters.woocommerce.api import (
     VENDOR,
 )
 from channels.adapters.woocommerce.client import WooCommerceClient, webhook_signature
-from channels.adapters.woocommerce.mapping import Unreadable, order_from_woo, unit_and_discount
+from channels.adapters.woocommerce.mapping import Unreadable, order_from_woo
 from channels.adapters.woocommerce.pushes import WooCommercePushes
 
 __all__ = [
@@ -83,6 +83,5 @@ __all__ = [
     "WooCommerceClient",
     "WooCommercePushes",
     "order_from_woo",
-    "unit_and_discount",
     "webhook_signature",
 ]

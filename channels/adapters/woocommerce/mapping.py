@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.base import FULFILLED_BY_US, CanonicalOrder, OrderPage, RecordFailure
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
-from oms.currencies import currency_exponent
+from oms.money import currency_exponent, unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -36,20 +36,6 @@ def _amount(value: Any, what: str) -> Decimal:
     if not amount.is_finite():
         raise Unreadable(f"{what}: {value!r} is not an amount")
     return amount
-
-
-def unit_and_discount(
-    gross: Decimal, net: Decimal, quantity: int, exponent: int
-) -> tuple[Decimal, Decimal]:
-    """(unit price, line discount) such that unit * quantity - discount == net exactly.
-
-    The unit price is gross / quantity rounded up to the currency's unit, so the discount never
-    goes negative; a net above the gross (a plugin's surcharge) counts as the gross.
-    """
-    quantum = Decimal(1).scaleb(-exponent)
-    gross = max(gross, net)
-    unit = (gross / quantity).quantize(quantum, rounding=ROUND_CEILING)
-    return unit, unit * quantity - net
 
 
 def _address(raw: Any) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from channels.adapters.base import (
 from channels.adapters.woocommerce.api import API, BATCH_SIZE, PER_PAGE, SKU_LOOKUP_SIZE
 from channels.adapters.woocommerce.client import WooCommerceClient, numeric_id
 from channels.adapters.woocommerce.mapping import text_value
-from oms.currencies import currency_exponent
 from oms.errors import PermanentError
+from oms.money import round_money
 
 
 class WooCommercePushes(WooCommerceClient):
@@ -184,12 +184,11 @@ class WooCommercePushes(WooCommerceClient):
     def refund_push(self, push: RefundPush) -> PushResult:
         order_id = numeric_id(push.order_external_id, "order id")
         try:
-            exponent = currency_exponent(push.currency.upper())
+            amount = round_money(Decimal(push.amount), push.currency)
         except KeyError:
             raise PermanentError(
                 f"WooCommerce refund: unknown currency {push.currency!r}."
             ) from None
-        amount = Decimal(push.amount).quantize(Decimal(1).scaleb(-exponent))
         if amount <= 0:
             raise PermanentError(f"WooCommerce refund: the amount {amount} is not positive.")
         tag = f"(ref {push.reference})"

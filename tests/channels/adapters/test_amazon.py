@@ -399,8 +399,13 @@ def test_an_unshipped_mfn_order_is_paid_with_per_unit_prices(httpserver, make):
 def test_a_line_total_is_divided_into_a_unit_price(httpserver, make):
     order = _one(httpserver, make, P.line_total_only_order())
 
-    assert order.lines[0]["quantity"] == 3
-    assert order.lines[0]["unit_price"] == "3.33"
+    # 10.00 for 3: the unit price rounded up, what that adds given back as discount, so the
+    # line costs 10.00 (3 x 3.33 would lose a cent and hold the order as a totals mismatch).
+    line = order.lines[0]
+    assert line["quantity"] == 3
+    assert line["unit_price"] == "3.34"
+    assert line["discount"] == "0.02"
+    assert Decimal(line["unit_price"]) * 3 - Decimal(line["discount"]) == Decimal("10.00")
 
 
 def test_a_pending_order_has_no_address_and_is_pending(httpserver, make):

@@ -29,8 +29,9 @@ from channels.adapters.base import (
     StockItem,
     WebhookDelivery,
 )
-from channels.adapters.woocommerce import WooCommerceAdapter, unit_and_discount
+from channels.adapters.woocommerce import WooCommerceAdapter
 from oms.errors import PermanentError, TransientError
+from oms.money import unit_and_discount
 from tests.channels.adapters import woo_payloads as woo
 
 API = "/wp-json/wc/v3"

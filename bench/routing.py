@@ -205,7 +205,8 @@ def main() -> None:
 
         from channels.models import Channel
         from fulfilment.models import Shipment
-        from fulfilment.services.routing import backorders_reroute, order_route
+        from fulfilment.services.routing import order_route
+        from fulfilment.services.routing_batch import backorders_reroute
         from orders.models import Order
 
         base_ids = baseline_levels(30)

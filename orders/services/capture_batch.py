@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models.functions import Lower
 
 from oms import events
 from oms.errors import ChannelInactive, ValidationFailed
@@ -43,6 +44,7 @@ from orders.services.capture import (
 from orders.services.timeline import orders_events_add
 from orders.states import PaymentStatus
 
+CUSTOMER_FIELDS = ("first_name", "last_name", "phone")
 _DEFAULTS: dict[str, Any] = {
     "customer": None,
     "shipping_address": None,
@@ -209,26 +211,36 @@ def _has_orders(channel: Any, buyers: list[Customer]) -> _HasOrders:
 
 def _customers_upsert(data: list[Mapping[str, Any] | None]) -> list[Customer | None]:
     """The customers of the orders by e-mail, created or completed (a name or phone they lack)
-    in one statement, as order_capture's look-up would leave them one order after another."""
-    wanted: dict[str, dict[str, str]] = {}
-    emails: list[str] = []
-    for item in data:
-        item = item or {}
-        email = str(item.get("email") or "").strip().lower()
-        emails.append(email)
+    in one statement after one look-up; each order gets its customer as order_capture's
+    look-up would have left it at that order (one order after another)."""
+    emails = [str((item or {}).get("email") or "").strip().lower() for item in data]
+    if not any(emails):
+        return [None for _ in data]
+    state = {
+        email: {"first_name": first, "last_name": last, "phone": phone}
+        for email, first, last, phone in Customer.objects.annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=set(filter(None, emails)))
+        .values_list("email_ci", "first_name", "last_name", "phone")
+    }
+    seen: list[tuple[str, dict[str, str]] | None] = []
+    for item, email in zip(data, emails, strict=True):
         if not email:
+            seen.append(None)
             continue
-        fields = {k: str(item.get(k) or "")[:100] for k in ("first_name", "last_name", "phone")}
-        known = wanted.setdefault(email, fields)
+        fields = {
+            k: str((item or {}).get(k) or "")[:100] for k in ("first_name", "last_name", "phone")
+        }
+        known = state.setdefault(email, fields)
         for key, value in fields.items():
             known[key] = known[key] or value
-    if not wanted:
-        return [None for _ in data]
-    found = _upsert_sql(wanted)
-    return [found[e] if e else None for e in emails]
+        seen.append((email, dict(known)))
+    ids = _upsert_sql(state)
+    return [
+        None if one is None else Customer(pk=ids[one[0]], email=one[0], **one[1]) for one in seen
+    ]
 
 
-def _upsert_sql(wanted: dict[str, dict[str, str]]) -> dict[str, Customer]:
+def _upsert_sql(wanted: dict[str, dict[str, str]]) -> dict[str, int]:
     quote = connection.ops.quote_name
     table = quote(Customer._meta.db_table)
     rows = [Customer(email=email, **fields) for email, fields in wanted.items()]
@@ -243,15 +255,12 @@ def _upsert_sql(wanted: dict[str, dict[str, str]]) -> dict[str, Customer]:
         f"INSERT INTO {table} ({', '.join(quote(str(f.column)) for f in fields)}) "
         f"VALUES {', '.join([row] * len(rows))} "
         f"ON CONFLICT (LOWER({quote('email')})) DO UPDATE SET {fill} "
-        f"RETURNING id, LOWER({table}.email), first_name, last_name, phone"
+        f"RETURNING id, LOWER({table}.email)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
-    return {
-        email: Customer(pk=pk, email=email, first_name=first, last_name=last, phone=phone)
-        for pk, email, first, last, phone in returned
-    }
+    return {email: pk for pk, email in returned}
 
 
 def _orders_insert(orders: list[Order], texts: list[str]) -> None:

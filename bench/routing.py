@@ -204,7 +204,8 @@ def main() -> None:
         from django.db import connection
 
         from fulfilment.models import Shipment
-        from fulfilment.services.routing import backorders_reroute, order_route
+        from fulfilment.services.routing import order_route
+        from fulfilment.services.routing_batch import backorders_reroute
         from inventory.models import Channel
         from orders.models import Order
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 @oms_task(name="fulfilment.backorders_reroute")
 def backorders_reroute(*, sku_ids: list[int], **_: Any) -> int:
-    from fulfilment.services.routing import backorders_reroute as reroute
+    from fulfilment.services.routing_batch import backorders_reroute as reroute
 
     return reroute(sku_ids=sku_ids)
 

@@ -35,6 +35,10 @@ class Routing(Protocol):
     def reroute(self, *, order_id: int, trigger: str, actor: str) -> object:
         """Give back what is not picked yet and route it again (the destination changed)."""
 
+    def route_many(self, *, order_ids: Sequence[int], trigger: str, actor: str) -> object:
+        """Route these orders in the order given, in one transaction, as route would one by
+        one (a sync page). Optional: without it each order is routed alone."""
+
 
 _routing: Routing | None = None
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from decimal import InvalidOperation
 from typing import Any
 
@@ -59,8 +60,12 @@ from orders.services import (
     order_shipping_address_update,
 )
 from orders.services.capture import address_normalised
+from orders.services.capture_batch import orders_capture_batch
 from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
+from orders.services.routing import orders_route_now_many
 from orders.states import HoldReason, OrderStatus
+
+logger = logging.getLogger(__name__)
 
 #: How far back the first sync of a channel looks.
 FIRST_SYNC_LOOKBACK = dt.timedelta(days=7)
@@ -349,14 +354,20 @@ def _finish(run: ChannelSyncRun, status: str, error: str) -> None:
 
 
 def page_store(*, channel: Channel, run: ChannelSyncRun, page: OrderPage) -> dt.datetime | None:
-    """Store one page: each order in its own transaction. Returns the latest change stored."""
+    """Store one page: its new orders captured together (page_capture), the others each in its
+    own transaction. Returns the latest change stored."""
     latest: dt.datetime | None = None
     stored: list[str] = []
     for failure in page.failures:
         _failure(run, channel, failure)
-    for record in page.orders:
+    captured = page_capture(channel=channel, records=page.orders)
+    for index, record in enumerate(page.orders):
         try:
-            outcome = channel_order_upsert(channel=channel, record=record)
+            outcome = (
+                "created"
+                if index in captured
+                else channel_order_upsert(channel=channel, record=record)
+            )
         except RECORD_ERRORS as exc:
             _failure(
                 run,
@@ -374,6 +385,45 @@ def page_store(*, channel: Channel, run: ChannelSyncRun, page: OrderPage) -> dt.
             channel=channel, external_id__in=stored, resolved=False
         ).update(resolved=True)
     return latest
+
+
+def page_capture(*, channel: Channel, records: list[CanonicalOrder]) -> set[int]:
+    """Capture the page's new orders that we ship in one transaction, a constant number of
+    statements (orders.services.capture_batch: one existence look-up, one customer upsert, one
+    INSERT each for the orders, lines, holds, timeline, outbox messages and channel states),
+    then route them as one batch. Returns the indexes of the records captured; the others
+    (known orders, cancelled or fulfilled elsewhere) are left to channel_order_upsert. If
+    anything of the page fails, nothing of it is written and none is returned: each record
+    then goes the one-order path, which stores a bad one as a failure of the run."""
+    chosen = [i for i, r in enumerate(records) if not r.fulfilled_by and not r.cancelled]
+    if len(chosen) < 2:
+        return set()
+    actor = f"channel:{channel.code}"
+    try:
+        with transaction.atomic():
+            for i in chosen:
+                record_without_nul(records[i])
+            orders = orders_capture_batch(
+                channel=channel.code,
+                captures=[{**records[i].capture_kwargs(), "actor": actor} for i in chosen],
+            )
+            new = [(i, o) for i, o in zip(chosen, orders, strict=True) if o is not None]
+            ChannelOrderState.objects.bulk_create(
+                ChannelOrderState(
+                    order=o,
+                    channel=channel,
+                    external_updated_at=records[i].updated_at,
+                    fingerprint=fingerprint(records[i]),
+                )
+                for i, o in new
+            )
+    except Exception as exc:  # nothing of the page was written: one order at a time
+        logger.info("Capturing a page of %s orders at once failed: %s", len(chosen), exc)
+        return set()
+    orders_route_now_many(
+        order_ids=[o.pk for _, o in new if not o.is_on_hold], trigger="captured", actor=actor
+    )
+    return {i for i, _ in new}
 
 
 def _failure(run: ChannelSyncRun, channel: Channel, failure: RecordFailure) -> None:

@@ -108,12 +108,9 @@ def _needs(lines: Sequence[OrderLine]) -> list[Need]:
     return needs
 
 
-def _policy_and_candidates(
-    order: Order, destination: Point | None, country: str, exclude: Sequence[int] = ()
-) -> tuple[Policy, list[Candidate], list[Candidate]]:
-    policy = Policy()
-    channel_id = order.channel_id
-    locations = cached(
+def channel_locations(channel_id: int) -> list[Location]:
+    """The channel's active, online-shipping locations by primary key (cached: oms.refdata)."""
+    return cached(
         ("routing-locations", channel_id),
         lambda: list(
             Location.objects.filter(
@@ -121,6 +118,19 @@ def _policy_and_candidates(
             ).order_by("pk")
         ),
     )
+
+
+def _policy_and_candidates(
+    order: Order,
+    destination: Point | None,
+    country: str,
+    exclude: Sequence[int] = (),
+    busy: dict[int, int] | None = None,
+) -> tuple[Policy, list[Candidate], list[Candidate]]:
+    """The order's policy, its candidates (nearest first) and the rejected locations. `busy`:
+    shipments created today per location, if the caller counted them (else they are read)."""
+    policy = Policy()
+    locations = channel_locations(order.channel_id)
     candidates = {loc.pk: Candidate(location=loc, priority=loc.priority) for loc in locations}
     rejected: list[Candidate] = []
     for pk in set(exclude) & set(candidates):
@@ -130,7 +140,7 @@ def _policy_and_candidates(
     _rules_apply(order, country, policy, candidates, rejected)
     if not policy.allow_split:
         policy.max_splits = 1
-    _capacity_check(candidates, rejected)
+    _capacity_check(candidates, rejected, busy)
     for c in list(candidates.values()) + rejected:
         if destination is not None and c.location.latitude is not None:
             c.distance_km = round(
@@ -217,20 +227,28 @@ def _splits_apply(rule: RoutingRule, policy: Policy, decided: set[str]) -> None:
         decided.add("shortage")
 
 
-def _capacity_check(candidates: dict[int, Candidate], rejected: list[Candidate]) -> None:
-    """Reject the candidates whose daily capacity is used up: shipments created today per
-    location, cancelled ones aside (counted only where a location has a daily capacity)."""
-    limited = [pk for pk, c in candidates.items() if c.location.daily_capacity is not None]
-    busy: dict[int, int] = {}
-    if limited:
-        today = timezone.localdate()
-        busy = dict(
-            Shipment.objects.filter(location_id__in=limited, created_at__date=today)
-            .exclude(status=ShipmentStatus.CANCELLED)
-            .values("location_id")
-            .annotate(n=Count("id"))
-            .values_list("location_id", "n")
+def busy_today(location_ids: Iterable[int]) -> dict[int, int]:
+    """Shipments created today per location, cancelled ones aside (one query)."""
+    return dict(
+        Shipment.objects.filter(
+            location_id__in=list(location_ids), created_at__date=timezone.localdate()
         )
+        .exclude(status=ShipmentStatus.CANCELLED)
+        .values("location_id")
+        .annotate(n=Count("id"))
+        .values_list("location_id", "n")
+    )
+
+
+def _capacity_check(
+    candidates: dict[int, Candidate], rejected: list[Candidate], busy: dict[int, int] | None
+) -> None:
+    """Reject the candidates whose daily capacity is used up: shipments created today per
+    location, cancelled ones aside (counted only where a location has a daily capacity;
+    `busy` holds the counts when the caller has them)."""
+    limited = [pk for pk, c in candidates.items() if c.location.daily_capacity is not None]
+    if busy is None:
+        busy = busy_today(limited) if limited else {}
     for pk in list(candidates):
         cap = candidates[pk].location.daily_capacity
         if cap is not None and busy.get(pk, 0) >= cap:
@@ -621,44 +639,3 @@ def _shortage_handle(order: Order, plan: Plan, policy: Policy, actor: str) -> No
         )
     elif order.status == OrderStatus.PENDING:
         order_status_set(order=order, status=OrderStatus.BACKORDERED, actor=actor)
-
-
-def backorders_reroute(*, sku_ids: Sequence[int], limit: int = 10_000) -> int:
-    """Route again the backordered orders waiting for these SKUs, most urgent first (priority,
-    then age); one transaction per order. Orders waiting only for SKUs with nothing free
-    anywhere are skipped without a routing attempt. Returns how many orders got something."""
-    free: dict[int, int] = {}
-    for sku_id, on_hand, reserved, backorder in StockLevel.objects.filter(
-        sku_id__in=list(sku_ids), location__is_active=True, location__ships_online=True
-    ).values_list("sku_id", "on_hand", "reserved", "allow_backorder"):
-        free[sku_id] = free.get(sku_id, 0) + (
-            UNLIMITED if backorder else max(0, on_hand - reserved)
-        )
-    waiting = (
-        OrderLine.objects.filter(
-            sku_id__in=[sku for sku, n in free.items() if n > 0],
-            order__status=OrderStatus.BACKORDERED,
-            order__is_on_hold=False,
-            quantity__gt=F("quantity_allocated") + F("quantity_shipped") + F("quantity_cancelled"),
-        )
-        .order_by("-order__priority", "order__created_at", "order_id")
-        .values_list("order_id", "sku_id")
-    )
-    seen: set[int] = set()
-    served = 0
-    for order_id, sku_id in waiting.iterator(chunk_size=2000):
-        if order_id in seen or free.get(sku_id, 0) <= 0:
-            continue  # nothing of this SKU left anywhere: no routing attempt
-        seen.add(order_id)
-        if len(seen) > limit:
-            break
-        decision = order_route(order_id=order_id, trigger="stock_arrived")
-        if decision is None or decision.outcome == "none":
-            continue
-        served += 1
-        for allocated_sku, quantity in OrderLine.objects.filter(order_id=order_id).values_list(
-            "sku_id", "quantity_allocated"
-        ):
-            if allocated_sku in free and free[allocated_sku] < UNLIMITED:
-                free[allocated_sku] = max(0, free[allocated_sku] - quantity)
-    return served

@@ -20,8 +20,10 @@ from orders.services.lifecycle import (
     order_shipping_address_update,
     order_status_refresh,
     order_status_set,
+    orders_allocate_many_locked,
+    orders_lock_with_lines,
 )
-from orders.services.timeline import order_event_add, order_events_add
+from orders.services.timeline import order_event_add, order_events_add, orders_events_add
 
 __all__ = [
     "CaptureResult",
@@ -47,4 +49,7 @@ __all__ = [
     "order_shipping_address_update",
     "order_status_refresh",
     "order_status_set",
+    "orders_allocate_many_locked",
+    "orders_events_add",
+    "orders_lock_with_lines",
 ]

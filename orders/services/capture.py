@@ -344,8 +344,11 @@ def _fraud_rules(channel_id: int) -> list[FraudRule]:
     )
 
 
-def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
-    """Why a new order (not written yet) looks like fraud (empty: it does not)."""
+def _fraud_reasons(
+    order: Order, customer: Customer | None, has_orders: Callable[[Customer], bool] | None = None
+) -> list[str]:
+    """Why a new order (not written yet) looks like fraud (empty: it does not). `has_orders`:
+    whether the customer has an order already, if the caller knows (else it is read)."""
     reasons = []
     for rule in _fraud_rules(order.channel_id):
         if rule.kind == FraudRuleKind.VALUE_OVER and rule.threshold is not None:
@@ -353,7 +356,11 @@ def _fraud_reasons(order: Order, customer: Customer | None) -> list[str]:
                 reasons.append(f"order total {order.total} over {rule.threshold}")
         elif rule.kind == FraudRuleKind.FIRST_ORDER_ABROAD and customer is not None:
             abroad = order.ship_country and order.ship_country != rule.home_country.upper()
-            first = not Order.objects.filter(customer=customer).exists()
+            first = not (
+                has_orders(customer)
+                if has_orders is not None
+                else Order.objects.filter(customer=customer).exists()
+            )
             if abroad and first:
                 reasons.append(f"first order of this customer, shipping to {order.ship_country}")
     return reasons
@@ -704,6 +711,7 @@ def _holds(
     buyer: Customer | None,
     channel: Channel,
     channel_total: Decimal | None,
+    has_orders: Callable[[Customer], bool] | None = None,
 ) -> list[tuple[str, str]]:
     """The (reason, note) holds a new order gets (read before it is written)."""
     holds: list[tuple[str, str]] = []
@@ -725,7 +733,7 @@ def _holds(
                 f"Channel total {channel_total} {currency}, computed {order.total} {currency}.",
             )
         )
-    fraud = _fraud_reasons(order, buyer)
+    fraud = _fraud_reasons(order, buyer, has_orders)
     if fraud:
         holds.append((HoldReason.FRAUD_REVIEW, "; ".join(fraud)[:500]))
     return holds

@@ -52,6 +52,25 @@ def order_route_now(
     )
 
 
+def orders_route_now_many(*, order_ids: list[int], trigger: str, actor: str = "system") -> None:
+    """Route these orders now as one batch (the port's route_many: one transaction), the
+    failure contained: if the batch fails, each order is routed alone by order_route_now
+    (which queues a retry for an order whose routing fails)."""
+    routing = routing_port()
+    if routing is None or not order_ids:
+        return
+    route_many = getattr(routing, "route_many", None)
+    if route_many is not None:
+        try:
+            with transaction.atomic():
+                route_many(order_ids=order_ids, trigger=trigger, actor=actor)
+            return
+        except Exception as exc:  # contained: the orders are committed; route them one by one
+            logger.warning("Routing %s orders as a batch failed: %s", len(order_ids), exc)
+    for order_id in order_ids:
+        order_route_now(order_id=order_id, trigger=trigger, actor=actor)
+
+
 #: What order_route_contained returns when routing did not run to its end.
 FAILED = object()
 

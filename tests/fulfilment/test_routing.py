@@ -198,7 +198,7 @@ def test_an_admin_centroid_beats_the_city_table(db):
 
 
 def test_stock_arriving_serves_backordered_orders_oldest_first(network):
-    from fulfilment.services.routing import backorders_reroute
+    from fulfilment.services.routing_batch import backorders_reroute
     from fulfilment.tasks import backorders_reroute as task
 
     waiting = [order("HAMBURG", {"A": 1}) for _ in range(3)]  # nothing in stock: backordered

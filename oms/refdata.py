@@ -87,6 +87,9 @@ def _write_version(path: Path) -> None:
 
 
 def _bump() -> None:
+    # Runs once the change committed (on_commit, in the thread that made it): the version moves
+    # and this thread's own reads may use the cache again, in a transaction too.
+    _thread.dirty = False
     if _shared_cache():
         cache.set(KEY, uuid.uuid4().hex, timeout=None)
     else:

@@ -55,6 +55,20 @@ def test_saving_a_watched_model_moves_the_version_once_it_commits() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_after_its_change_commits_a_thread_caches_again_inside_transactions() -> None:
+    """A sync writes reference data now and then and reads it inside transactions: once the
+    change committed (the version moved), the cache serves those reads again."""
+    refdata.forget()
+    with transaction.atomic():
+        LocationFactory(code="LATER")
+    loads: list[int] = []
+    with transaction.atomic():
+        refdata.cached(("test", 5), lambda: loads.append(1))
+        refdata.cached(("test", 5), lambda: loads.append(1))
+    assert len(loads) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_leaves_nothing_cached() -> None:
     refdata.forget()
 

@@ -11,9 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from fulfilment.delivery_dates import Calendar, dates_for, default_bands
 from fulfilment.geocoding import geocode
-from fulfilment.models import LocationSchedule
 from fulfilment.services.routing import (
     Candidate,
     Need,
@@ -21,6 +19,7 @@ from fulfilment.services.routing import (
     _load_free,
     _plan,
     _policy_and_candidates,
+    plan_dates,
 )
 from inventory.models import Channel, Sku
 from oms.errors import ValidationFailed
@@ -61,22 +60,9 @@ def _promise_option(
     """The dates of a deliverable plan: it ships when its last location ships, arrives when
     its last parcel does."""
     by_pk = {c.location.pk: c for c in candidates}
-    used = sorted({loc for _, loc, _ in plan.allocations}, key=lambda pk: by_pk[pk].sort_key())
-    schedules = {s.location_id: s for s in LocationSchedule.objects.filter(location_id__in=used)}
-    calendar = Calendar({country} | {str(by_pk[pk].location.country) for pk in used}, now.date())
-    bands = default_bands()
-    dated = [
-        dates_for(
-            location=by_pk[pk].location,
-            destination_country=country,
-            distance_km=by_pk[pk].distance_km,
-            now=now,
-            calendar=calendar,
-            bands=bands,
-            schedule=schedules.get(pk),
-        )
-        for pk in used
-    ]
+    dates = plan_dates(plan, candidates, country, now)
+    used = sorted(dates, key=lambda pk: by_pk[pk].sort_key())
+    dated = [dates[pk] for pk in used]
     return {
         "locations": [by_pk[pk].location.code for pk in used],
         "ship_date": max(d.ship_date for d in dated),

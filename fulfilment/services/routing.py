@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from fulfilment.delivery_dates import Calendar, Dates, dates_for, default_bands, location_schedules
 from fulfilment.events import ShipmentCreated
 from fulfilment.geocoding import Point, geocode, haversine_km
 from fulfilment.models import (
@@ -417,21 +419,21 @@ def _explain(
     }
 
 
-def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, tuple[Any, Any]]:
-    """Expected ship and delivery dates per location used by the plan."""
-    from fulfilment.delivery_dates import Calendar, dates_for, default_bands, location_schedules
-
+def plan_dates(
+    plan: Plan, candidates: Sequence[Candidate], country: str, now: dt.datetime | None = None
+) -> dict[int, Dates]:
+    """The expected dates of each location the plan uses (routing records them on the
+    shipments; the delivery promise shows them before an order exists)."""
     used = {loc for _, loc, _ in plan.allocations}
     if not used:
         return {}
     by_pk = {c.location.pk: c for c in candidates}
-    now = timezone.now()
+    now = now or timezone.now()
     schedules = location_schedules()
     calendar = Calendar({country} | {str(by_pk[pk].location.country) for pk in used}, now.date())
     bands = default_bands()
-    result = {}
-    for pk in used:
-        d = dates_for(
+    return {
+        pk: dates_for(
             location=by_pk[pk].location,
             destination_country=country,
             distance_km=by_pk[pk].distance_km,
@@ -440,8 +442,16 @@ def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, t
             bands=bands,
             schedule=schedules.get(pk),
         )
-        result[pk] = (d.ship_date, d.delivery_date)
-    return result
+        for pk in used
+    }
+
+
+def _dates(plan: Plan, candidates: list[Candidate], country: str) -> dict[int, tuple[Any, Any]]:
+    """Expected ship and delivery dates per location used by the plan."""
+    return {
+        pk: (d.ship_date, d.delivery_date)
+        for pk, d in plan_dates(plan, candidates, country).items()
+    }
 
 
 def _shipments(

@@ -728,6 +728,38 @@ def _concurrent_change() -> Conflict:
     return Conflict("The reservation changed meanwhile; try again.", code="concurrent_change")
 
 
+def _from_reservations(
+    taken: Sequence[tuple[Reservation, int]],
+    kind: str,
+    *,
+    on_hand: bool,
+    actor: str,
+    reason: str = "",
+    shipment_id: int | None = None,
+) -> tuple[dict[tuple[int, int], int], list[StockMovement]]:
+    """Units taken from reservations: the units per (sku, location) level, and one movement a
+    reservation (reserved down; on hand down too when they leave the building)."""
+    per_level: dict[tuple[int, int], int] = defaultdict(int)
+    for reservation, quantity in taken:
+        per_level[(reservation.sku_id, reservation.location_id)] += quantity
+    movements = [
+        _movement(
+            sku_id=reservation.sku_id,
+            location_id=reservation.location_id,
+            kind=kind,
+            on_hand=-quantity if on_hand else 0,
+            reserved=-quantity,
+            actor=actor,
+            reason=reason,
+            order_id=reservation.order_id,
+            order_line_id=reservation.order_line_id,
+            shipment_id=shipment_id,
+        )
+        for reservation, quantity in taken
+    ]
+    return per_level, movements
+
+
 @transaction.atomic
 def stock_release_many(
     *, items: Sequence[ReleaseRequest], reason: str = "", actor: str = "system"
@@ -766,22 +798,9 @@ def stock_release_many(
     if not takes:
         return []
     released = [(r, takes[r.pk]) for r in held if r.pk in takes]
-    per_level: dict[tuple[int, int], int] = defaultdict(int)
-    for reservation, take in released:
-        per_level[(reservation.sku_id, reservation.location_id)] += take
-    movements = [
-        _movement(
-            sku_id=reservation.sku_id,
-            location_id=reservation.location_id,
-            kind=MovementKind.RELEASE,
-            reserved=-take,
-            actor=actor,
-            reason=reason,
-            order_id=reservation.order_id,
-            order_line_id=reservation.order_line_id,
-        )
-        for reservation, take in released
-    ]
+    per_level, movements = _from_reservations(
+        released, MovementKind.RELEASE, on_hand=False, actor=actor, reason=reason
+    )
     # Planned above before any stock row is locked, so the locked section is statements only.
     if _levels_take(per_level, on_hand=False) is not None or not _reservations_take(takes):
         raise _concurrent_change()
@@ -835,23 +854,9 @@ def stock_consume_many(
                 code="not_reserved",
             )
     shipped = [(held[key], quantity) for key, quantity in wanted.items()]
-    per_level: dict[tuple[int, int], int] = defaultdict(int)
-    for reservation, quantity in shipped:
-        per_level[(reservation.sku_id, reservation.location_id)] += quantity
-    movements = [
-        _movement(
-            sku_id=reservation.sku_id,
-            location_id=reservation.location_id,
-            kind=MovementKind.SHIPMENT,
-            on_hand=-quantity,
-            reserved=-quantity,
-            actor=actor,
-            order_id=reservation.order_id,
-            order_line_id=reservation.order_line_id,
-            shipment_id=shipment_id,
-        )
-        for reservation, quantity in shipped
-    ]
+    per_level, movements = _from_reservations(
+        shipped, MovementKind.SHIPMENT, on_hand=True, actor=actor, shipment_id=shipment_id
+    )
     # Planned above before any stock row is locked, so the locked section is statements only.
     short = _levels_take(per_level, on_hand=True)
     if short is not None:

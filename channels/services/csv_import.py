@@ -34,9 +34,13 @@ Amounts use a decimal point ("19.95"); a semicolon-separated file may use a deci
 Invariants this module guards:
 - order-level columns agree across the rows of one order: a row may leave them empty (it
   inherits the first value given), but a different value is an error of that row;
-- the preview is exact: every new order goes through `order_capture` (validation, holds,
-  routing) inside a transaction that is rolled back, and its errors are mapped back to the rows
-  and columns of the file; orders the channel already has are shown as already imported;
+- the preview is exact: every new order goes through capture (validation, holds, routing)
+  inside a transaction that is rolled back, and its errors are mapped back to the rows and
+  columns of the file; orders the channel already has are shown as already imported;
+- capture is batched: LOOKUP_CHUNK orders at a time in a constant number of statements
+  (orders.services.capture_batch, the same validation as `order_capture`), routed as one batch;
+  a chunk the batch refuses goes one order at a time through `order_capture`, which says which
+  rows are wrong;
 - an import is all or nothing: the file is read again from the same bytes and every order is
   captured in ONE transaction; any row that cannot be read or captured rolls all of it back,
   and a `ValidationFailed` names every bad row;
@@ -76,6 +80,8 @@ from oms.limits import integer_range
 from oms.money import is_currency, round_money
 from orders.models import Order, OrderHold, OrderLine
 from orders.services import order_capture
+from orders.services.capture_batch import orders_capture_batch
+from orders.services.routing import orders_route_now_many
 from orders.states import HoldReason, OrderStatus, PaymentStatus
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -624,6 +630,45 @@ def _capture(order: CsvOrder, *, preview: CsvPreview, actor: str) -> tuple[Order
     return result.order, result.created
 
 
+def _capture_all(
+    orders: list[CsvOrder], *, preview: CsvPreview, actor: str
+) -> list[tuple[CsvOrder, Order, bool]]:
+    """Capture these orders in the caller's transaction, LOOKUP_CHUNK at a time in a constant
+    number of statements (orders.services.capture_batch), then route the new ones as one batch:
+    what capturing them one at a time would do. A chunk the batch refuses (a bad order, one
+    imported meanwhile) is captured one order at a time, whose errors go to the rows. Returns
+    (order of the file, stored order, created) for every order that could be captured."""
+    done: list[tuple[CsvOrder, Order, bool]] = []
+    for start in range(0, len(orders), LOOKUP_CHUNK):
+        chunk = orders[start : start + LOOKUP_CHUNK]
+        kwargs = [
+            _capture_kwargs(o, channel=preview.channel, sha256=preview.sha256, actor=actor)
+            for o in chunk
+        ]
+        try:
+            with transaction.atomic():
+                stored = orders_capture_batch(
+                    channel=preview.channel.code,
+                    captures=[{k: v for k, v in kw.items() if k != "channel"} for kw in kwargs],
+                )
+        except Exception:  # nothing of the chunk was written: one order at a time
+            stored = [None] * len(chunk)
+        # Routed in file order, before the orders after them are captured (as one at a time).
+        orders_route_now_many(
+            order_ids=[o.pk for o in stored if o is not None and not o.is_on_hold],
+            trigger="captured",
+            actor=actor,
+        )
+        for order, new in zip(chunk, stored, strict=True):
+            if new is not None:
+                done.append((order, new, True))
+                continue
+            result, created = _capture(order, preview=preview, actor=actor)
+            if result is not None:
+                done.append((order, result, created))
+    return done
+
+
 def _outcomes(captured: dict[int, CsvOrder]) -> None:
     """What capturing did to each order (status, total, holds): two queries for all of them."""
     ids = list(captured)
@@ -659,10 +704,7 @@ def orders_csv_parse(*, channel: Channel, data: bytes, actor: str = "csv preview
         return preview
     with transaction.atomic():
         captured: dict[int, CsvOrder] = {}
-        for order in candidates:
-            stored, created = _capture(order, preview=preview, actor=actor)
-            if stored is None:
-                continue
+        for order, stored, created in _capture_all(candidates, preview=preview, actor=actor):
             if created:
                 captured[stored.pk] = order
             else:  # imported meanwhile by someone else
@@ -704,16 +746,13 @@ def orders_csv_import(*, channel: Channel, data: bytes, actor: str) -> ChannelSy
             raise _refusal(preview)
         with transaction.atomic():
             run = ChannelSyncRun.objects.create(channel=channel, trigger=SyncTrigger.CSV)
-            for order in preview.orders:
-                if order.is_existing:
+            run.unchanged = sum(1 for order in preview.orders if order.is_existing)
+            new = [order for order in preview.orders if not order.is_existing]
+            for _, _, created in _capture_all(new, preview=preview, actor=actor):
+                if created:
+                    run.created += 1
+                else:
                     run.unchanged += 1
-                    continue
-                stored, created = _capture(order, preview=preview, actor=actor)
-                if stored is not None:
-                    if created:
-                        run.created += 1
-                    else:
-                        run.unchanged += 1
             if not preview.ok:
                 raise _refusal(preview)  # rolls back every order captured above
             run.status = SyncStatus.SUCCEEDED

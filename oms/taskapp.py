@@ -36,6 +36,8 @@ app.conf.beat_schedule = {
     # The outbox: publish what the fast path missed, retries that are due, lost messages.
     "outbox-sweep": {"task": "oms.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "outbox-purge": {"task": "oms.outbox_purge", "schedule": crontab(minute=23)},
+    # The inbound-webhook inbox: deliveries whose processing task was lost are enqueued again.
+    "inbox-sweep": {"task": "oms.inbox_sweep", "schedule": 300.0},
     "idempotency-keys-purge": {
         "task": "oms.idempotency_keys_purge",
         "schedule": crontab(minute=17),

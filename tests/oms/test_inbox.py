@@ -24,6 +24,7 @@ from oms.inbox import (
     register_processor,
 )
 from oms.models import InboundWebhook, OutboxMessage
+from oms.outbox import outbox_enqueue
 from oms.workers import holder_identity
 from tests.holders import dead_holder, live_holder
 from tests.outbox import queued, run_outbox
@@ -277,6 +278,23 @@ def test_the_task_retries_transient_errors_then_gives_up(processors):
     assert delivery.attempts == message.attempts
 
 
+@pytest.mark.parametrize(
+    ("task", "key", "kind"),
+    [
+        ("channels.webhook_process", "delivery_id", Kind.CHANNEL),
+        ("fulfilment.carrier_webhook_process", "inbound_webhook_id", Kind.CARRIER),
+        ("fulfilment.partner_confirmation_process", "webhook_id", Kind.PARTNER),
+    ],
+)
+def test_the_former_task_names_process_the_inbox_row_they_name(processors, task, key, kind):
+    delivery = stored(kind)
+    outbox_enqueue(task, **{key: delivery.pk})
+    assert run_outbox(task) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 1)
+    assert [seen[0] for seen in processors[kind].seen] == [delivery.pk]
+
+
 # --- the sweep --------------------------------------------------------------------------------
 
 
@@ -301,3 +319,10 @@ def test_the_sweep_finds_the_deliveries_nobody_processes(processors):
     )
     assert run_outbox("oms.inbox_process") == 2
     assert inbox_unprocessed() == []
+
+
+def test_the_sweep_is_one_beat_task():
+    schedule = celery_app.conf.beat_schedule
+    assert {e["task"] for e in schedule.values() if "sweep" in e["task"]} >= {"oms.inbox_sweep"}
+    assert "channels.webhooks_sweep" not in {e["task"] for e in schedule.values()}
+    assert celery_app.tasks["oms.inbox_sweep"]() == 0

@@ -17,6 +17,12 @@ Invariants:
   a processor is safe to run twice (a delivery whose worker died after the processor's commit
   is processed again). An `atomic` processor runs in one transaction with the marking of the
   delivery: its work is kept only if the delivery is marked processed by the same claim;
+- a kind may also register a processor of many (`process_many`, not atomic): the worker that
+  claims a delivery then claims the other deliveries of the same source waiting unclaimed (up
+  to `batch`; the UPDATE re-checks each row is unclaimed, so two workers never share one) and
+  processes them together, in received order (a burst at peak: the channels store their orders
+  as one page); those it did not process completely are processed one at a time; their own
+  queued tasks later find them processed;
 - a TransientError (oms.outbox.TRANSIENT_ERRORS) gives the claim back and is raised: the outbox
   retries the task with backoff; a PermanentError fails the delivery with the reason;
 - deliveries still `received` after SWEEP_AFTER and not held by a live worker (their task was
@@ -63,6 +69,9 @@ MAX_ERROR = 5000
 
 #: Processes one claimed delivery; returns what it could not apply ("" when everything was).
 ProcessorFn = Callable[[InboundWebhook], str]
+#: Processes several claimed deliveries of one source at once (a burst drained in bulk);
+#: returns the ids of those it processed completely, the others are processed one at a time.
+ManyProcessorFn = Callable[[list[InboundWebhook]], set[int]]
 
 
 @dataclass(frozen=True)
@@ -72,18 +81,36 @@ class Processor:
     queue: str = "default"
     #: Run in one transaction with the marking of the delivery.
     atomic: bool = False
+    #: Drains a burst: the other deliveries of the same source waiting with it, up to `batch`.
+    process_many: ManyProcessorFn | None = None
+    batch: int = 1
 
 
 _processors: dict[str, Processor] = {}
 
 
 def register_processor(
-    kind: str, process: ProcessorFn, *, queue: str = "default", atomic: bool = False
+    kind: str,
+    process: ProcessorFn,
+    *,
+    queue: str = "default",
+    atomic: bool = False,
+    process_many: ManyProcessorFn | None = None,
+    batch: int = 100,
 ) -> None:
-    """Name the function that processes the deliveries of `kind` (an app's AppConfig.ready)."""
+    """Name the function that processes the deliveries of `kind` (an app's AppConfig.ready),
+    and optionally the one that processes up to `batch` of one source at once (not atomic)."""
     if kind not in Kind.values:
         raise ValueError(f"Unknown inbox kind {kind!r}.")
-    _processors[kind] = Processor(process=process, queue=queue, atomic=atomic)
+    if process_many is not None and atomic:
+        raise ValueError("A processor of many deliveries is not atomic.")
+    _processors[kind] = Processor(
+        process=process,
+        queue=queue,
+        atomic=atomic,
+        process_many=process_many,
+        batch=batch if process_many is not None else 1,
+    )
 
 
 def processor_for(kind: str) -> Processor:
@@ -173,6 +200,16 @@ def inbox_process(*, inbox_id: int) -> InboundWebhook:
     if not claimed:
         return delivery  # processed already, or another live worker is at it
     processor = processor_for(delivery.kind)
+    if processor.process_many is not None:
+        _process_burst(delivery, holder, processor)
+    else:
+        _process_one(delivery, holder, processor)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _process_one(delivery: InboundWebhook, holder: str, processor: Processor) -> None:
+    """Run the processor on one delivery claimed by `holder` and mark it."""
     try:
         if processor.atomic:
             with transaction.atomic():
@@ -183,14 +220,68 @@ def inbox_process(*, inbox_id: int) -> InboundWebhook:
             note = processor.process(delivery)
             _finish(delivery, holder, Status.PROCESSED, note)
     except _ClaimLost:
-        logger.warning("Inbound webhook %s was taken over while processed here.", inbox_id)
+        logger.warning("Inbound webhook %s was taken over while processed here.", delivery.pk)
     except TRANSIENT_ERRORS as exc:
-        _release(inbox_id, holder, exc)
+        _release(delivery.pk, holder, exc)
         raise
     except PermanentError as exc:
         _finish(delivery, holder, Status.FAILED, str(exc))
-    delivery.refresh_from_db()
-    return delivery
+
+
+def _process_burst(delivery: InboundWebhook, holder: str, processor: Processor) -> None:
+    """Drain the deliveries of the same source waiting with this one (claimed here, up to the
+    processor's batch) with its processor of many, in received order; what it did not process
+    completely is processed one at a time. A transient error gives every claim back."""
+    burst = [delivery, *_claim_more(delivery, holder, processor.batch - 1)]
+    if len(burst) == 1:
+        _process_one(delivery, holder, processor)
+        return
+    assert processor.process_many is not None
+    burst.sort(key=lambda d: (d.received_at, d.pk))
+    try:
+        done = processor.process_many(burst)
+    except TRANSIENT_ERRORS as exc:
+        for one in burst:
+            _release(one.pk, holder, exc)
+        raise
+    InboundWebhook.objects.filter(
+        pk__in=[one.pk for one in burst if one.pk in done],
+        status=Status.RECEIVED,
+        claimed_by=holder,
+    ).update(status=Status.PROCESSED, error="", processed_at=timezone.now(), claimed_until=None)
+    rest = [one for one in burst if one.pk not in done]
+    for index, one in enumerate(rest):
+        try:
+            _process_one(one, holder, processor)
+        except TRANSIENT_ERRORS as exc:
+            for other in rest[index + 1 :]:
+                _release(other.pk, holder, exc)
+            raise
+
+
+def _claim_more(delivery: InboundWebhook, holder: str, limit: int) -> list[InboundWebhook]:
+    """Claim up to `limit` other received, unclaimed deliveries of the delivery's kind and
+    source, oldest first (each row is claimed by one worker only: the UPDATE re-checks that it
+    is unclaimed). Their own queued tasks later find them processed and do nothing."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    until = now + CLAIM
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    waiting = InboundWebhook.objects.filter(
+        kind=delivery.kind, source=delivery.source, status=Status.RECEIVED
+    ).exclude(pk=delivery.pk)
+    candidates = list(waiting.filter(free).order_by("pk").values_list("pk", flat=True)[:limit])
+    if not candidates:
+        return []
+    waiting.filter(free, pk__in=candidates).update(
+        claimed_until=until, claimed_by=holder, attempts=F("attempts") + 1
+    )
+    return list(
+        InboundWebhook.objects.filter(
+            pk__in=candidates, status=Status.RECEIVED, claimed_by=holder, claimed_until=until
+        ).order_by("pk")
+    )
 
 
 def _finish(delivery: InboundWebhook, holder: str, status: str, error: str) -> bool:

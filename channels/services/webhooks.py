@@ -15,19 +15,22 @@ from collections.abc import Mapping
 
 from django.utils import timezone
 
-from channels.adapters.base import WebhookDelivery, webhook_privacy
+from channels.adapters.base import OrderPage, WebhookDelivery, webhook_privacy
 from channels.models import ChannelSyncRun
 from channels.services.privacy import privacy_webhook_apply
 from channels.services.sync import channel_adapter, page_store
 from channels.states import SyncStatus, SyncTrigger
 from inventory.models import Channel
 from oms import jsonsafe
-from oms.errors import NotFound, PermanentError
+from oms.errors import DomainError, NotFound, PermanentError
 from oms.inbox import inbox_store
 from oms.models import InboundWebhook
 
 #: The queue of the channels' webhook processing (oms.inbox_process messages of kind channel).
 QUEUE = "channels"
+#: At most this many waiting deliveries of one channel are drained as one page (a burst at
+#: peak: their new orders are captured and routed together, orders.services.capture_batch).
+DRAIN_BATCH = 100
 
 
 def webhook_receive(
@@ -91,3 +94,44 @@ def webhook_process(delivery: InboundWebhook) -> str:
         run.finished_at = timezone.now()
         run.save()
     return ""
+
+
+def webhooks_process_many(deliveries: list[InboundWebhook]) -> set[int]:
+    """The inbox's processor of many deliveries of one channel (a burst drained in bulk): the
+    orders they carry are stored as one page, in the order received (a later delivery of the
+    same order updates it, as one at a time). Returns the ids of the deliveries processed; a
+    privacy request, or a payload the connector refuses, is left to webhook_process.
+
+    Raises TransientError (every claim is given back and the task retried; the orders stored
+    so far are upserted again, exactly once, by (channel, external id))."""
+    first = deliveries[0]
+    channel = (
+        Channel.objects.filter(pk=first.channel_id).first()
+        if first.channel_id is not None
+        else None
+    )
+    if channel is None:
+        return set()  # each fails alone, with the reason
+    adapter = channel_adapter(channel)
+    page = OrderPage(orders=[])
+    done: set[int] = set()
+    for delivery in deliveries:
+        verified = WebhookDelivery(
+            delivery_id=delivery.delivery_id, topic=delivery.topic, payload=delivery.payload
+        )
+        if delivery.channel_id != channel.pk or webhook_privacy(adapter, verified) is not None:
+            continue
+        try:
+            carried = adapter.webhook_orders(verified)
+        except (DomainError, PermanentError):
+            continue  # refused by the connector: it fails alone, with the reason
+        page.orders += carried.orders
+        page.failures += carried.failures
+        done.add(delivery.pk)
+    if page.orders or page.failures:
+        run = ChannelSyncRun.objects.create(channel=channel, trigger=SyncTrigger.WEBHOOK, pages=1)
+        page_store(channel=channel, run=run, page=page)
+        run.status = SyncStatus.PARTIAL if run.failed else SyncStatus.SUCCEEDED
+        run.finished_at = timezone.now()
+        run.save()
+    return done

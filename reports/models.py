@@ -68,6 +68,8 @@ class SalesDay(models.Model):
     backorders_open = models.PositiveIntegerField(default=0, help_text="Backordered still now.")
 
     class Meta:
+        verbose_name = "sales report"
+        verbose_name_plural = "sales"
         constraints = [
             models.UniqueConstraint(fields=["day", "channel"], name="report_sales_day_unique")
         ]
@@ -89,6 +91,8 @@ class FulfilmentDay(models.Model):
     units_short = models.PositiveIntegerField(default=0, help_text="Units not found at picking.")
 
     class Meta:
+        verbose_name = "fulfilment report"
+        verbose_name_plural = "fulfilment"
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "channel", "location"], name="report_fulfilment_day_unique"
@@ -144,6 +148,8 @@ class InventoryDay(models.Model):
     forecast_error = models.DecimalField(max_digits=16, decimal_places=3, default=0)
 
     class Meta:
+        verbose_name = "inventory report"
+        verbose_name_plural = "inventory"
         constraints = [
             models.UniqueConstraint(fields=["day", "location"], name="report_inventory_day_unique")
         ]
@@ -164,6 +170,8 @@ class ReturnSkuDay(models.Model):
     units_written_off = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = "returns report"
+        verbose_name_plural = "returns"
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "channel", "sku_code"], name="report_return_sku_day_unique"
@@ -223,6 +231,8 @@ class ChannelDay(models.Model):
     lag_seconds_max = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = "channels report"
+        verbose_name_plural = "channels"
         constraints = [
             models.UniqueConstraint(fields=["day", "channel"], name="report_channel_day_unique")
         ]

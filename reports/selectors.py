@@ -234,16 +234,20 @@ FULFILMENT = (
 ORDERS = ("orders", "orders_split", "orders_backordered")
 
 
-def _histograms(
-    query: Query, key: Callable[[dict[str, Any]], Any]
-) -> dict[Any, dict[str, dict[int, int]]]:
-    found: dict[Any, dict[str, dict[int, int]]] = defaultdict(
-        lambda: {LeadKind.SHIP: defaultdict(int), LeadKind.DELIVER: defaultdict(int)}
-    )
-    rows = _sums(
+def _lead_rows(query: Query) -> list[dict[str, Any]]:
+    return _sums(
         _filtered(LeadTimeBucket.objects, query, "channel", "location"),
         ["day", "location__code", "kind", "hours"],
         ["count"],
+    )
+
+
+def _histograms(
+    rows: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]
+) -> dict[Any, dict[str, dict[int, int]]]:
+    """The lead-time histograms {kind: {hours: shipments}} per key of the bucket rows."""
+    found: dict[Any, dict[str, dict[int, int]]] = defaultdict(
+        lambda: {LeadKind.SHIP: defaultdict(int), LeadKind.DELIVER: defaultdict(int)}
     )
     for row in rows:
         found[key(row)][row["kind"]][row["hours"]] += row["count"]
@@ -282,18 +286,19 @@ def fulfilment(query: Query) -> Report:
         else _sums(_filtered(SalesDay.objects, query, "channel"), ["day"], ORDERS)
     )
     by_orders = _fold(order_days, lambda r: period_of(r["day"], query.group), ORDERS)
-    hist = _histograms(query, lambda r: period_of(r["day"], query.group))
+    lead = _lead_rows(query)
+    hist = _histograms(lead, lambda r: period_of(r["day"], query.group))
     rows = [
         {"period": p, **_fulfilment_figures(f, hist[p], by_orders.get(p))}
         for p, f in _by_period(query, days, FULFILMENT)
     ]
     whole = _fold(days, lambda r: 0, FULFILMENT)[0]
     totals = _fulfilment_figures(
-        whole, _histograms(query, lambda r: 0)[0], _fold(order_days, lambda r: 0, ORDERS).get(0)
+        whole, _histograms(lead, lambda r: 0)[0], _fold(order_days, lambda r: 0, ORDERS).get(0)
     )
     totals.update(_backorders_open(query))
     locations = _fold(days, lambda r: r["location__code"], FULFILMENT)
-    by_location = _histograms(query, lambda r: r["location__code"])
+    by_location = _histograms(lead, lambda r: r["location__code"])
     return Report(
         name="fulfilment",
         title=TITLES["fulfilment"],

@@ -67,6 +67,40 @@ def _axis(top: float, x: float, anchor: str, dx: int) -> list[str]:
     return parts
 
 
+def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
+    """At most MAX_LABELS period labels under the plot, evenly spread."""
+    parts = []
+    every = max(1, math.ceil(len(labels) / MAX_LABELS))
+    for i, label in enumerate(labels):
+        if i % every:
+            continue
+        x = LEFT + slot * (i + 0.5)
+        parts.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" class="label">'
+            f"{escape(label)}</text>"
+        )
+    return parts
+
+
+def _legend(bars: Sequence[Series], lines: Sequence[Series]) -> list[str]:
+    """A swatch and the label of each series, along the top."""
+    parts = []
+    x = LEFT
+    for k, s in enumerate([*bars, *lines]):
+        colour = COLOURS[k % len(COLOURS)]
+        mark = (
+            f'<rect x="{x}" y="14" width="12" height="12" fill="{colour}"/>'
+            if s.kind == "bar"
+            else f'<line x1="{x}" x2="{x + 12}" y1="20" y2="20" stroke="{colour}" '
+            f'stroke-width="2"/>'
+        )
+        suffix = " (right axis)" if s.kind == "line" and bars else ""
+        text = escape(s.label + suffix)
+        parts.append(f'{mark}<text x="{x + 16}" y="24" class="legend">{text}</text>')
+        x += 28 + 7 * len(s.label + suffix)
+    return parts
+
+
 def svg_chart(labels: Sequence[str], series: Sequence[Series], *, title: str = "") -> SafeString:
     """An SVG of `series` over `labels` (one value per label each)."""
     n = max(1, len(labels))
@@ -127,27 +161,7 @@ def svg_chart(labels: Sequence[str], series: Sequence[Series], *, title: str = "
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
             )
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
-    every = max(1, math.ceil(n / MAX_LABELS))
-    for i, label in enumerate(labels):
-        if i % every:
-            continue
-        x = LEFT + slot * (i + 0.5)
-        parts.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" class="label">'
-            f"{escape(label)}</text>"
-        )
-    x = LEFT
-    for k, s in enumerate([*bars, *lines]):  # the legend, along the top
-        colour = COLOURS[k % len(COLOURS)]
-        mark = (
-            f'<rect x="{x}" y="14" width="12" height="12" fill="{colour}"/>'
-            if s.kind == "bar"
-            else f'<line x1="{x}" x2="{x + 12}" y1="20" y2="20" stroke="{colour}" '
-            f'stroke-width="2"/>'
-        )
-        suffix = " (right axis)" if s.kind == "line" and bars else ""
-        text = escape(s.label + suffix)
-        parts.append(f'{mark}<text x="{x + 16}" y="24" class="legend">{text}</text>')
-        x += 28 + 7 * len(s.label + suffix)
+    parts += _x_labels(labels, slot)
+    parts += _legend(bars, lines)
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text above is escaped

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fulfilment",
     "returns",
     "channels",
+    "reports",
 ]
 
 MIDDLEWARE = [

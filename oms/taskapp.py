@@ -73,9 +73,11 @@ app.conf.beat_schedule = {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The report rollups: the days touched since the last run (today's within two minutes).
+    "reports-rollups-refresh": {"task": "reports.rollups_refresh", "schedule": 60.0},
 }
 
-APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels"]
+APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "reports"]
 # One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
 app.autodiscover_tasks(lambda: APPS)
 

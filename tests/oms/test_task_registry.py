@@ -39,6 +39,7 @@ REGISTERED = {
     "orders.order_convert_total",
     "orders.order_route",
     "orders.route_stuck",
+    "reports.rollups_refresh",
     "returns.orders_complete",
     "returns.refund_execute",
     "returns.refund_for_cancellation",

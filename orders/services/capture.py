@@ -61,6 +61,9 @@ ADDRESS_FIELDS = (
     "longitude",
 )
 MAX_LINES = 500
+#: Payment statuses that place no payment hold on a new order: a channel order first seen
+#: partially refunded was paid, and what is left on it is paid for.
+PAYMENT_OK_AT_CAPTURE = PAYMENT_OK_TO_SHIP | {PaymentStatus.PARTIALLY_REFUNDED}
 #: Converts an order's total into the base currency (queue fx), once per order.
 CONVERT_TASK = "orders.order_convert_total"
 #: order_capture's fulfilled_by: "" we ship it; "channel" the channel did (Amazon FBA);
@@ -145,8 +148,10 @@ def _validated(
     for index, line in enumerate(lines):
         prefix = f"lines.{index}"
         sku = str(line.get("sku") or "").strip()
-        if not sku:
-            errors[f"{prefix}.sku"] = ["A line needs a SKU code."]
+        if not sku and not str(line.get("name") or "").strip():
+            # A channel line without a SKU (WooCommerce and Shopify make SKUs optional, a
+            # till's custom amount has none) is kept by its title as an unknown-SKU line.
+            errors[f"{prefix}.sku"] = ["A line needs a SKU code (or, without one, a name)."]
         elif len(sku) > SKU_CODE_MAX:
             errors[f"{prefix}.sku"] = [f"At most {SKU_CODE_MAX} characters."]
         quantity = line.get("quantity")
@@ -715,10 +720,13 @@ def _holds(
 ) -> list[tuple[str, str]]:
     """The (reason, note) holds a new order gets (read before it is written)."""
     holds: list[tuple[str, str]] = []
-    unknown = sorted({ln.sku_code for ln in lines if ln.sku is None})
-    if unknown:
-        holds.append((HoldReason.UNKNOWN_SKU, f"Unknown SKU codes: {', '.join(unknown)}"[:500]))
-    if order.payment_status not in PAYMENT_OK_TO_SHIP:
+    unknown = sorted({ln.sku_code for ln in lines if ln.sku is None and ln.sku_code})
+    nameless = sorted({ln.name for ln in lines if not ln.sku_code})
+    if unknown or nameless:
+        parts = [f"Unknown SKU codes: {', '.join(unknown)}"] if unknown else []
+        parts += [f"Lines without a SKU: {', '.join(nameless)}"] if nameless else []
+        holds.append((HoldReason.UNKNOWN_SKU, "; ".join(parts)[:500]))
+    if order.payment_status not in PAYMENT_OK_AT_CAPTURE:
         holds.append((HoldReason.PAYMENT_PENDING, f"Payment status is {order.payment_status}."))
     if channel.kind != "pos":  # store sales leave with the shopper: no address to ship to
         problems = address_problems(order.shipping_address)

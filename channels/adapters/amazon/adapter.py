@@ -20,8 +20,8 @@ class AmazonAdapter(AmazonPushes, AmazonMapping):
 
     Credentials: refresh_token, client_id, client_secret, seller_id, marketplace_id; optional
     base_url (SP-API regional endpoint), lwa_url, product_type (of patchListingsItem),
-    prices_include_tax (else decided by the marketplace), and the cached access_token with its
-    access_token_expires_at.
+    prices_include_tax (else decided by the order's amounts, then the marketplace), and the
+    cached access_token with its access_token_expires_at.
     """
 
     # --- orders ---------------------------------------------------------------------------------

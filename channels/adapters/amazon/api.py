@@ -23,6 +23,8 @@ TAX_EXCLUSIVE_MARKETPLACES = frozenset({"ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"})
 PENDING_STATUSES = frozenset({"PENDING", "PENDING_AVAILABILITY", "UNFULFILLABLE"})
 PAID_STATUSES = frozenset({"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"})
 CANCELLED_STATUS = "CANCELLED"
+#: Shipped in full by the seller: when first seen, shipped outside the OMS.
+SHIPPED_STATUS = "SHIPPED"
 
 #: Our carrier names (lower case, letters and digits only) -> Amazon's carrierCode values.
 CARRIER_CODES = {

@@ -13,6 +13,7 @@ from channels.adapters.amazon.api import (
     CANCELLED_STATUS,
     PAID_STATUSES,
     PENDING_STATUSES,
+    SHIPPED_STATUS,
     TAX_EXCLUSIVE_MARKETPLACES,
 )
 from channels.adapters.base import (
@@ -72,6 +73,33 @@ def _breakdown(proceeds: Any, kind: str, what: str, currencies: set[str]) -> Dec
             if amount is not None:
                 total = amount if total is None else total + amount
     return total
+
+
+def _tax_parts(proceeds: Any, what: str, currencies: set[str]) -> tuple[Decimal, Decimal] | None:
+    """(item tax, shipping tax) of a proceeds breakdown's TAX entries, split by their
+    detailedBreakdowns (subtypes ITEM and SHIPPING; other subtypes count as item tax); a TAX
+    entry without details is item tax. None when there is no TAX entry."""
+    if not isinstance(proceeds, dict):
+        return None
+    found = False
+    item = shipping = Decimal(0)
+    for entry in proceeds.get("breakdowns") or []:
+        if not isinstance(entry, dict) or entry.get("type") != "TAX":
+            continue
+        found = True
+        details = entry.get("detailedBreakdowns")
+        if isinstance(details, list) and details:
+            for detail in details:
+                if not isinstance(detail, dict):
+                    continue
+                amount = _money(detail.get("value"), f"{what} TAX", currencies) or Decimal(0)
+                if detail.get("subtype") == "SHIPPING":
+                    shipping += abs(amount)
+                else:
+                    item += abs(amount)
+        else:
+            item += abs(_money(entry.get("subtotal"), f"{what} TAX", currencies) or Decimal(0))
+    return (item, shipping) if found else None
 
 
 def _per_unit(line_total: Decimal, quantity: int) -> tuple[Decimal, Decimal]:
@@ -135,10 +163,35 @@ class AmazonMapping:
         orders.sort(key=lambda order: order.updated_at)
         return OrderPage(orders=orders, failures=failures)
 
-    def _prices_include_tax(self, marketplace: str) -> bool:
+    def _prices_include_tax(
+        self,
+        order: Mapping[str, Any],
+        lines: Sequence[Mapping[str, Any]],
+        shipping: Decimal,
+        shipping_tax: Decimal,
+        total: Decimal | None,
+    ) -> bool:
+        """Whether the order's prices include its tax: the seller's setting if given, else what
+        the order's own amounts say (its total is the items and shipping with or without the
+        tax on top), else the marketplace's convention (US and Canada add tax at checkout)."""
         configured = credential_flag(self.credentials.get("prices_include_tax"))
         if configured is not None:
             return configured
+        tax = sum((Decimal(line["tax"]) for line in lines), Decimal(0)) + shipping_tax
+        if total is not None and tax:
+            net = sum(
+                (
+                    Decimal(line["unit_price"]) * line["quantity"] - Decimal(line["discount"])
+                    for line in lines
+                ),
+                Decimal(0),
+            )
+            if net + shipping + tax == total:
+                return False
+            if net + shipping == total:
+                return True
+        channel = order.get("salesChannel")
+        marketplace = text_value(channel.get("marketplaceId")) if isinstance(channel, dict) else ""
         marketplace = marketplace or text_value(self.credentials.get("marketplace_id"))
         return marketplace not in TAX_EXCLUSIVE_MARKETPLACES
 
@@ -156,12 +209,13 @@ class AmazonMapping:
 
     def _map_items(
         self, items: Any, currencies: set[str], *, cancelled: bool
-    ) -> tuple[list[dict[str, Any]], Decimal, list[str], list[str]]:
-        """(lines, the items' shipping, cancel reasons, gift messages) of the orderItems."""
+    ) -> tuple[list[dict[str, Any]], Decimal, Decimal, list[str], list[str]]:
+        """(lines, the items' shipping, their shipping tax, cancel reasons, gift messages) of
+        the orderItems."""
         lines: list[dict[str, Any]] = []
         reasons: list[str] = []
         gifts: list[str] = []
-        item_shipping = Decimal(0)
+        item_shipping = shipping_tax = Decimal(0)
         if not isinstance(items, list) or not items:
             raise Unreadable("no orderItems")
         for index, item in enumerate(items, start=1):
@@ -170,6 +224,8 @@ class AmazonMapping:
             line = self._map_item(item, index, currencies)
             shipping = _breakdown(item.get("proceeds"), "SHIPPING", f"item {index}", currencies)
             item_shipping += shipping or Decimal(0)
+            taxes = _tax_parts(item.get("proceeds"), f"item {index}", currencies)
+            shipping_tax += taxes[1] if taxes else Decimal(0)
             reasons += self._cancel_reasons(item)
             gift = ((item.get("fulfillment") or {}).get("packing") or {}).get("giftOption") or {}
             if isinstance(gift, dict) and text_value(gift.get("giftMessage")):
@@ -178,7 +234,7 @@ class AmazonMapping:
                 lines.append(line)
         if not lines and not cancelled:
             raise Unreadable("no order item has a quantity")
-        return lines, item_shipping, reasons, gifts
+        return lines, item_shipping, shipping_tax, reasons, gifts
 
     @staticmethod
     def _order_amounts(
@@ -208,10 +264,15 @@ class AmazonMapping:
         cancelled = payment_status == "voided"  # only a CANCELLED order is voided
 
         currencies: set[str] = set()
-        lines, item_shipping, reasons, gifts = self._map_items(
+        lines, item_shipping, shipping_tax, reasons, gifts = self._map_items(
             order.get("orderItems"), currencies, cancelled=cancelled
         )
         shipping, total = self._order_amounts(order.get("proceeds"), currencies)
+        shipping = shipping if shipping is not None else item_shipping
+        prices_include_tax = self._prices_include_tax(order, lines, shipping, shipping_tax, total)
+        if not prices_include_tax:
+            # We keep no shipping tax of its own: tax on top of the shipping is part of it.
+            shipping += shipping_tax
         if len(currencies) > 1:
             raise Unreadable(f"amounts in several currencies: {', '.join(sorted(currencies))}")
         currency = currencies.pop() if currencies else self.context.currency.upper()
@@ -220,11 +281,12 @@ class AmazonMapping:
         delivery = recipient.get("deliveryAddress") if isinstance(recipient, dict) else None
         # A PENDING order must not be routed: no address, even if Amazon sent one.
         address = {} if payment_status == "pending" else _address(delivery)
-        channel = order.get("salesChannel")
-        marketplace = text_value(channel.get("marketplaceId")) if isinstance(channel, dict) else ""
+        # Amazon ships it (FBA), or the seller shipped it before we first saw it (SHIPPED):
+        # either way it is not ours to ship.
         fulfilled_by = (
             FULFILLED_BY_CHANNEL
             if text_value(fulfillment.get("fulfilledBy")).upper() == "AMAZON"
+            or text_value(fulfillment.get("fulfillmentStatus")).upper() == SHIPPED_STATUS
             else FULFILLED_BY_US
         )
         notes = "\n".join(f"Gift message: {message}" for message in gifts)
@@ -237,10 +299,10 @@ class AmazonMapping:
             lines=lines,
             customer=_customer(order.get("buyer"), address.get("phone", "")),
             shipping_address=address,
-            shipping_price=f"{shipping if shipping is not None else item_shipping:f}",
+            shipping_price=f"{shipping:f}",
             total=None if total is None else str(total),
             payment_status=payment_status,
-            prices_include_tax=self._prices_include_tax(marketplace),
+            prices_include_tax=prices_include_tax,
             notes=notes,
             cancelled=cancelled,
             cancel_reason="; ".join(dict.fromkeys(reasons)) if cancelled else "",
@@ -279,7 +341,8 @@ class AmazonMapping:
             if line_total is None:
                 raise Unreadable(f"{what}: no unitPrice and no ITEM proceeds")
             unit, rounding = _per_unit(line_total, quantity)
-        tax = _breakdown(proceeds, "TAX", what, currencies) or Decimal(0)
+        taxes = _tax_parts(proceeds, what, currencies)
+        tax = taxes[0] if taxes else Decimal(0)  # the shipping's tax goes with the shipping
         discount = _breakdown(proceeds, "DISCOUNT", what, currencies) or Decimal(0)
         return {
             "sku": sku,

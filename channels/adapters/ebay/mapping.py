@@ -102,8 +102,9 @@ def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, A
     what = f"lineItems[{index}]"
     line_id = text_value(item.get("lineItemId"))
     sku = text_value(item.get("sku"))
-    if not sku:
-        raise Unreadable(f"{what} ({line_id or 'no lineItemId'}) has no SKU")
+    if not sku and not text_value(item.get("title")):
+        # A listing without a custom label has no SKU: kept by its title (unknown SKU).
+        raise Unreadable(f"{what} ({line_id or 'no lineItemId'}) has neither a SKU nor a title")
     quantity = item.get("quantity")
     if isinstance(quantity, str) and quantity.isdigit():
         quantity = int(quantity)
@@ -248,7 +249,13 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         notes=text_value(order.get("buyerCheckoutNotes")),
         cancelled=cancelled,
         cancel_reason=cancel_reason,
-        # Orders eBay's own fulfilment programme ships consume none of our stock.
-        fulfilled_by=FULFILLED_BY_CHANNEL if program.get("fulfillmentProgram") else FULFILLED_BY_US,
+        # Orders eBay's own fulfilment programme ships consume none of our stock; an order
+        # FULFILLED when first seen was shipped outside the OMS (never ours to ship again).
+        fulfilled_by=(
+            FULFILLED_BY_CHANNEL
+            if program.get("fulfillmentProgram")
+            or text_value(order.get("orderFulfillmentStatus")).upper() == "FULFILLED"
+            else FULFILLED_BY_US
+        ),
         raw=order,
     )

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from channels.adapters.base import CanonicalOrder
+from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
+from oms.money import allocate, is_currency
 from oms.vendor_http import parse_datetime
 
 PAYMENT_STATUSES = {
@@ -135,21 +136,55 @@ def _required_moment(value: Any, what: str) -> dt.datetime:
     return moment
 
 
+def _current_share(amount: Decimal, quantity: int, original: int, currency: str) -> Decimal:
+    """The part of a line's `amount` (for its `original` units) that its `quantity` units keep
+    after a refund or an edit, without losing a cent (oms.money.allocate)."""
+    if quantity >= original or original <= 0 or not amount:
+        return amount
+    if not is_currency(currency):
+        return amount
+    return allocate(amount, [quantity, original - quantity], currency)[0]
+
+
+def _line_discount(raw: dict[str, Any], what: str, currency: str, *, graphql: bool) -> Decimal:
+    """The line's discount: the sum of its discount allocations (discount codes, automatic and
+    order-level discounts, spread over the lines by Shopify), else its total discount.
+    (Shopify documents that totalDiscountSet leaves order-level discounts out.)"""
+    allocations = raw.get("discountAllocations" if graphql else "discount_allocations")
+    if isinstance(allocations, list):
+        total = Decimal(0)
+        for allocation in allocations:
+            if isinstance(allocation, dict):
+                total += money_value(
+                    allocation.get("allocatedAmountSet" if graphql else "amount_set"),
+                    f"{what} discount",
+                    currency,
+                    graphql=graphql,
+                )
+        return total
+    return money_value(
+        raw.get("totalDiscountSet" if graphql else "total_discount_set"),
+        f"{what} discount",
+        currency,
+        graphql=graphql,
+    )
+
+
 def _line(
     raw: Any, index: int, currency: str, *, graphql: bool, cancelled: bool
 ) -> dict[str, Any] | None:
-    """One order line in our names; None for a line to leave out."""
+    """One order line in our names (`ships`: whether it needs shipping); None for a line left
+    out (nothing left of it after refunds and edits)."""
     if not isinstance(raw, dict):
         raise Unmappable(f"line {index}: not an object.")
     line_id = legacy_id(raw.get("id"))
     if not line_id:
         raise Unmappable(f"line {index}: no id.")
     sku = text_value(raw.get("sku"))
-    ships = raw.get("requiresShipping" if graphql else "requires_shipping")
-    if not sku:
-        if ships is False:
-            return None  # a gift card, a tip: nothing for us to ship
-        raise Unmappable(f"line {line_id}: no SKU.")
+    ships = raw.get("requiresShipping" if graphql else "requires_shipping") is not False
+    name = text_value(raw.get("name") or raw.get("title"))[:255]
+    if not sku and not name:
+        raise Unmappable(f"line {line_id}: neither a SKU nor a title.")
     original = raw.get("quantity")
     current = raw.get("currentQuantity" if graphql else "current_quantity")
     quantity = original if cancelled or current is None else current
@@ -165,12 +200,7 @@ def _line(
         graphql=graphql,
         required=True,
     )
-    discount = money_value(
-        raw.get("totalDiscountSet" if graphql else "total_discount_set"),
-        f"{what} discount",
-        currency,
-        graphql=graphql,
-    )
+    discount = _line_discount(raw, what, currency, graphql=graphql)
     tax = Decimal(0)
     for tax_line in raw.get("taxLines" if graphql else "tax_lines") or []:
         if isinstance(tax_line, dict):
@@ -180,20 +210,30 @@ def _line(
                 currency,
                 graphql=graphql,
             )
+    # The allocations and tax lines are for the units ordered: what is left keeps its share.
+    if isinstance(original, int) and not isinstance(original, bool):
+        discount = _current_share(discount, quantity, original, currency)
+        tax = _current_share(tax, quantity, original, currency)
     return {
         "sku": sku,
         "quantity": quantity,
-        "name": text_value(raw.get("name") or raw.get("title"))[:255],
+        "name": name,
         "external_line_id": line_id,
         "unit_price": unit,
         "discount": discount,
         "tax": tax,
+        "ships": ships,
     }
 
 
 def _lines(
-    raw_lines: Any, currency: str, *, graphql: bool, cancelled: bool
-) -> list[dict[str, Any]]:
+    raw_lines: Any, currency: str, *, graphql: bool, cancelled: bool, taxes_included: bool
+) -> tuple[list[dict[str, Any]], Decimal, bool]:
+    """(the lines we capture, the amount of the lines left out, whether any line ships).
+
+    A line without a SKU that needs no shipping (a gift card, a tip) is left out of an order
+    that has something to ship, and its amount out of the total we compare; an order with
+    nothing to ship keeps all its lines (it is recorded fulfilled by the channel)."""
     if not isinstance(raw_lines, list):
         raise Unmappable("no line items.")
     lines = []
@@ -202,8 +242,45 @@ def _lines(
         if line is not None:
             lines.append(line)
     if not lines:
-        raise Unmappable("no line with a SKU to ship.")
-    return lines
+        raise Unmappable("no line left on the order.")
+    ships = any(line["ships"] for line in lines)
+    left_out = Decimal(0)
+    if ships:
+        kept = []
+        for line in lines:
+            if line["ships"] or line["sku"]:
+                kept.append(line)
+            else:
+                left_out += (
+                    line["unit_price"] * line["quantity"]
+                    - line["discount"]
+                    + (Decimal(0) if taxes_included else line["tax"])
+                )
+        lines = kept
+    for line in lines:
+        del line["ships"]
+    return lines, left_out, ships
+
+
+def _fulfilled_by(status: Any, ships: bool) -> str:
+    """Fulfilled by the channel when Shopify shows it fulfilled (shipped before we saw it,
+    or fulfilled in Shopify's admin) or when nothing on it needs shipping."""
+    if not ships or text_value(status).upper() == "FULFILLED":
+        return FULFILLED_BY_CHANNEL
+    return FULFILLED_BY_US
+
+
+def _compared_total(
+    current: Any, original: Any, currency: str, *, graphql: bool, cancelled: bool, left_out: Decimal
+) -> Decimal:
+    """The channel total we compare with ours: after refunds and edits (current) for a live
+    order, as placed for a cancelled one (we keep its original quantities), less the lines
+    left out (gift cards, tips)."""
+    bag = original if cancelled or not isinstance(current, dict) else current
+    total = money_value(bag, "total", currency, graphql=graphql, required=True)
+    if total < left_out:
+        raise Unmappable(f"total {total} is less than the lines without shipping ({left_out}).")
+    return total - left_out
 
 
 def _currency(value: Any) -> str:
@@ -225,13 +302,18 @@ def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> Canonic
     customer = object_value(node.get("customer"))
     email_box = object_value(customer.get("defaultEmailAddress"))
     phone_box = object_value(customer.get("defaultPhoneNumber"))
+    cancelled = cancelled_at is not None
+    taxes_included = bool(node.get("taxesIncluded"))
+    lines, left_out, ships = _lines(
+        line_nodes, currency, graphql=True, cancelled=cancelled, taxes_included=taxes_included
+    )
     return CanonicalOrder(
         external_id=external_id,
         external_number=text_value(node.get("name")),
         updated_at=_required_moment(node.get("updatedAt"), "updatedAt"),
         placed_at=_moment(node.get("processedAt")),
         currency=currency,
-        lines=_lines(line_nodes, currency, graphql=True, cancelled=cancelled_at is not None),
+        lines=lines,
         customer={
             k: v
             for k, v in {
@@ -245,14 +327,20 @@ def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> Canonic
         shipping_address=_address(node.get("shippingAddress"), graphql=True),
         billing_address=_address(node.get("billingAddress"), graphql=True),
         shipping_price=money_value(shipping_bag, "shipping", currency, graphql=True),
-        total=money_value(
-            node.get("totalPriceSet"), "total", currency, graphql=True, required=True
+        total=_compared_total(
+            node.get("currentTotalPriceSet"),
+            node.get("totalPriceSet"),
+            currency,
+            graphql=True,
+            cancelled=cancelled,
+            left_out=left_out,
         ),
         payment_status=_payment_status(node.get("displayFinancialStatus")),
-        prices_include_tax=bool(node.get("taxesIncluded")),
+        prices_include_tax=taxes_included,
         notes=text_value(node.get("note")),
-        cancelled=cancelled_at is not None,
+        cancelled=cancelled,
         cancel_reason=text_value(node.get("cancelReason")).lower() if cancelled_at else "",
+        fulfilled_by=_fulfilled_by(node.get("displayFulfillmentStatus"), ships),
         raw=dict(node),
     )
 
@@ -270,15 +358,22 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
             bag = shipping_line.get("discounted_price_set") or shipping_line.get("price_set")
             shipping += money_value(bag, f"shipping line {index}", currency, graphql=False)
     customer = object_value(body.get("customer"))
+    cancelled = cancelled_at is not None
+    taxes_included = bool(body.get("taxes_included"))
+    lines, left_out, ships = _lines(
+        body.get("line_items"),
+        currency,
+        graphql=False,
+        cancelled=cancelled,
+        taxes_included=taxes_included,
+    )
     return CanonicalOrder(
         external_id=external_id,
         external_number=text_value(body.get("name")),
         updated_at=_required_moment(body.get("updated_at"), "updated_at"),
         placed_at=_moment(body.get("processed_at") or body.get("created_at")),
         currency=currency,
-        lines=_lines(
-            body.get("line_items"), currency, graphql=False, cancelled=cancelled_at is not None
-        ),
+        lines=lines,
         customer={
             k: v
             for k, v in {
@@ -294,13 +389,19 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         shipping_address=_address(body.get("shipping_address"), graphql=False),
         billing_address=_address(body.get("billing_address"), graphql=False),
         shipping_price=shipping,
-        total=money_value(
-            body.get("total_price_set"), "total", currency, graphql=False, required=True
+        total=_compared_total(
+            body.get("current_total_price_set"),
+            body.get("total_price_set"),
+            currency,
+            graphql=False,
+            cancelled=cancelled,
+            left_out=left_out,
         ),
         payment_status=_payment_status(body.get("financial_status")),
-        prices_include_tax=bool(body.get("taxes_included")),
+        prices_include_tax=taxes_included,
         notes=text_value(body.get("note")),
-        cancelled=cancelled_at is not None,
+        cancelled=cancelled,
         cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
+        fulfilled_by=_fulfilled_by(body.get("fulfillment_status"), ships),
         raw=dict(body),
     )

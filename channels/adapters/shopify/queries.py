@@ -23,6 +23,7 @@ fragment OmsLineItem on LineItem {{
   id sku name quantity currentQuantity requiresShipping
   originalUnitPriceSet {{ {_MONEY} }}
   totalDiscountSet {{ {_MONEY} }}
+  discountAllocations {{ allocatedAmountSet {{ {_MONEY} }} }}
   taxLines {{ priceSet {{ {_MONEY} }} }}
 }}
 """
@@ -32,8 +33,10 @@ query OmsOrders($first: Int!, $after: String, $query: String!) {{
   orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {{
     nodes {{
       id legacyResourceId name processedAt updatedAt cancelledAt cancelReason
-      displayFinancialStatus presentmentCurrencyCode taxesIncluded email phone note
+      displayFinancialStatus displayFulfillmentStatus presentmentCurrencyCode taxesIncluded
+      email phone note
       totalPriceSet {{ {_MONEY} }}
+      currentTotalPriceSet {{ {_MONEY} }}
       shippingLine {{ originalPriceSet {{ {_MONEY} }} discountedPriceSet {{ {_MONEY} }} }}
       shippingAddress {{ {_ADDRESS} }}
       billingAddress {{ {_ADDRESS} }}

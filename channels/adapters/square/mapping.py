@@ -67,11 +67,15 @@ def _line(raw: Any, index: int, money: _Money, skus: Mapping[str, str]) -> dict[
     variation = text_value(raw.get("variation_name"))
     label = f"{name} ({variation})" if name and variation else name or variation
     catalog_id = text_value(raw.get("catalog_object_id"))
-    if not catalog_id:
-        raise Unreadable(f"{what} ({label!r}) is not a catalog item: it has no SKU")
-    sku = skus.get(catalog_id, "")
-    if not sku:
-        raise Unreadable(f"{what} ({label!r}): no SKU found for catalog object {catalog_id}")
+    if catalog_id:
+        sku = skus.get(catalog_id, "")
+        if not sku:
+            raise Unreadable(f"{what} ({label!r}): no SKU found for catalog object {catalog_id}")
+    else:
+        # A custom amount rung up at the till: no catalog item, no SKU; kept by its name (a
+        # store sale takes no stock for it).
+        sku = ""
+        label = label or "Custom amount"
     quantity = _quantity(raw.get("quantity"), what)
     base = money.minor(raw.get("base_price_money"), f"{what}.base_price_money")
     gross = base * quantity

@@ -5,11 +5,18 @@ Unreadable, which becomes a RecordFailure."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from channels.adapters.base import FULFILLED_BY_US, CanonicalOrder, OrderPage, RecordFailure
+from channels.adapters.base import (
+    FULFILLED_BY_CHANNEL,
+    FULFILLED_BY_US,
+    CanonicalOrder,
+    OrderPage,
+    RecordFailure,
+)
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
 from oms.money import currency_exponent, unit_and_discount
 from oms.vendor_http import parse_datetime
@@ -63,8 +70,11 @@ def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, A
         raise Unreadable(f"line_items[{index}] is not an object")
     what = f"line_items[{index}]"
     sku = text_value(raw.get("sku"))
-    if not sku:
-        raise Unreadable(f"{what} ({text_value(raw.get('name'))!r}) has no SKU")
+    # SKUs are optional in WooCommerce (its documentation's own orders have "sku": ""): such a
+    # line is kept by its name, as an unknown-SKU line.
+    name = html.unescape(text_value(raw.get("name")))[:255]
+    if not sku and not name:
+        raise Unreadable(f"{what} has neither a SKU nor a name")
     quantity = raw.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise Unreadable(f"{what}: quantity {quantity!r} is not a positive whole number")
@@ -84,7 +94,7 @@ def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, A
     return {
         "sku": sku,
         "quantity": quantity,
-        "name": text_value(raw.get("name")),
+        "name": name,
         "external_line_id": text_value(raw.get("id")),
         "unit_price": unit,
         "discount": discount,
@@ -152,7 +162,8 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         notes=text_value(raw.get("customer_note")),
         cancelled=cancelled,
         cancel_reason=f"WooCommerce status {status}" if cancelled else "",
-        fulfilled_by=FULFILLED_BY_US,
+        # "completed" when first seen: shipped (or handed over) outside the OMS already.
+        fulfilled_by=FULFILLED_BY_CHANNEL if status == "completed" else FULFILLED_BY_US,
         raw=dict(raw),
     )
 

@@ -439,11 +439,22 @@ def test_a_cancelled_order(httpserver, make):
 def test_us_prices_exclude_tax_and_the_currency_comes_from_the_money(httpserver, make):
     us = P.unshipped_order()
     us["salesChannel"]["marketplaceId"] = P.MARKETPLACE_US
+    us["proceeds"]["grandTotal"]["amount"] = "60.46"  # 52.48 and the 7.98 tax on top
     text = json.dumps(us).replace('"EUR"', '"USD"')
     order = _one(httpserver, make, json.loads(text), marketplace_id=P.MARKETPLACE_US)
 
     assert order.currency == "USD"
     assert order.prices_include_tax is False
+
+
+def test_the_amounts_decide_whether_prices_include_tax_not_the_marketplace(httpserver, make):
+    """A US order whose total has the tax inside (the items and shipping alone make it) is
+    read as tax-inclusive: the data wins over the marketplace's convention."""
+    us = P.unshipped_order()
+    us["salesChannel"]["marketplaceId"] = P.MARKETPLACE_US
+    order = _one(httpserver, make, us, marketplace_id=P.MARKETPLACE_US)
+
+    assert order.prices_include_tax is True
 
 
 def test_the_orders_of_a_page_come_oldest_change_first(httpserver, make):

@@ -250,7 +250,8 @@ def test_statuses_cancellation_and_the_buyer_email(httpserver):
 
 
 def test_a_record_that_cannot_be_read_is_a_record_failure(httpserver):
-    no_sku = P.ebay_order("04-00000-00002", line_items=[P.line_item(sku=None)])
+    # Without a SKU a line is kept by its title; with neither it cannot be read.
+    no_sku = P.ebay_order("04-00000-00002", line_items=[P.line_item(sku=None, title="")])
     bad_amount = P.ebay_order(
         "04-00000-00003", line_items=[P.line_item(line_item_cost="twelve dollars")]
     )
@@ -265,7 +266,7 @@ def test_a_record_that_cannot_be_read_is_a_record_failure(httpserver):
 
     assert [o.external_id for o in page.orders] == ["04-00000-00001"]
     failures = {f.external_id or f"#{n}": f.reason for n, f in enumerate(page.failures)}
-    assert "no SKU" in failures["04-00000-00002"]
+    assert "neither a SKU nor a title" in failures["04-00000-00002"]
     assert "twelve dollars" in failures["04-00000-00003"]
     assert "quantity" in failures["04-00000-00004"]
     assert "lastModifiedDate" in failures["04-00000-00005"]

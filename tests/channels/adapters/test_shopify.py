@@ -222,7 +222,9 @@ def test_a_record_that_cannot_be_mapped_is_a_failure_and_the_others_continue(
     no_id = p.order_node(3001)
     del no_id["id"], no_id["legacyResourceId"]
     no_sku = p.order_node(3002)
-    no_sku["lineItems"]["nodes"] = [{**p.LINE_JACKET, "sku": ""}]
+    # Without a SKU a line is kept by its title (an unknown-SKU line); with neither, it is
+    # unreadable.
+    no_sku["lineItems"]["nodes"] = [{**p.LINE_JACKET, "sku": "", "name": ""}]
     bad_amount = p.order_node(3003)
     bad_amount["lineItems"]["nodes"] = [
         {**p.LINE_SOCKS, "originalUnitPriceSet": p.money("twelve", "13.00")}
@@ -242,7 +244,7 @@ def test_a_record_that_cannot_be_mapped_is_a_failure_and_the_others_continue(
 
     assert [o.external_id for o in page.orders] == ["3005"]
     reasons = {f.external_id: f.reason for f in page.failures}
-    assert reasons["3002"] == "line 466157049: no SKU."
+    assert reasons["3002"] == "line 466157049: neither a SKU nor a title."
     assert "twelve" in reasons["3003"]
     assert "GBP" in reasons["3004"]
     assert reasons[""] in ("no order id.", "order node: not an object.")
@@ -528,7 +530,7 @@ def test_other_topics_carry_no_orders_and_bad_bodies_are_failures(
     assert ignored.failures == []
     assert broken.orders == []
     assert [(f.external_id, f.reason) for f in broken.failures] == [
-        ("450789469", "no line with a SKU to ship.")
+        ("450789469", "no line left on the order.")
     ]
 
 

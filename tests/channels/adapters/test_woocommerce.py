@@ -311,7 +311,8 @@ def test_status_maps_to_payment_and_cancellation(
 def test_a_bad_record_is_a_failure_and_the_others_still_map(
     httpserver: HTTPServer, adapter: WooCommerceAdapter
 ) -> None:
-    no_sku = woo.order(id=801, line_items=[woo.line_item(sku="")])
+    # Without a SKU a line is kept by its name; with neither it cannot be read.
+    no_sku = woo.order(id=801, line_items=[woo.line_item(sku="", name="")])
     bad_amount = woo.order(id=802, line_items=[woo.line_item(total="lots")])
     custom_status = woo.order(id=803, status="awaiting-shipment")
     draft = woo.order(id=804, status="checkout-draft")
@@ -323,7 +324,7 @@ def test_a_bad_record_is_a_failure_and_the_others_still_map(
 
     assert [o.external_id for o in page.orders] == ["800"]
     reasons = {f.external_id: f.reason for f in page.failures}
-    assert "has no SKU" in reasons["801"]
+    assert "neither a SKU nor a name" in reasons["801"]
     assert "'lots' is not an amount" in reasons["802"]
     assert "awaiting-shipment" in reasons["803"]
     assert "not a JSON object" in reasons[""]

@@ -82,6 +82,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
             title=report.title,
         )
         keys = [key for key, _ in report.columns]
+        column_labels = dict(report.columns)
         filters = {
             "from": query.start.isoformat(),
             "to": query.end.isoformat(),
@@ -109,7 +110,7 @@ class ReportAdmin(ReadOnlyModelAdmin):
             "breakdowns": [
                 (
                     name,
-                    list(rows[0].keys()) if rows else [],
+                    [column_labels.get(k, k.replace("_", " ")) for k in rows[0]] if rows else [],
                     [[cell(k, v) for k, v in row.items()] for row in rows],
                 )
                 for name, rows in report.breakdowns.items()

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("fulfilment.api.urls")),
     path("", include("returns.api.urls")),
     path("", include("channels.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

@@ -506,12 +506,14 @@ def _shipments(
             for shipment in new
             for line_id, quantity in by_location[shipment.location_id]
         )
-        for shipment in new:  # published once the shipments have their lines
-            events.publish(
+        events.publish_many(  # published once the shipments have their lines
+            [
                 ShipmentCreated(
                     shipment_id=shipment.pk, order_id=order.pk, location_id=shipment.location_id
                 )
-            )
+                for shipment in new
+            ]
+        )
     return [
         pending.get(location_id) or next(s for s in new if s.location_id == location_id)
         for location_id in by_location

@@ -319,10 +319,12 @@ def _shipments_write(
     if extra:
         ShipmentLine.objects.bulk_create(extra)
     with outbox_batch():  # published once the shipments have their lines
-        for s, _ in new:
-            events.publish(
+        events.publish_many(
+            [
                 ShipmentCreated(shipment_id=s.pk, order_id=s.order_id, location_id=s.location_id)
-            )
+                for s, _ in new
+            ]
+        )
 
 
 def _pending_shipments(order_ids: list[int]) -> dict[tuple[int, int], Shipment]:

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = "Webhooks and events"
+
+    def ready(self) -> None:
+        from oms import refdata
+        from webhooks import subscribers
+        from webhooks.models import WebhookEndpoint
+
+        subscribers.subscribe_all()
+        # Which endpoints listen to what is read on every event: cached per process.
+        refdata.watch(
+            WebhookEndpoint,
+            uncached={WebhookEndpoint: ("failing_since", "updated_at", "disabled_reason")},
+        )

@@ -29,7 +29,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from oms.errors import Conflict, NotFound
-from oms.outbox import outbox_enqueue
+from oms.models import OutboxMessage
+from oms.outbox import outbox_enqueue, outbox_retry
 from webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from webhooks.services.endpoints import endpoint_secrets, url_problem
 from webhooks.services.recording import DELIVER_TASK
@@ -44,6 +45,20 @@ TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 #: How long a claimed attempt may take before another may take the delivery over.
 LEASE_SECONDS = 30
 USER_AGENT = "oms-webhooks/1"
+
+
+def retry_key(delivery_id: int) -> str:
+    """The outbox dedupe key of a delivery's next attempt: one is waiting at most."""
+    return f"webhooks.deliver:{delivery_id}"
+
+
+def _later(delivery_id: int, countdown: float) -> None:
+    outbox_enqueue(
+        DELIVER_TASK,
+        countdown=countdown,
+        dedupe_key=retry_key(delivery_id),
+        delivery_id=delivery_id,
+    )
 
 
 def retry_delay(attempts: int) -> float:
@@ -128,8 +143,6 @@ def _claim(delivery_id: int, now: dt.datetime) -> tuple[str, WebhookDelivery | N
             return f"skipped: {delivery.status}", None
         if delivery.lease_until and delivery.lease_until > now:
             return "skipped: in flight", None
-        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1):
-            return "skipped: not due (a later attempt is scheduled)", None
         if not endpoint.is_active:
             _finish_failed(delivery, "The endpoint is disabled.")
             return "failed: the endpoint is disabled", None
@@ -197,7 +210,7 @@ def _record(delivery_id: int, outcome: Outcome) -> str:
         if delivery.attempts < MAX_ATTEMPTS:
             delay = retry_delay(delivery.attempts)
             delivery.next_attempt_at = now + dt.timedelta(seconds=delay)
-            outbox_enqueue(DELIVER_TASK, countdown=delay, delivery_id=delivery.pk)
+            _later(delivery.pk, delay)
             result = f"retry in {delay:.0f} s: {outcome.error}"
         else:
             delivery.status = DeliveryStatus.FAILED
@@ -249,7 +262,8 @@ def delivery_attempt(*, delivery_id: int, transport: httpx.BaseTransport | None 
 @transaction.atomic
 def delivery_redeliver(*, delivery: WebhookDelivery | int) -> WebhookDelivery:
     """Send it again now, with the same webhook-id (one more attempt; if that fails, the rest of
-    its retry schedule follows). Raises NotFound, Conflict (an attempt is in flight)."""
+    its retry schedule follows). A delivery waiting for a retry has it now; one not tried yet
+    is left as it is. Raises NotFound, Conflict (an attempt is in flight)."""
     pk = delivery if isinstance(delivery, int) else delivery.pk
     locked = WebhookDelivery.objects.select_for_update().filter(pk=pk).first()
     if locked is None:
@@ -257,9 +271,19 @@ def delivery_redeliver(*, delivery: WebhookDelivery | int) -> WebhookDelivery:
     now = timezone.now()
     if locked.lease_until and locked.lease_until > now:
         raise Conflict("An attempt of this delivery is in flight.", code="delivery_in_flight")
+    if locked.status == DeliveryStatus.PENDING and locked.attempts == 0:
+        return locked  # its first attempt is on its way
     locked.status = DeliveryStatus.PENDING
     locked.attempts = min(locked.attempts, MAX_ATTEMPTS - 1)
     locked.next_attempt_at = now
     locked.save(update_fields=["status", "attempts", "next_attempt_at"])
-    outbox_enqueue(DELIVER_TASK, delivery_id=locked.pk)
+    waiting = list(
+        OutboxMessage.objects.filter(
+            dedupe_key=retry_key(locked.pk), state=OutboxMessage.State.PENDING
+        ).values_list("pk", flat=True)
+    )
+    if waiting:
+        outbox_retry(ids=waiting)  # the retry that was waiting is due now
+    else:
+        _later(locked.pk, 0.0)
     return locked

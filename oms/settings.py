@@ -368,6 +368,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.states.OrderStatus",
         "PaymentStatusEnum": "orders.states.PaymentStatus",
         "MovementKindEnum": "inventory.models.MovementKind",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 

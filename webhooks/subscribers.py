@@ -10,7 +10,7 @@ from typing import Any
 
 from fulfilment.events import ShipmentCreated, ShipmentDelivered, ShipmentException, ShipmentShipped
 from inventory.events import StockChanged
-from inventory.models import StockLevel
+from inventory.selectors import stock_level_list
 from oms import events
 from orders.events import (
     OrderCancelled,
@@ -20,7 +20,7 @@ from orders.events import (
     OrderStatusChanged,
 )
 from returns.events import RefundFailed, RefundSucceeded, ReturnCreated, ReturnReceived
-from webhooks.services.recording import Raised, events_record
+from webhooks.services.recording import Raised, events_record, represent
 
 #: domain event class -> (event type, object type, the attribute holding the object's id)
 SIMPLE: dict[type, tuple[str, str, str]] = {
@@ -52,17 +52,23 @@ _HANDLERS = {klass: _simple(*spec) for klass, spec in SIMPLE.items()}
 
 
 def record_stock_changed(found: Sequence[StockChanged]) -> None:
-    """One stock.changed per stock level (SKU at a location) among the pairs."""
+    """One stock.changed per stock level (SKU at a location) among the pairs, read once."""
     pairs = {pair for event in found for pair in event.pairs}
     if not pairs:
         return
-    levels = StockLevel.objects.filter(
-        sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs}
-    ).values_list("pk", "sku_id", "location_id")
+    levels = sorted(
+        (
+            level
+            for level in stock_level_list().filter(
+                sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs}
+            )
+            if (level.sku_id, level.location_id) in pairs
+        ),
+        key=lambda level: level.pk,
+    )
     events_record(
-        Raised("stock.changed", "stock_level", pk)
-        for pk, sku_id, location_id in sorted(levels)
-        if (sku_id, location_id) in pairs
+        (Raised("stock.changed", "stock_level", level.pk) for level in levels),
+        represented=represent("stock_level", levels),
     )
 
 

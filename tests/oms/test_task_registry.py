@@ -43,6 +43,9 @@ REGISTERED = {
     "returns.refunds_recover",
     "returns.return_email_send",
     "returns.return_exchange_order_create",
+    "webhooks.deliver",
+    "webhooks.endpoint_disabled_notify",
+    "webhooks.events_prune",
 }
 QUEUES = {
     "fulfilment.labels_buy": "labels",

@@ -96,12 +96,14 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FeedQuerySerializer(InputSerializer):
+class FeedQuerySerializer(serializers.Serializer):
+    """Query parameters (text): not an input serializer of JSON bodies."""
+
     after = serializers.IntegerField(
         required=False, min_value=0, max_value=2**63 - 1, help_text="The last event id you saw."
     )
     types = serializers.CharField(
-        required=False, allow_blank=True, help_text="Event types, comma-separated."
+        required=False, allow_blank=True, max_length=1000, help_text="Event types, comma-separated."
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 

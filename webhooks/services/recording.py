@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.db.models import Case, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import serializers
@@ -83,6 +84,15 @@ def subscriptions() -> list[tuple[int, frozenset[str]]]:
     return refdata.cached("webhooks:subscriptions", load)
 
 
+def represent(object_type: str, objects: Sequence[Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The API representation of `objects` (read with the type's selector), by key."""
+    serializer = SOURCES[object_type].serializer
+    return {
+        (object_type, obj.pk): dict(data)
+        for obj, data in zip(objects, serializer(objects, many=True).data, strict=True)
+    }
+
+
 def _represent(raised: Sequence[Raised]) -> dict[tuple[str, int], dict[str, Any]]:
     """The API representation of every object named, one read per object type."""
     wanted: dict[str, set[int]] = {}
@@ -90,10 +100,9 @@ def _represent(raised: Sequence[Raised]) -> dict[tuple[str, int], dict[str, Any]
         wanted.setdefault(item.object_type, set()).add(item.object_id)
     found: dict[tuple[str, int], dict[str, Any]] = {}
     for object_type, ids in wanted.items():
-        source = SOURCES[object_type]
-        objects = list(source.queryset().filter(pk__in=ids))
-        for obj, data in zip(objects, source.serializer(objects, many=True).data, strict=True):
-            found[(object_type, obj.pk)] = dict(data)
+        found.update(
+            represent(object_type, list(SOURCES[object_type].queryset().filter(pk__in=ids)))
+        )
     return found
 
 
@@ -145,24 +154,38 @@ def _coalesced(
         .values_list("pk", "object_id")
     ):
         young.setdefault(object_id, pk)
-    folded: set[int] = set()
-    for object_id, pk in young.items():
-        state = data.get(("stock_level", object_id))
-        if state is not None and Event.objects.filter(pk=pk, sealed=False).update(
-            data=state, occurred_at=now
-        ):
-            folded.add(object_id)
+    folded = {object_id for object_id in young if ("stock_level", object_id) in data}
+    if folded:
+        ids = [young[object_id] for object_id in folded]
+        json = models.JSONField(encoder=DjangoJSONEncoder)
+        changed = Event.objects.filter(pk__in=ids, sealed=False).update(
+            data=Case(
+                *[
+                    When(pk=young[object_id], then=Value(data[("stock_level", object_id)], json))
+                    for object_id in folded
+                ],
+                output_field=json,
+            ),
+            occurred_at=now,
+        )
+        if changed < len(ids):  # sealed meanwhile (the rows updated stay locked: not those)
+            folded -= set(
+                Event.objects.filter(pk__in=ids, sealed=True).values_list("object_id", flat=True)
+            )
     return [r for r in raised if not (r.type == STOCK_CHANGED and r.object_id in folded)]
 
 
-def events_record(raised: Iterable[Raised]) -> list[Event]:
+def events_record(
+    raised: Iterable[Raised], *, represented: Mapping[tuple[str, int], dict[str, Any]] | None = None
+) -> list[Event]:
     """Record events in the caller's transaction, with a delivery (through the outbox) for
-    each active endpoint listening to its type. An object that no longer exists is skipped."""
+    each active endpoint listening to its type. An object that no longer exists is skipped.
+    `represented`: the objects' representations when the caller has them already."""
     items = list(dict.fromkeys(raised))  # the same fact twice in one call is one event
     if not items:
         return []
     now = timezone.now()
-    data = _represent(items)
+    data = dict(represented) if represented is not None else _represent(items)
     items = [r for r in items if (r.object_type, r.object_id) in data]
     items = _coalesced(items, data, now)
     if not items:

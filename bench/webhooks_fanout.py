@@ -134,9 +134,10 @@ def main() -> None:
 
     settings.OMS_WEBHOOKS_ALLOW_PRIVATE = True
     settings.OMS_WEBHOOKS_MAX_IN_FLIGHT = 1000  # the limit is tested elsewhere; measure the path
-    from webhooks.services import endpoint_create, recording
+    from webhooks import models as webhook_models
+    from webhooks.services import endpoint_create
 
-    recording.STOCK_COALESCE_SECONDS = 0.0  # every event its own (no folding of the stream)
+    webhook_models.STOCK_COALESCE_SECONDS = 0.0  # every event its own (no folding of the stream)
     sqlite = connection.vendor == "sqlite"
     workers = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "1" if sqlite else "4"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)

@@ -27,6 +27,12 @@ EVENT_TYPES: dict[str, str] = {
 }
 
 
+STOCK_CHANGED = "stock.changed"
+#: A stock.changed event younger than this, whose delivery has not started, takes a later change
+#: of its level instead of a new event (webhooks.services.recording); the feed waits for it.
+STOCK_COALESCE_SECONDS = 1.0
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -51,7 +57,8 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = RefdataManager()  # queryset writes invalidate the cache (oms.refdata)
+    # queryset writes invalidate the cache (oms.refdata)
+    objects = RefdataManager()  # type: ignore[django-manager-missing]
 
     class Meta:
         ordering = ["id"]

@@ -18,7 +18,8 @@ from django.db.models import BigIntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+from webhooks import models as webhook_models
+from webhooks.models import STOCK_CHANGED, Event, WebhookDelivery, WebhookEndpoint
 
 
 def endpoint_list() -> QuerySet[WebhookEndpoint]:
@@ -40,8 +41,6 @@ def _before(txid: int, pk: int) -> Q:
 def event_feed(*, after: int = 0, types: Sequence[str] = (), limit: int = 100) -> list[Event]:
     """Up to `limit` events after the event `after` (0: from the oldest kept), of `types`
     (all if empty), in feed order."""
-    from webhooks.services.recording import STOCK_CHANGED, STOCK_COALESCE_SECONDS
-
     events = Event.objects.all()
     if connection.vendor == "postgresql":
         final = RawSQL(
@@ -52,11 +51,12 @@ def event_feed(*, after: int = 0, types: Sequence[str] = (), limit: int = 100) -
     if after:
         found = Event.objects.filter(pk=after).values_list("txid", flat=True).first()
         events = events.filter(Q(pk__gt=after) if found is None else _after(found, after))
+    window = dt.timedelta(seconds=webhook_models.STOCK_COALESCE_SECONDS)
     settling = (
         Event.objects.filter(
             type=STOCK_CHANGED,
             sealed=False,
-            recorded_at__gt=timezone.now() - dt.timedelta(seconds=STOCK_COALESCE_SECONDS),
+            recorded_at__gt=timezone.now() - window,
         )
         .order_by("txid", "pk")
         .values_list("txid", "pk")

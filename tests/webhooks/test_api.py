@@ -12,8 +12,8 @@ from oms.roles import INTEGRATOR, MANAGER, WAREHOUSE, roles_sync
 from tests.conftest import token_client
 from tests.outbox import queued
 from tests.webhooks.conftest import order, put
+from webhooks import models as webhook_models
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services import recording
 
 ENDPOINTS = "/api/v1/webhook-endpoints/"
 DELIVERIES = "/api/v1/webhook-deliveries/"
@@ -142,7 +142,7 @@ def test_bad_feed_queries_are_problem_json(api, query):
 
 
 def test_the_feed_pages_with_a_cursor_and_filters_types(api, network, monkeypatch):
-    monkeypatch.setattr(recording, "STOCK_COALESCE_SECONDS", 0.0)
+    monkeypatch.setattr(webhook_models, "STOCK_COALESCE_SECONDS", 0.0)
     put(network, "BER", "A", 50)
     orders = [order(lines={"A": 1}) for _ in range(3)]
     total = Event.objects.count()

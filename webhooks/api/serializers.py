@@ -64,8 +64,6 @@ class DisableInputSerializer(InputSerializer):
 class EventOutputSerializer(serializers.ModelSerializer):
     """The payload a subscriber receives, with the event's id (the feed's cursor)."""
 
-    data = serializers.JSONField(help_text="The object's API representation at the time.")
-
     class Meta:
         model = Event
         fields = ["id", "type", "occurred_at", "sequence", "object_type", "object_id", "data"]

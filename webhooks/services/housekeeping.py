@@ -31,7 +31,7 @@ def events_prune(*, batch: int = 5000) -> int:
 
 def admin_addresses() -> list[str]:
     """Who hears of an endpoint disabled: settings.ADMINS, superusers and managers."""
-    found = [address for _, address in settings.ADMINS]
+    found = [str(entry[1]) for entry in settings.ADMINS]
     users = get_user_model().objects.filter(
         Q(is_superuser=True) | Q(groups__name=MANAGER), is_active=True
     )

@@ -7,9 +7,10 @@ Invariants:
   which stay locked until commit: gap-free, increasing numbers under concurrency), one INSERT
   of the events, and for subscribed endpoints one INSERT of deliveries and one of their outbox
   messages; each object is serialised once, whatever the number of endpoints;
-- a `stock.changed` event younger than STOCK_COALESCE_SECONDS whose delivery has not started
-  (`sealed` false) takes a later change of the same level in place (its data and occurred_at),
-  so a burst of movements is one event; its deliveries wait that long before the first attempt.
+- a `stock.changed` event younger than STOCK_COALESCE_SECONDS (webhooks.models) whose delivery
+  has not started (`sealed` false) takes a later change of the same level in place (its data
+  and occurred_at), so a burst of movements is one event; its deliveries wait that long
+  before their first attempt.
 """
 
 from __future__ import annotations
@@ -37,11 +38,10 @@ from orders.api.serializers import OrderOutputSerializer
 from orders.selectors import order_list
 from returns.api.serializers import RefundOutputSerializer, ReturnOutputSerializer
 from returns.selectors import refund_list, return_list
-from webhooks.models import Event, EventSequence, WebhookDelivery, WebhookEndpoint
+from webhooks import models as webhook_models
+from webhooks.models import STOCK_CHANGED, Event, EventSequence, WebhookDelivery, WebhookEndpoint
 
 DELIVER_TASK = "webhooks.deliver"
-STOCK_CHANGED = "stock.changed"
-STOCK_COALESCE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _coalesced(
             type=STOCK_CHANGED,
             object_type="stock_level",
             object_id__in={r.object_id for r in stock},
-            recorded_at__gte=now - dt.timedelta(seconds=STOCK_COALESCE_SECONDS),
+            recorded_at__gte=now - dt.timedelta(seconds=webhook_models.STOCK_COALESCE_SECONDS),
             sealed=False,
         )
         .order_by("object_id", "-sequence")
@@ -236,6 +236,6 @@ def deliveries_create(
     with outbox_batch():
         for row in rows:
             # A stock event waits for the changes that follow it within the second.
-            wait = STOCK_COALESCE_SECONDS if row.event.type == STOCK_CHANGED else 0.0
+            wait = webhook_models.STOCK_COALESCE_SECONDS if row.event.type == STOCK_CHANGED else 0.0
             outbox_enqueue(DELIVER_TASK, countdown=wait, delivery_id=row.pk)
     return rows

@@ -11,6 +11,11 @@ class WebhooksConfig(AppConfig):
         from webhooks.models import WebhookEndpoint
 
         subscribers.subscribe_all()
+
+        from orders.ports import personal_data_register
+        from webhooks.privacy import WebhooksPersonalData
+
+        personal_data_register(WebhooksPersonalData())
         # Which endpoints listen to what is read on every event: cached per process.
         refdata.watch(
             WebhookEndpoint,

@@ -1,4 +1,5 @@
-"""The channels back office: channel settings, sync runs, failures, webhooks, pushes, listings.
+"""The channels back office: channel settings, sync runs, failures, pushes, listings (webhook
+deliveries are in the kernel's inbox page, oms.admin.inbox).
 
 Invariants: credentials are write-only (see oms.admin.services: the input is always empty and only
 on the page of a user who may replace them; the page says "set" with the key names, never a
@@ -26,7 +27,6 @@ from channels.models import (
     ChannelPush,
     ChannelSyncFailure,
     ChannelSyncRun,
-    ChannelWebhookDelivery,
     SyncTrigger,
 )
 from channels.services import requests
@@ -356,14 +356,6 @@ class ChannelSyncFailureAdmin(ReadOnlyModelAdmin):
     list_filter = ["resolved", "channel"]
     list_select_related = ["channel"]
     search_fields = ["external_id"]
-
-
-@admin.register(ChannelWebhookDelivery)
-class ChannelWebhookDeliveryAdmin(ReadOnlyModelAdmin):
-    list_display = ["received_at", "channel", "topic", "delivery_id", "status", "attempts"]
-    list_filter = ["status", "channel", "topic"]
-    list_select_related = ["channel"]
-    search_fields = ["delivery_id"]
 
 
 @admin.register(ChannelPush)

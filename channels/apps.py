@@ -27,3 +27,21 @@ class ChannelsConfig(AppConfig):
         from orders.ports import personal_data_register
 
         personal_data_register(ChannelsPersonalData())
+
+        # The channels' webhook deliveries are processed from the kernel's inbox.
+        from channels.services.webhooks import (
+            DRAIN_BATCH,
+            QUEUE,
+            webhook_process,
+            webhooks_process_many,
+        )
+        from oms.inbox import register_processor
+        from oms.models import InboundWebhook
+
+        register_processor(
+            InboundWebhook.Kind.CHANNEL,
+            webhook_process,
+            queue=QUEUE,
+            process_many=webhooks_process_many,
+            batch=DRAIN_BATCH,
+        )

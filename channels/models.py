@@ -1,4 +1,5 @@
-"""The channels' connectors: syncs, webhooks, listings and pushes of each sales channel.
+"""The channels' connectors: syncs, listings and pushes of each sales channel (their webhook
+deliveries are in the kernel's inbox, oms.models.InboundWebhook of kind "channel").
 
 The Channel itself lives in inventory (inventory.models.Channel, table channels_channel): the
 apps below point at it. Its connector fields (credentials, sync cursor, leases) are written only
@@ -12,7 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from channels.states import PushKind, PushStatus, SyncStatus, SyncTrigger, WebhookStatus
+from channels.states import PushKind, PushStatus, SyncStatus, SyncTrigger
 from inventory.models import Channel
 
 
@@ -125,40 +126,6 @@ class ChannelOrderState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} @ {self.external_updated_at}"
-
-
-class ChannelWebhookDelivery(models.Model):
-    """The inbox: each verified delivery once (unique per channel and delivery id)."""
-
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="webhooks")
-    delivery_id = models.CharField(max_length=128)
-    topic = models.CharField(max_length=128, blank=True)
-    payload = models.JSONField(default=dict)
-    #: The vendor's payload carried NUL characters, stripped before storing (jsonb refuses them).
-    nul_stripped = models.BooleanField(default=False)
-    status = models.CharField(
-        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    #: A worker processing the delivery holds it until then (a dead worker's claim expires).
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    #: The process processing it (oms.workers): a dead one's claim is taken over.
-    claimed_by = models.CharField(max_length=300, blank=True, default="")
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-received_at", "-id"]
-        verbose_name = "channel webhook"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "delivery_id"], name="channel_webhook_delivery_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.channel_id}/{self.delivery_id} {self.topic}"
 
 
 class ChannelListing(models.Model):

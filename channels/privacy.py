@@ -2,10 +2,11 @@
 
 Invariants: the raw payloads the channels sent (webhook deliveries, records that failed to
 import) keep their shape, ids, amounts and SKUs; their personal keys and the person's values
-go (oms.personal_data.Scrubber). A delivery or failure belongs to the person when it carries
-one of their e-mails or is a failed record of one of their orders; a shop's redaction scrubs
-every payload of its channel. Pushes to the channel keep their references; the person's
-values leave their details and errors.
+go (oms.personal_data.Scrubber). The deliveries are the kernel inbox's rows of kind channel
+(oms.models.InboundWebhook), never a carrier's or a 3PL's (fulfilment's own). A delivery or
+failure belongs to the person when it carries one of their e-mails or is a failed record of one
+of their orders; a shop's redaction scrubs every payload of its channel. Pushes to the channel
+keep their references; the person's values leave their details and errors.
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from channels.models import ChannelPush, ChannelSyncFailure, ChannelWebhookDelivery
+from channels.models import ChannelPush, ChannelSyncFailure
+from inventory.models import Channel
+from oms.models import InboundWebhook
 from oms.personal_data import Scrubber
 from orders.models import Order
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
+
+
+def _deliveries() -> QuerySet[InboundWebhook]:
+    """The channels' webhook deliveries in the kernel's inbox."""
+    return InboundWebhook.objects.filter(kind=InboundWebhook.Kind.CHANNEL)
 
 
 def _carrying(emails: Sequence[str], field: str) -> Q:
@@ -39,7 +47,7 @@ class ChannelsPersonalData:
 
     def _rows(
         self, order_ids: Sequence[int], emails: Sequence[str]
-    ) -> tuple[list[ChannelWebhookDelivery], list[ChannelSyncFailure]]:
+    ) -> tuple[list[InboundWebhook], list[ChannelSyncFailure]]:
         channels_and_ids = list(
             Order.objects.filter(pk__in=order_ids).values_list("channel_id", "external_id")
         )
@@ -47,7 +55,7 @@ class ChannelsPersonalData:
         for channel_id, external_id in channels_and_ids:
             failures |= Q(channel_id=channel_id, external_id=external_id)
         deliveries = (
-            list(ChannelWebhookDelivery.objects.filter(_carrying(emails, "payload")).order_by("pk"))
+            list(_deliveries().filter(_carrying(emails, "payload")).order_by("pk"))
             if emails
             else []
         )
@@ -73,7 +81,7 @@ class ChannelsPersonalData:
         for delivery in deliveries:
             delivery.payload = scrubber.json(delivery.payload)
             delivery.error = scrubber.text(delivery.error)
-        ChannelWebhookDelivery.objects.bulk_update(deliveries, ["payload", "error"], batch_size=200)
+        InboundWebhook.objects.bulk_update(deliveries, ["payload", "error"], batch_size=200)
         for failure in failures:
             failure.raw = scrubber.json(failure.raw)
             failure.reason = scrubber.text(failure.reason)
@@ -91,10 +99,11 @@ class ChannelsPersonalData:
 
     def erase_channel(self, *, channel_code: str) -> dict[str, int]:
         keys_only = Scrubber([])
-        deliveries = list(ChannelWebhookDelivery.objects.filter(channel__code=channel_code))
+        channel_ids = Channel.objects.filter(code=channel_code).values_list("pk", flat=True)
+        deliveries = list(_deliveries().filter(channel_id__in=list(channel_ids)))
         for delivery in deliveries:
             delivery.payload = keys_only.json(delivery.payload)
-        ChannelWebhookDelivery.objects.bulk_update(deliveries, ["payload"], batch_size=500)
+        InboundWebhook.objects.bulk_update(deliveries, ["payload"], batch_size=500)
         failures = list(ChannelSyncFailure.objects.filter(channel__code=channel_code))
         for failure in failures:
             failure.raw = keys_only.json(failure.raw)

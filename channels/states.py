@@ -1,12 +1,10 @@
-"""The statuses of channels' sync runs, stock and order pushes and webhook deliveries, and the
-transitions between them (as orders/states.py and fulfilment/states.py; the models take their
-choices from here).
+"""The statuses of channels' sync runs and stock and order pushes, and the transitions between
+them (as orders/states.py and fulfilment/states.py; the models take their choices from here).
+A webhook delivery's statuses are the kernel inbox's (oms.inbox.TRANSITIONS).
 
 - A sync run (ChannelSyncRun: a pull, a webhook delivery's orders or a CSV file) starts
   `running` and finishes once: `succeeded`, `partial` (some records failed) or `failed`; a run
   whose worker was lost is closed as `failed`. A CSV file refused whole is stored `failed` at once.
-- A webhook delivery (ChannelWebhookDelivery, the inbox) is `received`, then `processed` once,
-  or `failed` (an error, or its retries spent).
 - A push (ChannelPush) starts `pending`; a stock push finishes `succeeded`, `partial` (some SKUs
   refused) or `failed`; an order push (fulfilment, cancel, refund) that failed is tried again until
   it `succeeded`, or is `failed` for good when its retries are spent.
@@ -32,12 +30,6 @@ class SyncStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class WebhookStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Failed"
-
-
 class PushKind(models.TextChoices):
     STOCK = "stock", "Stock"
     RECONCILE = "reconcile", "Stock reconciliation"
@@ -59,13 +51,6 @@ SYNC_TRANSITIONS: dict[str, frozenset[str]] = {
     R.SUCCEEDED: frozenset(),
     R.PARTIAL: frozenset(),
     R.FAILED: frozenset(),
-}
-
-W = WebhookStatus
-WEBHOOK_TRANSITIONS: dict[str, frozenset[str]] = {
-    W.RECEIVED: frozenset({W.PROCESSED, W.FAILED}),
-    W.PROCESSED: frozenset(),
-    W.FAILED: frozenset(),
 }
 
 P = PushStatus

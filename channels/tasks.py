@@ -3,7 +3,8 @@
 Beat fans out: `channels.sync_due` every minute (one task per due channel, through the outbox;
 it first closes the runs of syncs whose worker died), `channels.stock_push_due` every 10 seconds
 (one task per channel with pending availability changes: changes are batched, not pushed one by
-one), `channels.stock_reconcile_all` nightly, `channels.webhooks_sweep` every few minutes.
+one), `channels.stock_reconcile_all` nightly. Webhook deliveries are processed by the kernel's
+inbox tasks (oms.inbox_process on the "channels" queue, oms.inbox_sweep).
 Pushes that give up for good are marked failed on their channel push record.
 """
 
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels.services import push, requests, sync, webhooks
+from channels.services import push, requests, sync
 from channels.states import SyncTrigger
+from oms.inbox import inbox_gave_up, inbox_process, inbox_requeue
 from oms.tasks import oms_task
 
 
@@ -41,19 +43,26 @@ def sync_deep_all_task(**_: Any) -> int:
     )
 
 
+# --- webhooks: processed through the kernel's inbox (oms.inbox_process, oms.inbox_sweep) ---------
+# The two names below stay registered: outbox messages written before the inbox moved to the
+# kernel name them (with the delivery's id as it is in the inbox), and a beat of that time may
+# still send the sweep.
+
+
 @oms_task(name="channels.webhooks_sweep", queue="channels")
 def webhooks_sweep_task(**_: Any) -> int:
-    """Deliveries stored but never processed (their task was lost) are sent again."""
-    return webhooks.webhooks_requeue()
+    """Former name of oms.inbox_sweep."""
+    return inbox_requeue()
 
 
 def _webhook_gave_up(kwargs: dict[str, Any], failure: str) -> None:
-    webhooks.webhook_gave_up(delivery_id=kwargs["delivery_id"], reason=failure)
+    inbox_gave_up(inbox_id=kwargs["delivery_id"], reason=failure)
 
 
 @oms_task(name="channels.webhook_process", queue="channels", give_up=_webhook_gave_up)
 def webhook_process_task(*, delivery_id: int, **_: Any) -> str:
-    return webhooks.webhook_process(delivery_id=delivery_id).status
+    """Former name of oms.inbox_process (`delivery_id` is the inbox row's id)."""
+    return inbox_process(inbox_id=delivery_id).status
 
 
 @oms_task(name="channels.stock_push_due", queue="channels")

@@ -69,3 +69,14 @@ class FulfilmentConfig(AppConfig):
         events.subscribe(ShipmentShipped, notifications.email_on_shipment_shipped)
         events.subscribe(ShipmentDelivered, notifications.email_on_shipment_delivered)
         events.subscribe(ShipmentException, notifications.email_on_shipment_exception)
+
+        # Carriers' tracking webhooks and 3PLs' confirmations are processed from the kernel's
+        # inbox, each in one transaction with the marking of its delivery.
+        from fulfilment.services.tracking import carrier_webhook_process
+        from oms.inbox import register_processor
+        from oms.models import InboundWebhook
+
+        register_processor(InboundWebhook.Kind.CARRIER, carrier_webhook_process, atomic=True)
+        register_processor(
+            InboundWebhook.Kind.PARTNER, partners.partner_confirmation_process, atomic=True
+        )

@@ -303,24 +303,3 @@ class ThirdPartyPartner(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class InboundWebhook(models.Model):
-    """Every accepted inbound webhook delivery, once (unique per source and delivery id)."""
-
-    source = models.CharField(max_length=64)
-    delivery_id = models.CharField(max_length=128)
-    payload = models.JSONField(default=dict)
-    #: The sender's payload carried NUL characters, stripped before storing (jsonb refuses them).
-    nul_stripped = models.BooleanField(default=False)
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "delivery_id"], name="inbound_webhook_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.source} {self.delivery_id}"

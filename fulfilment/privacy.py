@@ -3,9 +3,10 @@
 Invariants: the shipments, their lines, parcels, tracking numbers and statuses stay (they are
 the business record); what goes on erasure is the copies of the shopper's address: the labels
 (their PDF and ZPL print the address: a shipped order needs them no more), the destination
-coordinates of routing decisions, the personal values in carrier and 3PL payloads, tracking
-event places and attention messages. Shipments never block an erasure: the order's status
-already says whether it is still in fulfilment.
+coordinates of routing decisions, the personal values in carrier and 3PL payloads (the kernel
+inbox's deliveries of kinds carrier and partner), tracking event places and attention
+messages. Shipments never block an erasure: the order's status already says whether it is
+still in fulfilment.
 """
 
 from __future__ import annotations
@@ -15,13 +16,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from fulfilment.models import (
-    InboundWebhook,
-    RoutingDecision,
-    Shipment,
-    ShippingLabel,
-    TrackingEvent,
-)
+from fulfilment.models import RoutingDecision, Shipment, ShippingLabel, TrackingEvent
+from oms.models import InboundWebhook
 from oms.personal_data import Scrubber
 
 
@@ -119,7 +115,9 @@ class FulfilmentPersonalData:
         match = Q(pk__in=[])
         for email in emails:
             match |= Q(payload__icontains=email)
-        hooks = list(InboundWebhook.objects.filter(match))
+        # Carriers' and 3PLs' deliveries only: the channels' are the channels app's.
+        kinds = (InboundWebhook.Kind.CARRIER, InboundWebhook.Kind.PARTNER)
+        hooks = list(InboundWebhook.objects.filter(match, kind__in=kinds))
         for hook in hooks:
             hook.payload = scrubber.json(hook.payload)
         InboundWebhook.objects.bulk_update(hooks, ["payload"], batch_size=200)

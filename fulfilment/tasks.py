@@ -6,8 +6,8 @@ Invariants: each task is safe to run twice:
 - labels (queue "labels"): one label per parcel (fulfilment.services.labels); transient errors
   are retried through the outbox, after the carrier's Retry-After when it gave one, else with
   exponential backoff and jitter, a bounded number of times; then the shipment is flagged;
-- 3PL hand-off: a shipment that is no longer pending is not sent again, and a confirmation
-  already processed is not applied again;
+- 3PL hand-off: a shipment that is no longer pending is not sent again (its confirmations, as
+  carriers' tracking webhooks, are processed by the kernel's inbox: oms.inbox_process);
 - tracking: `fulfilment.tracking_poll` (beat, every 30 minutes) only fans out, one
   `fulfilment.tracking_poll_shipment` per shipment due; recording stores a carrier event once.
 """
@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 from oms.errors import DomainError, PermanentError, TransientError
+from oms.inbox import inbox_gave_up, inbox_process
 from oms.tasks import oms_task
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,6 @@ def partner_send(self: Any, *, shipment_id: int, **_: Any) -> str:
         raise
 
 
-@oms_task(name="fulfilment.partner_confirmation_process")
-def partner_confirmation_process(*, webhook_id: int, **_: Any) -> str:
-    from fulfilment.services.partners import partner_confirmation_process as process
-
-    hook = process(webhook_id=webhook_id)
-    return hook.error or "processed"
-
-
 # --- tracking ---------------------------------------------------------------------------------
 
 
@@ -119,8 +112,26 @@ def tracking_poll_shipment(*, shipment_id: int, **_: Any) -> int:
     return 1
 
 
-@oms_task(name="fulfilment.carrier_webhook_process")
-def carrier_webhook_process(*, inbound_webhook_id: int, **_: Any) -> int:
-    from fulfilment.services.tracking import carrier_webhook_process as process
+# --- webhooks: processed through the kernel's inbox (oms.inbox_process) -----------------------
+# The two names below stay registered: outbox messages written before the inbox moved to the
+# kernel name them, their ids rewritten to the inbox's by the migration that moved the rows.
 
-    return process(webhook=inbound_webhook_id).pk
+
+def _inbox_gave_up(key: str) -> Any:
+    def give_up(kwargs: dict[str, Any], failure: str) -> None:
+        inbox_gave_up(inbox_id=kwargs[key], reason=failure)
+
+    return give_up
+
+
+@oms_task(name="fulfilment.carrier_webhook_process", give_up=_inbox_gave_up("inbound_webhook_id"))
+def carrier_webhook_process(*, inbound_webhook_id: int, **_: Any) -> int:
+    """Former name of oms.inbox_process for a carrier's delivery."""
+    return inbox_process(inbox_id=inbound_webhook_id).pk
+
+
+@oms_task(name="fulfilment.partner_confirmation_process", give_up=_inbox_gave_up("webhook_id"))
+def partner_confirmation_process(*, webhook_id: int, **_: Any) -> str:
+    """Former name of oms.inbox_process for a 3PL's confirmation."""
+    hook = inbox_process(inbox_id=webhook_id)
+    return hook.error or hook.status

@@ -42,4 +42,5 @@ class OmsAdminConfig(AdminConfig):
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module
         # The kernel's own pages: oms.admin is the kit every app imports, so it registers nothing.
+        import oms.admin.inbox  # noqa: F401
         import oms.admin.outbox  # noqa: F401

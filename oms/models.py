@@ -1,4 +1,5 @@
-"""Kernel models: stored API idempotency keys, the transactional outbox, worker heartbeats.
+"""Kernel models: stored API idempotency keys, the transactional outbox, the inbound-webhook
+inbox, worker heartbeats.
 
 Invariants: one idempotency row per (user, key); a row in progress blocks a concurrent
 duplicate, a finished row replays its response until it expires. The other models state theirs.
@@ -121,3 +122,71 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} {self.identity}"
+
+
+class InboundWebhook(models.Model):
+    """The inbox: every verified inbound webhook delivery, of a sales channel, a carrier or a
+    3PL partner, stored once and processed by a worker (oms.inbox).
+
+    Invariants: one row per (kind, source, delivery id), so a redelivery stores nothing new;
+    `received` becomes `processed` or `failed` once, and only the worker holding the claim
+    (claimed_by until claimed_until; a dead holder's or an expired claim is taken over) moves
+    it. The kernel points at no app: `source` is the channel's code, the carrier's code or the
+    3PL location's code, and `channel_id` is a plain integer (the channel's id, kind channel).
+    """
+
+    class Kind(models.TextChoices):
+        CHANNEL = "channel", "Sales channel"
+        CARRIER = "carrier", "Carrier"
+        PARTNER = "partner", "3PL partner"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    #: Who sent it: the channel's code, the carrier's code, the 3PL location's code.
+    source = models.CharField(max_length=64)
+    #: The sales channel's id (kind channel): no foreign key, the kernel points at no app.
+    channel_id = models.BigIntegerField(null=True, blank=True)
+    delivery_id = models.CharField(max_length=128)
+    topic = models.CharField(max_length=128, blank=True)
+    payload = models.JSONField(default=dict)
+    #: The sender's payload carried NUL characters, stripped before storing (jsonb refuses them).
+    nul_stripped = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    #: Claims taken (runs started).
+    attempts = models.PositiveIntegerField(default=0)
+    #: Why it failed, or what a processed delivery could not apply (unknown tracking numbers).
+    error = models.TextField(blank=True)
+    #: A worker processing the delivery holds it until then (a dead worker's claim expires).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    #: The process processing it (oms.workers): a dead one's claim is taken over.
+    claimed_by = models.CharField(max_length=300, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "inbound webhook"
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbox_status_received"),
+            models.Index(fields=["received_at"], name="inbox_received"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "source", "delivery_id"], name="inbox_delivery_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["channel", "carrier", "partner"]),
+                name="inbox_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["received", "processed", "failed"]),
+                name="inbox_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.source} {self.delivery_id}"

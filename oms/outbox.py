@@ -128,15 +128,18 @@ def outbox_enqueue(
     *,
     countdown: float = 0.0,
     dedupe_key: str = "",
+    queue: str | None = None,
     **kwargs: Any,
 ) -> OutboxMessage | None:
     """Write a task to run after the current transaction commits (now, in autocommit).
 
     `kwargs` must be JSON (ids and primitives). With a `dedupe_key`, nothing is written when a
     pending message of that key exists (returns None), nor inside `outbox_muted` of its task.
-    `countdown` delays the first run.
+    `countdown` delays the first run; `queue` overrides the task's own (one task serving
+    several apps, such as the inbox's, keeps each app's work on its queue).
     """
-    name, queue, found = _task_of(task)
+    name, own_queue, found = _task_of(task)
+    target = queue or own_queue
     if name in getattr(_muted, "tasks", ()):
         return None
     now = _now()
@@ -151,7 +154,7 @@ def outbox_enqueue(
     fast = countdown <= FAST_PATH_MAX_COUNTDOWN
     message = OutboxMessage(
         task=name,
-        queue=queue,
+        queue=target,
         kwargs=dict(kwargs),
         dedupe_key=dedupe_key,
         created_at=now,
@@ -166,7 +169,7 @@ def outbox_enqueue(
         return message
     message.save(force_insert=True)
     if relay:
-        transaction.on_commit(_Relay(message.pk, name, queue, dict(kwargs), countdown))
+        transaction.on_commit(_Relay(message.pk, name, target, dict(kwargs), countdown))
     return message
 
 

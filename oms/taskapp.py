@@ -36,6 +36,8 @@ app.conf.beat_schedule = {
     # The outbox: publish what the fast path missed, retries that are due, lost messages.
     "outbox-sweep": {"task": "oms.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "outbox-purge": {"task": "oms.outbox_purge", "schedule": crontab(minute=23)},
+    # The inbound-webhook inbox: deliveries whose processing task was lost are enqueued again.
+    "inbox-sweep": {"task": "oms.inbox_sweep", "schedule": 300.0},
     "idempotency-keys-purge": {
         "task": "oms.idempotency_keys_purge",
         "schedule": crontab(minute=17),
@@ -54,7 +56,6 @@ app.conf.beat_schedule = {
     "channels-sync-due": {"task": "channels.sync_due", "schedule": 60.0},
     "channels-stock-push-due": {"task": "channels.stock_push_due", "schedule": 10.0},
     "channels-sync-deep": {"task": "channels.sync_deep_all", "schedule": crontab(hour=4, minute=5)},
-    "channels-webhooks-sweep": {"task": "channels.webhooks_sweep", "schedule": 300.0},
     # Recovery sweeps: what a crash between a commit and its side effect left half-done.
     "orders-route-stuck": {"task": "orders.route_stuck", "schedule": 60.0},
     "fulfilment-labels-recover": {"task": "fulfilment.labels_recover", "schedule": 120.0},

@@ -1,4 +1,4 @@
-"""The base of every Celery task, and the kernel's own periodic tasks.
+"""The base of every Celery task, and the kernel's own tasks (its periodic ones, the inbox's).
 
 Invariants: tasks ack late and are re-queued if the worker dies, so every task must be safe to
 run twice; arguments are JSON (ids and primitives); every task has a time limit. A task that
@@ -93,3 +93,26 @@ def outbox_purge(**_: Any) -> int:
     from oms.workers import heartbeats_purge
 
     return purge() + heartbeats_purge()
+
+
+def _inbox_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    from oms.inbox import inbox_gave_up
+
+    inbox_gave_up(inbox_id=kwargs["inbox_id"], reason=failure)
+
+
+@oms_task(name="oms.inbox_process", give_up=_inbox_gave_up)
+def inbox_process(*, inbox_id: int, **_: Any) -> str:
+    """Process one stored inbound webhook (a channel's, a carrier's, a 3PL's: oms.inbox); its
+    message names the queue of the delivery's kind."""
+    from oms.inbox import inbox_process as process
+
+    return process(inbox_id=inbox_id).status
+
+
+@oms_task(name="oms.inbox_sweep")
+def inbox_sweep(**_: Any) -> int:
+    """Beat: deliveries stored but never processed (their task was lost) are enqueued again."""
+    from oms.inbox import inbox_requeue
+
+    return inbox_requeue()

@@ -25,6 +25,18 @@ urlpatterns = [
             url="/admin/inventory/channel/%(rest)s", permanent=True, query_string=True
         ),
     ),
+    # The channels' and fulfilment's webhook inboxes are one in the kernel (issue 15): the old
+    # pages lead to it (a fulfilment delivery kept its id; a channel delivery's may have moved).
+    re_path(
+        r"^admin/channels/channelwebhookdelivery/",
+        RedirectView.as_view(url="/admin/oms/inboundwebhook/?kind__exact=channel", permanent=True),
+    ),
+    re_path(
+        r"^admin/fulfilment/inboundwebhook/(?P<rest>.*)$",
+        RedirectView.as_view(
+            url="/admin/oms/inboundwebhook/%(rest)s", permanent=True, query_string=True
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -19,9 +19,9 @@ Invariants:
 from __future__ import annotations
 
 from channels.adapters.base import PrivacyNotice
-from channels.models import ChannelWebhookDelivery
 from inventory.models import Channel
 from oms.errors import NotFound, PermanentError, ValidationFailed
+from oms.models import InboundWebhook
 from oms.personal_data import Scrubber
 from orders.models import (
     PrivacyRequest,
@@ -38,7 +38,7 @@ from orders.services.privacy import (
 
 
 def privacy_webhook_apply(
-    *, channel: Channel, delivery: ChannelWebhookDelivery, notice: PrivacyNotice
+    *, channel: Channel, delivery: InboundWebhook, notice: PrivacyNotice
 ) -> PrivacyRequest:
     """Act on a verified compliance webhook. Raises PermanentError (another shop's request,
     or one that names nobody)."""
@@ -52,13 +52,11 @@ def privacy_webhook_apply(
     except (ValidationFailed, NotFound) as exc:
         raise PermanentError(str(exc)) from None
     scrubbed = Scrubber([notice.email, notice.phone]).json(delivery.payload)
-    ChannelWebhookDelivery.objects.filter(pk=delivery.pk).update(payload=scrubbed)
+    InboundWebhook.objects.filter(pk=delivery.pk).update(payload=scrubbed)
     return request
 
 
-def _apply(
-    channel: Channel, delivery: ChannelWebhookDelivery, notice: PrivacyNotice
-) -> PrivacyRequest:
+def _apply(channel: Channel, delivery: InboundWebhook, notice: PrivacyNotice) -> PrivacyRequest:
     requested_by = f"shopify:{notice.shop or channel.code}"
     reference = f"{channel.code}:{delivery.delivery_id}"[:128]
     if notice.kind == "data_request":

@@ -3,7 +3,6 @@
 Invariants:
 - the shipment page gets the carrier's events as a read-only inline (added to the registered
   Shipment admin instance, as fulfilment/admin.py adds its inlines to the order page);
-- inbound webhook deliveries are a read-only record: never added, edited or deleted here;
 - "Poll tracking now" asks the carrier through fulfilment.services.tracking, one call per
   shipment (at most POLL_NOW_MAX), outside any transaction, and reports per shipment; a
   carrier's or a domain error is reported for that shipment, never a 500; it needs
@@ -12,17 +11,15 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
-from fulfilment.models import InboundWebhook, Shipment, TrackingEvent, TrackingStatus
+from fulfilment.models import Shipment, TrackingEvent, TrackingStatus
 from fulfilment.services.tracking import shipment_tracking_poll
-from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from oms.admin.readonly import ReadOnlyInline
 from oms.errors import DomainError, ExternalError
 
 POLL_NOW_MAX = 50
@@ -97,33 +94,4 @@ def _attach_to_shipment_page() -> None:
         target.actions = [*actions, poll_tracking_now]
 
 
-class InboundWebhookAdmin(ReadOnlyModelAdmin):
-    """Every accepted inbound webhook delivery: a read-only record."""
-
-    list_display = ["id", "source", "delivery_id", "received_at", "processed_at", "error"]
-    list_filter = ["source", "processed_at", "received_at"]
-    search_fields = ["delivery_id"]
-    search_help_text = "Delivery id (exact)."
-    date_hierarchy = "received_at"
-    list_per_page = 100
-    show_full_result_count = False
-    ordering = ["-received_at", "-id"]
-    fields = ["source", "delivery_id", "received_at", "processed_at", "error", "payload_json"]
-    readonly_fields = ["source", "delivery_id", "received_at", "processed_at", "error"]
-    readonly_fields += ["payload_json"]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[InboundWebhook], search_term: str
-    ) -> tuple[QuerySet[InboundWebhook], bool]:
-        term = search_term.strip()
-        return (queryset.filter(delivery_id=term) if term else queryset), False
-
-    @admin.display(description="Payload")
-    def payload_json(self, obj: InboundWebhook) -> str:
-        text = json.dumps(obj.payload, indent=2, sort_keys=True, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text)
-
-
 _attach_to_shipment_page()
-if not admin.site.is_registered(InboundWebhook):  # the 3PL screens may register it first
-    admin.site.register(InboundWebhook, InboundWebhookAdmin)

@@ -13,9 +13,10 @@ Invariants:
 - 2xx -> the shipment is `sent`; 429, 5xx and network failures -> TransientError (retried);
   anything else -> PermanentError: the shipment needs attention with the partner's answer;
 - an inbound confirmation is verified on the raw body before anything is stored; a delivery is
-  stored once per (source, webhook-id) and processed once, in a task; a confirmation that cannot
-  be applied (unknown shipment or type, another partner's shipment, a refused transition) is
-  recorded as the delivery's error, never retried in a loop;
+  stored once per (location, webhook-id) in the kernel's inbox (oms.inbox, kind "partner") and
+  processed once, in its task; a confirmation that cannot be applied (unknown shipment or type,
+  another partner's shipment, a refused transition) fails the delivery with the reason as its
+  error, never retried in a loop;
 - a held order's shipment is not handed off: the task skips it (flagged "Order on hold: ...",
   handed off again when the hold is released, fulfilment.services.holds) and "send again" is
   refused (OrderOnHold); what the partner confirms it did (accepted, shipped, delivered) is
@@ -39,10 +40,9 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from fulfilment.events import ShipmentCreated
-from fulfilment.models import InboundWebhook, Shipment, ThirdPartyPartner
+from fulfilment.models import Shipment, ThirdPartyPartner
 from fulfilment.services.shipments import (
     HOLD_ATTENTION_PREFIX,
     refuse_if_on_hold,
@@ -65,6 +65,8 @@ from oms.errors import (
     TransientError,
     ValidationFailed,
 )
+from oms.inbox import MAX_DELIVERY_ID, inbox_store
+from oms.models import InboundWebhook
 from oms.outbox import outbox_enqueue
 from oms.refdata import cached
 from orders.services import order_event_add, order_get_for_update
@@ -77,7 +79,6 @@ SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 16
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 USER_AGENT = "oms-3pl-handoff/1"
-MAX_DELIVERY_ID = 128  # InboundWebhook.delivery_id
 
 
 class SignatureInvalid(DomainError):
@@ -544,19 +545,14 @@ def partner_confirmation_receive(
         raise ValidationFailed("The body is not JSON.") from None
     if not isinstance(payload, dict):
         raise ValidationFailed("The body is a JSON object.")
-    # NUL characters (jsonb refuses them) are stripped, and the delivery says so: the partner
-    # would otherwise send the same delivery again forever.
-    payload, stripped = jsonsafe.strip_nul(payload)
-    msg_id = jsonsafe.without_nul(msg_id)
-    source = webhook_source(location_code)
-    with transaction.atomic():
-        hook, created = InboundWebhook.objects.get_or_create(
-            source=source,
-            delivery_id=msg_id,
-            defaults={"payload": payload, "nul_stripped": stripped},
-        )
-        if created:
-            outbox_enqueue("fulfilment.partner_confirmation_process", webhook_id=hook.pk)
+    # NUL characters (jsonb refuses them) are stripped by the inbox, and the delivery says so:
+    # the partner would otherwise send the same delivery again forever.
+    hook, created = inbox_store(
+        kind=InboundWebhook.Kind.PARTNER,
+        source=location_code,
+        delivery_id=msg_id,
+        payload=payload,
+    )
     return Received(hook, created)
 
 
@@ -619,32 +615,18 @@ def _apply(location_code: str, payload: Mapping[str, Any]) -> str:
     return kind
 
 
-def partner_confirmation_process(*, webhook_id: int) -> InboundWebhook:
-    """Apply a stored confirmation once: shipped -> the shipment ships (tracking recorded),
-    delivered -> it is delivered, rejected -> it is cancelled and the order routed elsewhere.
-    What cannot be applied is recorded as the delivery's `error`.
+def partner_confirmation_process(hook: InboundWebhook) -> str:
+    """The inbox's processor of kind partner (run in one transaction with the marking of the
+    delivery): apply a claimed confirmation once: shipped -> the shipment ships (tracking
+    recorded), delivered -> it is delivered, rejected -> it is cancelled and the order routed
+    elsewhere. Returns "" (all of it applied).
 
-    Raises NotFound (no such delivery).
+    Raises PermanentError (what cannot be applied: the delivery fails with the reason).
     """
-    with transaction.atomic():
-        hook = InboundWebhook.objects.select_for_update().filter(pk=webhook_id).first()
-        if hook is None:
-            raise NotFound(f"No inbound webhook {webhook_id}.")
-        if hook.processed_at is not None:
-            return hook
-        prefix, _, location_code = hook.source.partition(":")
-        error = ""
-        try:
-            with transaction.atomic():
-                if prefix != "3pl":
-                    raise ValidationFailed(f"Not a 3PL delivery: {hook.source}.")
-                _apply(location_code, hook.payload if isinstance(hook.payload, dict) else {})
-        except DomainError as exc:
-            error = str(exc)
-            log.warning(
-                "3PL confirmation %s %s not applied: %s", hook.source, hook.delivery_id, exc
-            )
-        hook.processed_at = timezone.now()
-        hook.error = error[:500]
-        hook.save(update_fields=["processed_at", "error"])
-    return hook
+    try:
+        with transaction.atomic():
+            _apply(hook.source, hook.payload if isinstance(hook.payload, dict) else {})
+    except DomainError as exc:
+        log.warning("3PL confirmation %s %s not applied: %s", hook.source, hook.delivery_id, exc)
+        raise PermanentError(str(exc)) from None
+    return ""

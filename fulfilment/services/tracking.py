@@ -15,8 +15,9 @@ Invariants:
 - lock order Order -> Shipment (as every shipment service); no carrier is called while a row
   is locked: polling asks the carrier first, then locks and writes;
 - an inbound carrier webhook is verified (the adapter checks the signature on the raw body)
-  before anything is stored, stored once per (source, delivery id) in InboundWebhook, and
-  processed after commit by a task; processing the same delivery twice does nothing.
+  before anything is stored, stored once per (carrier, delivery id) in the kernel's inbox
+  (oms.inbox, kind "carrier") and processed after commit by its task; processing the same
+  delivery twice records nothing twice.
 
 The carrier adapters (fulfilment.adapters.carriers, `carrier_for(code)`) are imported lazily:
 `carrier_adapter` is the one place that looks a carrier up.
@@ -30,18 +31,20 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, cast
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fulfilment.events import ShipmentException
-from fulfilment.models import InboundWebhook, Shipment, TrackingEvent, TrackingStatus
+from fulfilment.models import Shipment, TrackingEvent, TrackingStatus
 from fulfilment.services.shipments import _lock, shipment_deliver
 from fulfilment.states import ShipmentStatus
 from oms import events as domain_events
 from oms import jsonsafe
 from oms.errors import Conflict, DomainError, InvalidTransition, NotFound, ValidationFailed
+from oms.inbox import inbox_store
 from oms.limits import datetime_problem
+from oms.models import InboundWebhook
 from oms.outbox import outbox_enqueue
 from orders.models import Order
 from orders.services import order_event_add, order_hold
@@ -441,29 +444,19 @@ def carrier_webhook_receive(
     except ValueError as exc:
         raise ValidationFailed(f"The carrier's webhook cannot be read: {exc}") from None
     document = _body_json(body)
-    # NUL characters (jsonb refuses them) are stripped, and the delivery says so: the carrier
-    # would otherwise send the same delivery again forever.
-    payload, stripped = jsonsafe.strip_nul(
-        {
-            "body": document if document is not None else body.decode("utf-8", "replace"),
-            "events": [event_as_json(event) for event in parsed],
-        }
-    )
+    # NUL characters (jsonb refuses them) are stripped by the inbox, and the delivery says so:
+    # the carrier would otherwise send the same delivery again forever.
+    payload = {
+        "body": document if document is not None else body.decode("utf-8", "replace"),
+        "events": [event_as_json(event) for event in parsed],
+    }
     code = str(getattr(adapter, "code", "") or carrier).strip().lower()
-    source = f"carrier:{code}"[:64]
-    delivery_id = jsonsafe.without_nul(webhook_delivery_id(adapter, headers, body))
-    try:
-        with transaction.atomic():
-            webhook = InboundWebhook.objects.create(
-                source=source, delivery_id=delivery_id, payload=payload, nul_stripped=stripped
-            )
-            outbox_enqueue("fulfilment.carrier_webhook_process", inbound_webhook_id=webhook.pk)
-    except IntegrityError:
-        existing = InboundWebhook.objects.filter(source=source, delivery_id=delivery_id).first()
-        if existing is None:  # not the unique constraint: a real error
-            raise
-        return existing, False
-    return webhook, True
+    return inbox_store(
+        kind=InboundWebhook.Kind.CARRIER,
+        source=code,
+        delivery_id=webhook_delivery_id(adapter, headers, body),
+        payload=payload,
+    )
 
 
 def _shipments_by_tracking_number(carrier: str, numbers: set[str]) -> dict[str, Shipment]:
@@ -477,21 +470,15 @@ def _shipments_by_tracking_number(carrier: str, numbers: set[str]) -> dict[str, 
     return found
 
 
-@transaction.atomic
-def carrier_webhook_process(*, webhook: InboundWebhook | int) -> InboundWebhook:
-    """Record the events of a stored carrier webhook on the shipments of their tracking
-    numbers (replays do nothing). Unknown tracking numbers and refused events are noted on
-    the delivery (`error`), not raised: the carrier cannot fix them by sending again.
-
-    Raises NotFound (no such delivery).
+def carrier_webhook_process(delivery: InboundWebhook) -> str:
+    """The inbox's processor of kind carrier (run in one transaction with the marking of the
+    delivery): record the events of a claimed carrier webhook on the shipments of their
+    tracking numbers (events recorded already are not recorded again). Returns what could not
+    be applied (unknown tracking numbers, refused events): noted on the delivery, not raised,
+    since the carrier cannot fix them by sending again.
     """
-    pk = webhook if isinstance(webhook, int) else webhook.pk
-    delivery = InboundWebhook.objects.select_for_update().filter(pk=pk).first()
-    if delivery is None:
-        raise NotFound(f"No inbound webhook {pk}.")
-    if delivery.processed_at is not None:
-        return delivery
-    carrier = delivery.source.removeprefix("carrier:")
+    carrier = delivery.source
+    source = f"carrier:{carrier}"
     payload = delivery.payload if isinstance(delivery.payload, dict) else {}
     fallback = _find(payload.get("body"), TRACKING_NUMBER_FIELDS)
     by_number: dict[str, list[StoredEvent]] = {}
@@ -509,12 +496,10 @@ def carrier_webhook_process(*, webhook: InboundWebhook | int) -> InboundWebhook:
     for number, shipment in sorted(shipments.items(), key=lambda i: (i[1].order_id, i[1].pk)):
         batch = by_number[number]
         try:
-            tracking_events_record(shipment=shipment.pk, events=batch, source=delivery.source)
+            tracking_events_record(shipment=shipment.pk, events=batch, source=source)
         except DomainError as exc:
             problems.append(f"{_shipment_label(shipment.pk)}: {exc}")
-    delivery.processed_at = timezone.now()
-    delivery.error = "; ".join(problems)[:500]
-    delivery.save(update_fields=["processed_at", "error"])
+    note = "; ".join(problems)[:500]
     if problems:
-        log.warning("carrier webhook %s (%s): %s", delivery.pk, delivery.source, delivery.error)
-    return delivery
+        log.warning("carrier webhook %s (%s): %s", delivery.pk, source, note)
+    return note

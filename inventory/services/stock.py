@@ -38,6 +38,7 @@ from inventory.models import (
 from oms import events
 from oms.errors import Conflict, InsufficientStock, ValidationFailed
 from oms.limits import integer_range
+from oms.sql import values_sql
 
 #: On hand and quarantined are integer columns: nothing adds past their maximum.
 QUANTITY_MAX = integer_range(StockLevel, "on_hand")[1]
@@ -606,7 +607,7 @@ def _levels_reserve(per_level: Mapping[int, int]) -> int | None:
     or the first level in primary-key order whose guard failed, after giving back what the
     statement took (the caller raises)."""
     rows = sorted(per_level.items())
-    values, params = _values(rows)
+    values, params = values_sql(rows)
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     guard = f"({table}.allow_backorder OR {table}.on_hand >= {table}.reserved + v.column2)"
     if connection.vendor == "postgresql":
@@ -635,7 +636,7 @@ def _levels_reserve(per_level: Mapping[int, int]) -> int | None:
             return None
         taken = [(pk, q) for pk, q in rows if pk in updated]
         if taken:  # all or nothing: give back what this statement took
-            back, back_params = _values(taken)
+            back, back_params = values_sql(taken)
             cursor.execute(
                 f"UPDATE {table} SET reserved = {table}.reserved - v.column2 "
                 f"FROM (VALUES {back}) AS v WHERE {table}.id = v.column1",
@@ -651,16 +652,6 @@ def _held(order_line_ids: Iterable[int]) -> list[Reservation]:
             "order_line_id", "location_id"
         )
     )
-
-
-def _values(rows: Sequence[tuple[int, ...]]) -> tuple[str, list[int]]:
-    """A VALUES list of `rows` and its parameters; its columns are column1, column2, ...
-
-    (the default names on both PostgreSQL and SQLite, which has no `AS v(a, b)` column list).
-    """
-    width = len(rows[0])
-    row = "(" + ", ".join(["%s"] * width) + ")"
-    return ", ".join([row] * len(rows)), [value for r in rows for value in r]
 
 
 def _levels_take(
@@ -687,7 +678,7 @@ def _levels_take(
     for pair in per_level:
         if pair not in ids:
             return pair
-    values, params = _values(sorted((ids[pair], q) for pair, q in per_level.items()))
+    values, params = values_sql(sorted((ids[pair], q) for pair, q in per_level.items()))
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     change = "reserved = reserved - v.column2"
     guard = f"{table}.reserved >= v.column2"
@@ -713,7 +704,7 @@ def _reservations_take(takes: Mapping[int, int]) -> bool:
     Runs with the levels locked, and every writer of a reservation locks its level first: the
     guard catches a plan that was read before a concurrent change was committed.
     """
-    values, params = _values(sorted(takes.items()))
+    values, params = values_sql(sorted(takes.items()))
     table = connection.ops.quote_name(Reservation._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -8,7 +8,8 @@
   out as admin forms, a `DomainError` shown on its form, one message per selected object, and
   the context of the one tool template (`admin/oms/tool.html`).
 - `fields`: `IntegerField` (within PostgreSQL's integer) and `UsedValuesFilter`.
-- `outbox`: the kernel's pages (the outbox, the workers' heartbeats), registered by
-  `oms.apps.OmsAdminConfig.ready` (this package is the kit: importing it registers nothing, and
-  the admin site class in `site` is imported while the site is being built).
+- `outbox` and `inbox`: the kernel's pages (the outbox, the workers' heartbeats, the inbound
+  webhooks), registered by `oms.apps.OmsAdminConfig.ready` (this package is the kit: importing
+  it registers nothing, and the admin site class in `site` is imported while the site is being
+  built).
 """

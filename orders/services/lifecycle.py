@@ -27,6 +27,7 @@ from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.money import currency_exponent, round_money
 from oms.outbox import outbox_enqueue
+from oms.sql import rows_update
 from oms.states import assert_transition
 from orders.events import OrderAddressChanged, OrderCancelled, OrderHeld, OrderReleased
 from orders.models import Order, OrderHold, OrderLine
@@ -246,8 +247,10 @@ def order_cancel(
     if releases:
         # One call for every line: the stock rows are locked together, in primary-key order.
         stock_release_many(items=releases, reason=reason, actor=actor)
-    OrderLine.objects.bulk_update(
-        [order_lines[pk] for pk, _ in wanted], ["quantity_allocated", "quantity_cancelled"]
+    rows_update(
+        OrderLine,
+        [order_lines[pk] for pk, _ in wanted],
+        ["quantity_allocated", "quantity_cancelled"],
     )
     full = all(ln.quantity_open == 0 and ln.quantity_shipped == 0 for ln in order_lines.values())
     order_event_add(
@@ -370,9 +373,7 @@ def _lines_edit(
             line.unit_price * line.quantity - line.discount + (line.tax if tax_on_top else 0),
             order.currency,
         )
-    OrderLine.objects.bulk_update(
-        lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"]
-    )
+    rows_update(OrderLine, lines, ["quantity", "unit_price", "quantity_cancelled", "line_total"])
     OrderLine.objects.bulk_create(new_lines)
     live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
     _order_reprice(order, kept, live)
@@ -553,7 +554,7 @@ def order_allocate(
         actor=actor,
     )
     wanted = _allocated(lines, allocations)
-    OrderLine.objects.bulk_update([lines[pk] for pk in wanted], ["quantity_allocated"])
+    rows_update(OrderLine, [lines[pk] for pk in wanted], ["quantity_allocated"])
     order_event_add(
         order=order,
         kind="allocated",
@@ -641,7 +642,7 @@ def order_allocate_locked(
         levels=levels,
     )
     wanted = _allocated(by_id, allocations)
-    OrderLine.objects.bulk_update([by_id[pk] for pk in wanted], ["quantity_allocated"])
+    rows_update(OrderLine, [by_id[pk] for pk in wanted], ["quantity_allocated"])
     entries: list[tuple[str, str, dict[str, Any]]] = [
         (
             "allocated",
@@ -710,12 +711,12 @@ def orders_allocate_many_locked(
         entries[order.pk] = (before, after)
     if requests:
         stock_reserve_within(requests=requests, actor=actor, tracked=tracked, levels=levels)
-        OrderLine.objects.bulk_update(changed_lines, ["quantity_allocated"])
+        rows_update(OrderLine, changed_lines, ["quantity_allocated"])
     if changed_orders:
         now = timezone.now()
         for order in changed_orders:
             order.updated_at = now
-        Order.objects.bulk_update(changed_orders, ["status", "updated_at"])
+        rows_update(Order, changed_orders, ["status", "updated_at"])
     return entries
 
 
@@ -794,8 +795,8 @@ def order_ship(
     for line_id, _location_id, quantity in shipped:
         lines[line_id].quantity_allocated -= quantity
         lines[line_id].quantity_shipped += quantity
-    OrderLine.objects.bulk_update(
-        [lines[pk] for pk, _, _ in shipped], ["quantity_allocated", "quantity_shipped"]
+    rows_update(
+        OrderLine, [lines[pk] for pk, _, _ in shipped], ["quantity_allocated", "quantity_shipped"]
     )
     order_event_add(
         order=order,
@@ -845,7 +846,7 @@ def order_deallocate(
     )
     for line_id, _location_id, quantity in allocations:
         lines[line_id].quantity_allocated -= quantity
-    OrderLine.objects.bulk_update([lines[pk] for pk, _, _ in allocations], ["quantity_allocated"])
+    rows_update(OrderLine, [lines[pk] for pk, _, _ in allocations], ["quantity_allocated"])
     order_event_add(
         order=order,
         kind="deallocated",

@@ -38,7 +38,7 @@ def history(shop):
     [
         "/admin/channels/channelsyncrun/",
         "/admin/channels/channelsyncfailure/",
-        "/admin/channels/channelwebhookdelivery/",
+        "/admin/oms/inboundwebhook/",
         "/admin/channels/channelpush/",
         "/admin/channels/channellisting/",
         "/admin/inventory/channel/",
@@ -86,3 +86,13 @@ def test_logs_cannot_be_edited_and_warehouse_staff_only_look(history):
     assert warehouse.get("/admin/channels/channelsyncrun/").status_code == 200
     channels_page = warehouse.get("/admin/inventory/channel/").content.decode()
     assert "sync_now" not in channels_page  # the actions need the change permission
+
+
+def test_the_former_webhook_page_leads_to_the_kernels_inbox(history):
+    client = staff_client(WAREHOUSE)
+    response = client.get("/admin/channels/channelwebhookdelivery/")
+    assert (response.status_code, response["Location"]) == (
+        301,
+        "/admin/oms/inboundwebhook/?kind__exact=channel",
+    )
+    assert client.get(response["Location"]).status_code == 200  # the warehouse looks

@@ -10,10 +10,11 @@ import json
 
 import pytest
 
-from channels.models import ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun
 from channels.services import channel_set_credentials, push, sync
-from channels.services.webhooks import webhook_process
 from inventory.models import Channel, StockLevel, StockMovement
+from oms.inbox import inbox_process
+from oms.models import InboundWebhook
 from orders.models import Order
 from tests.channels.adapters import square_payloads as sq
 from tests.channels.adapters import woo_payloads as woo
@@ -74,7 +75,7 @@ def test_a_webhook_and_a_sync_bring_a_woocommerce_order_in_once(client, woo_chan
         f"/webhooks/channels/{woo_channel.code}/", body, content_type="application/json", **headers
     )
     assert response.status_code == 200
-    webhook_process(delivery_id=ChannelWebhookDelivery.objects.get().pk)
+    inbox_process(inbox_id=InboundWebhook.objects.get(kind="channel").pk)
     order = Order.objects.get(channel=woo_channel)
     assert (order.external_id, order.status) == ("727", "allocated")
 
@@ -98,7 +99,7 @@ def test_a_webhook_and_a_sync_bring_a_woocommerce_order_in_once(client, woo_chan
         },
     )
     assert response.status_code == 401
-    assert ChannelWebhookDelivery.objects.count() == 1
+    assert InboundWebhook.objects.count() == 1
 
 
 def test_woocommerce_garbage_is_a_failed_run_and_imports_nothing(woo_channel, httpserver):
@@ -230,8 +231,8 @@ def test_a_scheduled_shopify_sync_imports_each_order_once(shopify):
         **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
     )
     assert response.status_code == 200
-    delivery = ChannelWebhookDelivery.objects.get()
-    assert webhook_process(delivery_id=delivery.pk).status == "processed"
+    delivery = InboundWebhook.objects.get(kind="channel")
+    assert inbox_process(inbox_id=delivery.pk).status == "processed"
     again = sync.channel_sync(channel=channel)
     assert again.created == 0
     assert Order.objects.filter(channel=channel).count() == 20

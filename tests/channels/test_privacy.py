@@ -21,12 +21,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import models
 
-from channels.models import ChannelSyncFailure, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncFailure, ChannelSyncRun
 from fulfilment.models import Parcel, Shipment, ShippingLabel, TrackingEvent
 from fulfilment.notifications import order_email_send
 from fulfilment.services import shipment_pack, shipment_pick, shipment_ship
 from inventory.models import StockLevel, StockMovement
-from oms.models import IdempotencyKey
+from oms.models import IdempotencyKey, InboundWebhook
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER
 from orders.models import Customer, Order, OrderLine, PrivacyRequest
 from orders.services import order_capture, order_note_add, order_shipping_address_update
@@ -163,8 +163,10 @@ def person(network, reasons, settings):
     return_cancel(return_request=ret, reason="changed their mind", actor="care")
     refund_create(order=placed, amount=Decimal("5.00"), reason=f"Goodwill for {FIRST} {LAST}")
     channel = network["channel"]
-    ChannelWebhookDelivery.objects.create(
-        channel=channel,
+    InboundWebhook.objects.create(
+        kind="channel",
+        source=channel.code,
+        channel_id=channel.pk,
         delivery_id="wh-1",
         topic="orders/updated",
         payload={

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 
 from channels.adapters.shopify import webhook_signature
-from channels.models import ChannelWebhookDelivery
 from channels.services import channel_set_credentials
-from channels.services.webhooks import webhook_process
+from oms.inbox import inbox_process
+from oms.models import InboundWebhook
 from orders.models import Customer, Order, PrivacyRequest
 from tests.channels.test_privacy import EMAIL, FIRST, LAST, order_of, ship
 from tests.factories import ChannelFactory
@@ -53,14 +53,14 @@ def deliver(channel_code: str, topic: str, body: dict[str, Any], *, secret: str 
 
 
 def process_last():
-    delivery = ChannelWebhookDelivery.objects.order_by("-pk").first()
-    return webhook_process(delivery_id=delivery.pk)
+    delivery = InboundWebhook.objects.filter(kind="channel").order_by("-pk").first()
+    return inbox_process(inbox_id=delivery.pk)
 
 
 def test_a_bad_signature_is_401_and_stores_nothing(shop):
     body = {"shop_id": 1, "shop_domain": SHOP}
     assert deliver(shop.code, "shop/redact", body, secret="wrong").status_code == 401
-    assert ChannelWebhookDelivery.objects.count() == 0
+    assert InboundWebhook.objects.count() == 0
     assert PrivacyRequest.objects.count() == 0
 
 
@@ -81,9 +81,9 @@ def test_data_request_records_an_export_for_staff(shop, client):
     assert request.customer == Customer.objects.get(email=EMAIL)
     assert "9999" in request.detail
     # The delivery no longer holds the e-mail; the request does, until the export is given.
-    assert EMAIL not in json.dumps(ChannelWebhookDelivery.objects.get().payload)
+    assert EMAIL not in json.dumps(InboundWebhook.objects.get().payload)
     # Run twice: still one request.
-    ChannelWebhookDelivery.objects.update(status="received")
+    InboundWebhook.objects.update(status="received")
     process_last()
     assert PrivacyRequest.objects.count() == 1
     # Staff download it from the admin; it is then completed.
@@ -137,7 +137,7 @@ def test_customers_redact_erases_that_customers_orders_of_this_channel_only(shop
     # The customer still buys through the other channel: kept, and said so.
     assert Customer.objects.get(pk=mine.customer_id).email == EMAIL
     assert request.summary["customers_kept"] == [mine.customer_id]
-    assert EMAIL not in json.dumps(ChannelWebhookDelivery.objects.get().payload)
+    assert EMAIL not in json.dumps(InboundWebhook.objects.get().payload)
 
 
 def test_customers_redact_of_an_order_in_fulfilment_is_recorded_blocked(shop):
@@ -159,8 +159,10 @@ def test_customers_redact_of_an_order_in_fulfilment_is_recorded_blocked(shop):
 def test_shop_redact_erases_every_shopper_of_the_channel(shop):
     first = ship(order_of(EMAIL, first_name=FIRST, last_name=LAST))
     second = ship(order_of("second.shopper@example.org", "B", first_name="Bertha"))
-    ChannelWebhookDelivery.objects.create(
-        channel=shop,
+    InboundWebhook.objects.create(
+        kind="channel",
+        source=shop.code,
+        channel_id=shop.pk,
         delivery_id="old-1",
         topic="orders/create",
         payload={"id": 1, "email": "second.shopper@example.org", "customer": {"id": 5}},
@@ -174,7 +176,7 @@ def test_shop_redact_erases_every_shopper_of_the_channel(shop):
         assert placed.personal_data_erased_at is not None
         assert placed.email == ""
     assert Customer.objects.filter(erased_at__isnull=False).count() == 2
-    payloads = json.dumps(list(ChannelWebhookDelivery.objects.values_list("payload", flat=True)))
+    payloads = json.dumps(list(InboundWebhook.objects.values_list("payload", flat=True)))
     assert "second.shopper@example.org" not in payloads
     assert EMAIL not in payloads
 

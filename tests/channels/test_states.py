@@ -1,4 +1,5 @@
-"""channels/states.py: each status table is closed, and the models take their choices from it."""
+"""channels/states.py: each status table is closed, and the models take their choices from it
+(the webhook deliveries' table is the kernel inbox's: tests/oms/test_state_tables.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,6 @@ from channels import models, states
 
 TABLES = [
     (states.SyncStatus, states.SYNC_TRANSITIONS, models.ChannelSyncRun, states.SyncStatus.RUNNING),
-    (
-        states.WebhookStatus,
-        states.WEBHOOK_TRANSITIONS,
-        models.ChannelWebhookDelivery,
-        states.WebhookStatus.RECEIVED,
-    ),
     (states.PushStatus, states.PUSH_TRANSITIONS, models.ChannelPush, states.PushStatus.PENDING),
 ]
 

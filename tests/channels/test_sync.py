@@ -35,14 +35,14 @@ from channels.models import (
     ChannelStockChange,
     ChannelSyncFailure,
     ChannelSyncRun,
-    ChannelWebhookDelivery,
 )
 from channels.services import channel_set_credentials, push, sync
-from channels.services.webhooks import webhook_process
 from fulfilment.models import Shipment
 from fulfilment.services import shipment_pack, shipment_pick, shipment_ship
 from inventory.models import Channel, StockLevel, StockMovement
 from oms.errors import PermanentError, TransientError
+from oms.inbox import inbox_process, inbox_unprocessed
+from oms.models import InboundWebhook
 from orders.models import Order
 from orders.services import order_cancel
 from tests.fulfilment.conftest import network, put
@@ -437,7 +437,7 @@ def _signed(body: bytes, secret: str = "s3cret") -> str:
 
 
 def test_a_webhook_is_stored_once_and_processed_in_a_task(
-    client, fake_adapter, django_capture_on_commit_callbacks
+    client, shop, fake_adapter, django_capture_on_commit_callbacks
 ):
     body = json.dumps({"id": "W1"}).encode()
     headers = {"HTTP_X_SIGNATURE": _signed(body), "HTTP_X_DELIVERY": "d-1"}
@@ -451,10 +451,11 @@ def test_a_webhook_is_stored_once_and_processed_in_a_task(
     again = client.post("/webhooks/channels/web/", body, content_type="application/json", **headers)
     assert again.status_code == 200
     assert again.json()["status"] == "duplicate"
-    assert ChannelWebhookDelivery.objects.count() == 1
-    delivery = ChannelWebhookDelivery.objects.get()
-    webhook_process(delivery_id=delivery.pk)
-    webhook_process(delivery_id=delivery.pk)  # a redelivered task changes nothing
+    assert InboundWebhook.objects.count() == 1
+    delivery = InboundWebhook.objects.get()
+    assert (delivery.kind, delivery.source, delivery.channel_id) == ("channel", "web", shop.pk)
+    inbox_process(inbox_id=delivery.pk)
+    inbox_process(inbox_id=delivery.pk)  # a redelivered task changes nothing
     assert Order.objects.filter(external_id="W1").count() == 1
     delivery.refresh_from_db()
     assert delivery.status == "processed"
@@ -472,7 +473,7 @@ def test_a_webhook_with_a_bad_signature_is_401_and_stores_nothing(client, fake_a
     )
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
-    assert not ChannelWebhookDelivery.objects.exists()
+    assert not InboundWebhook.objects.exists()
     assert (
         client.post("/webhooks/channels/nope/", body, content_type="application/json").status_code
         == 404
@@ -714,8 +715,6 @@ def test_a_push_being_sent_by_another_worker_is_not_sent_again(fake_adapter, sho
 
 
 def test_a_delivery_never_processed_is_swept_and_nul_characters_are_dropped(client, fake_adapter):
-    from channels.services.webhooks import webhooks_unprocessed
-
     body = json.dumps({"id": "W3", "note": "a\u0000b"}).encode()
     response = client.post(
         "/webhooks/channels/web/",
@@ -725,15 +724,15 @@ def test_a_delivery_never_processed_is_swept_and_nul_characters_are_dropped(clie
         HTTP_X_DELIVERY="d-3",
     )
     assert response.status_code == 200
-    delivery = ChannelWebhookDelivery.objects.get()
+    delivery = InboundWebhook.objects.get()
     assert delivery.payload["note"] == "ab"
-    assert webhooks_unprocessed() == []  # too recent: its task is on the way
-    ChannelWebhookDelivery.objects.filter(pk=delivery.pk).update(
+    assert inbox_unprocessed() == []  # too recent: its task is on the way
+    InboundWebhook.objects.filter(pk=delivery.pk).update(
         received_at=timezone.now() - dt.timedelta(hours=1)
     )
-    assert webhooks_unprocessed() == [delivery.pk]
-    webhook_process(delivery_id=delivery.pk)
-    assert webhooks_unprocessed() == []
+    assert inbox_unprocessed() == [delivery.pk]
+    inbox_process(inbox_id=delivery.pk)
+    assert inbox_unprocessed() == []
 
 
 def test_credentials_typed_in_the_admin_as_text_are_read_as_meant():

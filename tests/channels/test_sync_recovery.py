@@ -9,17 +9,12 @@ import pytest
 from django.utils import timezone
 
 from channels.adapters.base import OrderPage
-from channels.models import ChannelPush, ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelPush, ChannelSyncRun
 from channels.services import push, sync
-from channels.services.webhooks import (
-    webhook_gave_up,
-    webhook_process,
-    webhooks_requeue,
-    webhooks_unprocessed,
-)
 from inventory.models import Channel
 from oms.errors import TransientError
-from oms.models import OutboxMessage
+from oms.inbox import inbox_gave_up, inbox_process, inbox_requeue, inbox_unprocessed
+from oms.models import InboundWebhook, OutboxMessage
 from oms.outbox import outbox_enqueue
 from orders.models import Order
 from tests.channels.test_sync import FakeAdapter, fake_adapter, record, shop
@@ -123,10 +118,15 @@ def test_a_sync_does_not_close_the_run_of_a_webhook_being_processed(shop):
 # --- webhook deliveries -------------------------------------------------------------------------
 
 
-def delivery(channel: Channel, *, holder: str = "", minutes: float = 5) -> ChannelWebhookDelivery:
+def delivery(channel: Channel, *, holder: str = "", minutes: float = 5) -> InboundWebhook:
     """A stored delivery of order W1 received an hour ago, claimed by `holder` if given."""
-    stored = ChannelWebhookDelivery.objects.create(
-        channel=channel, delivery_id="d-1", topic="orders/create", payload={"id": "W1"}
+    stored = InboundWebhook.objects.create(
+        kind="channel",
+        source=channel.code,
+        channel_id=channel.pk,
+        delivery_id="d-1",
+        topic="orders/create",
+        payload={"id": "W1"},
     )
     changes = {"received_at": timezone.now() - dt.timedelta(hours=1)}
     if holder:
@@ -135,36 +135,36 @@ def delivery(channel: Channel, *, holder: str = "", minutes: float = 5) -> Chann
             "claimed_until": timezone.now() + dt.timedelta(minutes=minutes),
             "attempts": 1,
         }
-    ChannelWebhookDelivery.objects.filter(pk=stored.pk).update(**changes)
+    InboundWebhook.objects.filter(pk=stored.pk).update(**changes)
     return refreshed(stored)
 
 
 def test_a_delivery_claimed_by_a_dead_worker_is_taken_over(fake_adapter, shop):
     stored = delivery(shop, holder=dead_holder())
-    assert webhooks_unprocessed() == [stored.pk]  # the sweep sends it again
-    processed = webhook_process(delivery_id=stored.pk)
+    assert inbox_unprocessed() == [stored.pk]  # the sweep sends it again
+    processed = inbox_process(inbox_id=stored.pk)
     assert processed.status == "processed"
     assert refreshed(stored).attempts == 2
     assert Order.objects.filter(channel=shop, external_id="W1").count() == 1
-    assert webhooks_unprocessed() == []
+    assert inbox_unprocessed() == []
 
 
 def test_requeue_sends_again_the_deliveries_nobody_processes_once(fake_adapter, shop):
     stored = delivery(shop, holder=dead_holder())
-    assert webhooks_requeue() == 1
-    webhooks_requeue()  # the beat runs again before a worker took it
-    assert queued("channels.webhook_process") == [
-        ("channels.webhook_process", {"delivery_id": stored.pk})
-    ]
-    assert run_outbox("channels.webhook_process") == 1
+    assert inbox_requeue() == 1
+    inbox_requeue()  # the beat runs again before a worker took it
+    assert queued("oms.inbox_process") == [("oms.inbox_process", {"inbox_id": stored.pk})]
+    [message] = OutboxMessage.objects.filter(task="oms.inbox_process")
+    assert message.queue == "channels"  # a channel's delivery stays on the channels' queue
+    assert run_outbox("oms.inbox_process") == 1
     assert refreshed(stored).status == "processed"
-    assert webhooks_requeue() == 0
+    assert inbox_requeue() == 0
 
 
 def test_a_delivery_claimed_by_a_live_worker_is_left_to_it(fake_adapter, shop):
     stored = delivery(shop, holder=live_holder())
-    assert webhooks_unprocessed() == []
-    assert webhook_process(delivery_id=stored.pk).status == "received"
+    assert inbox_unprocessed() == []
+    assert inbox_process(inbox_id=stored.pk).status == "received"
     stored = refreshed(stored)
     assert (stored.attempts, stored.claimed_by) == (1, live_holder())
     assert not Order.objects.filter(external_id="W1").exists()
@@ -172,40 +172,48 @@ def test_a_delivery_claimed_by_a_live_worker_is_left_to_it(fake_adapter, shop):
 
 def test_a_delivery_whose_claim_expired_is_taken_over(fake_adapter, shop):
     stored = delivery(shop, holder=live_holder(), minutes=-1)
-    assert webhook_process(delivery_id=stored.pk).status == "processed"
+    assert inbox_process(inbox_id=stored.pk).status == "processed"
 
 
 def test_a_delivery_whose_retries_are_spent_is_failed_with_the_reason(fake_adapter, shop):
     stored = delivery(shop, holder=dead_holder())
-    webhook_gave_up(delivery_id=stored.pk, reason="TransientError: HTTP 503")
+    inbox_gave_up(inbox_id=stored.pk, reason="TransientError: HTTP 503")
     stored = refreshed(stored)
     assert stored.status == "failed"
     assert stored.error == "gave up: TransientError: HTTP 503"
     assert stored.processed_at is not None
     assert (stored.claimed_by, stored.claimed_until) == ("", None)
-    assert webhooks_unprocessed() == []
-    assert webhook_process(delivery_id=stored.pk).status == "failed"  # final
+    assert inbox_unprocessed() == []
+    assert inbox_process(inbox_id=stored.pk).status == "failed"  # final
     assert not Order.objects.filter(external_id="W1").exists()
 
 
 def test_the_give_up_hook_leaves_a_processed_delivery_alone(fake_adapter, shop):
     stored = delivery(shop)
-    webhook_process(delivery_id=stored.pk)
-    webhook_gave_up(delivery_id=stored.pk, reason="late")
+    inbox_process(inbox_id=stored.pk)
+    inbox_gave_up(inbox_id=stored.pk, reason="late")
     stored = refreshed(stored)
     assert (stored.status, stored.error) == ("processed", "")
 
 
-def test_a_webhook_task_whose_retries_are_spent_fails_the_delivery(fake_adapter, shop):
+@pytest.mark.parametrize(
+    ("task", "key"),
+    [
+        ("oms.inbox_process", "inbox_id"),
+        # The former name: messages written before the inbox moved to the kernel.
+        ("channels.webhook_process", "delivery_id"),
+    ],
+)
+def test_a_webhook_task_whose_retries_are_spent_fails_the_delivery(fake_adapter, shop, task, key):
     stored = delivery(shop)
 
     def unavailable(_delivery):
         raise TransientError("HTTP 503")
 
     fake_adapter.webhook_orders = unavailable
-    outbox_enqueue("channels.webhook_process", delivery_id=stored.pk)
-    assert run_outbox("channels.webhook_process") >= 2
-    [message] = OutboxMessage.objects.filter(task="channels.webhook_process")
+    outbox_enqueue(task, **{key: stored.pk})
+    assert run_outbox(task) >= 2
+    [message] = OutboxMessage.objects.filter(task=task)
     assert message.state == "failed"
     stored = refreshed(stored)
     assert stored.status == "failed"

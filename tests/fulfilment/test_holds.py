@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.test import Client
 
 from fulfilment import services
-from fulfilment.models import InboundWebhook, Parcel, RoutingRule, Shipment, ShippingLabel
+from fulfilment.models import Parcel, RoutingRule, Shipment, ShippingLabel
 from fulfilment.services import labels as label_services
 from fulfilment.services.labels import (
     shipment_attention_flag,
@@ -21,11 +21,13 @@ from fulfilment.services.labels import (
     shipment_ship_request,
 )
 from fulfilment.services.partners import partner_create, shipment_partner_resend
-from fulfilment.tasks import labels_buy, partner_confirmation_process, partner_send
+from fulfilment.tasks import labels_buy, partner_send
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_drift
 from oms.celery import app as celery_app
 from oms.errors import OrderOnHold
+from oms.inbox import inbox_process
+from oms.models import InboundWebhook
 from oms.roles import WAREHOUSE
 from orders.models import Order, OrderEvent
 from orders.services import order_cancel, order_hold, order_release
@@ -418,7 +420,7 @@ def test_what_a_partner_did_for_a_held_order_is_recorded(london, client):
     )
     assert response.status_code == 200
     hook = InboundWebhook.objects.get()
-    assert partner_confirmation_process(webhook_id=hook.pk) == "processed"
+    assert inbox_process(inbox_id=hook.pk).status == "processed"
     london.refresh_from_db()
     assert (london.status, london.tracking_number) == ("shipped", "RM1GB")
     assert london.attention_message == "Order on hold: Customer care (address doubt)"

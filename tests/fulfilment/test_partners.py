@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from werkzeug import Request, Response
 
-from fulfilment.models import InboundWebhook, RoutingRule, Shipment
+from fulfilment.models import RoutingRule, Shipment
 from fulfilment.services import shipment_send_to_3pl
 from fulfilment.services.partners import (
     SignatureInvalid,
@@ -23,9 +23,12 @@ from fulfilment.services.partners import (
     webhook_sign,
     webhook_verify,
 )
-from fulfilment.tasks import partner_confirmation_process, partner_send
+from fulfilment.tasks import partner_send
 from oms.celery import app as celery_app
 from oms.errors import Conflict, TransientError, ValidationFailed
+from oms.inbox import inbox_process
+from oms.models import InboundWebhook
+from oms.outbox import outbox_enqueue
 from orders.models import OrderEvent
 from tests.fulfilment.conftest import order, put
 from tests.outbox import queued, run_outbox
@@ -375,10 +378,16 @@ def test_a_signed_shipped_confirmation_ships_the_shipment_and_the_order(
     assert response.status_code == 200
     assert response.json() == {"status": "accepted", "id": "msg_1"}
     hook = InboundWebhook.objects.get()
-    assert (hook.source, hook.delivery_id, hook.processed_at) == ("3pl:LON", "msg_1", None)
+    assert (hook.kind, hook.source, hook.delivery_id, hook.status, hook.processed_at) == (
+        "partner",
+        "LON",
+        "msg_1",
+        "received",
+        None,
+    )
     assert len(callbacks) == 1  # the processing task, after the commit
 
-    assert partner_confirmation_process(webhook_id=hook.pk) == "processed"
+    assert inbox_process(inbox_id=hook.pk).status == "processed"
     shipment.refresh_from_db()
     assert shipment.status == "shipped"
     assert shipment.tracking_number == "RM123456785GB"
@@ -395,7 +404,7 @@ def test_a_signed_shipped_confirmation_ships_the_shipment_and_the_order(
         client, {"type": "shipment.delivered", "shipment": shipment.pk}, msg_id="msg_2"
     )
     assert response.status_code == 200
-    partner_confirmation_process(webhook_id=InboundWebhook.objects.get(delivery_id="msg_2").pk)
+    inbox_process(inbox_id=InboundWebhook.objects.get(delivery_id="msg_2").pk)
     shipment.refresh_from_db()
     shipment.order.refresh_from_db()
     assert (shipment.status, shipment.order.status) == ("delivered", "delivered")
@@ -449,8 +458,8 @@ def test_the_same_confirmation_twice_is_processed_once(
     assert InboundWebhook.objects.count() == 1
     assert len(callbacks) == 1
     hook = InboundWebhook.objects.get()
-    partner_confirmation_process(webhook_id=hook.pk)
-    partner_confirmation_process(webhook_id=hook.pk)  # a replayed task
+    inbox_process(inbox_id=hook.pk)
+    inbox_process(inbox_id=hook.pk)  # a replayed task
     assert OrderEvent.objects.filter(order=shipment.order, kind="shipment_shipped").count() == 1
 
 
@@ -463,7 +472,7 @@ def test_a_rejection_cancels_and_routes_the_order_elsewhere(partner, network, cl
         {"type": "shipment.rejected", "shipment": shipment.pk, "reason": "out of stock"},
     )
     hook = InboundWebhook.objects.get()
-    partner_confirmation_process(webhook_id=hook.pk)
+    inbox_process(inbox_id=hook.pk)
     shipment.refresh_from_db()
     assert shipment.status == "cancelled"
     o = shipment.order
@@ -480,7 +489,7 @@ def test_a_rejection_with_no_stock_elsewhere_backorders_the_order(partner, clien
     shipment = london_shipment(A=2)
     shipment_send_to_3pl(shipment=shipment)
     confirm(client, {"type": "shipment.rejected", "shipment": shipment.pk, "reason": "damaged"})
-    partner_confirmation_process(webhook_id=InboundWebhook.objects.get().pk)
+    inbox_process(inbox_id=InboundWebhook.objects.get().pk)
     o = shipment.order
     o.refresh_from_db()
     assert o.status == "backordered"
@@ -499,11 +508,14 @@ def test_what_cannot_be_applied_is_recorded_as_an_error(partner, client, payload
     response = confirm(client, payload)
     assert response.status_code == 200  # accepted: the signature is right
     hook = InboundWebhook.objects.get()
-    assert error in partner_confirmation_process(webhook_id=hook.pk)
+    assert error in inbox_process(inbox_id=hook.pk).error
     hook.refresh_from_db()
+    assert hook.status == "failed"
     assert hook.processed_at is not None
     assert error in hook.error
-    assert partner_confirmation_process(webhook_id=hook.pk)  # no loop: done is done
+    assert inbox_process(inbox_id=hook.pk).status == "failed"  # no loop: done is done
+    hook.refresh_from_db()
+    assert hook.attempts == 1
 
 
 def test_a_partner_cannot_confirm_another_locations_shipment(partner, network, client):
@@ -511,11 +523,25 @@ def test_a_partner_cannot_confirm_another_locations_shipment(partner, network, c
     ber = Shipment.objects.get(order=order("HAMBURG", {"A": 1}))
     confirm(client, {"type": "shipment.shipped", "shipment": ber.pk, "tracking_number": "X"})
     hook = InboundWebhook.objects.get()
-    partner_confirmation_process(webhook_id=hook.pk)
+    inbox_process(inbox_id=hook.pk)
     hook.refresh_from_db()
     assert "not one of LON's" in hook.error
     ber.refresh_from_db()
     assert ber.status == "pending"
+
+
+def test_a_confirmation_queued_under_the_former_task_name_is_processed(partner, client):
+    """Outbox messages written before the inbox moved to the kernel name the old task."""
+    shipment = london_shipment()
+    shipment_send_to_3pl(shipment=shipment)
+    confirm(client, {"type": "shipment.shipped", "shipment": shipment.pk, "tracking_number": "T"})
+    hook = InboundWebhook.objects.get()
+    outbox_enqueue("fulfilment.partner_confirmation_process", webhook_id=hook.pk)
+    assert run_outbox("fulfilment.partner_confirmation_process") == 1
+    hook.refresh_from_db()
+    assert (hook.status, hook.error) == ("processed", "")
+    shipment.refresh_from_db()
+    assert shipment.status == "shipped"
 
 
 def test_a_javascript_tracking_link_is_dropped(partner, client):
@@ -530,7 +556,7 @@ def test_a_javascript_tracking_link_is_dropped(partner, client):
             "tracking_url": "javascript:alert(1)",
         },
     )
-    partner_confirmation_process(webhook_id=InboundWebhook.objects.get().pk)
+    inbox_process(inbox_id=InboundWebhook.objects.get().pk)
     shipment.refresh_from_db()
     assert (shipment.status, shipment.tracking_number, shipment.tracking_url) == (
         "shipped",

@@ -22,18 +22,21 @@ from django.test import Client
 
 from fulfilment import services
 from fulfilment.events import ShipmentException
-from fulfilment.models import InboundWebhook, Shipment, TrackingEvent
+from fulfilment.models import Shipment, TrackingEvent
 from fulfilment.services import tracking
-from fulfilment.tasks import carrier_webhook_process
 from fulfilment.tasks import tracking_poll as tracking_poll_task
 from oms import events as domain_events
 from oms.celery import app as celery_app
 from oms.errors import PermanentError, ValidationFailed
+from oms.inbox import inbox_process
+from oms.models import InboundWebhook
+from oms.outbox import outbox_enqueue
 from oms.roles import CUSTOMER_CARE, WAREHOUSE
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_capture, order_note_add
 from tests.factories import UserFactory
 from tests.fulfilment.conftest import put
+from tests.outbox import run_outbox
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
@@ -461,8 +464,9 @@ def test_a_signed_webhook_is_stored_answered_and_processed_by_a_task(
     assert response.json()["status"] == "accepted"
     assert callbacks  # the processing task, after commit
     delivery = InboundWebhook.objects.get()
-    assert delivery.source == "carrier:inhouse"
+    assert (delivery.kind, delivery.source) == ("carrier", "inhouse")
     assert delivery.delivery_id.startswith("sha256:")  # in-house sends no delivery id
+    assert (delivery.status, delivery.attempts) == ("processed", 1)
     assert delivery.processed_at is not None
     assert delivery.error == ""
     assert len(delivery.payload["events"]) == 2
@@ -504,8 +508,8 @@ def test_a_delivery_id_header_makes_the_delivery_unique(fake_carrier, shipped):
             Client(), FAKE, body, {"X-Fake-Signature": digest, "Webhook-Id": "msg_123"}
         )
         assert response.status_code == 200
-    assert list(InboundWebhook.objects.values_list("source", "delivery_id")) == [
-        (f"carrier:{FAKE}", "msg_123")
+    assert list(InboundWebhook.objects.values_list("kind", "source", "delivery_id")) == [
+        ("carrier", FAKE, "msg_123")
     ]
 
 
@@ -519,12 +523,28 @@ def test_processing_twice_records_once_and_unknown_numbers_are_noted(
     response = post_webhook(Client(), "inhouse", body, signed(body))
     assert response.status_code == 200
     delivery = InboundWebhook.objects.get()
-    carrier_webhook_process(inbound_webhook_id=delivery.pk)
-    carrier_webhook_process(inbound_webhook_id=delivery.pk)
+    inbox_process(inbox_id=delivery.pk)
+    inbox_process(inbox_id=delivery.pk)
     delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 1)
     assert "NW-NOT-OURS" in delivery.error
     assert TrackingEvent.objects.count() == 1
     assert len(timeline(inhouse_shipped.order)) == 1
+
+
+def test_a_delivery_queued_under_the_former_task_name_is_processed(inhouse_shipped):
+    """Outbox messages written before the inbox moved to the kernel name the old task."""
+    body = inhouse_body(inhouse_row(1, inhouse_shipped.tracking_number, "in_transit"))
+    assert post_webhook(Client(), "inhouse", body, signed(body)).status_code == 200
+    delivery = InboundWebhook.objects.get()
+    outbox_enqueue("fulfilment.carrier_webhook_process", inbound_webhook_id=delivery.pk)
+    assert run_outbox("fulfilment.carrier_webhook_process") == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("processed", 1)
+    assert TrackingEvent.objects.count() == 1
+    assert run_outbox("oms.inbox_process") == 1  # its own task finds it done
+    delivery.refresh_from_db()
+    assert delivery.attempts == 1
 
 
 def test_unknown_carrier_is_404_and_get_is_405(db):
@@ -802,11 +822,17 @@ def test_inbound_webhooks_are_a_read_only_record(inhouse_shipped):
     post_webhook(Client(), "inhouse", body, signed(body))
     delivery = InboundWebhook.objects.get()
     boss = staff(superuser=True)
-    listing = boss.get("/admin/fulfilment/inboundwebhook/")
+    listing = boss.get("/admin/oms/inboundwebhook/")
     assert listing.status_code == 200
     assert delivery.delivery_id in listing.content.decode()
-    page = boss.get(f"/admin/fulfilment/inboundwebhook/{delivery.pk}/change/")
+    page = boss.get(f"/admin/oms/inboundwebhook/{delivery.pk}/change/")
     assert page.status_code == 200
     assert "IH-1" in page.content.decode()
-    assert boss.get("/admin/fulfilment/inboundwebhook/add/").status_code == 403
-    assert boss.post(f"/admin/fulfilment/inboundwebhook/{delivery.pk}/delete/").status_code == 403
+    assert boss.get("/admin/oms/inboundwebhook/add/").status_code == 403
+    assert boss.post(f"/admin/oms/inboundwebhook/{delivery.pk}/delete/").status_code == 403
+    # The page's former address leads there (a carrier's delivery kept its id in the move).
+    old = boss.get(f"/admin/fulfilment/inboundwebhook/{delivery.pk}/change/")
+    assert (old.status_code, old["Location"]) == (
+        301,
+        f"/admin/oms/inboundwebhook/{delivery.pk}/change/",
+    )

@@ -28,14 +28,14 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from channels.models import ChannelSyncRun, ChannelWebhookDelivery
+from channels.models import ChannelSyncRun
 from channels.services import channel_set_credentials
-from fulfilment.models import InboundWebhook, Parcel, Shipment
+from fulfilment.models import Parcel, Shipment
 from fulfilment.services.partners import partner_create, webhook_sign
 from inventory.models import Channel, Location, Sku, StockLevel, StockMovement, Transfer
 from oms.api.fields import IntegerField, MoneyField, model_integer
 from oms.jsonsafe import MAX_DEPTH, JsonTooDeep, check_depth, loads, strip_nul
-from oms.models import OutboxMessage
+from oms.models import InboundWebhook, OutboxMessage
 from oms.roles import MANAGER
 from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine
 from returns.models import Refund, ReturnLine, ReturnReason, ReturnRequest
@@ -157,7 +157,6 @@ MODELS = [
     ReturnReason,
     Channel,
     ChannelSyncRun,
-    ChannelWebhookDelivery,
     InboundWebhook,
     OutboxMessage,
 ]
@@ -812,7 +811,7 @@ def test_nul_in_signed_carrier_json_is_stripped_and_noted(world) -> None:
     assert b"\\u0000" in body
     response = _post_signed("/webhooks/carriers/inhouse/", body, "inhouse")
     assert response.status_code == 200, response.content
-    stored = InboundWebhook.objects.get(source="carrier:inhouse")
+    stored = InboundWebhook.objects.get(kind="carrier", source="inhouse")
     assert stored.nul_stripped is True
     assert "\x00" not in json.dumps(stored.payload, ensure_ascii=False)
     assert stored.payload["events"][0]["description"] == "Sorted"
@@ -828,7 +827,7 @@ def test_nul_in_signed_3pl_json_is_stripped_and_noted(world) -> None:
     ).encode()
     response = _post_signed("/webhooks/3pl/LON/", body, "3pl")
     assert response.status_code == 200, response.content
-    stored = InboundWebhook.objects.get(source__startswith="3pl:")
+    stored = InboundWebhook.objects.get(kind="partner", source="LON")
     assert stored.nul_stripped is True
     assert stored.payload["note"] == "left"
 
@@ -837,7 +836,7 @@ def test_nul_in_a_signed_shopify_webhook_is_stripped_and_noted(world) -> None:
     body = json.dumps({"id": 1, "name": "#1\u0000", "note": "a\u0000b"}).encode()
     response = _post_signed("/webhooks/channels/shop/", body, "shopify")
     assert response.status_code == 200, response.content
-    stored = ChannelWebhookDelivery.objects.get()
+    stored = InboundWebhook.objects.get(kind="channel")
     assert stored.nul_stripped is True
     assert stored.payload["note"] == "ab"
 
@@ -845,7 +844,7 @@ def test_nul_in_a_signed_shopify_webhook_is_stripped_and_noted(world) -> None:
 def test_a_clean_webhook_is_not_marked(world) -> None:
     body = json.dumps({"id": 2, "note": "clean"}).encode()
     assert _post_signed("/webhooks/channels/shop/", body, "shopify").status_code == 200
-    assert ChannelWebhookDelivery.objects.get().nul_stripped is False
+    assert InboundWebhook.objects.get(kind="channel").nul_stripped is False
 
 
 def test_an_unsigned_deep_webhook_stores_nothing(world) -> None:

@@ -513,7 +513,7 @@ def test_every_beat_entry_names_a_registered_task_and_the_sweeps_are_scheduled()
         "fulfilment.labels_recover",
         "returns.refunds_recover",
         "channels.sync_due",
-        "channels.webhooks_sweep",
+        "oms.inbox_sweep",
     } <= scheduled
 
 

@@ -21,6 +21,8 @@ from fulfilment.states import ShipmentStatus
 from inventory.models import Transfer, TransferStatus
 from inventory.states import TRANSITIONS as TRANSFER_TRANSITIONS
 from oms.errors import InvalidTransition
+from oms.inbox import TRANSITIONS as INBOX_TRANSITIONS
+from oms.models import InboundWebhook
 from oms.states import assert_transition
 from orders.models import Order
 from orders.states import TRANSITIONS as ORDER_TRANSITIONS
@@ -75,6 +77,13 @@ TABLES = [
         Refund,
         RefundStatus.PENDING,
         frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+    ),
+    Table(
+        "inbound webhook",
+        INBOX_TRANSITIONS,
+        InboundWebhook,
+        InboundWebhook.Status.RECEIVED,
+        frozenset({InboundWebhook.Status.PROCESSED, InboundWebhook.Status.FAILED}),
     ),
 ]
 IDS = [table.name for table in TABLES]

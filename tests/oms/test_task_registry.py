@@ -31,6 +31,8 @@ REGISTERED = {
     "fulfilment.tracking_poll_shipment",
     "inventory.forecast_refresh",
     "oms.idempotency_keys_purge",
+    "oms.inbox_process",
+    "oms.inbox_sweep",
     "oms.outbox_purge",
     "oms.outbox_sweep",
     "orders.fx_rates_refresh",

@@ -3,8 +3,9 @@
 
 Set-up: 100 stock levels; a local receiver (a threaded HTTP server in this process answering
 204) and the endpoints, all subscribed to everything. The events are recorded in transactions
-of 500 (`events_record`, as a batch of domain events would: one statement each for the numbers,
-the events, the deliveries and their outbox messages), held in the outbox (nothing published).
+of 500 (`events_record`, as the worker records the events its outbox messages noted: one
+statement each for those recorded already, the representations, the events, the deliveries and
+their outbox messages), held in the outbox (nothing published).
 Then BENCH_WEBHOOK_WORKERS threads (4 on PostgreSQL, 1 on SQLite: one writer at a time) run the
 `webhooks.deliver` messages as workers do (claim the message, claim the delivery under the
 endpoint's lock, sign, POST, record, mark the message done) for at most BENCH_WEBHOOK_SECONDS
@@ -79,7 +80,12 @@ def record_events(level_ids: list[int]) -> float:
             size = min(BATCH, EVENTS - done)
             with transaction.atomic():
                 events_record(
-                    Raised("stock.changed", "stock_level", level_ids[(done + k) % len(level_ids)])
+                    Raised(
+                        "stock.changed",
+                        "stock_level",
+                        level_ids[(done + k) % len(level_ids)],
+                        done + k + 1,  # the sequence (in service: the outbox message's id)
+                    )
                     for k in range(size)
                 )
             done += size

@@ -70,30 +70,14 @@ class WebhookEndpoint(models.Model):
         return not self.events or event_type in self.events
 
 
-class EventSequence(models.Model):
-    """The last sequence number given to an object's events: its row is locked until the
-    transaction that numbers an event commits, so the numbers are gap-free and increasing."""
-
-    object_type = models.CharField(max_length=32)
-    object_id = models.BigIntegerField()
-    last = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["object_type", "object_id"], name="webhooks_event_sequence_once"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.object_type} {self.object_id}: {self.last}"
-
-
 class Event(models.Model):
-    """Something that happened to an object, with the object's API representation then.
+    """Something that happened to an object, with the object's API representation when the
+    worker recorded it (`data`) and what the change said (`change`).
 
-    The feed reads them by id (the cursor); `txid` (PostgreSQL's transaction id) lets it stop
-    before an event whose transaction may still commit behind a later one."""
+    Recorded by the worker from the outbox message its change wrote (webhooks.services.recording):
+    `sequence` is that message's id, increasing per object. The feed reads them by id (the
+    cursor); `txid` (PostgreSQL's transaction id of the recording) lets it stop before an event
+    whose transaction may still commit behind a later one."""
 
     type = models.CharField(max_length=40, db_index=True)
     occurred_at = models.DateTimeField()
@@ -101,6 +85,8 @@ class Event(models.Model):
     object_id = models.BigIntegerField()
     sequence = models.BigIntegerField()
     data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    #: What the change said: a status's from and to, a hold's reason ({} when nothing more).
+    change = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     txid = models.BigIntegerField(default=0, editable=False)
     recorded_at = models.DateTimeField(db_index=True)
     #: A delivery attempt started: its data is final (a young stock.changed event that is not
@@ -127,6 +113,7 @@ class Event(models.Model):
             "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
             "sequence": self.sequence,
             "data": self.data,
+            "change": self.change,
         }
 
 

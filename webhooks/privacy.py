@@ -36,7 +36,12 @@ class WebhooksPersonalData:
     def export(self, *, order_ids: Sequence[int], emails: Sequence[str]) -> dict[str, Any]:
         return {
             "events": [
-                {"type": e.type, "occurred_at": e.occurred_at.isoformat(), "data": e.data}
+                {
+                    "type": e.type,
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "data": e.data,
+                    "change": e.change,
+                }
                 for e in self._events(order_ids, emails)
             ]
         }
@@ -47,7 +52,8 @@ class WebhooksPersonalData:
         events = self._events(order_ids, emails)
         for event in events:
             event.data = scrubber.json(event.data)
-        Event.objects.bulk_update(events, ["data"], batch_size=200)
+            event.change = scrubber.json(event.change)
+        Event.objects.bulk_update(events, ["data", "change"], batch_size=200)
         return {"events": len(events)}
 
     def erase_channel(self, *, channel_code: str) -> dict[str, int]:
@@ -56,5 +62,6 @@ class WebhooksPersonalData:
         events = self._events(ids, [])
         for event in events:
             event.data = keys_only.json(event.data)
-        Event.objects.bulk_update(events, ["data"], batch_size=500)
+            event.change = keys_only.json(event.change)
+        Event.objects.bulk_update(events, ["data", "change"], batch_size=500)
         return {"events": len(events)}

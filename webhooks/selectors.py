@@ -5,7 +5,9 @@ made them final, so a cursor never steps over one that commits later. On Postgre
 ordered by (transaction id, id) and only those of transactions finished before the oldest
 still running (or of the reader's own) are served; SQLite commits one writer at a time, so
 the id is that order. A stock.changed event still in its coalescing second (it may change)
-stops the page before it.
+stops the page before it. Events appear once the worker recorded them from their outbox
+messages (seconds after their change): the feed's order is the recording's, an object's own
+events are ordered by `sequence`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,23 @@
-"""The domain events of the apps below, recorded as integrator events (webhooks.services).
+"""The domain events of the apps below, noted for the webhooks worker (webhooks.services).
 
-Each handler is subscribed with `oms.events.subscribe_many`: a batch that publishes many events
-(a page of orders captured or routed together) records them in one go."""
+In the changing transaction a handler reads nothing and serialises nothing: it writes one outbox
+message per event (`webhooks.event_record`: the event type, the object, when, and a small
+`change`), which joins the INSERT of the transaction's other messages when the change runs in
+an `outbox_batch()` (capture, routing, a sync page). The worker records the `Event` from it
+(webhooks.services.recording). Each handler is subscribed with `oms.events.subscribe_many`, so a
+batch that publishes many events writes their messages in one go."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from fulfilment.events import ShipmentCreated, ShipmentDelivered, ShipmentException, ShipmentShipped
 from inventory.events import StockChanged
-from inventory.selectors import stock_level_list
 from oms import events
+from oms.outbox import outbox_batch, outbox_enqueue
 from orders.events import (
     OrderCancelled,
     OrderCaptured,
@@ -20,29 +26,72 @@ from orders.events import (
     OrderStatusChanged,
 )
 from returns.events import RefundFailed, RefundSucceeded, ReturnCreated, ReturnReceived
-from webhooks.services.recording import Raised, events_record, represent
+from webhooks.models import STOCK_CHANGED
+from webhooks.services.recording import RECORD_TASK
 
-#: domain event class -> (event type, object type, the attribute holding the object's id)
-SIMPLE: dict[type, tuple[str, str, str]] = {
-    OrderCaptured: ("order.created", "order", "order_id"),
-    OrderStatusChanged: ("order.status_changed", "order", "order_id"),
-    OrderHeld: ("order.held", "order", "order_id"),
-    OrderReleased: ("order.released", "order", "order_id"),
-    OrderCancelled: ("order.cancelled", "order", "order_id"),
-    ShipmentCreated: ("shipment.created", "shipment", "shipment_id"),
-    ShipmentShipped: ("shipment.shipped", "shipment", "shipment_id"),
-    ShipmentDelivered: ("shipment.delivered", "shipment", "shipment_id"),
-    ShipmentException: ("shipment.exception", "shipment", "shipment_id"),
-    ReturnCreated: ("return.created", "return", "return_id"),
-    ReturnReceived: ("return.received", "return", "return_id"),
-    RefundSucceeded: ("refund.succeeded", "refund", "refund_id"),
-    RefundFailed: ("refund.failed", "refund", "refund_id"),
+
+def _no_change(_: Any) -> dict[str, Any]:
+    return {}
+
+
+#: domain event class -> (event type, object type, the attribute holding the object's id, what
+#: changed: a small dict from the domain event, never read from the database)
+SIMPLE: dict[type, tuple[str, str, str, Callable[[Any], dict[str, Any]]]] = {
+    OrderCaptured: ("order.created", "order", "order_id", _no_change),
+    OrderStatusChanged: (
+        "order.status_changed",
+        "order",
+        "order_id",
+        lambda e: {"from": e.previous, "to": e.status},
+    ),
+    OrderHeld: ("order.held", "order", "order_id", lambda e: {"reason": e.reason}),
+    OrderReleased: ("order.released", "order", "order_id", lambda e: {"reasons": list(e.reasons)}),
+    OrderCancelled: (
+        "order.cancelled",
+        "order",
+        "order_id",
+        lambda e: {"full": e.full, "reason": e.reason},
+    ),
+    ShipmentCreated: ("shipment.created", "shipment", "shipment_id", _no_change),
+    ShipmentShipped: ("shipment.shipped", "shipment", "shipment_id", _no_change),
+    ShipmentDelivered: ("shipment.delivered", "shipment", "shipment_id", _no_change),
+    ShipmentException: (
+        "shipment.exception",
+        "shipment",
+        "shipment_id",
+        lambda e: {"description": e.description},
+    ),
+    ReturnCreated: ("return.created", "return", "return_id", _no_change),
+    ReturnReceived: ("return.received", "return", "return_id", lambda e: {"status": e.status}),
+    RefundSucceeded: (
+        "refund.succeeded",
+        "refund",
+        "refund_id",
+        lambda e: {"amount": e.amount, "currency": e.currency},
+    ),
+    RefundFailed: ("refund.failed", "refund", "refund_id", lambda e: {"failure": e.failure}),
 }
 
 
-def _simple(event_type: str, object_type: str, attribute: str) -> Callable[[Sequence[Any]], None]:
+def _now() -> str:
+    return timezone.now().isoformat()
+
+
+def _simple(
+    event_type: str, object_type: str, attribute: str, change: Callable[[Any], dict[str, Any]]
+) -> Callable[[Sequence[Any]], None]:
     def record(found: Sequence[Any]) -> None:
-        events_record(Raised(event_type, object_type, int(getattr(e, attribute))) for e in found)
+        at = _now()
+        with outbox_batch():  # joins the change's own batch, if it has one
+            for e in found:
+                outbox_enqueue(
+                    RECORD_TASK,
+                    event_type=event_type,
+                    object_type=object_type,
+                    object_id=int(getattr(e, attribute)),
+                    occurred_at=at,
+                    change=change(e),
+                )
 
     record.__name__ = f"record_{event_type.replace('.', '_')}"
     return record
@@ -52,24 +101,24 @@ _HANDLERS = {klass: _simple(*spec) for klass, spec in SIMPLE.items()}
 
 
 def record_stock_changed(found: Sequence[StockChanged]) -> None:
-    """One stock.changed per stock level (SKU at a location) among the pairs, read once."""
-    pairs = {pair for event in found for pair in event.pairs}
+    """One stock.changed per stock level (SKU at a location) among the pairs; the worker finds
+    the level (its id is the event's object id)."""
+    pairs = sorted({pair for event in found for pair in event.pairs})
     if not pairs:
         return
-    levels = sorted(
-        (
-            level
-            for level in stock_level_list().filter(
-                sku_id__in={s for s, _ in pairs}, location_id__in={loc for _, loc in pairs}
+    at = _now()
+    with outbox_batch():
+        for sku_id, location_id in pairs:
+            outbox_enqueue(
+                RECORD_TASK,
+                event_type=STOCK_CHANGED,
+                object_type="stock_level",
+                object_id=0,
+                sku_id=sku_id,
+                location_id=location_id,
+                occurred_at=at,
+                change={},
             )
-            if (level.sku_id, level.location_id) in pairs
-        ),
-        key=lambda level: level.pk,
-    )
-    events_record(
-        (Raised("stock.changed", "stock_level", level.pk) for level in levels),
-        represented=represent("stock_level", levels),
-    )
 
 
 def subscribe_all() -> None:

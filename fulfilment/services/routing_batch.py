@@ -103,7 +103,8 @@ def orders_route_batch(
 ) -> dict[int, RoutingDecision]:
     """Route the orders in the order given, in one transaction (see the module docstring).
     Returns the decisions by order id (orders not routed are absent)."""
-    with transaction.atomic():
+    # Every outbox message of the batch (the integrator events' too): one INSERT at the end.
+    with transaction.atomic(), outbox_batch():
         locked = orders_lock_with_lines(order_ids)
         waiting = [
             (locked[pk], _needs(locked[pk][1]))

@@ -34,6 +34,7 @@ from returns import services as return_services
 from returns.models import Refund
 from tests import staff
 from tests.fulfilment.conftest import order, put
+from tests.outbox import run_outbox
 from tests.returns.conftest import eager, network, reasons, shipped
 from webhooks import services as webhook_services
 from webhooks.models import WebhookDelivery
@@ -456,6 +457,7 @@ def world(network, shipped, settings):
     put(network, "BER", "A", 10)
     open_order = order("HAMBURG", {"A": 1})
     transfer = transfers.transfer_create(from_location=berlin, to_location=munich, lines=[(sku, 1)])
+    run_outbox("webhooks.event_record")  # the worker records the events: deliveries
     return {
         "sku": sku.pk,
         "location": berlin.pk,

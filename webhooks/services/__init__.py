@@ -11,7 +11,7 @@ from webhooks.services.endpoints import (
     url_problem,
 )
 from webhooks.services.housekeeping import endpoint_disabled_notify, events_prune
-from webhooks.services.recording import Raised, events_record
+from webhooks.services.recording import Raised, event_record, events_record
 
 __all__ = [
     "Raised",
@@ -24,6 +24,7 @@ __all__ = [
     "endpoint_enable",
     "endpoint_rotate_secret",
     "endpoint_update",
+    "event_record",
     "events_prune",
     "events_record",
     "url_problem",

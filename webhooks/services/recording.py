@@ -1,16 +1,27 @@
-"""Recording events in the transaction of the change that raised them, and their deliveries.
+"""Recording events: the worker's side of `webhooks.event_record`, and their deliveries.
+
+The changing transaction only writes an outbox message per event (webhooks.subscribers); the
+worker that runs it records the `Event` here, in its own transaction, seconds later at most.
 
 Invariants:
-- one `events_record` call costs a constant number of statements whatever the number of
-  events: one read per object type (the API's own selector, so the data is the API
-  representation), one numbering statement (an upsert of the objects' EventSequence rows,
-  which stay locked until commit: gap-free, increasing numbers under concurrency), one INSERT
-  of the events, and for subscribed endpoints one INSERT of deliveries and one of their outbox
-  messages; each object is serialised once, whatever the number of endpoints;
+- an event exists if and only if its change committed (its message was written in that
+  change's transaction, oms.outbox) and is recorded at least once whatever the broker does
+  (the outbox publishes it again until it ran);
+- its `sequence` is its outbox message's id: increasing per object in the order the changes
+  committed (the changes of one object write their messages under that object's row lock, and
+  the ids of later INSERTs are higher), not gap-free; a message run twice records one event
+  (the object's event of that sequence exists already);
+- `data` is the object's API representation when the worker records it (the API's own selector
+  and serializer), `change` what the change said (a status's from and to, a hold's reason);
 - a `stock.changed` event younger than STOCK_COALESCE_SECONDS (webhooks.models) whose delivery
-  has not started (`sealed` false) takes a later change of the same level in place (its data
-  and occurred_at), so a burst of movements is one event; its deliveries wait that long
-  before their first attempt.
+  has not started (`sealed` false) takes a later change of the same level in place (its data,
+  occurred_at and the later sequence), so a burst of movements is one event; its deliveries
+  wait that long before their first attempt; a stock message whose level has an event of a
+  later sequence already is done (that event shows the level after it);
+- one `events_record` call costs a constant number of statements whatever the number of
+  events: one read for those recorded already, one per object type for the representations,
+  one INSERT of the events, and for subscribed endpoints one INSERT of deliveries and one of
+  their outbox messages (plus a locked read and an UPDATE per young stock event folded).
 """
 
 from __future__ import annotations
@@ -18,14 +29,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models
-from django.db.models import Case, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from fulfilment.api.serializers import ShipmentOutputSerializer
@@ -39,7 +51,10 @@ from orders.selectors import order_list
 from returns.api.serializers import RefundOutputSerializer, ReturnOutputSerializer
 from returns.selectors import refund_list, return_list
 from webhooks import models as webhook_models
-from webhooks.models import STOCK_CHANGED, Event, EventSequence, WebhookDelivery, WebhookEndpoint
+from webhooks.models import STOCK_CHANGED, Event, WebhookDelivery, WebhookEndpoint
+
+#: The outbox task that records an event (webhooks.tasks).
+RECORD_TASK = "webhooks.event_record"
 
 DELIVER_TASK = "webhooks.deliver"
 
@@ -63,11 +78,15 @@ SOURCES: dict[str, Source] = {
 
 @dataclass(frozen=True)
 class Raised:
-    """An event to record: its type and the object it is about."""
+    """An event to record: its type, the object it is about, its sequence (the id of the outbox
+    message that noted it), when it happened and what changed."""
 
     type: str
     object_type: str
     object_id: int
+    sequence: int
+    occurred_at: dt.datetime | None = None
+    change: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def subscriptions() -> list[tuple[int, frozenset[str]]]:
@@ -106,113 +125,147 @@ def _represent(raised: Sequence[Raised]) -> dict[tuple[str, int], dict[str, Any]
     return found
 
 
-def _number(keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
-    """Reserve sequence numbers: for each (object type, object id) of `keys` (repeated as many
-    times as it has events), the first number it gets. One statement; the counter rows stay
-    locked until the transaction ends."""
-    counts: dict[tuple[str, int], int] = {}
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
-    ordered = sorted(counts.items())  # one lock order for every transaction
-    table = EventSequence._meta.db_table
-    values = ", ".join(["(%s, %s, %s)"] * len(ordered))
-    params: list[Any] = [v for (kind, pk), n in ordered for v in (kind, pk, n)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (object_type, object_id, last) VALUES {values} "
-            f"ON CONFLICT (object_type, object_id) DO UPDATE SET last = {table}.last + "
-            "excluded.last RETURNING object_type, object_id, last",
-            params,
-        )
-        rows = cursor.fetchall()
-    return {(kind, int(pk)): int(last) - counts[(kind, int(pk))] + 1 for kind, pk, last in rows}
-
-
 def _txid() -> Any:
     """The recording transaction's id on PostgreSQL (the feed's order), 0 elsewhere (SQLite
     commits one writer at a time: ids are in commit order)."""
     return RawSQL("txid_current()", []) if connection.vendor == "postgresql" else 0
 
 
-def _coalesced(
-    raised: list[Raised], data: Mapping[tuple[str, int], dict[str, Any]], now: dt.datetime
-) -> list[Raised]:
-    """Fold young, unsealed stock.changed events; returns what still needs an event."""
-    stock = [r for r in raised if r.type == STOCK_CHANGED]
-    if not stock:
-        return raised
-    young: dict[int, int] = {}
-    for pk, object_id in (
-        Event.objects.filter(
+def _unrecorded(items: list[Raised]) -> list[Raised]:
+    """The items not recorded yet (one read): no event of their object has their sequence, and
+    for stock, none of a later sequence either (it shows the level after this change)."""
+    first: dict[tuple[str, int], int] = {}
+    for r in items:
+        key = (r.object_type, r.object_id)
+        first[key] = min(first.get(key, r.sequence), r.sequence)
+    match = Q()
+    for (object_type, object_id), sequence in first.items():
+        match |= Q(object_type=object_type, object_id=object_id, sequence__gte=sequence)
+    seen: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    for object_type, object_id, sequence, kind in Event.objects.filter(match).values_list(
+        "object_type", "object_id", "sequence", "type"
+    ):
+        seen.setdefault((object_type, object_id), []).append((sequence, kind))
+
+    def recorded(r: Raised) -> bool:
+        found = seen.get((r.object_type, r.object_id), [])
+        if r.type == STOCK_CHANGED:
+            return any(kind == STOCK_CHANGED and s >= r.sequence for s, kind in found)
+        return any(s == r.sequence for s, _ in found)
+
+    return [r for r in items if not recorded(r)]
+
+
+def _young_stock_events(items: list[Raised], now: dt.datetime) -> dict[int, Event]:
+    """The young, unsealed stock.changed event of each level among the items, locked (a later
+    change waits here, then reads the level after this one's change)."""
+    levels = {r.object_id for r in items if r.type == STOCK_CHANGED}
+    if not levels:
+        return {}
+    young: dict[int, Event] = {}
+    for event in (
+        Event.objects.select_for_update()
+        .filter(
             type=STOCK_CHANGED,
             object_type="stock_level",
-            object_id__in={r.object_id for r in stock},
+            object_id__in=levels,
             recorded_at__gte=now - dt.timedelta(seconds=webhook_models.STOCK_COALESCE_SECONDS),
             sealed=False,
         )
         .order_by("object_id", "-sequence")
-        .values_list("pk", "object_id")
+        .only("pk", "object_id", "sequence")
     ):
-        young.setdefault(object_id, pk)
-    folded = {object_id for object_id in young if ("stock_level", object_id) in data}
-    if folded:
-        ids = [young[object_id] for object_id in folded]
-        json = models.JSONField(encoder=DjangoJSONEncoder)
-        changed = Event.objects.filter(pk__in=ids, sealed=False).update(
-            data=Case(
-                *[
-                    When(pk=young[object_id], then=Value(data[("stock_level", object_id)], json))
-                    for object_id in folded
-                ],
-                output_field=json,
-            ),
-            occurred_at=now,
-        )
-        if changed < len(ids):  # sealed meanwhile (the rows updated stay locked: not those)
-            folded -= set(
-                Event.objects.filter(pk__in=ids, sealed=True).values_list("object_id", flat=True)
-            )
-    return [r for r in raised if not (r.type == STOCK_CHANGED and r.object_id in folded)]
+        young.setdefault(event.object_id, event)
+    return young
 
 
 def events_record(
     raised: Iterable[Raised], *, represented: Mapping[tuple[str, int], dict[str, Any]] | None = None
 ) -> list[Event]:
-    """Record events in the caller's transaction, with a delivery (through the outbox) for
-    each active endpoint listening to its type. An object that no longer exists is skipped.
+    """Record events in the caller's transaction (the worker's), with a delivery (through the
+    outbox) for each active endpoint listening to its type. An object that no longer exists is
+    skipped, and so is an event recorded already (see the module docstring).
     `represented`: the objects' representations when the caller has them already."""
-    items = list(dict.fromkeys(raised))  # the same fact twice in one call is one event
+    items = sorted(
+        {(r.object_type, r.object_id, r.sequence): r for r in raised}.values(),
+        key=lambda r: r.sequence,
+    )
     if not items:
         return []
     now = timezone.now()
-    data = dict(represented) if represented is not None else _represent(items)
-    items = [r for r in items if (r.object_type, r.object_id) in data]
-    items = _coalesced(items, data, now)
+    young = _young_stock_events(items, now)
+    items = _unrecorded(items)
     if not items:
         return []
-    first = _number([(r.object_type, r.object_id) for r in items])
-    taken: dict[tuple[str, int], int] = {}
-    txid = _txid()
-    events = []
+    data = dict(represented) if represented is not None else _represent(items)
+    items = [r for r in items if (r.object_type, r.object_id) in data]
+    events: list[Event] = []
     for r in items:
         key = (r.object_type, r.object_id)
-        sequence = first[key] + taken.get(key, 0)
-        taken[key] = taken.get(key, 0) + 1
+        folded = young.get(r.object_id) if r.type == STOCK_CHANGED else None
+        if folded is not None:
+            Event.objects.filter(pk=folded.pk).update(
+                data=data[key],
+                occurred_at=r.occurred_at or now,
+                sequence=Greatest("sequence", r.sequence),
+            )
+            continue
         events.append(
             Event(
                 type=r.type,
-                occurred_at=now,
+                occurred_at=r.occurred_at or now,
                 recorded_at=now,
                 object_type=r.object_type,
                 object_id=r.object_id,
-                sequence=sequence,
+                sequence=r.sequence,
                 data=data[key],
-                txid=txid,
+                change=dict(r.change),
+                txid=_txid(),
             )
         )
-    Event.objects.bulk_create(events)
-    deliveries_create(events)
+    if events:
+        Event.objects.bulk_create(events)
+        deliveries_create(events)
     return events
+
+
+def event_record(
+    *,
+    message_id: int,
+    event_type: str,
+    object_type: str,
+    object_id: int = 0,
+    occurred_at: str = "",
+    change: Mapping[str, Any] | None = None,
+    sku_id: int | None = None,
+    location_id: int | None = None,
+) -> str:
+    """Record the event an outbox message noted (webhooks.subscribers); `message_id` is its
+    sequence. A stock level is named by its SKU and location (the change did not read it)."""
+    with transaction.atomic():
+        if object_type == "stock_level" and not object_id:
+            found = (
+                stock_level_list()
+                .filter(sku_id=int(sku_id or 0), location_id=int(location_id or 0))
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if found is None:
+                return "gone"
+            object_id = int(found)
+        recorded = events_record(
+            [
+                Raised(
+                    event_type,
+                    object_type,
+                    int(object_id),
+                    int(message_id),
+                    parse_datetime(occurred_at) if occurred_at else None,
+                    dict(change or {}),
+                )
+            ]
+        )
+    return "recorded" if recorded else "done"
 
 
 def new_webhook_id() -> str:

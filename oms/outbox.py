@@ -181,9 +181,17 @@ def outbox_batch() -> Iterator[None]:
     """Within the block (this thread, inside a transaction), outbox_enqueue collects its
     messages and they are written in one INSERT when the block ends, in the same transaction
     (a hot path writing several, such as capture). Their ids are set then; an exception in
-    the block writes none. A nested block joins the outer one."""
-    if getattr(_batch, "messages", None) is not None:
-        yield
+    the block writes none. A nested block joins the outer one; an exception leaving it takes
+    back the messages it collected (a savepoint rolled back inside an outer block: open the
+    block inside the `atomic` it belongs to)."""
+    outer: list[tuple[OutboxMessage, bool, float]] | None = getattr(_batch, "messages", None)
+    if outer is not None:
+        mark = len(outer)
+        try:
+            yield
+        except BaseException:
+            del outer[mark:]
+            raise
         return
     messages: list[tuple[OutboxMessage, bool, float]] = []
     _batch.messages = messages

@@ -13,7 +13,12 @@ so the models that later migrations add get their permissions without another da
   with "Refund orders" do: care handles the appeasements and the returns' money).
 - Integrator: the API account of another system; reads and writes the OMS apps but never deletes,
   never refunds and never touches a channel's connection (credentials, connector, on/off, syncs,
-  stock pushes), and cannot log into the admin (see OmsAdminSite).
+  stock pushes), and cannot log into the admin (see OmsAdminSite). It manages webhook
+  endpoints (creates, changes, rotates, disables) but, as everywhere, deletes none.
+
+Webhooks: managers manage endpoints (and delete them); warehouse and customer care see
+endpoints, deliveries and events (never a secret: no page or answer carries one after the one
+that created it).
 
 Two permissions are not about a model's rows but about what a user may command (as Shopify and
 Saleor split them): REFUND_ORDERS (money goes back to a shopper) and MANAGE_CHANNEL_CONNECTIONS
@@ -32,7 +37,7 @@ WAREHOUSE = "Warehouse"
 CUSTOMER_CARE = "Customer care"
 INTEGRATOR = "Integrator"
 
-OMS_APPS = ("inventory", "orders", "fulfilment", "returns", "channels")
+OMS_APPS = ("inventory", "orders", "fulfilment", "returns", "channels", "webhooks")
 ALL = ("view", "add", "change", "delete")
 READ = ("view",)
 WRITE = ("view", "add", "change")
@@ -55,6 +60,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "fulfilment": WRITE,
         "returns": WRITE,
         "channels": READ,
+        "webhooks": READ,
     },
     CUSTOMER_CARE: {
         "oms": READ,
@@ -63,6 +69,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "fulfilment": READ,
         "returns": WRITE,
         "channels": READ,
+        "webhooks": READ,
     },
     INTEGRATOR: dict.fromkeys(OMS_APPS, WRITE),
 }

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fulfilment",
     "returns",
     "channels",
+    "webhooks",
     "reports",
 ]
 
@@ -275,6 +276,18 @@ OMS_WORKER_HEARTBEAT_SECONDS = env_int("OMS_WORKER_HEARTBEAT_SECONDS", 10)
 #: A worker on another host whose heartbeat is older than this is dead: its claims are taken.
 OMS_WORKER_HEARTBEAT_STALE_SECONDS = env_int("OMS_WORKER_HEARTBEAT_STALE_SECONDS", 60)
 
+# Integrator webhooks and the events feed (webhooks/).
+#: Events older than this are pruned (the feed can be replayed from any point within it).
+OMS_EVENTS_RETENTION_DAYS = env_int("OMS_EVENTS_RETENTION_DAYS", 30)
+#: After a rotation the previous secret still signs deliveries for this long.
+OMS_WEBHOOKS_ROTATION_GRACE_HOURS = env_int("OMS_WEBHOOKS_ROTATION_GRACE_HOURS", 24)
+#: An endpoint whose deliveries have all failed for this long is disabled (admins e-mailed).
+OMS_WEBHOOKS_DISABLE_AFTER_HOURS = env_int("OMS_WEBHOOKS_DISABLE_AFTER_HOURS", 72)
+#: Deliveries in flight to one endpoint at a time.
+OMS_WEBHOOKS_MAX_IN_FLIGHT = env_int("OMS_WEBHOOKS_MAX_IN_FLIGHT", 4)
+#: Endpoints may aim at loopback and private addresses (development and tests only).
+OMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # django-money: currencies are always explicit.
 CURRENCIES = None  # every ISO 4217 currency is accepted
 BASE_CURRENCY = OMS_BASE_CURRENCY
@@ -356,6 +369,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.states.OrderStatus",
         "PaymentStatusEnum": "orders.states.PaymentStatus",
         "MovementKindEnum": "inventory.models.MovementKind",
+        "WebhookDeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
 }
 

@@ -69,6 +69,8 @@ app.conf.beat_schedule = {
         "task": "returns.orders_complete",
         "schedule": crontab(minute=41),
     },
+    # Events older than OMS_EVENTS_RETENTION_DAYS leave the feed.
+    "webhooks-events-prune": {"task": "webhooks.events_prune", "schedule": crontab(minute=53)},
     "inventory-forecast-nightly": {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),
@@ -77,7 +79,7 @@ app.conf.beat_schedule = {
     "reports-rollups-refresh": {"task": "reports.rollups_refresh", "schedule": 60.0},
 }
 
-APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "reports"]
+APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "webhooks", "reports"]
 # One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
 app.autodiscover_tasks(lambda: APPS)
 

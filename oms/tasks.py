@@ -35,6 +35,8 @@ class OmsTask(Task):
     #: Called as give_up(task kwargs, failure) when an outbox message of this task failed for
     #: good: it marks the task's object as needing attention.
     give_up: Callable[..., Any] | None = None
+    #: The task is called with `outbox_message_id=` its message's id (its idempotency key).
+    with_message_id = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         message_id = kwargs.pop(OUTBOX_KWARG, None)
@@ -42,8 +44,9 @@ class OmsTask(Task):
             return super().__call__(*args, **kwargs)
         # The outbox retries: call the function itself, not Celery's autoretry wrapper.
         run: Callable[..., Any] = getattr(self, "_orig_run", None) or self.run
+        extra = {"outbox_message_id": int(message_id)} if self.with_message_id else {}
         return outbox_run(
-            message_id=int(message_id), task=self, call=lambda stored: run(*args, **stored)
+            message_id=int(message_id), task=self, call=lambda stored: run(*args, **stored, **extra)
         )
 
 
@@ -58,15 +61,19 @@ def oms_task(
     name: str,
     queue: str = "default",
     give_up: Callable[..., Any] | None = None,
+    with_message_id: bool = False,
     **options: Any,
 ) -> Callable[[F], Any]:
     """Declare a task with a stable name on one of the OMS queues (returns the Celery task).
 
     `give_up(kwargs, failure)` marks the object of an outbox message that failed for good.
+    `with_message_id`: run from the outbox, the task gets `outbox_message_id=` its message's id.
     """
 
     def decorator(func: F) -> Any:
-        extra = {"give_up": staticmethod(give_up)} if give_up is not None else {}
+        extra: dict[str, Any] = {"give_up": staticmethod(give_up)} if give_up is not None else {}
+        if with_message_id:
+            extra["with_message_id"] = True
         return shared_task(base=OmsTask, name=name, oms_queue=queue, **extra, **options)(func)
 
     return decorator

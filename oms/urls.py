@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("returns.api.urls")),
     path("", include("channels.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 urlpatterns = [

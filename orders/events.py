@@ -18,6 +18,16 @@ class OrderCaptured:
 
 
 @dataclass(frozen=True)
+class OrderStatusChanged:
+    """The order's status changed (published where the change is written to the timeline:
+    orders.services.timeline, whichever command or batch made it)."""
+
+    order_id: int
+    previous: str
+    status: str
+
+
+@dataclass(frozen=True)
 class OrderHeld:
     """A hold was placed (once per new hold, not on a replay): fulfilment stops and flags the
     order's open shipments."""

@@ -16,3 +16,29 @@ class RefundSucceeded:
     currency: str
     reference: str  # the refund's idempotency key
     reason: str
+
+
+@dataclass(frozen=True)
+class RefundFailed:
+    """The payment provider refused a refund."""
+
+    refund_id: int
+    order_id: int
+    failure: str
+
+
+@dataclass(frozen=True)
+class ReturnCreated:
+    """A return was requested (by staff, the API or the shopper)."""
+
+    return_id: int
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ReturnReceived:
+    """Units of a return were received (`status`: partially_received or received)."""
+
+    return_id: int
+    order_id: int
+    status: str

@@ -37,6 +37,7 @@ from fulfilment.states import ShipmentStatus
 from inventory.models import Location, StockLevel
 from oms import events
 from oms.errors import InsufficientStock
+from oms.outbox import outbox_batch
 from oms.refdata import cached
 from orders.models import Order, OrderLine
 from orders.services import (
@@ -506,12 +507,14 @@ def _shipments(
             for shipment in new
             for line_id, quantity in by_location[shipment.location_id]
         )
-        for shipment in new:  # published once the shipments have their lines
-            events.publish(
+        events.publish_many(  # published once the shipments have their lines
+            [
                 ShipmentCreated(
                     shipment_id=shipment.pk, order_id=order.pk, location_id=shipment.location_id
                 )
-            )
+                for shipment in new
+            ]
+        )
     return [
         pending.get(location_id) or next(s for s in new if s.location_id == location_id)
         for location_id in by_location
@@ -537,7 +540,8 @@ def order_route(
 
     Raises NotFound (no such order).
     """
-    with transaction.atomic(savepoint=savepoint):
+    # Every outbox message of the decision (the integrator events' too): one INSERT at the end.
+    with transaction.atomic(savepoint=savepoint), outbox_batch():
         order, lines = order_lock_with_lines(order_id)
         if order.is_on_hold or order.status in (
             OrderStatus.CANCELLED,

@@ -103,7 +103,8 @@ def orders_route_batch(
 ) -> dict[int, RoutingDecision]:
     """Route the orders in the order given, in one transaction (see the module docstring).
     Returns the decisions by order id (orders not routed are absent)."""
-    with transaction.atomic():
+    # Every outbox message of the batch (the integrator events' too): one INSERT at the end.
+    with transaction.atomic(), outbox_batch():
         locked = orders_lock_with_lines(order_ids)
         waiting = [
             (locked[pk], _needs(locked[pk][1]))
@@ -319,10 +320,12 @@ def _shipments_write(
     if extra:
         ShipmentLine.objects.bulk_create(extra)
     with outbox_batch():  # published once the shipments have their lines
-        for s, _ in new:
-            events.publish(
+        events.publish_many(
+            [
                 ShipmentCreated(shipment_id=s.pk, order_id=s.order_id, location_id=s.location_id)
-            )
+                for s, _ in new
+            ]
+        )
 
 
 def _pending_shipments(order_ids: list[int]) -> dict[tuple[int, int], Shipment]:

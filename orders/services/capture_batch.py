@@ -159,9 +159,12 @@ def _create_many(
     with outbox_batch():  # the conversions and the subscribers' messages: one INSERT
         for order in orders:
             outbox_enqueue(CONVERT_TASK, order_id=order.pk)
-            events.publish(
+        events.publish_many(
+            [
                 OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
-            )
+                for order in orders
+            ]
+        )
     return orders
 
 

@@ -27,7 +27,7 @@ from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
 from oms.money import currency_exponent, round_money
 from oms.outbox import outbox_enqueue
-from oms.sql import rows_update
+from oms.sql import rows_update, rows_update_many
 from oms.states import assert_transition
 from orders.events import OrderAddressChanged, OrderCancelled, OrderHeld, OrderReleased
 from orders.models import Order, OrderHold, OrderLine
@@ -642,7 +642,6 @@ def order_allocate_locked(
         levels=levels,
     )
     wanted = _allocated(by_id, allocations)
-    rows_update(OrderLine, [by_id[pk] for pk in wanted], ["quantity_allocated"])
     entries: list[tuple[str, str, dict[str, Any]]] = [
         (
             "allocated",
@@ -655,11 +654,18 @@ def order_allocate_locked(
         )
     ]
     target = derived_status(order, list(by_id.values()))
+    orders: list[Order] = []
     if order.status != target:
         assert_transition(TRANSITIONS, order.status, target, what=f"Order {order.number}")
         previous, order.status = order.status, target
-        order.save(update_fields=["status", "updated_at"])
+        order.updated_at = timezone.now()
+        orders.append(order)
         entries.append(("status_changed", actor, {"from": previous, "to": target}))
+    # The lines and the order's status: one statement on PostgreSQL.
+    rows_update_many(
+        (OrderLine, [by_id[pk] for pk in wanted], ["quantity_allocated"]),
+        (Order, orders, ["status", "updated_at"]),
+    )
     return entries
 
 
@@ -711,12 +717,14 @@ def orders_allocate_many_locked(
         entries[order.pk] = (before, after)
     if requests:
         stock_reserve_within(requests=requests, actor=actor, tracked=tracked, levels=levels)
-        rows_update(OrderLine, changed_lines, ["quantity_allocated"])
-    if changed_orders:
-        now = timezone.now()
-        for order in changed_orders:
-            order.updated_at = now
-        rows_update(Order, changed_orders, ["status", "updated_at"])
+    now = timezone.now()
+    for order in changed_orders:
+        order.updated_at = now
+    # The lines and the orders' statuses: one statement on PostgreSQL.
+    rows_update_many(
+        (OrderLine, changed_lines if requests else [], ["quantity_allocated"]),
+        (Order, changed_orders, ["status", "updated_at"]),
+    )
     return entries
 
 

@@ -46,7 +46,7 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_event_add, order_get_for_update, order_payment_status_set
 from orders.states import PaymentStatus
 from returns.adapters import PaymentAdapter, payment_adapter
-from returns.events import RefundSucceeded
+from returns.events import RefundFailed, RefundSucceeded
 from returns.models import Refund, ReturnRequest
 from returns.services._common import (
     ZERO,
@@ -464,6 +464,8 @@ def _refund_outcome_save(
         reference=reference,
         failure=failure,
     )
+    if target == RefundStatus.FAILED:
+        events.publish(RefundFailed(refund_id=locked.pk, order_id=order.pk, failure=failure))
 
 
 def _refund_succeeded(*, order: Order, locked: Refund) -> None:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from inventory.models import Location, Sku
 from inventory.services import stock_quarantine, stock_restock_return, stock_write_off_quarantine
+from oms import events
 from oms.errors import ValidationFailed
 from oms.limits import NUL_MESSAGE, integer_range, nul_paths
 from oms.money import money_problem
@@ -38,6 +39,7 @@ from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Order, OrderLine
 from orders.services import order_event_add, order_get_for_update, order_line_returned_add
+from returns.events import ReturnCreated, ReturnReceived
 from returns.models import RECEIPT_COUNTS, ReturnLine, ReturnReason, ReturnRequest
 from returns.selectors import return_window
 from returns.services._common import (
@@ -422,7 +424,9 @@ def return_create(
         **window_facts,
         **({"override_reason": override_reason} if override_reason else {}),
     )
-    return _create_follow_up(ret, order=locked, source=source, authorise=authorise, actor=actor)
+    ret = _create_follow_up(ret, order=locked, source=source, authorise=authorise, actor=actor)
+    events.publish(ReturnCreated(return_id=ret.pk, order_id=locked.pk))
+    return ret
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -697,4 +701,5 @@ def return_receive(
     )
     if target == ReturnStatus.RECEIVED:
         _exchange_later(ret, order, received=True)
+    events.publish(ReturnReceived(return_id=ret.pk, order_id=order.pk, status=target))
     return ret

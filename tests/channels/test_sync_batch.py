@@ -113,4 +113,6 @@ def test_a_page_costs_the_same_statements_whatever_its_size(shop, network):
     for n, start in ((small, 100), (large, 200)):
         statements = _page_statements(shop, network, n, start)
         listing = "\n".join(f"{i}. {sql[:200]}" for i, sql in enumerate(statements, 1))
-        assert len(statements) == (27 if connection.vendor == "postgresql" else 28), listing
+        # The routing batch's integrator events are one outbox INSERT more (webhooks/), which
+        # PostgreSQL pays for with one UPDATE of the lines and orders; SQLite cannot: +1.
+        assert len(statements) == (27 if connection.vendor == "postgresql" else 29), listing

@@ -34,7 +34,10 @@ from returns import services as return_services
 from returns.models import Refund
 from tests import staff
 from tests.fulfilment.conftest import order, put
+from tests.outbox import run_outbox
 from tests.returns.conftest import eager, network, reasons, shipped
+from webhooks import services as webhook_services
+from webhooks.models import WebhookDelivery
 
 __all__ = ["eager", "network", "reasons", "shipped"]
 
@@ -50,6 +53,7 @@ REFUNDERS = frozenset({M, C})  # "refund orders"
 CHANNEL_WRITERS = frozenset({M, I})  # change_channel
 CONNECTORS = frozenset({M})  # "manage channel connections"
 PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
+WEBHOOKS = frozenset({M, I})  # webhook endpoints and deliveries (integrators never delete)
 
 
 def user_of(role: str) -> Any:
@@ -333,6 +337,38 @@ TABLE: list[Case] = [
         succeeds=200,
     ),
     Case("POST", "/api/v1/channels/{pk}/sync/", CONNECTORS, obj="channel", succeeds=202),
+    # --- webhooks ---------------------------------------------------------------------------
+    Case(
+        "POST",
+        "/api/v1/webhook-endpoints/",
+        WEBHOOKS,
+        lambda w: {"url": "https://127.0.0.1/matrix"},
+        succeeds=201,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/webhook-endpoints/{pk}/",
+        WEBHOOKS,
+        lambda w: {"description": "R"},
+        "webhook_endpoint",
+        succeeds=200,
+    ),
+    Case("DELETE", "/api/v1/webhook-endpoints/{pk}/", frozenset({M}), obj="webhook_endpoint"),
+    Case(
+        "POST",
+        "/api/v1/webhook-endpoints/{pk}/rotate-secret/",
+        WEBHOOKS,
+        obj="webhook_endpoint",
+        succeeds=200,
+    ),
+    Case("POST", "/api/v1/webhook-endpoints/{pk}/disable/", WEBHOOKS, obj="webhook_endpoint"),
+    Case("POST", "/api/v1/webhook-endpoints/{pk}/enable/", WEBHOOKS, obj="webhook_endpoint"),
+    Case(
+        "POST",
+        "/api/v1/webhook-deliveries/{pk}/redeliver/",
+        WEBHOOKS,
+        obj="webhook_delivery",
+    ),
 ]
 
 
@@ -358,7 +394,11 @@ def test_the_table_says_who_refunds_and_who_manages_connections():
     privacy = {c.path for c in TABLE if "/customers/" in c.path}
     assert privacy == {"/api/v1/customers/{pk}/export/", "/api/v1/customers/{pk}/erase/"}
     assert all(c.allowed == PRIVACY for c in TABLE if c.path in privacy)
-    connections = [c for c in TABLE if c.allowed == CONNECTORS and c.path not in privacy]
+    connections = [
+        c
+        for c in TABLE
+        if c.allowed == CONNECTORS and c.path not in privacy and "/webhook-" not in c.path
+    ]
     assert {c.path for c in connections} == {
         "/api/v1/channels/",
         "/api/v1/channels/{pk}/",
@@ -391,12 +431,14 @@ def test_the_roles_have_the_custom_permissions_of_the_readme():
 
 
 @pytest.fixture
-def world(network, shipped):
+def world(network, shipped, settings):
     """Objects for every command: an open paid order with its shipment, a shipped one with a
     received return, a draft transfer, a connected Shopify channel, the roles' grants."""
     from oms.roles import roles_sync
 
     roles_sync(apps)
+    settings.OMS_WEBHOOKS_ALLOW_PRIVATE = True
+    endpoint, _ = webhook_services.endpoint_create(url="https://127.0.0.1/world")
     o, lines = shipped
     ret = return_services.return_create(
         order=o,
@@ -415,6 +457,7 @@ def world(network, shipped):
     put(network, "BER", "A", 10)
     open_order = order("HAMBURG", {"A": 1})
     transfer = transfers.transfer_create(from_location=berlin, to_location=munich, lines=[(sku, 1)])
+    run_outbox("webhooks.event_record")  # the worker records the events: deliveries
     return {
         "sku": sku.pk,
         "location": berlin.pk,
@@ -428,6 +471,8 @@ def world(network, shipped):
         "shipped_line": lines["A"].pk,
         "return": ret.pk,
         "channel": channel.pk,
+        "webhook_endpoint": endpoint.pk,
+        "webhook_delivery": WebhookDelivery.objects.filter(endpoint=endpoint).first().pk,
     }
 
 

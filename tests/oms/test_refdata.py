@@ -83,7 +83,7 @@ def test_a_rolled_back_change_leaves_nothing_cached() -> None:
     assert refdata.cached(("test", 4), lambda: "committed") == "committed"
 
 
-PROJECT_APPS = ("oms", "channels", "inventory", "orders", "fulfilment", "returns")
+PROJECT_APPS = ("oms", "channels", "inventory", "orders", "fulfilment", "returns", "webhooks")
 
 
 @pytest.mark.django_db(transaction=True)

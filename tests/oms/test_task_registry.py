@@ -46,6 +46,10 @@ REGISTERED = {
     "returns.refunds_recover",
     "returns.return_email_send",
     "returns.return_exchange_order_create",
+    "webhooks.deliver",
+    "webhooks.event_record",
+    "webhooks.endpoint_disabled_notify",
+    "webhooks.events_prune",
 }
 QUEUES = {
     "fulfilment.labels_buy": "labels",

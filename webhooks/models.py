@@ -58,7 +58,7 @@ class WebhookEndpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # queryset writes invalidate the cache (oms.refdata)
-    objects = RefdataManager()  # type: ignore[django-manager-missing]
+    objects = RefdataManager()
 
     class Meta:
         ordering = ["id"]

@@ -563,3 +563,26 @@ def test_a_javascript_tracking_link_is_dropped(partner, client):
         "T-9",
         "",
     )
+
+
+def test_signatures_are_the_standard_webhooks_ones():
+    # The example of the Standard Webhooks specification (and of its libraries' tests).
+    from standardwebhooks import Webhook
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    signature = webhook_sign(
+        secret=secret, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330, body=body
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    now = int(time.time())
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": webhook_sign(secret=secret, msg_id="msg_1", timestamp=now, body=body),
+    }
+    assert Webhook(secret).verify(body, headers) == {"test": 2432232314}
+    # A secret without the whsec_ prefix is its own text as the key, as before.
+    raw = hmac.new(b"a plain shared secret!", b"m.1." + body, hashlib.sha256).digest()
+    plain = webhook_sign(secret="a plain shared secret!", msg_id="m", timestamp=1, body=body)
+    assert plain == "v1," + base64.b64encode(raw).decode()

@@ -1,7 +1,8 @@
-"""Per-object sequence numbers under real concurrency (PostgreSQL: the threads run in
-parallel): the outbox messages of one object's changes get increasing ids in commit order, so
-the events recorded from them are in that order by sequence, whatever order the workers run
-them in; the feed never steps over an event whose transaction commits after a later one's."""
+"""Under real concurrency (PostgreSQL: the threads run in parallel): the outbox messages of one
+object's changes get increasing ids in commit order, so the events recorded from them are in
+that order by sequence, whatever order the workers run them in; the feed never steps over an
+event whose transaction commits after a later one's; workers never hold more deliveries to one
+endpoint in flight than its limit."""
 
 from __future__ import annotations
 
@@ -122,3 +123,53 @@ def test_the_feed_waits_for_an_earlier_transaction_still_open(network):
     assert len(ids) == Event.objects.count()
     first_slow = Event.objects.filter(type="order.held").get().pk
     assert ids.index(first_slow) < ids.index(later[0].pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_never_have_more_than_the_limit_in_flight_to_one_endpoint(network, settings):
+    """6 workers attempt 6 deliveries to one slow endpoint at once, the limit 2: the receiver
+    never holds more than 2 requests at a time; the others are put back for later."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.webhooks.conftest import order, put
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import delivery_attempt, endpoint_create
+
+    settings.OMS_WEBHOOKS_MAX_IN_FLIGHT = 2
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            time.sleep(0.5)
+            with lock:
+                state["now"] -= 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        endpoint, _ = endpoint_create(url=url, events=["order.created"], description="slow")
+        put(network, "BER", "A", 10)
+        for _ in range(6):
+            order(lines={"A": 1})
+        ids = list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+        assert len(ids) == 6
+        outcomes: list[str] = []
+        errors = in_threads(lambda n: outcomes.append(delivery_attempt(delivery_id=ids[n])), 6)
+    finally:
+        server.shutdown()
+    assert not errors
+    assert state["most"] <= 2, state
+    assert sorted(o.split(":")[0] for o in outcomes).count("succeeded") >= 2, outcomes
+    assert all(o == "succeeded" or o.startswith("busy") for o in outcomes), outcomes

@@ -342,3 +342,34 @@ def test_an_event_raised_while_the_broker_is_down_is_recorded_and_delivered_when
     payload = Webhook(secret).verify(body, headers)
     assert (payload["id"], payload["data"]["id"]) == (created.pk, o.pk)
     assert WebhookDelivery.objects.get(endpoint=endpoint).status == DeliveryStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_the_post_goes_to_the_address_that_was_checked(network, receiver, settings, monkeypatch):
+    """The host is looked up once per attempt: the request connects to the public address that
+    passed the check (a second look-up answering a private one would not be used), with the
+    host's name in the Host header and as the TLS server name."""
+    endpoint, _, _ = receiver
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url="https://hooks.example.com/in")
+    settings.OMS_WEBHOOKS_ALLOW_PRIVATE = False
+    answers = iter(["93.184.215.14", "10.0.0.7"])  # public first, then private (rebinding)
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 443))],
+    )
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    put(network, "BER", "A", 5)
+    order(lines={"A": 1})
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    outcome = delivery_attempt(delivery_id=delivery.pk, transport=httpx.MockTransport(answer))
+    assert outcome == "succeeded"
+    [request] = seen
+    assert str(request.url) == "https://93.184.215.14/in"
+    assert request.headers["Host"] == "hooks.example.com"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"

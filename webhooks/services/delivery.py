@@ -4,9 +4,12 @@ Invariants:
 - an attempt is claimed under the endpoint's row lock: at most OMS_WEBHOOKS_MAX_IN_FLIGHT
   deliveries of one endpoint hold a lease at a time (the others come back in a few seconds);
   the claim seals the event (a stock.changed no longer takes later changes into it);
-- the POST holds no lock and no transaction; its body is the event's payload, signed with the
-  `standardwebhooks` library by every secret that is valid now (one signature each, space
-  separated); short timeouts; the answer's body is read up to RESPONSE_HEAD_BYTES;
+- the POST goes to the address the host resolved to when it was checked (Host header and TLS
+  server name kept), so a DNS answer that changes between the check and the connection cannot
+  aim it at a private address; it holds no lock and no transaction; its body is the event's
+  payload, signed with the `standardwebhooks` library by every secret that is valid now (one
+  signature each, space separated); short timeouts; the answer's body is read up to
+  RESPONSE_HEAD_BYTES;
 - 2xx is success; anything else (or no answer) is retried after RETRY_SCHEDULE (with jitter),
   each retry a new outbox message written with the attempt's outcome; after the last, the
   delivery is failed (staff or the API may redeliver it: same `webhook-id`);
@@ -22,6 +25,8 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -33,7 +38,7 @@ from oms.errors import Conflict, NotFound
 from oms.models import OutboxMessage
 from oms.outbox import outbox_enqueue, outbox_retry
 from webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
-from webhooks.services.endpoints import endpoint_secrets, url_problem
+from webhooks.services.endpoints import endpoint_secrets, url_checked
 from webhooks.services.recording import DELIVER_TASK
 
 NOTIFY_TASK = "webhooks.endpoint_disabled_notify"
@@ -112,10 +117,32 @@ def _client() -> httpx.Client:
     return client
 
 
+def pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL to connect to, the headers and the request extensions that reach `url`'s host at
+    `address` (checked already) rather than at whatever a second DNS look-up would answer: the
+    Host header and the TLS server name (SNI, certificate check) stay the host's."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc}, extensions
+
+
 def post(
-    url: str, *, body: bytes, headers: dict[str, str], transport: httpx.BaseTransport | None = None
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    transport: httpx.BaseTransport | None = None,
+    address: str | None = None,
 ) -> Outcome:
-    """POST once; never raises for what the receiver (or the network) did."""
+    """POST once (to `address` when given: see pinned); never raises for what the receiver (or
+    the network) did."""
+    url, host_header, extensions = pinned(url, address)
+    headers = {**headers, **host_header}
     started = time.monotonic()
     code: int | None = None
     head = b""
@@ -123,7 +150,13 @@ def post(
     client = _client() if transport is None else httpx.Client(transport=transport)
     try:
         with client.stream(
-            "POST", url, content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False
+            "POST",
+            url,
+            content=body,
+            headers=headers,
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            extensions=extensions,
         ) as response:
             code = response.status_code
             for chunk in response.iter_bytes():
@@ -261,7 +294,7 @@ def delivery_attempt(*, delivery_id: int, transport: httpx.BaseTransport | None 
     if delivery is None:
         return state
     endpoint = delivery.endpoint
-    problem = url_problem(endpoint.url)
+    problem, address = url_checked(endpoint.url)
     if problem:
         outcome = Outcome(None, 0, f"Refused: {problem}"[:300], "")
     else:
@@ -269,7 +302,9 @@ def delivery_attempt(*, delivery_id: int, transport: httpx.BaseTransport | None 
         headers = signed_headers(
             webhook_id=delivery.webhook_id, body=body, signing_secrets=endpoint_secrets(endpoint)
         )
-        outcome = post(endpoint.url, body=body, headers=headers, transport=transport)
+        outcome = post(
+            endpoint.url, body=body, headers=headers, transport=transport, address=address
+        )
     return _record(delivery_id, outcome)
 
 

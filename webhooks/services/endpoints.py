@@ -67,27 +67,35 @@ def _address_refused(address: str) -> bool:
 def url_problem(url: str, *, resolve: bool = True) -> str:
     """Why webhooks may not be sent to `url` ("" when they may). `resolve`: look the host up
     (at creation and again before every delivery: DNS may change)."""
+    return url_checked(url, resolve=resolve)[0]
+
+
+def url_checked(url: str, *, resolve: bool = True) -> tuple[str, str | None]:
+    """(why webhooks may not be sent to `url`, or ""; the address its host resolved to, which
+    the delivery connects to so that a second look-up cannot lead it elsewhere: None when the
+    host was not looked up, as when private targets are allowed)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port
     except ValueError:
-        return "Not a valid URL."
+        return "Not a valid URL.", None
     if parts.scheme not in ("https", "http") or not host:
-        return "An https URL."
+        return "An https URL.", None
     if parts.scheme == "http" and not settings.DEBUG:
-        return "An https URL (http only in development)."
+        return "An https URL (http only in development).", None
     if parts.username or parts.password:
-        return "No user or password in the URL."
+        return "No user or password in the URL.", None
     if settings.OMS_WEBHOOKS_ALLOW_PRIVATE or not resolve:
-        return ""
+        return "", None
     try:
         infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return f"The host {host} cannot be resolved."
+        return f"The host {host} cannot be resolved.", None
     if not infos or any(_address_refused(str(info[4][0])) for info in infos):
-        return f"The host {host} resolves to a loopback, private, link-local or reserved address."
-    return ""
+        kinds = "a loopback, private, link-local or reserved address"
+        return f"The host {host} resolves to {kinds}.", None
+    return "", str(infos[0][4][0])
 
 
 def _url(value: Any) -> str:

@@ -268,3 +268,44 @@ def test_stock_and_a_shipment_reach_the_fake_shopify_store(shopify):
     assert len(store.fulfillments) == 1
     assert shipment.tracking_number in json.dumps(store.fulfillments[0])
     assert order.events.filter(kind="channel_fulfilment_pushed").exists()
+
+
+def test_the_fake_shopify_store_s_code_discounts_import_without_a_totals_hold(shopify):
+    """The store of `make run` spreads its WELCOME10 code over the lines' discount allocations,
+    as Shopify does (leaving it out of each line's totalDiscountSet): synced and by webhook,
+    those orders come in with Shopify's totals and no totals-mismatch hold."""
+    from django.test import Client
+
+    from orders.models import OrderHold
+
+    channel, store = shopify
+    store.add_orders(40)
+    run = sync.channel_sync(channel=channel)
+    assert (run.created, run.failed) == (40, 0), run.error
+    coded = [
+        order_id
+        for order_id in store.order_ids
+        if any(line["code"] for line in store._data(store._orders[order_id])["lines"])
+    ]
+    assert coded, "no order of the sample used the code"
+    assert not OrderHold.objects.filter(order__channel=channel, reason="totals_mismatch").exists()
+    for order_id in coded:
+        order = Order.objects.get(channel=channel, external_id=str(order_id))
+        data = store._data(store._orders[order_id])
+        assert order.total == data["total"]
+        assert sum(ln.discount for ln in order.lines.all()) == sum(
+            ln["discount"] + ln["code"] for ln in data["lines"]
+        )
+    # The same order by webhook (REST shapes): updated, still no hold.
+    headers, body = store.webhook(coded[0])
+    response = Client().post(
+        f"/webhooks/channels/{channel.code}/",
+        body,
+        content_type="application/json",
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
+    )
+    assert response.status_code == 200
+    assert inbox_process(inbox_id=InboundWebhook.objects.get(kind="channel").pk).status == (
+        "processed"
+    )
+    assert not OrderHold.objects.filter(order__channel=channel, reason="totals_mismatch").exists()

@@ -10,7 +10,10 @@ Invariants:
 - `orders` honours `first` (at most 250, as Shopify), `after` (opaque cursors over
   (updatedAt, id)), `query: "updated_at:>='...'"` and `sortKey: UPDATED_AT`, oldest change first;
 - amounts follow Shopify: every `*Set` has `shopMoney` and `presentmentMoney`, the totals add up
-  (line prices - discounts + shipping, + taxes unless `taxesIncluded`);
+  (line prices - discounts + shipping, + taxes unless `taxesIncluded`); about one order in
+  eight used the code WELCOME10 (10 % off), an order-level discount spread over the lines'
+  `discountAllocations` / `discount_allocations` and left out of their `totalDiscountSet`, as
+  Shopify documents;
 - the mutations check what Shopify 2026-04 checks that matters here: `changeFromQuantity` present
   on every quantity and the `@idempotent` directive on inventorySetQuantities and refundCreate,
   quantities not above what is left to fulfil, a cancelled order not cancelled twice;

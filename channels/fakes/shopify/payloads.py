@@ -28,6 +28,7 @@ from channels.fakes.shopify.data import (
     gid_of,
     iso_of,
 )
+from oms.money import allocate
 
 
 class StorePayloads(StoreState):
@@ -51,11 +52,6 @@ class StorePayloads(StoreState):
             discount = Decimal(0)
             if index == 0 and rng.random() < 0.15:
                 discount = (unit * quantity / 10).quantize(CENT, ROUND_HALF_UP)
-            net = unit * quantity - discount
-            if included:
-                tax = (net * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
-            else:
-                tax = (net * rate).quantize(CENT, ROUND_HALF_UP)
             lines.append(
                 {
                     "id": order.id * 10 + index,
@@ -65,11 +61,17 @@ class StorePayloads(StoreState):
                     "current": 0 if order.cancelled else quantity,
                     "unit": unit,
                     "discount": discount,
-                    "tax": tax,
+                    "code": Decimal(0),
                     "rate": rate,
-                    "net": net,
                 }
             )
+        self._code_discount(order, lines)
+        for line in lines:
+            line["net"] = net = line["unit"] * line["quantity"] - line["discount"] - line["code"]
+            if included:
+                line["tax"] = (net * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
+            else:
+                line["tax"] = (net * rate).quantize(CENT, ROUND_HALF_UP)
         subtotal = sum((ln["net"] for ln in lines), Decimal(0))
         threshold = 75 * RATES.get(self.currency, Decimal(1))
         shipping = Decimal(0) if subtotal >= threshold else self._unit_shipping()
@@ -98,6 +100,25 @@ class StorePayloads(StoreState):
             "taxes": taxes,
             "total": total,
         }
+
+    def _code_discount(self, order: StoredOrder, lines: list[dict[str, Any]]) -> None:
+        """About one order in eight used the code WELCOME10: 10 % off the merchandise, an
+        order-level discount Shopify spreads over the lines in their discount allocations (and
+        leaves out of each line's totalDiscountSet). Its own draw: the rest of the order is
+        what it was without it."""
+        if not lines or random.Random(self.seed * 7_919 + order.id).random() >= 0.125:
+            return
+        nets = [ln["unit"] * ln["quantity"] - ln["discount"] for ln in lines]
+        total = (sum(nets, Decimal(0)) / 10).quantize(CENT, ROUND_HALF_UP)
+        for line, share in zip(lines, allocate(total, nets, self.currency), strict=True):
+            line["code"] = share
+
+    def _code_total(self, data: dict[str, Any]) -> Decimal:
+        return sum((ln["code"] for ln in data["lines"]), Decimal(0))
+
+    def _allocations(self, line: dict[str, Any], bag: Any, key: str) -> list[dict[str, Any]]:
+        """The line's discount allocations: its own discount, then its share of the code."""
+        return [{key: bag(amount)} for amount in (line["discount"], line["code"]) if amount]
 
     def _unit_shipping(self) -> Decimal:
         return (Decimal("4.95") * RATES.get(self.currency, Decimal(1))).quantize(CENT)
@@ -131,6 +152,7 @@ class StorePayloads(StoreState):
             "requiresShipping": True,
             "originalUnitPriceSet": self._bag(line["unit"]),
             "totalDiscountSet": self._bag(line["discount"]),
+            "discountAllocations": self._allocations(line, self._bag, "allocatedAmountSet"),
             "taxLines": [
                 {
                     "title": "Tax",
@@ -185,6 +207,7 @@ class StorePayloads(StoreState):
             "phone": data["phone"],
             "note": None,
             "totalPriceSet": self._bag(data["total"]),
+            "discountCodes": ["WELCOME10"] if self._code_total(data) else [],
             "shippingLine": {
                 "originalPriceSet": self._bag(data["shipping"]),
                 "discountedPriceSet": self._bag(data["shipping"]),
@@ -241,6 +264,11 @@ class StorePayloads(StoreState):
             "taxes_included": data["included"],
             "total_price": str(self._shop(data["total"])),
             "total_price_set": self._rest_bag(data["total"]),
+            "discount_codes": [
+                {"code": "WELCOME10", "amount": str(code), "type": "percentage"}
+                for code in [self._code_total(data)]
+                if code
+            ],
             "note": None,
             "customer": {
                 "id": 7_000_000_000_000 + digest_of(data["email"]) % 10**12,
@@ -266,6 +294,7 @@ class StorePayloads(StoreState):
                     "price_set": self._rest_bag(line["unit"]),
                     "total_discount": str(self._shop(line["discount"])),
                     "total_discount_set": self._rest_bag(line["discount"]),
+                    "discount_allocations": self._allocations(line, self._rest_bag, "amount_set"),
                     "tax_lines": [
                         {
                             "title": "VAT" if data["included"] else "Tax",

@@ -40,6 +40,11 @@ PAGES = {
 
 @pytest.mark.django_db(transaction=True)
 def test_every_report_opens_with_its_chart(live_server, tmp_path, history):
+    from django.apps import apps
+
+    from oms.roles import roles_sync
+
+    roles_sync(apps)  # a transactional test before this one may have flushed the role groups
     rollups_refresh(start=D1, end=APRIL)
     client = staff.admin_client_of(staff.user_of(WAREHOUSE))
     session = client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -105,10 +105,13 @@ def test_a_queryset_update_of_a_cached_field_moves_the_version() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_sync_lease_or_cursor_update_leaves_the_cache_and_is_never_served_stale() -> None:
+def test_a_sync_lease_or_cursor_update_leaves_the_cache_and_is_never_served_stale(
+    monkeypatch,
+) -> None:
     """Syncs and pushes update leases and cursors all the time: the cache stays, and a cached
     channel reads those fields from the database (they are deferred)."""
     import datetime as dt
+    import threading
 
     from django.utils import timezone
 
@@ -120,14 +123,27 @@ def test_a_sync_lease_or_cursor_update_leaves_the_cache_and_is_never_served_stal
     refdata.forget()
     cached_copy = channel_by_code("lease")
     assert set(CHANNEL_UNCACHED_FIELDS) <= cached_copy.get_deferred_fields()
-    before = refdata.version()
+    # What these writes invalidate, counted in this thread only (the version itself is the
+    # process's: a thread another test left running may move it meanwhile).
+    here = threading.get_ident()
+    invalidated: list[int] = []
+    real = refdata.refdata_changed
+
+    def spy() -> None:
+        if threading.get_ident() == here:
+            invalidated.append(here)
+        real()
+
+    monkeypatch.setattr(refdata, "refdata_changed", spy)
     cursor = timezone.now() - dt.timedelta(hours=1)
     Channel.objects.filter(code="lease").update(sync_cursor=cursor, sync_lease_holder="w1")
     Channel.objects.get(code="lease").save(update_fields=["stock_push_lease_until"])
-    assert refdata.version() == before
+    assert invalidated == []
     fresh = channel_by_code("lease")
     assert fresh.sync_cursor == cursor
     assert fresh.sync_lease_holder == "w1"
+    Channel.objects.filter(code="lease").update(name="Renamed")  # the spy sees a real change
+    assert invalidated == [here]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,10 +17,16 @@ HOUSEKEEPING = (
     "channels.sync_due",
     "channels.stock_push_due",
     "channels.webhooks_sweep",
+    "oms.inbox_sweep",
     "orders.route_stuck",
     "fulfilment.labels_recover",
     "fulfilment.tracking_poll",
     "returns.refunds_recover",
+    "reports.rollups_refresh",
+    "webhooks.events_prune",
+    # Not beat's, but bookkeeping as routine: every change notes its integrator events, which
+    # a worker then records (several per order; its deliveries, real work, stay in the log).
+    "webhooks.event_record",
 )
 
 

@@ -116,14 +116,13 @@ def test_a_transient_error_gives_every_claim_back(shop, fake_adapter):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.postgres  # SQLite runs one writer at a time
 @pytest.mark.django_db(transaction=True)
 def test_workers_draining_one_burst_at_once_take_each_delivery_once(shop, fake_adapter):
     import threading
 
     from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (set DATABASE_URL): SQLite runs one writer at a time")
     deliveries = burst(shop, [f"C{n}" for n in range(30)])
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []

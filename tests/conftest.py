@@ -39,31 +39,39 @@ def _cache_per_worker(worker_id: str) -> None:
     """pytest-xdist's workers share one Redis database: each gets its own key prefix, so that
     one worker forgetting its rate-limit counters never touches another's. (A run without
     xdist keeps the configured prefix: its integration tests share the cache with workers.)"""
-    if worker_id == "master":
-        return
     from django.conf import settings
     from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
-    for alias, config in settings.CACHES.items():
-        prefix = f"{config.get('KEY_PREFIX', '')}test-{worker_id}"
-        config["KEY_PREFIX"] = prefix
-        caches[alias].key_prefix = prefix
+    if worker_id != "master":
+        for alias, config in settings.CACHES.items():
+            prefix = f"{config.get('KEY_PREFIX', '')}test-{worker_id}"
+            config["KEY_PREFIX"] = prefix
+            caches[alias].key_prefix = prefix
+    # Django's RedisCache.clear() is FLUSHDB: one worker's `cache.clear()` would wipe the other
+    # worker's keys too, the reference-data version among them, and that worker's next look-up
+    # would reload every cache in the middle of a statement-counting test (it flaked in CI).
+    RedisCache.clear = _clear_own_keys  # type: ignore[method-assign]
+
+
+def _clear_own_keys(backend: Any) -> None:
+    pattern = backend.make_key("*")
+    client = backend._cache.get_client(pattern, write=True)
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def cache_clear() -> None:
-    """Empty this test process's cache: only its own keys (with Redis, `cache.clear()` would
-    flush the database every xdist worker shares, counters of the other's tests included)."""
+    """Empty this test process's cache: only its own keys (with Redis, FLUSHDB would empty the
+    database every xdist worker shares, counters of the other's tests included)."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
     for alias in caches:
         backend = caches[alias]
         if isinstance(backend, RedisCache):
-            pattern = backend.make_key("*")
-            client = backend._cache.get_client(pattern, write=True)
-            keys = list(client.scan_iter(match=pattern, count=1000))
-            if keys:
-                client.delete(*keys)
+            _clear_own_keys(backend)
         else:
             backend.clear()
 

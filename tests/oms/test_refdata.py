@@ -199,3 +199,25 @@ def test_every_watched_model_invalidates_on_queryset_writes() -> None:
                         break
                     receiver = receiver.func if isinstance(receiver, ast.Call) else receiver.value
     assert offenders == [], "queryset writes of a watched third-party model: " + str(offenders)
+
+
+def test_a_tests_cache_clear_leaves_the_other_xdist_workers_keys() -> None:
+    """On Redis, Django's `cache.clear()` is FLUSHDB: one xdist worker clearing its rate-limit
+    counters wiped the other's reference-data version, whose next look-up then reloaded every
+    cache in the middle of a statement-counting test. Tests clear their own keys only."""
+    from django.core.cache import cache, caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the cache is not Redis: clear() empties this process's memory only")
+    client = backend._cache.get_client("x", write=True)
+    foreign = f"another-test-worker:{uuid.uuid4().hex}"
+    client.set(foreign, "1")
+    try:
+        cache.set("mine", "1")
+        cache.clear()
+        assert cache.get("mine") is None
+        assert client.get(foreign) == b"1"
+    finally:
+        client.delete(foreign)

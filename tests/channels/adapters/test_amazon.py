@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -31,6 +30,7 @@ from channels.adapters.base import (
 )
 from oms.errors import PermanentError, TransientError
 from tests.channels.adapters import amazon_payloads as P
+from tests.conftest import cache_clear
 
 ORDERS = "/orders/2026-01-01/orders"
 LWA = "/auth/o2/token"
@@ -43,7 +43,7 @@ def _no_sleep(seconds: float) -> None:
 
 @pytest.fixture(autouse=True)
 def _clear_rate_limits() -> None:
-    cache.clear()  # a 429 in one test must not block the next one
+    cache_clear()  # a 429 in one test must not block the next one
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from pytest_httpserver import HTTPServer
 
 from channels.adapters import adapter_class
@@ -33,6 +32,7 @@ from channels.adapters.woocommerce import WooCommerceAdapter
 from oms.errors import PermanentError, TransientError
 from oms.money import unit_and_discount
 from tests.channels.adapters import woo_payloads as woo
+from tests.conftest import cache_clear
 
 API = "/wp-json/wc/v3"
 SECRET = "whsec-woo-test"
@@ -45,9 +45,9 @@ def _no_sleep(seconds: float) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> Iterator[None]:
-    cache.clear()  # a 429 of one test must not block the next one
+    cache_clear()  # a 429 of one test must not block the next one
     yield
-    cache.clear()
+    cache_clear()
 
 
 def make_adapter(httpserver: HTTPServer, **credentials: Any) -> WooCommerceAdapter:

@@ -27,6 +27,7 @@ HOUSEKEEPING = (
     # Not beat's, but bookkeeping as routine: every change notes its integrator events, which
     # a worker then records (several per order; its deliveries, real work, stay in the log).
     "webhooks.event_record",
+    "webhooks.events_drain",
 )
 
 

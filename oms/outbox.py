@@ -169,7 +169,7 @@ def outbox_enqueue(
         return message
     message.save(force_insert=True)
     if relay:
-        transaction.on_commit(_Relay(message.pk, name, target, dict(kwargs), countdown))
+        _after_commit(message.pk, name, target, kwargs, countdown)
     return message
 
 
@@ -204,9 +204,7 @@ def outbox_batch() -> Iterator[None]:
     OutboxMessage.objects.bulk_create([m for m, _, _ in messages])
     for message, relay, countdown in messages:
         if relay:
-            transaction.on_commit(
-                _Relay(message.pk, message.task, message.queue, dict(message.kwargs), countdown)
-            )
+            _after_commit(message.pk, message.task, message.queue, message.kwargs, countdown)
 
 
 def _redeliver_after() -> dt.timedelta:
@@ -320,6 +318,121 @@ class _Relay:
         except Exception as exc:
             _broker_failed(exc, "fast path")
             _due_now([self.message_id])
+
+
+#: task name -> the task that runs its pending messages in bulk (outbox_drained_by).
+_DRAINERS: dict[str, str] = {}
+
+
+def outbox_drained_by(task: str, drainer: str) -> None:
+    """Messages of `task` are run in bulk by `drainer` (a task calling `outbox_run_many`): after
+    commit, one message to the broker asks it to drain them, however many the transaction
+    wrote, instead of one per message. Each message stays a message of its own task: if the
+    drainer never runs (the broker lost the nudge) or fails, the sweep publishes them one by
+    one later, and a message the drainer ran is done when its own task comes."""
+    _DRAINERS[task] = drainer
+
+
+class _Nudge:
+    """After commit: ask `drainer` to run the transaction's messages `ids` (one per
+    transaction: outbox_enqueue adds to the one registered already)."""
+
+    def __init__(self, drainer: str) -> None:
+        self.drainer = drainer
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        from oms.taskapp import app
+
+        name, queue, _ = _task_of(self.drainer)
+        if app.conf.task_always_eager:
+            task_by_name(name).apply_async()
+            return
+        if _paused_until > time.monotonic():
+            _due_now(self.ids)
+            return
+        try:
+            app.send_task(name, kwargs={}, queue=queue, connection=_connection(), retry=False)
+        except Exception as exc:
+            _broker_failed(exc, "fast path")
+            _due_now(self.ids)
+
+
+def _after_commit(
+    message_id: int, name: str, queue: str, kwargs: Mapping[str, Any], countdown: float
+) -> None:
+    """Publish a message once its transaction commits: itself (the relay), or the nudge of
+    its drainer (one per transaction for all its messages) when it has one and is due now."""
+    drainer = _DRAINERS.get(name)
+    if drainer is None or countdown > 0:
+        transaction.on_commit(_Relay(message_id, name, queue, dict(kwargs), countdown))
+        return
+    conn = transaction.get_connection()
+    nudge = None
+    if conn.in_atomic_block:
+        nudge = next(
+            (
+                func
+                for _, func, _ in conn.run_on_commit
+                if isinstance(func, _Nudge) and func.drainer == drainer
+            ),
+            None,
+        )
+    if nudge is None:
+        nudge = _Nudge(drainer)
+        nudge.ids.append(message_id)
+        transaction.on_commit(nudge)
+        return
+    nudge.ids.append(message_id)
+
+
+def outbox_run_many(
+    task_name: str, *, call: Callable[[list[tuple[int, dict[str, Any]]]], Any], limit: int = 500
+) -> int:
+    """Run pending due messages of `task_name` in bulk (the drainer's side of
+    outbox_drained_by): in one transaction, take up to `limit` of them in id order (skipping
+    those another drainer or worker holds), `call([(id, kwargs), ...])`, and mark them done; a
+    failure rolls all of it back and leaves them to be run one by one (the sweep publishes them
+    now). Returns how many ran."""
+    now = _now()
+    ids: list[int] = []
+    try:
+        with transaction.atomic():
+            rows = list(
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(
+                    task=task_name,
+                    state=State.PENDING,
+                    run_after__lte=now + dt.timedelta(seconds=1),
+                    attempts__lt=F("max_attempts"),
+                )
+                .order_by("pk")
+                .values_list("pk", "kwargs")[:limit]
+            )
+            if not rows:
+                return 0
+            ids = [pk for pk, _ in rows]
+            call([(pk, dict(kwargs or {})) for pk, kwargs in rows])
+            OutboxMessage.objects.filter(pk__in=ids).update(
+                state=State.DONE,
+                attempts=F("attempts") + 1,
+                holder=holder_identity(),
+                finished_at=_now(),
+                lease_until=None,
+                last_error="",
+            )
+    except Exception as exc:
+        connections_reset()
+        logger.warning(
+            "%s: %d message(s) could not run in bulk (%s: %s); they run one by one.",
+            task_name,
+            len(ids),
+            type(exc).__name__,
+            exc,
+        )
+        _due_now(ids)
+        return 0
+    return len(rows)
 
 
 def _due_now(ids: list[int]) -> None:

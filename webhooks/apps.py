@@ -12,6 +12,13 @@ class WebhooksConfig(AppConfig):
 
         subscribers.subscribe_all()
 
+        from oms.outbox import outbox_drained_by
+        from webhooks.services.recording import RECORD_TASK
+
+        # A change raises several events (an order: created, allocated, a stock level per
+        # line): one nudge after its commit records them all.
+        outbox_drained_by(RECORD_TASK, "webhooks.events_drain")
+
         from orders.ports import personal_data_register
         from webhooks.privacy import WebhooksPersonalData
 

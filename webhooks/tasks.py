@@ -24,6 +24,23 @@ def event_record(*, outbox_message_id: int | None = None, **kwargs: Any) -> str:
     return record(message_id=outbox_message_id, **kwargs)
 
 
+@oms_task(name="webhooks.events_drain", max_retries=0)
+def events_drain(**_: Any) -> int:
+    """Record the events of the pending `webhooks.event_record` messages in bulk (a committed
+    change nudges it once, however many events it raised: oms.outbox.outbox_drained_by)."""
+    from oms.outbox import outbox_run_many
+    from webhooks.services import events_record_messages
+    from webhooks.services.recording import RECORD_TASK
+
+    ran = 0
+    for _round in range(20):  # 10,000 messages a run at most: a later nudge or the sweep goes on
+        done = outbox_run_many(RECORD_TASK, call=events_record_messages, limit=500)
+        ran += done
+        if done < 500:
+            break
+    return ran
+
+
 @oms_task(name="webhooks.deliver", soft_time_limit=60, time_limit=90)
 def deliver(*, delivery_id: int, **_: Any) -> str:
     from webhooks.services import delivery_attempt

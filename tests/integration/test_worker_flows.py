@@ -97,3 +97,23 @@ def test_a_scheduled_sync_and_a_stock_push_run_on_a_worker(isolated_broker, netw
         ), outbox_rows()
     assert ChannelSyncRun.objects.get().status == "succeeded"
     assert store.inventory  # the store was told its quantities
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_records_an_orders_events_in_bulk_from_one_nudge(isolated_broker, network):
+    from webhooks.models import Event
+
+    put(network, "BER", "A", 5)
+    with worker(isolated_broker, ["default"]):
+        placed = order("HAMBURG", {"A": 2})
+        records = OutboxMessage.objects.filter(task="webhooks.event_record")
+        assert wait_for(lambda: not records.exclude(state=OutboxMessage.State.DONE).exists()), (
+            outbox_rows()
+        )
+    # The drainer ran them (a nudge per committed transaction): the sweep never had to
+    # publish one of them by itself.
+    assert set(records.values_list("publish_count", flat=True)) == {0}
+    kinds = set(Event.objects.filter(object_id=placed.pk).values_list("type", flat=True))
+    assert {"order.created", "order.status_changed"} <= kinds
+    assert Event.objects.filter(type="stock.changed").exists()

@@ -48,6 +48,7 @@ REGISTERED = {
     "returns.return_exchange_order_create",
     "webhooks.deliver",
     "webhooks.event_record",
+    "webhooks.events_drain",
     "webhooks.endpoint_disabled_notify",
     "webhooks.events_prune",
 }

@@ -11,7 +11,12 @@ from webhooks.services.endpoints import (
     url_problem,
 )
 from webhooks.services.housekeeping import endpoint_disabled_notify, events_prune
-from webhooks.services.recording import Raised, event_record, events_record
+from webhooks.services.recording import (
+    Raised,
+    event_record,
+    events_record,
+    events_record_messages,
+)
 
 __all__ = [
     "Raised",
@@ -27,5 +32,6 @@ __all__ = [
     "event_record",
     "events_prune",
     "events_record",
+    "events_record_messages",
     "url_problem",
 ]

@@ -1,7 +1,10 @@
 """Recording events: the worker's side of `webhooks.event_record`, and their deliveries.
 
-The changing transaction only writes an outbox message per event (webhooks.subscribers); the
-worker that runs it records the `Event` here, in its own transaction, seconds later at most.
+The changing transaction only writes an outbox message per event (webhooks.subscribers); a
+worker records the `Event` here, in its own transaction, moments later: the drainer
+(`webhooks.events_drain`, nudged once per committed transaction) records many messages' events
+in one go (`events_record_messages`), and a message the sweep publishes by itself is recorded
+alone (`event_record`).
 
 Invariants:
 - an event exists if and only if its change committed (its message was written in that
@@ -266,6 +269,49 @@ def event_record(
             ]
         )
     return "recorded" if recorded else "done"
+
+
+def events_record_messages(messages: Sequence[tuple[int, Mapping[str, Any]]]) -> list[Event]:
+    """Record, in the caller's transaction, the events of many `webhooks.event_record` outbox
+    messages at once, (message id, its kwargs): what `event_record` does for one, with one read
+    of the stock levels they name and one `events_record` call (the drainer's side:
+    oms.outbox.outbox_run_many)."""
+    pairs = {
+        (int(kw.get("sku_id") or 0), int(kw.get("location_id") or 0))
+        for _, kw in messages
+        if kw.get("object_type") == "stock_level" and not kw.get("object_id")
+    }
+    levels: dict[tuple[int, int], int] = {}
+    if pairs:
+        match = Q()
+        for sku_id, location_id in pairs:
+            match |= Q(sku_id=sku_id, location_id=location_id)
+        levels = {
+            (sku_id, location_id): pk
+            for pk, sku_id, location_id in stock_level_list()
+            .filter(match)
+            .values_list("pk", "sku_id", "location_id")
+        }
+    raised: list[Raised] = []
+    for message_id, kw in messages:
+        object_id = int(kw.get("object_id") or 0)
+        if kw.get("object_type") == "stock_level" and not object_id:
+            found = levels.get((int(kw.get("sku_id") or 0), int(kw.get("location_id") or 0)))
+            if found is None:
+                continue  # the level is gone
+            object_id = found
+        occurred_at = kw.get("occurred_at") or ""
+        raised.append(
+            Raised(
+                str(kw["event_type"]),
+                str(kw["object_type"]),
+                object_id,
+                int(message_id),
+                parse_datetime(occurred_at) if occurred_at else None,
+                dict(kw.get("change") or {}),
+            )
+        )
+    return events_record(raised)
 
 
 def new_webhook_id() -> str:

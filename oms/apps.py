@@ -41,6 +41,12 @@ class OmsAdminConfig(AdminConfig):
 
     def ready(self) -> None:
         super().ready()  # autodiscovers every app's admin module
+        from django.utils.module_loading import autodiscover_modules
+
         # The kernel's own pages: oms.admin is the kit every app imports, so it registers nothing.
         import oms.admin.inbox  # noqa: F401
         import oms.admin.outbox  # noqa: F401
+
+        # The operations home's figures and stations: each app's `admin_home` module registers
+        # its own (oms.admin.home), as its `admin` module registers its pages.
+        autodiscover_modules("admin_home")

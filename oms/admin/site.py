@@ -11,6 +11,20 @@ from django.http import HttpRequest
 
 from oms.roles import INTEGRATOR
 
+#: The back office's apps in the order of the work; any other comes after them.
+APP_ORDER = (
+    "orders",
+    "fulfilment",
+    "inventory",
+    "returns",
+    "channels",
+    "webhooks",
+    "reports",
+    "oms",
+    "auth",
+    "authtoken",
+)
+
 
 def is_api_only(user: Any) -> bool:
     """An integrator account is a machine identity: its token must not open a staff session."""
@@ -32,6 +46,20 @@ class OmsAdminSite(admin.AdminSite):
     site_title = "OMS"
     index_title = "Orders, stock, fulfilment, returns and channels"
     login_form = OmsAdminAuthenticationForm
+    index_template = "admin/oms/home.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and not is_api_only(request.user)
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """The operations home (oms.admin.home) above the list of every app's pages."""
+        from oms.admin.home import home_context
+
+        return super().index(request, {**home_context(request), **(extra_context or {})})
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        """The apps in the order of the work (orders first), the accounts and the kernel's
+        plumbing last, instead of alphabetically."""
+        apps = super().get_app_list(request, app_label)
+        rank = {label: n for n, label in enumerate(APP_ORDER)}
+        return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))

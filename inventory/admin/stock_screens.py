@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -18,7 +19,14 @@ from django.urls import URLPattern, path, reverse
 from inventory import services
 from inventory.admin.sku_field import SkuField
 from inventory.models import Location, MovementKind, StockLevel, StockMovement
-from inventory.selectors import available_expression, stock_attention_list
+from inventory.selectors import (
+    ATTENTION_COUNT,
+    ATTENTION_OUT_OF_STOCK,
+    ATTENTION_REORDER,
+    ATTENTION_RUNS_OUT,
+    available_expression,
+    stock_attention_list,
+)
 from inventory.services.count_import import count_import_apply, count_import_parse
 from oms.admin.fields import IntegerField
 from oms.admin.tools import ToolAdmin, admin_form, show_domain_error, signed_preview
@@ -28,7 +36,14 @@ from oms.limits import INT_MAX
 COUNT_IMPORT_SALT = "inventory.admin.count_import"
 COUNT_IMPORT_MAX_AGE = 60 * 60  # a preview may be confirmed within the hour
 COUNT_IMPORT_MAX_BYTES = 1024 * 1024
-ATTENTION_MAX_ROWS = 500
+ATTENTION_PAGE_ROWS = 50
+#: The attention page's "why" filter: its value -> (the items' urgency, its label).
+ATTENTION_KINDS = {
+    "out": (ATTENTION_OUT_OF_STOCK, "Out of stock with demand"),
+    "runs_out": (ATTENTION_RUNS_OUT, "Runs out before replenishment"),
+    "reorder": (ATTENTION_REORDER, "At or below the reorder point"),
+    "count": (ATTENTION_COUNT, "Flagged for a count"),
+}
 
 
 ADJUST_ACTIONS = [
@@ -276,13 +291,32 @@ class StockScreens(ToolAdmin):
         """Levels that need action, most urgent first, each saying why."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        items = stock_attention_list()
+        everything = stock_attention_list()
+        items = everything
+        total = len(everything)
+        query = (request.GET.get("q") or "").strip()[:100]
+        location = (request.GET.get("location") or "").strip()[:100]
+        why = request.GET.get("why") or ""
+        if query:
+            items = [i for i in items if query.casefold() in i.level.sku.code.casefold()]
+        if location:
+            items = [i for i in items if i.level.location.code == location]
+        if why in ATTENTION_KINDS:
+            items = [i for i in items if i.urgency == ATTENTION_KINDS[why][0]]
+        page = Paginator(items, ATTENTION_PAGE_ROWS).get_page(request.GET.get("p"))
+        filters = {k: v for k, v in (("q", query), ("location", location), ("why", why)) if v}
         context = self._context(
             request,
             "Stock that needs attention",
-            items=items[:ATTENTION_MAX_ROWS],
-            total=len(items),
-            truncated=len(items) > ATTENTION_MAX_ROWS,
+            items=page.object_list,
+            page=page,
+            total=total,
+            shown=len(items),
+            filters=filters,
+            page_query=urlencode(filters),
+            kinds=[(key, label) for key, (_, label) in ATTENTION_KINDS.items()],
+            locations=sorted({i.level.location.code for i in everything}),
             can_adjust=self.has_change_permission(request),
+            can_transfer=request.user.has_perm("inventory.add_transfer"),
         )
         return TemplateResponse(request, "admin/inventory/stocklevel/attention.html", context)

@@ -176,8 +176,15 @@ class TransferAdmin(ToolAdmin):
                             reverse("admin:inventory_transfer_change", args=[transfer.pk])
                         )
         else:
-            form = TransferAddForm()
-            formset = TransferLineFormSet(prefix="lines")
+            # Opened from a page that knows what is short (the stock attention page): the
+            # destination and the SKU come filled in.
+            form = TransferAddForm(
+                initial={
+                    k: request.GET[k] for k in ("to_location", "from_location") if k in request.GET
+                }
+            )
+            sku = (request.GET.get("sku") or "")[:64]
+            formset = TransferLineFormSet(prefix="lines", initial=[{"sku": sku}] if sku else None)
         adminform = admin_form(form)
         context = self.tool_context(
             request,

@@ -39,7 +39,6 @@ class OrderAdmin(OrderActions, OrderPage, ReadOnlyModelAdmin):
     list_display = [
         "number",
         "channel_code",
-        "external_id",
         "customer_display",
         "status",
         "payment_status",
@@ -59,7 +58,8 @@ class OrderAdmin(OrderActions, OrderPage, ReadOnlyModelAdmin):
         "payment_status",
         ShipCountryFilter,
     ]
-    date_hierarchy = "created_at"
+    # The day the shopper ordered, not the day the order reached the OMS (a sync imports history).
+    date_hierarchy = "placed_at"
     # Only makes the search box appear: get_search_results searches like the API does.
     search_fields = ["number"]
     search_help_text = "Order number, channel reference, e-mail, name, phone or SKU code."

@@ -5,6 +5,8 @@ from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
 from returns.services.refunds import (
     cancellation_key,
+    paid_amount,
+    refund_confirm,
     refund_create,
     refund_execute,
     refund_execute_gave_up,
@@ -29,6 +31,8 @@ __all__ = [
     "cancellation_key",
     "exchange_external_id",
     "orders_complete_after_return_window",
+    "paid_amount",
+    "refund_confirm",
     "refund_create",
     "refund_execute",
     "refund_execute_gave_up",

@@ -33,7 +33,8 @@ from oms.money import money_on_grid, money_quantum
 from orders.models import Order
 from orders.services import order_capture
 from returns import services
-from returns.adapters import FakePaymentAdapter, RefundResult
+from returns.payments import ProviderRefund, RefundRequest
+from tests.returns.fakes import FakePaymentAdapter
 from returns.models import Refund
 from returns.selectors import returnable_lines
 from returns.states import RefundStatus
@@ -49,7 +50,7 @@ PRICES = {
 
 
 class FailingAdapter(FakePaymentAdapter):
-    def refund(self, **kwargs) -> RefundResult:  # type: ignore[override]
+    def refund(self, request: RefundRequest) -> ProviderRefund:
         raise PermanentError("card expired")
 
 

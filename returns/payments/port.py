@@ -1,0 +1,114 @@
+"""The payment port's records, protocol and registry (see the package docstring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+RefundState = Literal["succeeded", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """What a provider needs to pay a refund back (read from the refund and its order)."""
+
+    refund_id: int
+    key: str  # the provider key: a provider makes at most one refund per key
+    order_id: int
+    order_number: str
+    order_external_id: str
+    channel_code: str
+    channel_kind: str
+    amount: Decimal
+    currency: str
+    reason: str
+    #: The provider's id of the payment to refund (a Stripe PaymentIntent or charge), if any.
+    payment_reference: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    """What the provider says of a refund: `succeeded` (money left), `pending` (accepted but
+    not confirmed: `waiting_for` "staff" or "provider"), or `failed` (with `message`)."""
+
+    state: RefundState
+    reference: str = ""
+    message: str = ""
+    waiting_for: str = ""
+    action_url: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def refund(self, request: RefundRequest) -> ProviderRefund:
+        """Pay the refund back (idempotent on `request.key`). Raises PermanentError (refused),
+        TransientError (unknown outcome, or try later)."""
+        ...
+
+    def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
+        """The refund the provider made with `request.key`, None if it has none. Raises
+        TransientError when it cannot tell."""
+        ...
+
+
+_providers: dict[str, PaymentProvider] = {}
+_override: PaymentProvider | None = None
+
+
+def payment_provider_register(name: str, provider: PaymentProvider | None) -> PaymentProvider | None:
+    """Install (None removes) the provider of `name`; returns the one it replaces."""
+    previous = _providers.get(name)
+    if provider is None:
+        _providers.pop(name, None)
+    else:
+        _providers[name] = provider
+    return previous
+
+
+def payment_provider_override(provider: PaymentProvider | None) -> PaymentProvider | None:
+    """Pay every refund through `provider` (tests and fault drills); None restores the
+    resolution per channel. Returns the override it replaces."""
+    global _override
+    previous, _override = _override, provider
+    return previous
+
+
+_configured: tuple[str, PaymentProvider] | None = None
+
+
+def _configured_override() -> PaymentProvider | None:
+    """The provider made by OMS_PAYMENT_PROVIDER_OVERRIDE (a dotted path to a callable without
+    arguments), for fault drills of real worker processes; never set in production."""
+    global _configured
+    path = str(getattr(settings, "OMS_PAYMENT_PROVIDER_OVERRIDE", "") or "")
+    if not path:
+        return None
+    if _configured is None or _configured[0] != path:
+        _configured = (path, import_string(path)())
+    return _configured[1]
+
+
+def payment_provider_for(provider_name: str) -> PaymentProvider:
+    """The provider that pays back refunds of a channel whose `payment_provider` is
+    `provider_name` (the override, when one is installed)."""
+    if _override is not None:
+        return _override
+    configured = _configured_override()
+    if configured is not None:
+        return configured
+    if provider_name in _providers:
+        return _providers[provider_name]
+    from returns.payments.manual import ChannelTaskProvider, ManualProvider
+    from returns.payments.stripe_psp import StripeProvider
+
+    if provider_name == "stripe":
+        return StripeProvider.from_settings()
+    if provider_name == "channel":
+        return ChannelTaskProvider()
+    return ManualProvider()

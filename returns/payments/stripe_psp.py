@@ -1,0 +1,114 @@
+"""Stripe as the payment service provider, through the official `stripe` library.
+
+Invariants:
+- every refund is created with our key as Stripe's `Idempotency-Key` and in its metadata
+  (`oms_refund_key`): a repeated call is replayed by Stripe, never paid twice, and the refund
+  can be found again by listing the payment's refunds (Stripe has no look-up by idempotency key);
+- the library's own network retries are off: a call not answered (timeout, connection lost) is
+  of unknown outcome and raises TransientError; the refund service then looks the refund up by
+  its key before any new call;
+- 429 and 5xx raise TransientError; a decline or a refused request (400, 402, 404, a key reused
+  with other parameters) raises PermanentError with Stripe's message; Stripe's refund `status`
+  maps to ours: succeeded -> succeeded, pending / requires_action -> pending (processing),
+  failed / canceled -> failed with its `failure_reason`;
+- amounts go to Stripe in minor units of the currency (oms.money.to_minor).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from oms.errors import PermanentError, TransientError
+from oms.money import to_minor
+from returns.payments.port import ProviderRefund, RefundRequest
+
+METADATA_KEY = "oms_refund_key"
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, *, secret_key: str, api_base: str, timeout: float) -> None:
+        self.secret_key = secret_key
+        self.client = stripe.StripeClient(
+            secret_key or "sk_unset",
+            base_addresses={"api": api_base},
+            max_network_retries=0,
+            http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True),
+        )
+
+    @classmethod
+    def from_settings(cls) -> StripeProvider:
+        return cls(
+            secret_key=settings.OMS_STRIPE_SECRET_KEY,
+            api_base=settings.OMS_STRIPE_API_BASE,
+            timeout=float(settings.OMS_STRIPE_TIMEOUT_SECONDS),
+        )
+
+    def _payment(self, request: RefundRequest) -> dict[str, str]:
+        if not self.secret_key:
+            raise PermanentError("Stripe is not configured (OMS_STRIPE_SECRET_KEY).")
+        reference = request.payment_reference
+        if reference.startswith("pi_"):
+            return {"payment_intent": reference}
+        if reference.startswith(("ch_", "py_")):
+            return {"charge": reference}
+        raise PermanentError(
+            f"Order {request.order_number or request.order_id} has no Stripe payment to refund "
+            "(record its PaymentIntent: POST /api/v1/orders/{id}/payments/)."
+        )
+
+    def refund(self, request: RefundRequest) -> ProviderRefund:
+        params: dict[str, Any] = {
+            **self._payment(request),
+            "amount": to_minor(request.amount, request.currency),
+            "metadata": {METADATA_KEY: request.key, "oms_order": request.order_number},
+        }
+        try:
+            refund = self.client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.key},
+            )
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return _outcome(refund)
+
+    def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
+        try:
+            page = self.client.v1.refunds.list(
+                params={**self._payment(request), "limit": 100}  # type: ignore[typeddict-item]
+            )
+            for refund in page.auto_paging_iter():
+                if (refund.get("metadata") or {}).get(METADATA_KEY) == request.key:
+                    return _outcome(refund)
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return None
+
+
+def _outcome(refund: Any) -> ProviderRefund:
+    status = str(refund.get("status") or "")
+    reference = str(refund.get("id") or "")
+    if status == "succeeded":
+        return ProviderRefund(state="succeeded", reference=reference)
+    if status in ("failed", "canceled"):
+        reason = str(refund.get("failure_reason") or status)
+        return ProviderRefund(state="failed", reference=reference, message=f"Stripe: {reason}")
+    return ProviderRefund(
+        state="pending",
+        reference=reference,
+        waiting_for="provider",
+        message=f"Stripe: the refund is {status or 'processing'}.",
+    )
+
+
+def _mapped(exc: stripe.StripeError) -> Exception:
+    message = f"Stripe: {exc.user_message or exc}"[:500]
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return TransientError(message)
+    if isinstance(exc, stripe.APIError) or (exc.http_status or 0) >= 500:
+        return TransientError(message)
+    return PermanentError(message)

@@ -11,25 +11,39 @@ def manual_without_connector(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0005_channel'),
+        ("inventory", "0005_channel"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='capture_on_shipment',
-            field=models.BooleanField(default=False, help_text='Orders arrive authorised; the OMS captures what ships when it ships and voids what is cancelled (payment service providers only).'),
+            model_name="channel",
+            name="capture_on_shipment",
+            field=models.BooleanField(
+                default=False,
+                help_text="Orders arrive authorised; the OMS captures what ships when it ships and voids what is cancelled (payment service providers only).",
+            ),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='payment_provider',
-            field=models.CharField(choices=[('channel', 'The channel (its connector, or a task for staff)'), ('stripe', 'Stripe'), ('manual', 'Manual (cash or bank transfer, confirmed by staff)')], default='channel', help_text="Who took the money of this channel's orders and pays their refunds back.", max_length=12),
+            model_name="channel",
+            name="payment_provider",
+            field=models.CharField(
+                choices=[
+                    ("channel", "The channel (its connector, or a task for staff)"),
+                    ("stripe", "Stripe"),
+                    ("manual", "Manual (cash or bank transfer, confirmed by staff)"),
+                ],
+                default="channel",
+                help_text="Who took the money of this channel's orders and pays their refunds back.",
+                max_length=12,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.CheckConstraint(condition=models.Q(('payment_provider__in', ['channel', 'stripe', 'manual'])), name='channel_payment_provider_valid'),
+            model_name="channel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("payment_provider__in", ["channel", "stripe", "manual"])),
+                name="channel_payment_provider_valid",
+            ),
         ),
         migrations.RunPython(manual_without_connector, migrations.RunPython.noop),
     ]

@@ -5,58 +5,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0006_channel_in_inventory'),
-        ('returns', '0005_permission_refund_orders'),
+        ("orders", "0006_channel_in_inventory"),
+        ("returns", "0005_permission_refund_orders"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='refund',
-            name='action_url',
-            field=models.CharField(blank=True, help_text='Where staff pay it back (a task for staff).', max_length=500),
+            model_name="refund",
+            name="action_url",
+            field=models.CharField(
+                blank=True, help_text="Where staff pay it back (a task for staff).", max_length=500
+            ),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='provider',
+            model_name="refund",
+            name="provider",
             field=models.CharField(blank=True, max_length=12),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='provider_key',
+            model_name="refund",
+            name="provider_key",
             field=models.CharField(blank=True, max_length=80),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='retries',
+            model_name="refund",
+            name="retries",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='waiting_for',
-            field=models.CharField(blank=True, choices=[('', 'Nothing'), ('staff', "Staff (paid by hand or on the channel's site)"), ('provider', 'The payment provider (processing)')], db_index=True, help_text='A pending refund the provider accepted: who must still confirm it.', max_length=8),
+            model_name="refund",
+            name="waiting_for",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Nothing"),
+                    ("staff", "Staff (paid by hand or on the channel's site)"),
+                    ("provider", "The payment provider (processing)"),
+                ],
+                db_index=True,
+                help_text="A pending refund the provider accepted: who must still confirm it.",
+                max_length=8,
+            ),
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=12)),
-                ('kind', models.CharField(choices=[('authorization', 'Authorisation'), ('capture', 'Capture'), ('void', 'Void')], max_length=14)),
-                ('status', models.CharField(choices=[('succeeded', 'Succeeded'), ('failed', 'Failed')], default='succeeded', max_length=10)),
-                ('amount', models.DecimalField(decimal_places=4, max_digits=14)),
-                ('currency', models.CharField(max_length=3)),
-                ('reference', models.CharField(blank=True, help_text="The provider's id.", max_length=128)),
-                ('key', models.CharField(max_length=80, unique=True)),
-                ('failure_reason', models.CharField(blank=True, max_length=500)),
-                ('actor', models.CharField(default='system', max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=12)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("authorization", "Authorisation"),
+                            ("capture", "Capture"),
+                            ("void", "Void"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("succeeded", "Succeeded"), ("failed", "Failed")],
+                        default="succeeded",
+                        max_length=10,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=4, max_digits=14)),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "reference",
+                    models.CharField(blank=True, help_text="The provider's id.", max_length=128),
+                ),
+                ("key", models.CharField(max_length=80, unique=True)),
+                ("failure_reason", models.CharField(blank=True, max_length=500)),
+                ("actor", models.CharField(default="system", max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_amount_pos'), models.CheckConstraint(condition=models.Q(('kind__in', ['authorization', 'capture', 'void'])), name='payment_kind_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['succeeded', 'failed'])), name='payment_status_valid')],
+                "ordering": ["created_at", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="payment_amount_pos"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["authorization", "capture", "void"])),
+                        name="payment_kind_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("status__in", ["succeeded", "failed"])),
+                        name="payment_status_valid",
+                    ),
+                ],
             },
         ),
     ]

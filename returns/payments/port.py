@@ -61,7 +61,9 @@ _providers: dict[str, PaymentProvider] = {}
 _override: PaymentProvider | None = None
 
 
-def payment_provider_register(name: str, provider: PaymentProvider | None) -> PaymentProvider | None:
+def payment_provider_register(
+    name: str, provider: PaymentProvider | None
+) -> PaymentProvider | None:
     """Install (None removes) the provider of `name`; returns the one it replaces."""
     previous = _providers.get(name)
     if provider is None:

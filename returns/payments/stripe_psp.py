@@ -74,14 +74,15 @@ class StripeProvider:
             )
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc
-        return _outcome(refund)
+        return _outcome(refund.to_dict())
 
     def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         try:
             page = self.client.v1.refunds.list(
                 params={**self._payment(request), "limit": 100}  # type: ignore[typeddict-item]
             )
-            for refund in page.auto_paging_iter():
+            for found in page.auto_paging_iter():
+                refund = found.to_dict()
                 if (refund.get("metadata") or {}).get(METADATA_KEY) == request.key:
                     return _outcome(refund)
         except stripe.StripeError as exc:
@@ -89,7 +90,7 @@ class StripeProvider:
         return None
 
 
-def _outcome(refund: Any) -> ProviderRefund:
+def _outcome(refund: dict[str, Any]) -> ProviderRefund:
     status = str(refund.get("status") or "")
     reference = str(refund.get("id") or "")
     if status == "succeeded":

@@ -2,6 +2,7 @@
 exchanges. Import services from here."""
 
 from returns.services.completion import orders_complete_after_return_window
+from returns.services.payments import payment_record, payments_total
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
 from returns.services.refunds import (
     cancellation_key,
@@ -32,6 +33,8 @@ __all__ = [
     "exchange_external_id",
     "orders_complete_after_return_window",
     "paid_amount",
+    "payment_record",
+    "payments_total",
     "refund_confirm",
     "refund_create",
     "refund_execute",

@@ -14,13 +14,13 @@ from oms.errors import InvalidTransition, TransientError
 from oms.models import OutboxMessage
 from oms.outbox import OUTBOX_KWARG, outbox_enqueue, task_by_name
 from returns import services
-from returns.payments import ProviderRefund, RefundRequest, payment_provider_override
-from tests.returns.fakes import FakePaymentAdapter
 from returns.models import Refund
+from returns.payments import ProviderRefund, RefundRequest, payment_provider_override
 from returns.services.refunds import RECOVER_AFTER, execute_key
 from returns.states import RefundStatus
 from tests.holders import dead_holder
 from tests.outbox import queued, run_outbox
+from tests.returns.fakes import FakePaymentAdapter
 
 EXECUTE = "returns.refund_execute"
 State = OutboxMessage.State

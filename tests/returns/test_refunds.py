@@ -12,10 +12,10 @@ from oms.errors import Conflict, InvalidTransition, PermanentError, TransientErr
 from oms.states import assert_transition
 from orders.models import Order
 from returns import services, tasks
-from returns.payments import ProviderRefund, RefundRequest
-from tests.returns.fakes import FakePaymentAdapter
 from returns.models import Refund
+from returns.payments import ProviderRefund, RefundRequest
 from returns.states import REFUND_TRANSITIONS, RefundStatus, ReturnStatus
+from tests.returns.fakes import FakePaymentAdapter
 
 
 class CountingAdapter(FakePaymentAdapter):

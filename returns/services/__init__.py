@@ -2,8 +2,8 @@
 exchanges. Import services from here."""
 
 from returns.services.completion import orders_complete_after_return_window
-from returns.services.payments import payment_record, payments_total
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
+from returns.services.payments import payment_record, payments_total
 from returns.services.refunds import (
     cancellation_key,
     paid_amount,

@@ -7,7 +7,9 @@ Invariants:
   it succeeds only when the channel answered that it refunded, fails with the channel's
   message when the channel refused, and stays pending (TransientError) otherwise;
 - before a push whose earlier answer was lost is sent again, the channel is asked for the
-  refund (channels.services.push.refund_push_lookup: eBay takes no key of ours);
+  refund (channels.services.push.refund_push_lookup: eBay takes no key of ours); a refund the
+  channel is still paying (eBay answers PENDING) stays pending until the channel lists it as
+  refunded (or failed) when asked again;
 - channels that cannot refund such orders from here (Amazon, the POS till, an order not
   received through a connector) get a task for staff, with a link where there is one: the
   refund waits, pending, until staff confirm it with the channel's reference.
@@ -15,9 +17,16 @@ Invariants:
 
 from __future__ import annotations
 
-from channels.services.push import order_connected, refund_push, refund_push_lookup
+from channels.models import ChannelPush
+from channels.services.push import (
+    order_connected,
+    refund_push,
+    refund_push_lookup,
+    refund_push_state,
+)
 from channels.states import PushStatus
 from oms.errors import PermanentError
+from oms.money import money_format
 from returns.payments import ProviderRefund, RefundRequest
 from returns.payments.manual import staff_task
 
@@ -46,7 +55,7 @@ class ChannelRefunds:
         push = refund_push(
             order_id=request.order_id,
             reference=request.key,
-            amount=str(request.amount),
+            amount=money_format(request.amount, request.currency),
             currency=request.currency,
             reason=request.reason,
             move_money=True,
@@ -55,7 +64,7 @@ class ChannelRefunds:
             return self._task(request, "The channel cannot be reached from here.")
         if push.status != PushStatus.SUCCEEDED:
             raise PermanentError(f"{request.channel_code} refused the refund: {push.error}")
-        return ProviderRefund(state="succeeded", reference=push.external_id or push.reference)
+        return _outcome(push)
 
     def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         if self._by_hand(request) is not None:
@@ -63,18 +72,30 @@ class ChannelRefunds:
         push = refund_push_lookup(
             order_id=request.order_id,
             reference=request.key,
-            amount=str(request.amount),
+            amount=money_format(request.amount, request.currency),
             currency=request.currency,
         )
         if push is None or push.status != PushStatus.SUCCEEDED:
             return None
-        return ProviderRefund(state="succeeded", reference=push.external_id or push.reference)
+        outcome = _outcome(push)
+        if outcome.state != "pending":
+            return outcome
+        state = refund_push_state(order_id=request.order_id, reference=request.key)
+        if state == "REFUNDED":
+            return ProviderRefund(state="succeeded", reference=outcome.reference)
+        if state == "FAILED":
+            return ProviderRefund(
+                state="failed",
+                reference=outcome.reference,
+                message=f"{request.channel_code} could not pay the refund back.",
+            )
+        return outcome
 
     def _by_hand(self, request: RefundRequest) -> ProviderRefund | None:
         if request.channel_kind in BY_HAND:
             message, url = BY_HAND[request.channel_kind]
             fields = {
-                "amount": f"{request.amount:f}",
+                "amount": money_format(request.amount, request.currency),
                 "currency": request.currency,
                 "order": request.order_external_id,
             }
@@ -85,7 +106,21 @@ class ChannelRefunds:
 
     def _task(self, request: RefundRequest, why: str) -> ProviderRefund:
         return staff_task(
-            f"{why} Refund {request.amount:f} {request.currency} of order "
+            f"{why} Refund {request.money} of order "
             f"{request.order_external_id} on {request.channel_code}, then confirm the refund "
             "here with the channel's reference."
         )
+
+
+def _outcome(push: ChannelPush) -> ProviderRefund:
+    """A refund the channel accepted: succeeded, unless the channel said it is still moving the
+    money (eBay's refundStatus PENDING): then pending until the channel's look-up says so."""
+    reference = push.external_id or push.reference
+    if str((push.detail or {}).get("refundStatus") or "").upper() == "PENDING":
+        return ProviderRefund(
+            state="pending",
+            reference=reference,
+            waiting_for="provider",
+            message=f"{push.channel.code} is paying the refund back.",
+        )
+    return ProviderRefund(state="succeeded", reference=reference)

@@ -536,3 +536,26 @@ def refund_push_lookup(
         what={"amount": amount, "currency": currency},
     )
     return push
+
+
+def refund_push_state(
+    *, order_id: int, reference: str, adapter: ChannelAdapter | None = None
+) -> str:
+    """The channel's status of the refund a succeeded push created ("PENDING", "REFUNDED",
+    "FAILED"), for channels that pay refunds back asynchronously (eBay, `refund_state`);
+    "" when the channel cannot tell or there is no such push."""
+    order = Order.objects.select_related("channel").get(pk=order_id)
+    channel = _pushable(order)
+    if channel is None:
+        return ""
+    push = ChannelPush.objects.filter(
+        channel=channel,
+        kind=PushKind.REFUND,
+        reference=reference[:128],
+        status=PushStatus.SUCCEEDED,
+    ).first()
+    if push is None or not push.external_id:
+        return ""
+    adapter = adapter or channel_adapter(channel)
+    reader = getattr(adapter, "refund_state", None)
+    return "" if reader is None else str(reader(order.external_id, push.external_id))

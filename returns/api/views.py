@@ -18,6 +18,7 @@ from oms.api.pagination import CursorPagination
 from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import OmsGenericViewSet, actor_of
 from oms.roles import REFUND_ORDERS
+from orders.models import Order
 from returns import selectors, services
 from returns.api.serializers import (
     OrderPaymentsSerializer,
@@ -34,7 +35,6 @@ from returns.api.serializers import (
     ReturnRefundSerializer,
     SuggestedRefundSerializer,
 )
-from orders.models import Order
 from returns.models import ReturnReason, ReturnRequest
 
 

@@ -23,7 +23,7 @@ class ManualProvider:
 
     def refund(self, request: RefundRequest) -> ProviderRefund:
         return staff_task(
-            f"Pay {request.amount:f} {request.currency} back to the shopper of order "
+            f"Pay {request.money} back to the shopper of order "
             f"{request.order_number or request.order_id} (cash or bank transfer), then confirm "
             "the refund with the transfer's reference."
         )
@@ -39,7 +39,7 @@ class ChannelTaskProvider:
 
     def refund(self, request: RefundRequest) -> ProviderRefund:
         return staff_task(
-            f"Refund {request.amount:f} {request.currency} on {request.channel_code} "
+            f"Refund {request.money} on {request.channel_code} "
             f"(order {request.order_external_id}), then confirm the refund with the channel's "
             "refund reference."
         )

@@ -9,6 +9,8 @@ from typing import Any, Literal, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from oms.money import money_format
+
 RefundState = Literal["succeeded", "pending", "failed"]
 
 
@@ -28,6 +30,11 @@ class RefundRequest:
     reason: str
     #: The provider's id of the payment to refund (a Stripe PaymentIntent or charge), if any.
     payment_reference: str = ""
+
+    @property
+    def money(self) -> str:
+        """The amount as people read it: "12.50 EUR"."""
+        return f"{money_format(self.amount, self.currency)} {self.currency}"
 
 
 @dataclass(frozen=True)

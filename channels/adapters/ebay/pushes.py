@@ -199,6 +199,16 @@ class EbayPushes(EbayClient):
             raise PermanentError(f"eBay refused the refund of order {push.order_external_id}.")
         return PushResult(external_id=text_value(answer.get("refundId")), detail=answer)
 
+    def refund_state(self, order_external_id: str, refund_id: str) -> str:
+        """eBay's status of one of the order's refunds (PENDING, REFUNDED, FAILED; "" when
+        eBay does not list it): issueRefund answers PENDING while eBay moves the money."""
+        order = self._order(order_external_id)
+        for refund in dict_value(order.get("paymentSummary")).get("refunds") or []:
+            refund = dict_value(refund)
+            if text_value(refund.get("refundId")) == refund_id:
+                return text_value(refund.get("refundStatus")).upper()
+        return ""
+
     def refund_lookup(self, push: RefundPush, known: Collection[str]) -> PushResult | None:
         """The refund eBay made for a push whose answer was lost: issueRefund takes no key of
         ours, so the order's refunds (getOrder `paymentSummary.refunds`) are read and one of

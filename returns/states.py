@@ -76,6 +76,9 @@ class PaymentKind(models.TextChoices):
 
 
 class PaymentRecordStatus(models.TextChoices):
+    #: A capture or void asked of the provider, its answer not stored yet (looked up first
+    #: when it is asked again).
+    PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
 

@@ -11,24 +11,35 @@ Invariants:
   TransientError (unknown or retry later: nothing is recorded but the attempt);
 - the `channel` provider is registered by the channels app (its connectors) at start-up; with
   none registered (the returns app on its own layer) a channel refund is a task for staff;
+- a provider that captures (Stripe) also implements CapturingProvider: capture on shipment
+  captures what shipped (`final` on the last one, releasing the rest) and voids what is left
+  when the rest is cancelled, each keyed, each looked up before a retry of an unknown outcome;
 - nothing here writes to the database: returns.services.refunds records the outcomes.
 """
 
 from __future__ import annotations
 
 from returns.payments.port import (
+    CaptureRequest,
+    CapturingProvider,
     PaymentProvider,
+    ProviderCapture,
     ProviderRefund,
     RefundRequest,
+    capturing_provider_for,
     payment_provider_for,
     payment_provider_override,
     payment_provider_register,
 )
 
 __all__ = [
+    "CaptureRequest",
+    "CapturingProvider",
     "PaymentProvider",
+    "ProviderCapture",
     "ProviderRefund",
     "RefundRequest",
+    "capturing_provider_for",
     "payment_provider_for",
     "payment_provider_override",
     "payment_provider_register",

@@ -64,6 +64,48 @@ class PaymentProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CaptureRequest:
+    """A capture of part of an authorisation (what shipped), or the void of what is left."""
+
+    key: str  # one capture (or void) per key
+    order_id: int
+    order_number: str
+    payment_reference: str  # the authorisation (a Stripe PaymentIntent)
+    amount: Decimal
+    currency: str
+    #: What was captured before this one (a look-up compares the provider's total with it).
+    captured_before: Decimal
+    #: Nothing is left to ship after this capture: the provider releases the rest.
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderCapture:
+    state: Literal["succeeded", "failed"]
+    reference: str = ""
+    message: str = ""
+
+
+class CapturingProvider(Protocol):
+    """A payment service provider that captures authorisations (capture on shipment)."""
+
+    name: str
+
+    def capture(self, request: CaptureRequest) -> ProviderCapture:
+        """Capture `request.amount` (idempotent on `request.key`). Raises PermanentError,
+        TransientError (unknown outcome)."""
+        ...
+
+    def capture_lookup(self, request: CaptureRequest) -> ProviderCapture | None:
+        """The capture, if the provider shows it happened; None if it did not."""
+        ...
+
+    def void(self, request: CaptureRequest) -> ProviderCapture:
+        """Release what is authorised and not captured (idempotent on `request.key`)."""
+        ...
+
+
 _providers: dict[str, PaymentProvider] = {}
 _override: PaymentProvider | None = None
 
@@ -101,6 +143,16 @@ def _configured_override() -> PaymentProvider | None:
     if _configured is None or _configured[0] != path:
         _configured = (path, import_string(path)())
     return _configured[1]
+
+
+def capturing_provider_for(provider_name: str) -> CapturingProvider | None:
+    """The provider that captures on shipment for `provider_name` (None: it cannot)."""
+    candidate: Any = _override or _configured_override() or _providers.get(provider_name)
+    if candidate is None and provider_name == "stripe":
+        from returns.payments.stripe_psp import StripeProvider
+
+        candidate = StripeProvider.from_settings()
+    return candidate if candidate is not None and hasattr(candidate, "capture") else None
 
 
 def payment_provider_for(provider_name: str) -> PaymentProvider:

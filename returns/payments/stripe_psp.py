@@ -23,7 +23,7 @@ from django.conf import settings
 
 from oms.errors import PermanentError, TransientError
 from oms.money import to_minor
-from returns.payments.port import ProviderRefund, RefundRequest
+from returns.payments.port import CaptureRequest, ProviderCapture, ProviderRefund, RefundRequest
 
 METADATA_KEY = "oms_refund_key"
 
@@ -88,6 +88,63 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc
         return None
+
+    # --- capture on shipment (PaymentIntents authorised with capture_method=manual and, for
+    # split shipments, request_multicapture: each capture but the last has final_capture false)
+
+    def _intent(self, request: CaptureRequest) -> str:
+        if not self.secret_key:
+            raise PermanentError("Stripe is not configured (OMS_STRIPE_SECRET_KEY).")
+        if not request.payment_reference.startswith("pi_"):
+            raise PermanentError(
+                f"Order {request.order_number} has no Stripe PaymentIntent to capture."
+            )
+        return request.payment_reference
+
+    def capture(self, request: CaptureRequest) -> ProviderCapture:
+        intent = self._intent(request)
+        try:
+            answer = self.client.v1.payment_intents.capture(
+                intent,
+                params={  # type: ignore[typeddict-item]
+                    "amount_to_capture": to_minor(request.amount, request.currency),
+                    "final_capture": request.final,
+                    "metadata": {"oms_last_capture_key": request.key},
+                },
+                options={"idempotency_key": request.key},
+            ).to_dict()
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return ProviderCapture(
+            state="succeeded", reference=str(answer.get("latest_charge") or intent)
+        )
+
+    def capture_lookup(self, request: CaptureRequest) -> ProviderCapture | None:
+        """Stripe keeps no list of a PaymentIntent's captures by key: its `amount_received`
+        tells whether this capture happened (it covers what we captured before and this)."""
+        intent = self._intent(request)
+        try:
+            answer = self.client.v1.payment_intents.retrieve(intent).to_dict()
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        wanted = to_minor(request.captured_before + request.amount, request.currency)
+        if int(answer.get("amount_received") or 0) >= wanted:
+            return ProviderCapture(
+                state="succeeded", reference=str(answer.get("latest_charge") or intent)
+            )
+        return None
+
+    def void(self, request: CaptureRequest) -> ProviderCapture:
+        intent = self._intent(request)
+        try:
+            answer = self.client.v1.payment_intents.cancel(
+                intent,
+                params={"cancellation_reason": "abandoned"},
+                options={"idempotency_key": request.key},
+            ).to_dict()
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return ProviderCapture(state="succeeded", reference=str(answer.get("id") or intent))
 
 
 def _outcome(refund: dict[str, Any]) -> ProviderRefund:

@@ -3,7 +3,14 @@ exchanges. Import services from here."""
 
 from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
-from returns.services.payments import payment_record, payments_total
+from returns.services.payments import (
+    payment_capture_shipment,
+    payment_record,
+    payment_status_sync,
+    payment_void_rest,
+    payments_total,
+    shipment_capture_amount,
+)
 from returns.services.refunds import (
     cancellation_key,
     paid_amount,
@@ -33,7 +40,10 @@ __all__ = [
     "exchange_external_id",
     "orders_complete_after_return_window",
     "paid_amount",
+    "payment_capture_shipment",
     "payment_record",
+    "payment_status_sync",
+    "payment_void_rest",
     "payments_total",
     "refund_confirm",
     "refund_create",
@@ -53,4 +63,5 @@ __all__ = [
     "return_refund",
     "return_reject",
     "returned_or_requested",
+    "shipment_capture_amount",
 ]

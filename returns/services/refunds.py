@@ -56,6 +56,7 @@ from returns.services._common import (
     return_line_starts,
     units_paid,
 )
+from returns.services.payments import capture_on_shipment, payment_status_sync
 from returns.services.requests import return_complete
 from returns.states import (
     REFUND_TRANSITIONS,
@@ -589,13 +590,16 @@ def _refund_succeeded(*, order: Order, locked: Refund) -> None:
         )["total"]
         or ZERO
     )
-    paid = paid_amount(order)
-    status = (
-        PaymentStatus.REFUNDED
-        if refunded >= (paid or order.total)
-        else PaymentStatus.PARTIALLY_REFUNDED
-    )
-    order_payment_status_set(order=order, status=status, actor=locked.actor)
+    if capture_on_shipment(order):
+        payment_status_sync(order=order)
+    else:
+        paid = paid_amount(order)
+        status = (
+            PaymentStatus.REFUNDED
+            if refunded >= (paid or order.total)
+            else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        order_payment_status_set(order=order, status=status, actor=locked.actor)
     events.publish(
         RefundSucceeded(
             refund_id=locked.pk,

@@ -186,7 +186,8 @@ def test_an_ebay_refund_whose_answer_was_lost_is_found_and_never_issued_twice(
             raise TransientError("eBay: read timed out")  # eBay refunded; the answer is lost
 
         def refund_lookup(self, p, known):
-            assert p.amount == Decimal("4.00") and not known
+            assert p.amount == Decimal("4.00")
+            assert not known
             return PushResult(external_id=self.refunds[-1]) if self.refunds else None
 
     ebay = LosingEbay()

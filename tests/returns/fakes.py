@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 
-from returns.payments import ProviderRefund, RefundRequest
+from oms.errors import TransientError
+from returns.payments import CaptureRequest, ProviderCapture, ProviderRefund, RefundRequest
 
 
 class FakePaymentAdapter:
@@ -77,3 +79,40 @@ class ConfiguredFake:
 
     def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         return self._fake().refund_lookup(request)
+
+
+class FakeCapturingProvider(FakePaymentAdapter):
+    """A fake payment service provider that also captures and voids authorisations: it keeps
+    what it captured per authorisation, like Stripe's `amount_received`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.captures: dict[str, Decimal] = {}
+        self.received: dict[str, Decimal] = {}
+        self.voids: list[str] = []
+        self.fail_next: Exception | None = None
+        self.lose_next_answer = False
+
+    def capture(self, request: CaptureRequest) -> ProviderCapture:
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        if request.key not in self.captures:
+            self.captures[request.key] = request.amount
+            reference = request.payment_reference
+            self.received[reference] = self.received.get(reference, Decimal(0)) + request.amount
+        if self.lose_next_answer:
+            self.lose_next_answer = False
+            raise TransientError("the answer was lost")
+        return ProviderCapture(state="succeeded", reference=f"ch-{request.key}")
+
+    def capture_lookup(self, request: CaptureRequest) -> ProviderCapture | None:
+        received = self.received.get(request.payment_reference, Decimal(0))
+        if received >= request.captured_before + request.amount:
+            return ProviderCapture(state="succeeded", reference=f"ch-{request.key}")
+        return None
+
+    def void(self, request: CaptureRequest) -> ProviderCapture:
+        if request.key not in self.voids:
+            self.voids.append(request.key)
+        return ProviderCapture(state="succeeded", reference=request.payment_reference)

@@ -217,3 +217,112 @@ def test_an_order_without_a_stripe_payment_fails_with_a_clear_message(
     failed = services.refund_execute(refund=refund)
     assert failed.status == RefundStatus.FAILED
     assert "has no Stripe payment" in failed.failure_reason
+
+
+# --- capture on shipment: PaymentIntents with multicapture -------------------------------------
+
+
+class FakeIntent:
+    """One PaymentIntent authorised for `amount` minor units (capture_method=manual,
+    multicapture): captures add to amount_received, one per Idempotency-Key."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+        self.received = 0
+        self.status = "requires_capture"
+        self.answers: dict[str, str] = {}
+        self.captures: list[dict[str, str]] = []
+        self.slow_seconds = 0.0
+        self.answered = threading.Event()
+
+    def body(self) -> str:
+        return json.dumps(
+            {
+                "id": PI,
+                "object": "payment_intent",
+                "amount": self.amount,
+                "amount_capturable": 0
+                if self.status != "requires_capture"
+                else self.amount - self.received,
+                "amount_received": self.received,
+                "currency": "eur",
+                "capture_method": "manual",
+                "latest_charge": "ch_3OkAbc",
+                "status": self.status,
+            }
+        )
+
+    def capture(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key", "")
+        form = {k: v[0] for k, v in parse_qs(request.get_data(as_text=True)).items()}
+        if key not in self.answers:
+            self.captures.append(form)
+            self.received += int(form["amount_to_capture"])
+            if form.get("final_capture") == "true" or self.received >= self.amount:
+                self.status = "succeeded"
+            self.answers[key] = self.body()
+        if self.slow_seconds:
+            time.sleep(self.slow_seconds)
+        self.answered.set()
+        return Response(self.answers[key], 200, content_type="application/json")
+
+    def cancel(self, request: Request) -> Response:
+        self.status = "canceled"
+        return Response(self.body(), 200, content_type="application/json")
+
+    def retrieve(self, request: Request) -> Response:
+        return Response(self.body(), 200, content_type="application/json")
+
+
+@pytest.fixture
+def intent(httpserver):
+    fake = FakeIntent(5101)
+    base = f"/v1/payment_intents/{PI}"
+    httpserver.expect_request(f"{base}/capture", method="POST").respond_with_handler(fake.capture)
+    httpserver.expect_request(f"{base}/cancel", method="POST").respond_with_handler(fake.cancel)
+    httpserver.expect_request(base, method="GET").respond_with_handler(fake.retrieve)
+    return fake
+
+
+def _capture(amount: str, key: str, *, before: str = "0", final: bool = False):
+    from returns.payments import CaptureRequest
+
+    return CaptureRequest(
+        key=key,
+        order_id=1,
+        order_number="100001",
+        payment_reference=PI,
+        amount=Decimal(amount),
+        currency="EUR",
+        captured_before=Decimal(before),
+        final=final,
+    )
+
+
+def test_stripe_captures_in_parts_and_a_lost_answer_is_found_by_amount_received(httpserver, intent):
+    psp = provider(httpserver, timeout=1.0)
+    first = psp.capture(_capture("29.96", "capture-shipment-1"))
+    assert first.state == "succeeded"
+    assert intent.captures[0] == {
+        "amount_to_capture": "2996",
+        "final_capture": "false",
+        "metadata[oms_last_capture_key]": "capture-shipment-1",
+    }
+    intent.slow_seconds = 2.5  # Stripe captures, the answer is lost
+    intent.answered.clear()
+    second = _capture("21.05", "capture-shipment-2", before="29.96", final=True)
+    with pytest.raises(TransientError):
+        psp.capture(second)
+    assert intent.answered.wait(10)
+    intent.slow_seconds = 0
+    assert psp.capture_lookup(second) is not None  # amount_received covers it
+    assert psp.capture_lookup(_capture("1.00", "capture-shipment-3", before="51.01")) is None
+    assert len(intent.captures) == 2
+    assert intent.received == 5101
+    assert intent.status == "succeeded"
+
+
+def test_stripe_voids_what_is_left(httpserver, intent):
+    psp = provider(httpserver)
+    done = psp.void(_capture("51.01", "void-order-1", final=True))
+    assert (done.state, intent.status) == ("succeeded", "canceled")

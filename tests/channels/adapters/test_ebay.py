@@ -729,7 +729,8 @@ def test_a_refund_whose_answer_was_lost_is_found_among_the_order_s_refunds(https
         move_money=True,
     )
     found = make_adapter(httpserver).refund_lookup(wanted, {"5010000001"})
-    assert found is not None and found.external_id == "5010000003"
+    assert found is not None
+    assert found.external_id == "5010000003"
     assert make_adapter(httpserver).refund_lookup(wanted, {"5010000001", "5010000003"}) is None
     assert make_adapter(httpserver).refund_state("04-11111-22222", "5010000003") == "PENDING"
     assert make_adapter(httpserver).refund_state("04-11111-22222", "5010000001") == "REFUNDED"

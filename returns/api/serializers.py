@@ -223,6 +223,35 @@ class OrderPaymentsSerializer(serializers.Serializer):
     refunds = RefundOutputSerializer(many=True)
 
 
+class ReconciliationQuerySerializer(InputSerializer):
+    provider = serializers.ChoiceField(choices=["stripe", "channel", "manual"])
+    date = serializers.DateField(help_text="The day (UTC), YYYY-MM-DD.")
+
+
+class ReconciliationLineSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    refund = serializers.IntegerField(allow_null=True)
+    order = serializers.CharField()
+    reference = serializers.CharField()
+    currency = serializers.CharField()
+    oms_amount = serializers.CharField(allow_null=True)
+    provider_amount = serializers.CharField(allow_null=True)
+    oms_status = serializers.CharField()
+    provider_status = serializers.CharField()
+    problem = serializers.CharField(
+        help_text="unknown_to_oms, missing_at_provider, amount_differs, status_differs; '' if none"
+    )
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    date = serializers.CharField()
+    provider_refunds = serializers.IntegerField()
+    oms_refunds = serializers.IntegerField()
+    differences = serializers.IntegerField()
+    lines = ReconciliationLineSerializer(many=True)
+
+
 class SuggestedRefundSerializer(serializers.Serializer):
     amount = MoneyField(read_only=True)
     currency = serializers.CharField()

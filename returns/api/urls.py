@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from returns.api.views import (
     OrderPaymentsViewSet,
+    PaymentReconciliationViewSet,
     RefundViewSet,
     ReturnReasonViewSet,
     ReturnViewSet,
@@ -19,5 +20,10 @@ urlpatterns = [
         "orders/<str:pk>/payments/",
         OrderPaymentsViewSet.as_view({"get": "list", "post": "create"}),
         name="order-payments",
+    ),
+    path(
+        "payments/reconciliation/",
+        PaymentReconciliationViewSet.as_view({"get": "list"}),
+        name="payment-reconciliation",
     ),
 ]

@@ -26,6 +26,8 @@ from returns.api.serializers import (
     PaymentRecordSerializer,
     ReasonSerializer,
     ReceiveSerializer,
+    ReconciliationQuerySerializer,
+    ReconciliationSerializer,
     RefundConfirmSerializer,
     RefundCreateSerializer,
     RefundOutputSerializer,
@@ -306,6 +308,34 @@ class OrderPaymentsViewSet(OmsGenericViewSet):
             actor=actor_of(request),
         )
         return Response(PaymentOutputSerializer(payment).data, status=201)
+
+
+class PaymentReconciliationViewSet(OmsGenericViewSet):
+    """GET /payments/reconciliation/: a provider's refunds of a day against the OMS's."""
+
+    permission_classes = [ModelPermissions, RequiresPermission(REFUND_ORDERS)]
+    queryset = selectors.refund_list()
+    serializer_class = ReconciliationSerializer
+
+    @extend_schema(
+        summary="Reconcile a payment provider's refunds of a day",
+        description="The provider's list (Stripe) against the OMS's records, matched by our "
+        "key; each line's `problem` flags a difference (unknown_to_oms, missing_at_provider, "
+        "amount_differs, status_differs).",
+        tags=["returns"],
+        parameters=[
+            OpenApiParameter("provider", str, required=True, enum=["stripe", "channel", "manual"]),
+            OpenApiParameter("date", str, required=True, description="YYYY-MM-DD (UTC)"),
+        ],
+        responses={200: ReconciliationSerializer},
+    )
+    def list(self, request: Request) -> Response:
+        query = ReconciliationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = services.payments_reconcile(
+            provider=query.validated_data["provider"], day=query.validated_data["date"]
+        )
+        return Response(ReconciliationSerializer(report).data)
 
 
 def _order_id(value: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -106,6 +107,25 @@ class CapturingProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One refund as the provider lists it (for the reconciliation report)."""
+
+    reference: str
+    key: str  # our key, as the provider kept it ("" when it has none: not made by us)
+    amount: Decimal
+    currency: str
+    state: str  # succeeded, pending, failed
+
+
+class ListingProvider(Protocol):
+    """A provider that lists its refunds of a day (UTC), for the reconciliation report."""
+
+    name: str
+
+    def refunds_on(self, day: dt.date) -> list[ProviderRecord]: ...
+
+
 _providers: dict[str, PaymentProvider] = {}
 _override: PaymentProvider | None = None
 
@@ -153,6 +173,16 @@ def capturing_provider_for(provider_name: str) -> CapturingProvider | None:
 
         candidate = StripeProvider.from_settings()
     return candidate if candidate is not None and hasattr(candidate, "capture") else None
+
+
+def listing_provider_for(provider_name: str) -> ListingProvider | None:
+    """The provider whose refunds of a day can be listed for `provider_name` (None: none)."""
+    candidate: Any = _override or _configured_override() or _providers.get(provider_name)
+    if candidate is None and provider_name == "stripe":
+        from returns.payments.stripe_psp import StripeProvider
+
+        candidate = StripeProvider.from_settings()
+    return candidate if candidate is not None and hasattr(candidate, "refunds_on") else None
 
 
 def payment_provider_for(provider_name: str) -> PaymentProvider:

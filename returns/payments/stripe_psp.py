@@ -16,14 +16,21 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import stripe
 from django.conf import settings
 
 from oms.errors import PermanentError, TransientError
-from oms.money import to_minor
-from returns.payments.port import CaptureRequest, ProviderCapture, ProviderRefund, RefundRequest
+from oms.money import from_minor, to_minor
+from returns.payments.port import (
+    CaptureRequest,
+    ProviderCapture,
+    ProviderRecord,
+    ProviderRefund,
+    RefundRequest,
+)
 
 METADATA_KEY = "oms_refund_key"
 
@@ -88,6 +95,32 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc
         return None
+
+    def refunds_on(self, day: dt.date) -> list[ProviderRecord]:
+        """Stripe's refunds created on `day` (UTC), every page."""
+        if not self.secret_key:
+            raise PermanentError("Stripe is not configured (OMS_STRIPE_SECRET_KEY).")
+        start = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
+        params = {"created": {"gte": start, "lt": start + 86400}, "limit": 100}
+        records = []
+        try:
+            page = self.client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+            for found in page.auto_paging_iter():
+                refund = found.to_dict()
+                currency = str(refund.get("currency") or "").upper()
+                outcome = _outcome(refund)
+                records.append(
+                    ProviderRecord(
+                        reference=str(refund.get("id") or ""),
+                        key=str((refund.get("metadata") or {}).get(METADATA_KEY) or ""),
+                        amount=from_minor(int(refund.get("amount") or 0), currency),
+                        currency=currency,
+                        state=outcome.state,
+                    )
+                )
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return records
 
     # --- capture on shipment (PaymentIntents authorised with capture_method=manual and, for
     # split shipments, request_multicapture: each capture but the last has final_capture false)

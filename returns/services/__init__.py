@@ -11,6 +11,7 @@ from returns.services.payments import (
     payments_total,
     shipment_capture_amount,
 )
+from returns.services.reconciliation import payments_reconcile
 from returns.services.refunds import (
     cancellation_key,
     paid_amount,
@@ -44,6 +45,7 @@ __all__ = [
     "payment_record",
     "payment_status_sync",
     "payment_void_rest",
+    "payments_reconcile",
     "payments_total",
     "refund_confirm",
     "refund_create",

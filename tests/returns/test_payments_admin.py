@@ -37,7 +37,7 @@ def test_the_order_page_shows_payments_and_refunds(waiting):
 
 
 def test_staff_confirm_a_manual_refund_with_its_reference(waiting):
-    o, refund = waiting
+    _, refund = waiting
     care = staff.admin_client_of(staff.user_of(CUSTOMER_CARE))
     page = care.get(f"/admin/returns/refund/{refund.pk}/change/")
     confirm = f"/admin/returns/refund/{refund.pk}/confirm/"

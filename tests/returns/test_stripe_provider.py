@@ -89,7 +89,7 @@ class FakeStripe:
 
     def list(self, request: Request) -> Response:
         wanted = request.args.get("payment_intent")
-        data = [r for r in self.refunds if r["payment_intent"] == wanted]
+        data = [r for r in self.refunds if wanted is None or r["payment_intent"] == wanted]
         body = {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
         return Response(json.dumps(body), 200, content_type="application/json")
 
@@ -326,3 +326,67 @@ def test_stripe_voids_what_is_left(httpserver, intent):
     psp = provider(httpserver)
     done = psp.void(_capture("51.01", "void-order-1", final=True))
     assert (done.state, intent.status) == ("succeeded", "canceled")
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def test_the_reconciliation_report_flags_every_difference(stripe_order, stripe_fake, care_api):
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    agreed = services.refund_execute(
+        refund=services.refund_create(order=stripe_order, amount=Decimal("1.00"))
+    )
+    lost = services.refund_execute(
+        refund=services.refund_create(order=stripe_order, amount=Decimal("2.00"))
+    )
+    changed = services.refund_execute(
+        refund=services.refund_create(order=stripe_order, amount=Decimal("3.00"))
+    )
+    stripe_fake.refunds = [r for r in stripe_fake.refunds if r["amount"] != 200]
+    next(r for r in stripe_fake.refunds if r["amount"] == 300)["amount"] = 350
+    # Stripe paid a refund the OMS still shows pending (its answer was lost).
+    pending = services.refund_create(order=stripe_order, amount=Decimal("4.00"))
+    Refund.objects.filter(pk=pending.pk).update(provider="stripe")
+    stripe_fake.refunds.append(
+        {
+            "id": "re_pending",
+            "object": "refund",
+            "amount": 400,
+            "currency": "eur",
+            "payment_intent": PI,
+            "metadata": {"oms_refund_key": pending.idempotency_key},
+            "status": "succeeded",
+        }
+    )
+    # A refund made in Stripe's dashboard, outside the OMS.
+    stripe_fake.refunds.append(
+        {
+            "id": "re_dashboard",
+            "object": "refund",
+            "amount": 500,
+            "currency": "eur",
+            "payment_intent": PI,
+            "metadata": {},
+            "status": "succeeded",
+        }
+    )
+    report = services.payments_reconcile(provider="stripe", day=today)
+    problems = {(line["refund"], line["reference"]): line["problem"] for line in report["lines"]}
+    assert problems == {
+        (agreed.pk, agreed.provider_reference): "",
+        (lost.pk, lost.provider_reference): "missing_at_provider",
+        (changed.pk, changed.provider_reference): "amount_differs",
+        (pending.pk, "re_pending"): "status_differs",
+        (None, "re_dashboard"): "unknown_to_oms",
+    }
+    assert report["differences"] == 4
+
+    response = care_api.get(f"/api/v1/payments/reconciliation/?provider=stripe&date={today}")
+    assert response.status_code == 200
+    assert response.json()["differences"] == 4
+    bad = care_api.get("/api/v1/payments/reconciliation/?provider=stripe&date=yesterday")
+    assert bad.status_code == 400
+    manual = care_api.get(f"/api/v1/payments/reconciliation/?provider=manual&date={today}")
+    assert manual.status_code == 400

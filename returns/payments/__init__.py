@@ -28,6 +28,8 @@ from returns.payments.port import (
     ProviderRecord,
     ProviderRefund,
     RefundRequest,
+)
+from returns.payments.registry import (
     capturing_provider_for,
     listing_provider_for,
     payment_provider_for,

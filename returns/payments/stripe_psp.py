@@ -69,25 +69,23 @@ class StripeProvider:
         )
 
     def refund(self, request: RefundRequest) -> ProviderRefund:
-        params: dict[str, Any] = {
+        params: Any = {  # the library's TypedDicts name these keys
             **self._payment(request),
             "amount": to_minor(request.amount, request.currency),
             "metadata": {METADATA_KEY: request.key, "oms_order": request.order_number},
         }
         try:
             refund = self.client.v1.refunds.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.key},
+                params=params, options={"idempotency_key": request.key}
             )
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc
         return _outcome(refund.to_dict())
 
     def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
+        params: Any = {**self._payment(request), "limit": 100}
         try:
-            page = self.client.v1.refunds.list(
-                params={**self._payment(request), "limit": 100}  # type: ignore[typeddict-item]
-            )
+            page = self.client.v1.refunds.list(params=params)
             for found in page.auto_paging_iter():
                 refund = found.to_dict()
                 if (refund.get("metadata") or {}).get(METADATA_KEY) == request.key:
@@ -101,10 +99,10 @@ class StripeProvider:
         if not self.secret_key:
             raise PermanentError("Stripe is not configured (OMS_STRIPE_SECRET_KEY).")
         start = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
-        params = {"created": {"gte": start, "lt": start + 86400}, "limit": 100}
+        params: Any = {"created": {"gte": start, "lt": start + 86400}, "limit": 100}
         records = []
         try:
-            page = self.client.v1.refunds.list(params=params)  # type: ignore[arg-type]
+            page = self.client.v1.refunds.list(params=params)
             for found in page.auto_paging_iter():
                 refund = found.to_dict()
                 currency = str(refund.get("currency") or "").upper()
@@ -136,15 +134,14 @@ class StripeProvider:
 
     def capture(self, request: CaptureRequest) -> ProviderCapture:
         intent = self._intent(request)
+        params: Any = {
+            "amount_to_capture": to_minor(request.amount, request.currency),
+            "final_capture": request.final,
+            "metadata": {"oms_last_capture_key": request.key},
+        }
         try:
             answer = self.client.v1.payment_intents.capture(
-                intent,
-                params={  # type: ignore[typeddict-item]
-                    "amount_to_capture": to_minor(request.amount, request.currency),
-                    "final_capture": request.final,
-                    "metadata": {"oms_last_capture_key": request.key},
-                },
-                options={"idempotency_key": request.key},
+                intent, params=params, options={"idempotency_key": request.key}
             ).to_dict()
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc

@@ -277,10 +277,14 @@ class Channel(models.Model):
         max_length=12,
         choices=PaymentProvider.choices,
         default=PaymentProvider.CHANNEL,
+        # A database default too: rows written by code older than the column (a rolling
+        # deploy, a migration test's historical models) still get a valid provider.
+        db_default=PaymentProvider.CHANNEL,
         help_text="Who took the money of this channel's orders and pays their refunds back.",
     )
     capture_on_shipment = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Orders arrive authorised; the OMS captures what ships when it ships and "
         "voids what is cancelled (payment service providers only).",
     )

@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
             model_name="channel",
             name="capture_on_shipment",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Orders arrive authorised; the OMS captures what ships when it ships and voids what is cancelled (payment service providers only).",
             ),
@@ -33,6 +34,7 @@ class Migration(migrations.Migration):
                     ("stripe", "Stripe"),
                     ("manual", "Manual (cash or bank transfer, confirmed by staff)"),
                 ],
+                db_default="channel",
                 default="channel",
                 help_text="Who took the money of this channel's orders and pays their refunds back.",
                 max_length=12,

@@ -18,12 +18,12 @@ urlpatterns = [
     *router.urls,
     path(
         "orders/<str:pk>/payments/",
-        OrderPaymentsViewSet.as_view({"get": "list", "post": "create"}),
+        OrderPaymentsViewSet.as_view({"get": "show", "post": "record"}),
         name="order-payments",
     ),
     path(
         "payments/reconciliation/",
-        PaymentReconciliationViewSet.as_view({"get": "list"}),
+        PaymentReconciliationViewSet.as_view({"get": "report"}),
         name="payment-reconciliation",
     ),
 ]

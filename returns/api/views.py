@@ -282,7 +282,7 @@ class OrderPaymentsViewSet(OmsGenericViewSet):
         tags=["orders"],
         responses={200: OrderPaymentsSerializer},
     )
-    def list(self, request: Request, pk: str) -> Response:
+    def show(self, request: Request, pk: str) -> Response:
         data = selectors.order_payments(order_id=_order_id(pk))
         return Response(OrderPaymentsSerializer(data).data)
 
@@ -295,7 +295,7 @@ class OrderPaymentsViewSet(OmsGenericViewSet):
         request=PaymentRecordSerializer,
         responses={201: PaymentOutputSerializer},
     )
-    def create(self, request: Request, pk: str) -> Response:
+    def record(self, request: Request, pk: str) -> Response:
         serializer = PaymentRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -329,7 +329,7 @@ class PaymentReconciliationViewSet(OmsGenericViewSet):
         ],
         responses={200: ReconciliationSerializer},
     )
-    def list(self, request: Request) -> Response:
+    def report(self, request: Request) -> Response:
         query = ReconciliationQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = services.payments_reconcile(

@@ -5,11 +5,18 @@ Invariants:
 - the refunds of an order that have not failed never add up to more than was paid: checked
   under the order's row lock, so concurrent refunds serialise (lock order: Order -> ... ->
   ReturnRequest);
-- a refund is executed by the payment provider after commit (its execution is written to the
-  outbox with the refund), with its idempotency key; from its second attempt on the provider is
-  asked first whether it already happened; a refund that is no longer pending is never executed
-  again; one whose retries are spent stays pending, flagged for staff (it may have happened),
-  and a pending refund nothing is executing is executed again by `refunds_recover`;
+- a refund is executed after commit (its execution is written to the outbox with the refund)
+  by the order's payment provider (returns.payments: the channel, Stripe, or staff for
+  `manual`), with its provider key (the idempotency key, a new one per retry after a failure);
+  from its second attempt on (or while the provider is still processing it) the provider is
+  asked first whether it already happened, so money never leaves twice;
+- a refund is `succeeded` only when whoever took the money confirms it: the provider answers
+  that it paid, or staff confirm one paid by hand with its reference (`refund_confirm`); until
+  then it stays pending (`waiting_for` staff or provider); a refusal is `failed` with the
+  provider's message and may be retried (`refund_retry`) if the money is still due;
+- a refund that is no longer pending is never executed again; one whose retries are spent stays
+  pending, flagged for staff (it may have happened), and a pending refund nothing is executing
+  (and no staff confirmation awaits) is executed again by `refunds_recover`;
 - the suggested refund of a return counts, per unit, what the shopper paid (price less the
   line's discount share, plus its tax share unless prices include tax; the line's total split
   over its units to the cent, returned units taking the line's units from the first on in the

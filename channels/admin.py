@@ -158,6 +158,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
                 ]
             },
         ),
+        ("Payments", {"fields": ["payment_provider", "capture_on_shipment"]}),
         (
             "Credentials",
             {"fields": ["credentials_stored", "credentials", "clear_credentials"]},

@@ -23,6 +23,12 @@ class ChannelsConfig(AppConfig):
 
         events.subscribe(RefundSucceeded, subscribers.push_on_refund_succeeded)
 
+        # Refunds of channels whose payment provider is "channel" are paid back through them.
+        from channels.payments import ChannelRefunds
+        from returns.payments import payment_provider_register
+
+        payment_provider_register("channel", ChannelRefunds())
+
         from channels.privacy import ChannelsPersonalData
         from orders.ports import personal_data_register
 

@@ -1,7 +1,7 @@
 """How the channels app reacts to events of the apps below it: it writes pushes to the outbox.
 
 Invariant: only orders of a channel with a connector are pushed (shipments, our
-cancellations, refunds that succeeded); a cancellation the channel
+cancellations, refunds another provider paid back); a cancellation the channel
 itself asked for is not echoed back to it.
 """
 
@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import uuid
 
-from channels.adapters import ADAPTERS
+from channels.services.push import order_connected
 from channels.services.sync import CHANNEL_CANCEL_PREFIX
 from fulfilment.events import ShipmentShipped
 from oms.outbox import outbox_enqueue
 from orders.events import OrderCancelled
-from orders.models import Order
 from returns.events import RefundSucceeded
 
 
 def _connected(order_id: int) -> bool:
-    """The order came in through its channel's connector (a sync or a webhook), so the channel
-    knows it; orders typed in through the API or a CSV file stay ours to tell about."""
-    kind = (
-        Order.objects.filter(pk=order_id, channel_state__isnull=False)
-        .exclude(channel__credentials_encrypted="")
-        .values_list("channel__kind", flat=True)
-        .first()
-    )
-    return kind in ADAPTERS
+    return order_connected(order_id)
 
 
 def push_on_shipment_shipped(event: ShipmentShipped) -> None:
@@ -51,7 +42,8 @@ def push_on_order_cancelled(event: OrderCancelled) -> None:
 
 
 def push_on_refund_succeeded(event: RefundSucceeded) -> None:
-    if not _connected(event.order_id):
+    # A refund the channel paid back itself (payment provider "channel") is known to it already.
+    if event.provider == "channel" or not _connected(event.order_id):
         return
     outbox_enqueue(
         "channels.refund_push",

@@ -268,8 +268,15 @@ OMS_OUTBOX_SWEEP_SECONDS = env_int("OMS_OUTBOX_SWEEP_SECONDS", 5)
 OMS_OUTBOX_RETENTION_DAYS = env_int("OMS_OUTBOX_RETENTION_DAYS", 7)
 #: /healthz is degraded when a due message has waited longer than this.
 OMS_OUTBOX_MAX_AGE_SECONDS = env_int("OMS_OUTBOX_MAX_AGE_SECONDS", 300)
-#: The fake payment provider's ledger (a folder; empty: in memory) and its slowness, for
-#: development and the fault tests (returns/adapters.py).
+# Payments (returns/payments): Stripe for channels whose payment_provider is "stripe".
+OMS_STRIPE_SECRET_KEY = env_str("OMS_STRIPE_SECRET_KEY")
+OMS_STRIPE_API_BASE = env_str("OMS_STRIPE_API_BASE", "https://api.stripe.com")
+#: A Stripe call not answered within this is of unknown outcome: the refund is looked up by its
+#: key before it is tried again.
+OMS_STRIPE_TIMEOUT_SECONDS = env_int("OMS_STRIPE_TIMEOUT_SECONDS", 20)
+#: Test and fault-drill only: a dotted path to a callable making the provider every refund is
+#: paid through (tests/returns/fakes.py), and that fake's ledger folder and slowness.
+OMS_PAYMENT_PROVIDER_OVERRIDE = env_str("OMS_PAYMENT_PROVIDER_OVERRIDE")
 OMS_FAKE_PAYMENTS_DIR = env_str("OMS_FAKE_PAYMENTS_DIR")
 OMS_FAKE_PAYMENTS_DELAY_MS = env_int("OMS_FAKE_PAYMENTS_DELAY_MS", 0)
 OMS_WORKER_HEARTBEAT_SECONDS = env_int("OMS_WORKER_HEARTBEAT_SECONDS", 10)

@@ -24,13 +24,17 @@ class OrderStatus(models.TextChoices):
 class PaymentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     AUTHORIZED = "authorized", "Authorized"
+    #: Captured on shipment: what shipped is paid, the rest is still only authorised.
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
     PAID = "paid", "Paid"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
     VOIDED = "voided", "Voided"
 
 
-PAYMENT_OK_TO_SHIP = frozenset({PaymentStatus.AUTHORIZED, PaymentStatus.PAID})
+PAYMENT_OK_TO_SHIP = frozenset(
+    {PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_PAID, PaymentStatus.PAID}
+)
 
 
 class HoldReason(models.TextChoices):

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,15 +22,23 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from oms.admin.readonly import ReadOnlyInline
-from oms.admin.tools import ToolAdmin, each_object
+from oms.admin.tools import ToolAdmin, admin_form, each_object, show_domain_error
 from oms.errors import DomainError
 from oms.money import parse_money
 from oms.roles import REFUND_ORDERS
+from orders.admin.orders import register_order_inline
 from orders.models import Order
 from returns import selectors, services
 from returns.labels import return_label
-from returns.models import RECEIPT_COUNTS, Refund, ReturnLine, ReturnReason, ReturnRequest
-from returns.states import LABEL_STATUSES, ReturnSource
+from returns.models import (
+    RECEIPT_COUNTS,
+    Payment,
+    Refund,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+)
+from returns.states import LABEL_STATUSES, RefundStatus, ReturnSource
 
 
 @admin.register(ReturnReason)
@@ -377,10 +387,12 @@ class RefundAdmin(ToolAdmin):
         "amount",
         "currency",
         "status",
+        "provider",
+        "waiting_for",
         "needs_attention",
         "created_at",
     ]
-    list_filter = ["status", "needs_attention"]
+    list_filter = ["status", "waiting_for", "provider", "needs_attention"]
     list_select_related = ["order", "return_request"]
     search_fields = ["order__number", "provider_reference"]
     readonly_fields = [
@@ -390,10 +402,15 @@ class RefundAdmin(ToolAdmin):
         "currency",
         "status",
         "reason",
+        "provider",
+        "waiting_for",
+        "action_url",
         "idempotency_key",
+        "provider_key",
         "provider_reference",
         "failure_reason",
         "attempts",
+        "retries",
         "needs_attention",
         "attention_message",
         "actor",
@@ -404,8 +421,71 @@ class RefundAdmin(ToolAdmin):
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(REFUND_ORDERS))
 
+    def get_urls(self) -> list[URLPattern]:
+        confirm = path(
+            "<path:object_id>/confirm/",
+            self.admin_site.admin_view(self.confirm_view),
+            name="returns_refund_confirm",
+        )
+        return [confirm, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra: dict[str, Any] = {**(extra_context or {})}
+        refund = self.get_object(request, unquote(object_id))
+        waiting = (
+            refund is not None
+            and refund.status == RefundStatus.PENDING
+            and refund.waiting_for == "staff"
+        )
+        if refund is not None and waiting and self.has_refund_permission(request):
+            extra["confirm_url"] = reverse("admin:returns_refund_confirm", args=[refund.pk])
+            extra["action_url"] = refund.action_url
+        return super().change_view(request, object_id, form_url, extra)
+
+    def confirm_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Staff paid the refund back by hand: they confirm it with the reference
+        (returns.services.refund_confirm)."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        refund = self.get_object(request, unquote(object_id))
+        if refund is None:
+            raise Http404(f"No refund {object_id}.")
+        change_url = reverse("admin:returns_refund_change", args=[refund.pk])
+        form = RefundConfirmForm(request.POST if request.method == "POST" else None)
+        status = 200
+        if form.is_bound and form.is_valid():
+            try:
+                services.refund_confirm(
+                    refund=refund.pk,
+                    reference=form.cleaned_data["reference"],
+                    actor=self.actor(request),
+                )
+            except DomainError as exc:
+                show_domain_error(form, exc)
+                status = exc.status
+            else:
+                self.message_user(request, f"Refund {refund.pk}: confirmed.", messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = self.tool_context(
+            request,
+            "Confirm the refund",
+            refund=refund,
+            change_url=change_url,
+            form=form,
+            adminform=admin_form(form),
+        )
+        return TemplateResponse(
+            request, "admin/returns/refund/confirm.html", context, status=status
+        )
+
     @admin.action(
-        description="Execute again (pending refunds the provider never confirmed)",
+        description="Try again (failed refunds, or pending ones the provider never confirmed)",
         permissions=["refund"],
     )
     def execute_again(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
@@ -433,6 +513,47 @@ class RefundAdmin(ToolAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RefundConfirmForm(forms.Form):
+    reference = forms.CharField(
+        max_length=128, help_text="The bank transfer's, receipt's or channel's reference."
+    )
+
+
+class OrderPaymentInline(ReadOnlyInline):
+    """The order page's payments: the authorisation, captures and voids."""
+
+    model = Payment
+    verbose_name_plural = "Payments (authorisation, captures, voids)"
+    fields = ("kind", "provider", "amount", "currency", "status", "reference", "created_at")
+
+
+class OrderRefundInline(ReadOnlyInline):
+    """The order page's refunds, with who pays them back and what they wait for."""
+
+    model = Refund
+    verbose_name_plural = "Refunds"
+    fields = (
+        "refund_link",
+        "amount",
+        "currency",
+        "status",
+        "provider",
+        "provider_reference",
+        "waiting_for",
+        "failure_reason",
+        "created_at",
+    )
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj: Refund) -> str:
+        url = reverse("admin:returns_refund_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.pk)
+
+
+register_order_inline(OrderPaymentInline)
+register_order_inline(OrderRefundInline)
 
 
 from returns import admin_receiving, admin_reports  # noqa: E402, F401

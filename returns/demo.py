@@ -23,6 +23,7 @@ from django.utils import timezone
 from fulfilment.models import Shipment
 from oms.demo import story_at
 from oms.errors import DomainError
+from oms.money import money_quantum
 from orders.models import Order, OrderLine
 from orders.services import order_convert_total
 from orders.states import OrderStatus
@@ -241,7 +242,7 @@ def demo_returns(stdout: Writer) -> dict[str, int]:
                 amount = min(order.total, max(order.total / 10, Decimal("1")))
                 refund = services.refund_create(
                     order=order,
-                    amount=amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN),
+                    amount=amount.quantize(money_quantum(order.currency), rounding=ROUND_DOWN),
                     reason=APPEASEMENT_REASON,
                     actor="demo",
                 )

@@ -16,6 +16,8 @@ class RefundSucceeded:
     currency: str
     reference: str  # the refund's idempotency key
     reason: str
+    #: Who paid it back ("channel": the channel itself did, so there is nothing to tell it).
+    provider: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,14 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from returns.states import RefundStatus, ReturnSource, ReturnStatus
+from returns.states import (
+    PaymentKind,
+    PaymentRecordStatus,
+    RefundStatus,
+    RefundWaiting,
+    ReturnSource,
+    ReturnStatus,
+)
 
 ZERO = Decimal("0")
 
@@ -208,6 +215,23 @@ class Refund(models.Model):
     attention_message = models.CharField(
         max_length=500, blank=True, help_text="Why staff must look (the provider never answered)."
     )
+    #: Who pays it back (the order's channel's payment provider when it was executed).
+    provider = models.CharField(max_length=12, blank=True)
+    #: The key sent to the provider: the idempotency key, then a new one per retry after a
+    #: failure (a provider replays a failed key's failure).
+    provider_key = models.CharField(max_length=80, blank=True)
+    #: Tries after a failure (each one with its own provider key).
+    retries = models.PositiveSmallIntegerField(default=0)
+    waiting_for = models.CharField(
+        max_length=8,
+        choices=RefundWaiting.choices,
+        blank=True,
+        db_index=True,
+        help_text="A pending refund the provider accepted: who must still confirm it.",
+    )
+    action_url = models.CharField(
+        max_length=500, blank=True, help_text="Where staff pay it back (a task for staff)."
+    )
     actor = models.CharField(max_length=150, default="system")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -225,6 +249,50 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.status})"
+
+    @property
+    def key_for_provider(self) -> str:
+        return self.provider_key or self.idempotency_key
+
+
+class Payment(models.Model):
+    """Money the shopper's payment provider holds or took for an order: the authorisation sent
+    with the order, the captures made when goods ship, the void of what was never captured.
+
+    Invariants: an amount is positive and in the order's currency; `key` (the idempotency key
+    sent to the provider) is unique, so a capture or void is recorded once; captured never
+    exceeds authorised (checked under the order's lock by returns.services.payments).
+    """
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=12)
+    kind = models.CharField(max_length=14, choices=PaymentKind.choices)
+    status = models.CharField(
+        max_length=10, choices=PaymentRecordStatus.choices, default=PaymentRecordStatus.SUCCEEDED
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=128, blank=True, help_text="The provider's id.")
+    key = models.CharField(max_length=80, unique=True)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=150, default="system")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_pos"),
+            models.CheckConstraint(
+                condition=Q(kind__in=PaymentKind.values), name="payment_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentRecordStatus.values), name="payment_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency} ({self.status})"
 
 
 class ReceivingQueue(ReturnRequest):

@@ -2,8 +2,9 @@
 
 A return is requested, then authorised or rejected; authorised goods are received (partially,
 then fully) and the return completes once it is settled. It can be cancelled only before
-anything was received. A refund is pending until the payment provider answers: succeeded or
-failed, both final.
+anything was received. A refund is pending until whoever took the money (the channel, the
+payment service provider, or staff for cash and bank transfers) confirms it: succeeded (final)
+or failed (with the provider's message; staff may try it again, back to pending).
 """
 
 from __future__ import annotations
@@ -60,6 +61,28 @@ class RefundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class RefundWaiting(models.TextChoices):
+    """Who must still confirm a pending refund the provider accepted."""
+
+    NOTHING = "", "Nothing"
+    STAFF = "staff", "Staff (paid by hand or on the channel's site)"
+    PROVIDER = "provider", "The payment provider (processing)"
+
+
+class PaymentKind(models.TextChoices):
+    AUTHORIZATION = "authorization", "Authorisation"
+    CAPTURE = "capture", "Capture"
+    VOID = "void", "Void"
+
+
+class PaymentRecordStatus(models.TextChoices):
+    #: A capture or void asked of the provider, its answer not stored yet (looked up first
+    #: when it is asked again).
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
 R = ReturnStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     R.REQUESTED: frozenset({R.AUTHORISED, R.REJECTED, R.CANCELLED}),
@@ -88,5 +111,6 @@ F = RefundStatus
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
     F.PENDING: frozenset({F.SUCCEEDED, F.FAILED}),
     F.SUCCEEDED: frozenset(),
-    F.FAILED: frozenset(),
+    # A failed refund can be tried again (with a new provider key), if the money is still due.
+    F.FAILED: frozenset({F.PENDING}),
 }

@@ -20,6 +20,22 @@ def refund_execute(refund_id: int, **_: Any) -> str:
     return execute(refund=refund_id).status
 
 
+@oms_task(name="returns.payment_capture")
+def payment_capture(shipment_id: int, **_: Any) -> str | None:
+    from returns.services import payment_capture_shipment
+
+    done = payment_capture_shipment(shipment_id=shipment_id)
+    return None if done is None else done.status
+
+
+@oms_task(name="returns.payment_void")
+def payment_void(order_id: int, **_: Any) -> str | None:
+    from returns.services import payment_void_rest
+
+    done = payment_void_rest(order_id=order_id)
+    return None if done is None else done.status
+
+
 @oms_task(name="returns.refunds_recover")
 def refunds_recover(**_: Any) -> int:
     """Beat: execute again the refunds left pending (see returns.services.refunds_recover)."""

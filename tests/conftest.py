@@ -88,6 +88,27 @@ def _fresh_rate_limits() -> None:
     refdata.forget()
 
 
+@pytest.fixture(autouse=True)
+def fake_payments():
+    """Refunds are paid by the in-memory fake provider (tests/returns/fakes.py) unless a test
+    asks for the real resolution per channel (`real_payments`)."""
+    from returns.payments import payment_provider_override
+    from tests.returns.fakes import FakePaymentAdapter
+
+    fake = FakePaymentAdapter()
+    previous = payment_provider_override(fake)
+    yield fake
+    payment_provider_override(previous)
+
+
+@pytest.fixture
+def real_payments(fake_payments):
+    """Refunds go to the provider of the order's channel (channel, stripe, manual)."""
+    from returns.payments import payment_provider_override
+
+    payment_provider_override(None)
+
+
 def point_celery_at(
     url: str, transport: str | None, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Celery:

@@ -210,6 +210,9 @@ class RefundPush:
     amount: Decimal
     currency: str
     reason: str
+    #: True when the channel pays the refund back (its payment_provider is "channel"); False
+    #: when another provider did and the channel only records it (no money moves twice).
+    move_money: bool = False
 
 
 @dataclass

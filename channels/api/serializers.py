@@ -1,7 +1,15 @@
 from rest_framework import serializers
 
 from channels.models import ChannelSyncRun
-from inventory.models import Channel, ChannelKind, Location, Sku, code_validator, validate_currency
+from inventory.models import (
+    Channel,
+    ChannelKind,
+    Location,
+    PaymentProvider,
+    Sku,
+    code_validator,
+    validate_currency,
+)
 from oms.api.fields import model_integer
 from oms.api.serializers import InputSerializer
 
@@ -34,6 +42,8 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "returns_auto_authorise",
             "refund_basis",
             "exchange_timing",
+            "payment_provider",
+            "capture_on_shipment",
             "created_at",
             "updated_at",
         ]
@@ -70,6 +80,12 @@ class ChannelInputSerializer(InputSerializer):
     returns_auto_authorise = serializers.BooleanField(required=False)
     refund_basis = serializers.ChoiceField(choices=["received", "authorised"], required=False)
     exchange_timing = serializers.ChoiceField(choices=["on_receipt", "immediate"], required=False)
+    payment_provider = serializers.ChoiceField(
+        choices=PaymentProvider.choices,
+        required=False,
+        help_text="Who pays refunds back: the channel, Stripe, or staff by hand (manual).",
+    )
+    capture_on_shipment = serializers.BooleanField(required=False)
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=10000),
         required=False,

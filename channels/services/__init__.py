@@ -37,6 +37,8 @@ CHANNEL_UPDATABLE = (
     "returns_auto_authorise",
     "refund_basis",
     "exchange_timing",
+    "payment_provider",
+    "capture_on_shipment",
 )
 #: Settings a channel may be created with besides its identity (all have defaults).
 CHANNEL_SETTINGS = CHANNEL_UPDATABLE[5:]

@@ -59,6 +59,18 @@ def has_connector(channel: Channel) -> bool:
     return channel.kind in ADAPTERS
 
 
+def order_connected(order_id: int) -> bool:
+    """The order came in through its channel's connector (a sync or a webhook), so the channel
+    knows it; orders typed in through the API or a CSV file stay ours to tell about."""
+    kind = (
+        Order.objects.filter(pk=order_id, channel_state__isnull=False)
+        .exclude(channel__credentials_encrypted="")
+        .values_list("channel__kind", flat=True)
+        .first()
+    )
+    return kind in ADAPTERS
+
+
 # --- stock ------------------------------------------------------------------------------------
 
 
@@ -446,9 +458,11 @@ def refund_push(
     amount: str,
     currency: str,
     reason: str,
+    move_money: bool = False,
     adapter: ChannelAdapter | None = None,
 ) -> ChannelPush | None:
-    """Tell the order's channel about a refund we made. Idempotent on the refund's key."""
+    """Tell the order's channel about a refund another provider paid (or, with `move_money`,
+    have the channel pay it back). Idempotent on the refund's key."""
     from decimal import Decimal
 
     order = Order.objects.select_related("channel").get(pk=order_id)
@@ -458,6 +472,7 @@ def refund_push(
         amount=Decimal(amount),
         currency=currency,
         reason=reason,
+        move_money=move_money,
     )
     return _push_once(
         order=order,
@@ -467,3 +482,80 @@ def refund_push(
         describe={"amount": amount, "currency": currency},
         adapter=adapter,
     )
+
+
+def refund_push_lookup(
+    *,
+    order_id: int,
+    reference: str,
+    amount: str,
+    currency: str,
+    adapter: ChannelAdapter | None = None,
+) -> ChannelPush | None:
+    """After a refund push whose answer was lost: the refund the channel made for it, found by
+    asking the channel (adapters with `refund_lookup`: eBay keeps no key of ours), recorded as
+    the push's success. None when the channel has none or cannot tell (Shopify and WooCommerce
+    are idempotent on our key: asking them again is safe)."""
+    from decimal import Decimal
+
+    order = Order.objects.select_related("channel").get(pk=order_id)
+    channel = _pushable(order)
+    if channel is None:
+        return None
+    push = ChannelPush.objects.filter(
+        channel=channel, kind=PushKind.REFUND, reference=reference[:128]
+    ).first()
+    if push is None or push.status == PushStatus.SUCCEEDED:
+        return push
+    adapter = adapter or channel_adapter(channel)
+    lookup = getattr(adapter, "refund_lookup", None)
+    if lookup is None:
+        return None
+    known = set(
+        ChannelPush.objects.filter(order=order, kind=PushKind.REFUND, status=PushStatus.SUCCEEDED)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    wanted = RefundPush(
+        order_external_id=order.external_id,
+        reference=reference,
+        amount=Decimal(amount),
+        currency=currency,
+        reason="",
+        move_money=True,
+    )
+    result: PushResult | None = lookup(wanted, known)
+    if result is None:
+        return None
+    _push_done(
+        push,
+        order,
+        PushStatus.SUCCEEDED,
+        external_id=result.external_id,
+        detail={**result.detail, "found_by_lookup": True},
+        what={"amount": amount, "currency": currency},
+    )
+    return push
+
+
+def refund_push_state(
+    *, order_id: int, reference: str, adapter: ChannelAdapter | None = None
+) -> str:
+    """The channel's status of the refund a succeeded push created ("PENDING", "REFUNDED",
+    "FAILED"), for channels that pay refunds back asynchronously (eBay, `refund_state`);
+    "" when the channel cannot tell or there is no such push."""
+    order = Order.objects.select_related("channel").get(pk=order_id)
+    channel = _pushable(order)
+    if channel is None:
+        return ""
+    push = ChannelPush.objects.filter(
+        channel=channel,
+        kind=PushKind.REFUND,
+        reference=reference[:128],
+        status=PushStatus.SUCCEEDED,
+    ).first()
+    if push is None or not push.external_id:
+        return ""
+    adapter = adapter or channel_adapter(channel)
+    reader = getattr(adapter, "refund_state", None)
+    return "" if reader is None else str(reader(order.external_id, push.external_id))

@@ -95,10 +95,11 @@ RECORD_ERRORS = (
 PAYMENT_RANK = {
     "pending": 0,
     "authorized": 1,
-    "paid": 2,
-    "partially_refunded": 3,
-    "refunded": 4,
-    "voided": 5,
+    "partially_paid": 2,
+    "paid": 3,
+    "partially_refunded": 4,
+    "refunded": 5,
+    "voided": 6,
 }
 
 

@@ -7,7 +7,14 @@ from rest_framework import serializers
 from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
 from orders.models import Order, OrderLine
-from returns.models import RECEIPT_COUNTS, Refund, ReturnLine, ReturnReason, ReturnRequest
+from returns.models import (
+    RECEIPT_COUNTS,
+    Payment,
+    Refund,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+)
 from returns.states import Condition, Disposition
 
 
@@ -154,9 +161,95 @@ class RefundOutputSerializer(serializers.ModelSerializer):
             "currency",
             "status",
             "reason",
+            "provider",
             "provider_reference",
+            "failure_reason",
+            "waiting_for",
+            "action_url",
             "created_at",
         ]
+
+
+class RefundConfirmSerializer(InputSerializer):
+    reference = serializers.CharField(
+        max_length=128, help_text="The reference of the payment back (bank transfer, receipt)."
+    )
+
+
+class PaymentOutputSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "kind",
+            "provider",
+            "reference",
+            "amount",
+            "currency",
+            "status",
+            "failure_reason",
+            "created_at",
+        ]
+
+
+class PaymentRecordSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=["authorization", "capture"])
+    amount = MoneyField(help_text="In the order's currency, on its grid.")
+    reference = serializers.CharField(
+        max_length=128, help_text="The provider's id (a Stripe PaymentIntent: pi_...)."
+    )
+    provider = serializers.ChoiceField(
+        choices=["channel", "stripe", "manual"],
+        required=False,
+        default="",
+        help_text="Defaults to the channel's payment provider.",
+    )
+
+
+class OrderPaymentsSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    currency = serializers.CharField()
+    payment_provider = serializers.CharField()
+    payment_status = serializers.CharField()
+    capture_on_shipment = serializers.BooleanField()
+    authorized = MoneyField(read_only=True)
+    captured = MoneyField(read_only=True)
+    voided = MoneyField(read_only=True)
+    refunded = MoneyField(read_only=True)
+    refund_pending = MoneyField(read_only=True)
+    payments = PaymentOutputSerializer(many=True)
+    refunds = RefundOutputSerializer(many=True)
+
+
+class ReconciliationQuerySerializer(InputSerializer):
+    provider = serializers.ChoiceField(choices=["stripe", "channel", "manual"])
+    date = serializers.DateField(help_text="The day (UTC), YYYY-MM-DD.")
+
+
+class ReconciliationLineSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    refund = serializers.IntegerField(allow_null=True)
+    order = serializers.CharField()
+    reference = serializers.CharField()
+    currency = serializers.CharField()
+    oms_amount = serializers.CharField(allow_null=True)
+    provider_amount = serializers.CharField(allow_null=True)
+    oms_status = serializers.CharField()
+    provider_status = serializers.CharField()
+    problem = serializers.CharField(
+        help_text="unknown_to_oms, missing_at_provider, amount_differs, status_differs; '' if none"
+    )
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    date = serializers.CharField()
+    provider_refunds = serializers.IntegerField()
+    oms_refunds = serializers.IntegerField()
+    differences = serializers.IntegerField()
+    lines = ReconciliationLineSerializer(many=True)
 
 
 class SuggestedRefundSerializer(serializers.Serializer):

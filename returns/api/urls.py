@@ -1,10 +1,29 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from returns.api.views import RefundViewSet, ReturnReasonViewSet, ReturnViewSet
+from returns.api.views import (
+    OrderPaymentsViewSet,
+    PaymentReconciliationViewSet,
+    RefundViewSet,
+    ReturnReasonViewSet,
+    ReturnViewSet,
+)
 
 router = SimpleRouter()
 router.register("returns", ReturnViewSet, basename="return")
 router.register("refunds", RefundViewSet, basename="refund")
 router.register("return-reasons", ReturnReasonViewSet, basename="return-reason")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path(
+        "orders/<str:pk>/payments/",
+        OrderPaymentsViewSet.as_view({"get": "show", "post": "record"}),
+        name="order-payments",
+    ),
+    path(
+        "payments/reconciliation/",
+        PaymentReconciliationViewSet.as_view({"get": "report"}),
+        name="payment-reconciliation",
+    ),
+]

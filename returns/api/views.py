@@ -18,10 +18,17 @@ from oms.api.pagination import CursorPagination
 from oms.api.permissions import ModelPermissions, RequiresPermission
 from oms.api.views import OmsGenericViewSet, actor_of
 from oms.roles import REFUND_ORDERS
+from orders.models import Order
 from returns import selectors, services
 from returns.api.serializers import (
+    OrderPaymentsSerializer,
+    PaymentOutputSerializer,
+    PaymentRecordSerializer,
     ReasonSerializer,
     ReceiveSerializer,
+    ReconciliationQuerySerializer,
+    ReconciliationSerializer,
+    RefundConfirmSerializer,
     RefundCreateSerializer,
     RefundOutputSerializer,
     ReturnCreateSerializer,
@@ -220,6 +227,123 @@ class RefundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsGeneric
             actor=actor_of(request),
         )
         return Response(self.get_serializer(refund).data, status=201)
+
+    @extend_schema(
+        summary="Confirm a refund paid back by hand",
+        description="Staff paid the refund back themselves (cash, a bank transfer, the "
+        "channel's own site for Amazon or the till) and give its reference: the refund "
+        "succeeds. 409 `refund_not_awaiting_confirmation` for a refund that a provider pays "
+        "or that is settled already.",
+        tags=["returns"],
+        request=RefundConfirmSerializer,
+        responses={200: RefundOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        refund = self.get_object()
+        serializer = RefundConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        done = services.refund_confirm(
+            refund=refund.pk,
+            reference=serializer.validated_data["reference"],
+            actor=actor_of(request),
+        )
+        return Response(self.get_serializer(done).data)
+
+    @extend_schema(
+        summary="Try a failed or stuck refund again",
+        description="A failed refund goes back to pending with a new provider key (if the "
+        "money is still due: else 409 `refund_exceeds_paid`); a pending one whose provider "
+        "never answered is asked again. 409 `invalid_transition` for a succeeded refund.",
+        tags=["returns"],
+        request=None,
+        responses={200: RefundOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        refund = self.get_object()
+        again = services.refund_retry(refund=refund.pk, actor=actor_of(request))
+        return Response(self.get_serializer(again).data)
+
+
+class OrderPaymentsViewSet(OmsGenericViewSet):
+    """GET and POST /orders/{id}/payments/: the order's money, and the authorisation (or
+    capture) its shop sends with it."""
+
+    # Reading needs "view order"; recording what the shop was paid needs "add order" (the
+    # integrator sends it with the order).
+    queryset = Order.objects.all()
+    serializer_class = OrderPaymentsSerializer
+
+    @extend_schema(
+        summary="An order's payments",
+        description="Authorisations, captures, voids and refunds with provider, reference, "
+        "amount and status, and their totals.",
+        tags=["orders"],
+        responses={200: OrderPaymentsSerializer},
+    )
+    def show(self, request: Request, pk: str) -> Response:
+        data = selectors.order_payments(order_id=_order_id(pk))
+        return Response(OrderPaymentsSerializer(data).data)
+
+    @extend_schema(
+        summary="Record an order's authorisation or capture",
+        description="The shop authorised (or captured) at checkout: the provider's reference "
+        "(a Stripe PaymentIntent) is what refunds and captures on shipment use. The same "
+        "reference again returns the first record. 409 `payment_exceeds_authorized`.",
+        tags=["orders"],
+        request=PaymentRecordSerializer,
+        responses={201: PaymentOutputSerializer},
+    )
+    def record(self, request: Request, pk: str) -> Response:
+        serializer = PaymentRecordSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        payment = services.payment_record(
+            order=_order_id(pk),
+            kind=data["kind"],
+            amount=data["amount"],
+            reference=data["reference"],
+            provider=data["provider"],
+            actor=actor_of(request),
+        )
+        return Response(PaymentOutputSerializer(payment).data, status=201)
+
+
+class PaymentReconciliationViewSet(OmsGenericViewSet):
+    """GET /payments/reconciliation/: a provider's refunds of a day against the OMS's."""
+
+    permission_classes = [ModelPermissions, RequiresPermission(REFUND_ORDERS)]
+    queryset = selectors.refund_list()
+    serializer_class = ReconciliationSerializer
+
+    @extend_schema(
+        summary="Reconcile a payment provider's refunds of a day",
+        description="The provider's list (Stripe) against the OMS's records, matched by our "
+        "key; each line's `problem` flags a difference (unknown_to_oms, missing_at_provider, "
+        "amount_differs, status_differs).",
+        tags=["returns"],
+        parameters=[
+            OpenApiParameter("provider", str, required=True, enum=["stripe", "channel", "manual"]),
+            OpenApiParameter("date", str, required=True, description="YYYY-MM-DD (UTC)"),
+        ],
+        responses={200: ReconciliationSerializer},
+    )
+    def report(self, request: Request) -> Response:
+        query = ReconciliationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = services.payments_reconcile(
+            provider=query.validated_data["provider"], day=query.validated_data["date"]
+        )
+        return Response(ReconciliationSerializer(report).data)
+
+
+def _order_id(value: str) -> int:
+    from oms.errors import NotFound
+
+    if not value.isdigit() or len(value) > 18:
+        raise NotFound("No such order.")
+    return int(value)
 
 
 class ReasonPagination(CursorPagination):

@@ -3,8 +3,19 @@ exchanges. Import services from here."""
 
 from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
+from returns.services.payments import (
+    payment_capture_shipment,
+    payment_record,
+    payment_status_sync,
+    payment_void_rest,
+    payments_total,
+    shipment_capture_amount,
+)
+from returns.services.reconciliation import payments_reconcile
 from returns.services.refunds import (
     cancellation_key,
+    paid_amount,
+    refund_confirm,
     refund_create,
     refund_execute,
     refund_execute_gave_up,
@@ -29,6 +40,14 @@ __all__ = [
     "cancellation_key",
     "exchange_external_id",
     "orders_complete_after_return_window",
+    "paid_amount",
+    "payment_capture_shipment",
+    "payment_record",
+    "payment_status_sync",
+    "payment_void_rest",
+    "payments_reconcile",
+    "payments_total",
+    "refund_confirm",
     "refund_create",
     "refund_execute",
     "refund_execute_gave_up",
@@ -46,4 +65,5 @@ __all__ = [
     "return_refund",
     "return_reject",
     "returned_or_requested",
+    "shipment_capture_amount",
 ]

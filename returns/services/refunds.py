@@ -5,11 +5,18 @@ Invariants:
 - the refunds of an order that have not failed never add up to more than was paid: checked
   under the order's row lock, so concurrent refunds serialise (lock order: Order -> ... ->
   ReturnRequest);
-- a refund is executed by the payment provider after commit (its execution is written to the
-  outbox with the refund), with its idempotency key; from its second attempt on the provider is
-  asked first whether it already happened; a refund that is no longer pending is never executed
-  again; one whose retries are spent stays pending, flagged for staff (it may have happened),
-  and a pending refund nothing is executing is executed again by `refunds_recover`;
+- a refund is executed after commit (its execution is written to the outbox with the refund)
+  by the order's payment provider (returns.payments: the channel, Stripe, or staff for
+  `manual`), with its provider key (the idempotency key, a new one per retry after a failure);
+  from its second attempt on (or while the provider is still processing it) the provider is
+  asked first whether it already happened, so money never leaves twice;
+- a refund is `succeeded` only when whoever took the money confirms it: the provider answers
+  that it paid, or staff confirm one paid by hand with its reference (`refund_confirm`); until
+  then it stays pending (`waiting_for` staff or provider); a refusal is `failed` with the
+  provider's message and may be retried (`refund_retry`) if the money is still due;
+- a refund that is no longer pending is never executed again; one whose retries are spent stays
+  pending, flagged for staff (it may have happened), and a pending refund nothing is executing
+  (and no staff confirmation awaits) is executed again by `refunds_recover`;
 - the suggested refund of a return counts, per unit, what the shopper paid (price less the
   line's discount share, plus its tax share unless prices include tax; the line's total split
   over its units to the cent, returned units taking the line's units from the first on in the
@@ -45,9 +52,9 @@ from oms.states import assert_transition
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_event_add, order_get_for_update, order_payment_status_set
 from orders.states import PaymentStatus
-from returns.adapters import PaymentAdapter, payment_adapter
 from returns.events import RefundFailed, RefundSucceeded
-from returns.models import Refund, ReturnRequest
+from returns.models import Payment, Refund, ReturnRequest
+from returns.payments import PaymentProvider, ProviderRefund, RefundRequest, payment_provider_for
 from returns.services._common import (
     ZERO,
     lock_return,
@@ -56,8 +63,17 @@ from returns.services._common import (
     return_line_starts,
     units_paid,
 )
+from returns.services.payments import capture_on_shipment, payment_status_sync
 from returns.services.requests import return_complete
-from returns.states import REFUND_TRANSITIONS, TRANSITIONS, RefundStatus, ReturnStatus
+from returns.states import (
+    REFUND_TRANSITIONS,
+    TRANSITIONS,
+    PaymentKind,
+    PaymentRecordStatus,
+    RefundStatus,
+    RefundWaiting,
+    ReturnStatus,
+)
 
 PAID_STATUSES = frozenset(
     {PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
@@ -118,16 +134,26 @@ def refund_suggested_amount(
     return round_money(max(total - already, ZERO), order.currency)
 
 
+def paid_amount(order: Order) -> Decimal:
+    """What the shopper paid: the captures recorded for an order paid by capture on shipment,
+    else its total once its payment status says it was paid."""
+    captured = Payment.objects.filter(
+        order=order, kind=PaymentKind.CAPTURE, status=PaymentRecordStatus.SUCCEEDED
+    ).aggregate(total=Sum("amount"))["total"]
+    if captured is not None:
+        return Decimal(captured)
+    return order.total if order.payment_status in PAID_STATUSES else ZERO
+
+
 def refundable_amount(order: Order) -> Decimal:
     """What was paid less the refunds that have not failed (read it under the order's lock)."""
-    paid = order.total if order.payment_status in PAID_STATUSES else ZERO
     refunded = (
         Refund.objects.filter(order=order)
         .exclude(status=RefundStatus.FAILED)
         .aggregate(total=Sum("amount"))["total"]
         or ZERO
     )
-    return paid - refunded
+    return paid_amount(order) - refunded
 
 
 @transaction.atomic
@@ -369,14 +395,16 @@ def refund_execute_gave_up(*, refund_id: int, reason: str) -> None:
 
 
 def refunds_recover(*, limit: int = 200) -> int:
-    """Execute again the refunds left pending (see RECOVER_AFTER), unless flagged for staff;
-    the provider is asked first whether each already happened."""
+    """Execute again the refunds left pending (see RECOVER_AFTER), unless flagged for staff or
+    waiting for staff to confirm them; the provider is asked first whether each already
+    happened (a refund the provider is still processing is asked about again)."""
     stale = list(
         Refund.objects.filter(
             status=RefundStatus.PENDING,
             needs_attention=False,
             created_at__lt=timezone.now() - RECOVER_AFTER,
         )
+        .exclude(waiting_for=RefundWaiting.STAFF)
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -388,20 +416,46 @@ def refunds_recover(*, limit: int = 200) -> int:
     return len(again)
 
 
+def _locked_pair(refund_id: int) -> tuple[Order, Refund]:
+    """The refund's order and the refund, locked in the house order (Order first)."""
+    order_id = Refund.objects.filter(pk=refund_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    order = order_get_for_update(order_id)
+    return order, Refund.objects.select_for_update().get(pk=refund_id)
+
+
 def refund_retry(*, refund: Refund | int, actor: str = "system") -> Refund:
-    """Staff ask again for a flagged pending refund. Raises InvalidTransition (not pending)."""
+    """Staff ask again for a refund: a flagged pending one (the provider never answered), or a
+    failed one (with a new provider key, if the money is still due). Raises InvalidTransition
+    (succeeded), Conflict `refund_exceeds_paid`, NotFound."""
     refund_id = refund if isinstance(refund, int) else int(refund.pk)
     with transaction.atomic():
-        locked = Refund.objects.select_for_update().filter(pk=refund_id).first()
-        if locked is None:
-            raise NotFound(f"Refund {refund_id} does not exist.")
-        if locked.status != RefundStatus.PENDING:
+        order, locked = _locked_pair(refund_id)
+        if locked.status == RefundStatus.FAILED:
+            remaining = refundable_amount(order)
+            if locked.amount > remaining:
+                raise Conflict(
+                    f"At most {max(remaining, ZERO)} {locked.currency} can still be refunded.",
+                    code="refund_exceeds_paid",
+                )
+            assert_transition(
+                REFUND_TRANSITIONS, locked.status, RefundStatus.PENDING, what="Refund"
+            )
+            previous = locked.failure_reason
+            locked.retries += 1
+            locked.provider_key = f"{locked.idempotency_key}-retry{locked.retries}"
+            locked.status, locked.attempts, locked.failure_reason = RefundStatus.PENDING, 0, ""
+            fields = ["status", "retries", "provider_key", "attempts", "failure_reason"]
+        elif locked.status == RefundStatus.PENDING and locked.waiting_for != RefundWaiting.STAFF:
+            previous = locked.attention_message
+            fields = []
+        else:
             raise InvalidTransition(f"Refund {refund_id} is {locked.status}: nothing to retry.")
-        previous = locked.attention_message
         locked.needs_attention, locked.attention_message = False, ""
-        locked.save(update_fields=["needs_attention", "attention_message", "updated_at"])
+        locked.save(update_fields=[*fields, "needs_attention", "attention_message", "updated_at"])
         order_event_add(
-            order=locked.order,
+            order=order,
             kind="refund_retried",
             actor=actor,
             refund_id=locked.pk,
@@ -411,44 +465,105 @@ def refund_retry(*, refund: Refund | int, actor: str = "system") -> Refund:
     return locked
 
 
-def _provider_refund(current: Refund, provider: PaymentAdapter) -> tuple[str, str, str]:
-    """Ask the provider for the refund: (target status, provider reference, failure reason).
-
-    After an attempt whose outcome was never stored the provider is asked first whether it
-    already happened. TransientError propagates; PermanentError is the refund's failure.
-    """
-    target, reference, failure = RefundStatus.SUCCEEDED, "", ""
-    try:
-        result = (
-            provider.refund_lookup(idempotency_key=current.idempotency_key)
-            if current.attempts
-            else None
-        ) or provider.refund(
-            order_reference=current.order.number or str(current.order_id),
-            amount=current.amount,
-            currency=current.currency,
-            idempotency_key=current.idempotency_key,
+def refund_request(refund: Refund) -> RefundRequest:
+    """What the provider is told of a refund (its order and channel read with it)."""
+    order = refund.order
+    payment = (
+        Payment.objects.filter(
+            order=order,
+            kind__in=[PaymentKind.AUTHORIZATION, PaymentKind.CAPTURE],
+            status=PaymentRecordStatus.SUCCEEDED,
         )
-        reference = result.reference
+        .exclude(reference="")
+        .order_by("kind", "pk")  # the authorisation names the payment; else the first capture
+        .values_list("reference", flat=True)
+        .first()
+    )
+    return RefundRequest(
+        refund_id=refund.pk,
+        key=refund.key_for_provider,
+        order_id=order.pk,
+        order_number=order.number or str(order.pk),
+        order_external_id=order.external_id,
+        channel_code=order.channel.code,
+        channel_kind=order.channel.kind,
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        payment_reference=payment or "",
+    )
+
+
+def _provider_refund(
+    current: Refund, provider: PaymentProvider, request: RefundRequest
+) -> ProviderRefund:
+    """Ask the provider for the refund. After an attempt whose outcome was never stored (or
+    one the provider was still processing) the provider is asked first whether it exists, so
+    money never leaves twice. TransientError propagates; PermanentError is the refund's
+    failure."""
+    try:
+        found = (
+            provider.refund_lookup(request)
+            if current.attempts or current.waiting_for == RefundWaiting.PROVIDER
+            else None
+        )
+        return found or provider.refund(request)
     except PermanentError as exc:
-        target, failure = RefundStatus.FAILED, str(exc)[:500]
-    return target, reference, failure
+        return ProviderRefund(state="failed", message=str(exc)[:500])
 
 
 def _refund_outcome_save(
-    *, order: Order, locked: Refund, target: str, reference: str, failure: str
+    *, order: Order, locked: Refund, outcome: ProviderRefund, provider: str, actor: str = ""
 ) -> None:
     """Store the provider's answer on the locked pending refund, with its timeline entry."""
+    if outcome.state == "pending":
+        if (locked.waiting_for, locked.provider_reference) == (
+            outcome.waiting_for,
+            outcome.reference,
+        ):
+            return  # still waiting, as we knew
+        locked.waiting_for = outcome.waiting_for or RefundWaiting.PROVIDER
+        locked.provider, locked.provider_reference = provider, outcome.reference
+        locked.action_url = outcome.action_url[:500]
+        locked.needs_attention, locked.attention_message = False, outcome.message[:500]
+        locked.save(
+            update_fields=[
+                "waiting_for",
+                "provider",
+                "provider_reference",
+                "action_url",
+                "needs_attention",
+                "attention_message",
+                "updated_at",
+            ]
+        )
+        order_event_add(
+            order=order,
+            kind="refund_awaiting_confirmation",
+            actor=locked.actor,
+            refund_id=locked.pk,
+            provider=provider,
+            waiting_for=locked.waiting_for,
+            reference=outcome.reference,
+            message=outcome.message[:500],
+            url=outcome.action_url,
+        )
+        return
+    target = RefundStatus.SUCCEEDED if outcome.state == "succeeded" else RefundStatus.FAILED
     assert_transition(REFUND_TRANSITIONS, locked.status, target, what="Refund")
     locked.status = target
-    locked.provider_reference = reference
-    locked.failure_reason = failure
+    locked.provider = provider
+    locked.provider_reference = outcome.reference[:128]
+    locked.failure_reason = outcome.message[:500] if target == RefundStatus.FAILED else ""
+    locked.waiting_for = RefundWaiting.NOTHING
     locked.needs_attention, locked.attention_message = False, ""
     locked.save(
         update_fields=[
             "status",
+            "provider",
             "provider_reference",
             "failure_reason",
+            "waiting_for",
             "needs_attention",
             "attention_message",
             "updated_at",
@@ -457,28 +572,41 @@ def _refund_outcome_save(
     order_event_add(
         order=order,
         kind=f"refund_{target}",
-        actor=locked.actor,
+        actor=actor or locked.actor,
         refund_id=locked.pk,
         amount=str(locked.amount),
         currency=locked.currency,
-        reference=reference,
-        failure=failure,
+        provider=provider,
+        reference=locked.provider_reference,
+        failure=locked.failure_reason,
     )
     if target == RefundStatus.FAILED:
-        events.publish(RefundFailed(refund_id=locked.pk, order_id=order.pk, failure=failure))
+        events.publish(
+            RefundFailed(refund_id=locked.pk, order_id=order.pk, failure=locked.failure_reason)
+        )
+    else:
+        _refund_succeeded(order=order, locked=locked)
 
 
 def _refund_succeeded(*, order: Order, locked: Refund) -> None:
-    """The order's payment status follows what its succeeded refunds add up to; the higher
-    apps hear of the refund."""
+    """The order's payment status follows what its succeeded refunds add up to (against what
+    was paid); the higher apps hear of the refund."""
     refunded = (
         Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).aggregate(
             total=Sum("amount")
         )["total"]
         or ZERO
     )
-    status = PaymentStatus.REFUNDED if refunded >= order.total else PaymentStatus.PARTIALLY_REFUNDED
-    order_payment_status_set(order=order, status=status, actor=locked.actor)
+    if capture_on_shipment(order):
+        payment_status_sync(order=order)
+    else:
+        paid = paid_amount(order)
+        status = (
+            PaymentStatus.REFUNDED
+            if refunded >= (paid or order.total)
+            else PaymentStatus.PARTIALLY_REFUNDED
+        )
+        order_payment_status_set(order=order, status=status, actor=locked.actor)
     events.publish(
         RefundSucceeded(
             refund_id=locked.pk,
@@ -487,37 +615,72 @@ def _refund_succeeded(*, order: Order, locked: Refund) -> None:
             currency=locked.currency,
             reference=locked.idempotency_key,
             reason=locked.reason,
+            provider=locked.provider,
         )
     )
 
 
-def refund_execute(*, refund: Refund | int, adapter: PaymentAdapter | None = None) -> Refund:
-    """Execute a pending refund through the payment provider (at most once per refund).
+def refund_execute(*, refund: Refund | int, adapter: PaymentProvider | None = None) -> Refund:
+    """Execute a pending refund through the order's payment provider (returns.payments), at
+    most once per provider key.
 
-    A refund that is no longer pending is returned as it is. TransientError propagates (the task
-    retries); PermanentError marks the refund failed. Raises NotFound.
+    A refund that is no longer pending, or waits for staff to confirm it, is returned as it is.
+    TransientError propagates (the task retries; the next attempt looks the refund up first);
+    PermanentError marks the refund failed. Raises NotFound.
     """
     refund_id = refund if isinstance(refund, int) else int(refund.pk)
-    current = Refund.objects.select_related("order").filter(pk=refund_id).first()
+    current = Refund.objects.select_related("order__channel").filter(pk=refund_id).first()
     if current is None:
         raise NotFound(f"Refund {refund_id} does not exist.")
-    if current.status != RefundStatus.PENDING:
+    if current.status != RefundStatus.PENDING or current.waiting_for == RefundWaiting.STAFF:
         return current
-    provider = adapter or payment_adapter()
+    provider = adapter or payment_provider_for(current.order.channel.payment_provider)
+    request = refund_request(current)
     Refund.objects.filter(pk=refund_id, status=RefundStatus.PENDING).update(
         attempts=F("attempts") + 1
     )
-    # Call out before taking any lock: the idempotency key makes a repeated call harmless, and
+    # Call out before taking any lock: the provider key makes a repeated call harmless, and
     # after an attempt whose outcome we never stored the provider is asked first.
-    target, reference, failure = _provider_refund(current, provider)
+    outcome = _provider_refund(current, provider, request)
     with transaction.atomic():
         order = order_get_for_update(current.order_id)
         locked = Refund.objects.select_for_update().get(pk=refund_id)
-        if locked.status != RefundStatus.PENDING:
-            return locked
-        _refund_outcome_save(
-            order=order, locked=locked, target=target, reference=reference, failure=failure
+        if locked.status != RefundStatus.PENDING or locked.provider_key != current.provider_key:
+            return locked  # settled meanwhile (or retried with another key)
+        _refund_outcome_save(order=order, locked=locked, outcome=outcome, provider=provider.name)
+        return locked
+
+
+def refund_confirm(*, refund: Refund | int, reference: str, actor: str = "system") -> Refund:
+    """Staff confirm a refund they paid by hand (cash, bank transfer, the channel's site) with
+    its reference: it succeeds. The same confirmation again returns the refund. Raises
+    ValidationFailed (no reference), Conflict `refund_not_awaiting_confirmation` (nothing to
+    confirm: the provider pays it, or it is settled), NotFound."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationFailed(
+            "Give the reference of the payment back.", errors={"reference": ["Required."]}
         )
-        if target == RefundStatus.SUCCEEDED:
-            _refund_succeeded(order=order, locked=locked)
+    if len(reference) > 128:
+        raise ValidationFailed(
+            "The reference is too long.", errors={"reference": ["At most 128 characters."]}
+        )
+    refund_id = refund if isinstance(refund, int) else int(refund.pk)
+    with transaction.atomic():
+        order, locked = _locked_pair(refund_id)
+        if locked.status == RefundStatus.SUCCEEDED and locked.provider_reference == reference:
+            return locked
+        if locked.status != RefundStatus.PENDING or locked.waiting_for != RefundWaiting.STAFF:
+            raise Conflict(
+                f"Refund {refund_id} is not waiting for staff to confirm it "
+                f"({locked.status}{', ' + locked.waiting_for if locked.waiting_for else ''}).",
+                code="refund_not_awaiting_confirmation",
+            )
+        _refund_outcome_save(
+            order=order,
+            locked=locked,
+            outcome=ProviderRefund(state="succeeded", reference=reference),
+            provider=locked.provider or order.channel.payment_provider,
+            actor=actor,
+        )
         return locked

@@ -85,6 +85,7 @@ class Stack:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(tmp / "mail"),
             "OMS_FAKE_PAYMENTS_DIR": str(tmp / "payments"),
+            "OMS_PAYMENT_PROVIDER_OVERRIDE": "tests.returns.fakes.ConfiguredFake",
             "LOG_LEVEL": "INFO",
             **env,
         }

@@ -274,6 +274,24 @@ TABLE: list[Case] = [
         lambda w: {"order": w["shipped_order"], "amount": "5.00", "reason": "appeasement"},
         succeeds=201,
     ),
+    Case(
+        "POST",
+        "/api/v1/refunds/{pk}/confirm/",
+        REFUNDERS,
+        lambda w: {"reference": "BANK-1"},
+        "refund_to_confirm",
+        succeeds=200,
+    ),
+    Case("POST", "/api/v1/refunds/{pk}/retry/", REFUNDERS, obj="refund_failed", succeeds=200),
+    # --- payments ----------------------------------------------------------------------------
+    Case(
+        "POST",
+        "/api/v1/orders/{pk}/payments/",
+        ORDERS,
+        lambda w: {"kind": "authorization", "amount": "10.00", "reference": "pi_matrix"},
+        "open_order",
+        succeeds=201,
+    ),
     # --- channels ---------------------------------------------------------------------------
     Case("POST", "/api/v1/channels/", CHANNEL_WRITERS, _channel_body(), succeeds=201),
     Case(
@@ -458,7 +476,13 @@ def world(network, shipped, settings):
     open_order = order("HAMBURG", {"A": 1})
     transfer = transfers.transfer_create(from_location=berlin, to_location=munich, lines=[(sku, 1)])
     run_outbox("webhooks.event_record")  # the worker records the events: deliveries
+    to_confirm = return_services.refund_create(order=o, amount=Decimal("1.00"))
+    Refund.objects.filter(pk=to_confirm.pk).update(waiting_for="staff", provider="manual")
+    failed = return_services.refund_create(order=o, amount=Decimal("1.00"))
+    Refund.objects.filter(pk=failed.pk).update(status="failed", failure_reason="declined")
     return {
+        "refund_to_confirm": to_confirm.pk,
+        "refund_failed": failed.pk,
         "sku": sku.pk,
         "location": berlin.pk,
         "stock_level": StockLevel.objects.get(sku=sku, location=berlin).pk,
@@ -603,6 +627,7 @@ def test_a_role_may_or_may_not_replace_credentials_in_the_admin(world, role, all
         "returns_auto_authorise": "on",
         "refund_basis": "received",
         "exchange_timing": "on_receipt",
+        "payment_provider": "channel",
         "credentials": '{"access_token": "replaced"}',
     }
     response = staff_client(role).post(f"/admin/inventory/channel/{channel.pk}/change/", form)

@@ -198,6 +198,7 @@ def test_a_user_who_may_change_a_channel_but_not_its_connection_never_gets_the_f
         "returns_auto_authorise": "on",
         "refund_basis": "received",
         "exchange_timing": "on_receipt",
+        "payment_provider": "channel",
         # A forged field: not in the form, so ignored.
         "credentials": '{"access_token": "shpat_SECRET000replaced"}',
         "clear_credentials": "on",
@@ -289,6 +290,7 @@ def test_changing_secrets_in_the_admin_logs_no_value(holders):
         "returns_auto_authorise": "on",
         "refund_basis": "received",
         "exchange_timing": "on_receipt",
+        "payment_provider": "channel",
         "credentials": json.dumps({"access_token": NEW_TOKEN}),
     }
     url = f"/admin/inventory/channel/{channel.pk}/change/"

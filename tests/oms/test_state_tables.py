@@ -76,7 +76,8 @@ TABLES = [
         REFUND_TRANSITIONS,
         Refund,
         RefundStatus.PENDING,
-        frozenset({RefundStatus.SUCCEEDED, RefundStatus.FAILED}),
+        # A failed refund may be tried again (back to pending, with a new provider key).
+        frozenset({RefundStatus.SUCCEEDED}),
     ),
     Table(
         "inbound webhook",

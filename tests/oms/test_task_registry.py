@@ -41,6 +41,8 @@ REGISTERED = {
     "orders.route_stuck",
     "reports.rollups_refresh",
     "returns.orders_complete",
+    "returns.payment_capture",
+    "returns.payment_void",
     "returns.refund_execute",
     "returns.refund_for_cancellation",
     "returns.refunds_recover",

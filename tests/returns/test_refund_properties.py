@@ -33,13 +33,14 @@ from oms.money import money_on_grid, money_quantum
 from orders.models import Order
 from orders.services import order_capture
 from returns import services
-from returns.adapters import FakePaymentAdapter, RefundResult
 from returns.models import Refund
+from returns.payments import ProviderRefund, RefundRequest
 from returns.selectors import returnable_lines
 from returns.states import RefundStatus
 from tests.fulfilment.conftest import CITIES, put
 from tests.properties import bounded
 from tests.returns.conftest import ship_all
+from tests.returns.fakes import FakePaymentAdapter
 
 PRICES = {
     # currency: (unit price, line discount, line tax, shipping) of lines A x3 and B x2
@@ -49,7 +50,7 @@ PRICES = {
 
 
 class FailingAdapter(FakePaymentAdapter):
-    def refund(self, **kwargs) -> RefundResult:  # type: ignore[override]
+    def refund(self, request: RefundRequest) -> ProviderRefund:
         raise PermanentError("card expired")
 
 

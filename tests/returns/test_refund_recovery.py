@@ -14,12 +14,13 @@ from oms.errors import InvalidTransition, TransientError
 from oms.models import OutboxMessage
 from oms.outbox import OUTBOX_KWARG, outbox_enqueue, task_by_name
 from returns import services
-from returns.adapters import FakePaymentAdapter, RefundResult
 from returns.models import Refund
+from returns.payments import ProviderRefund, RefundRequest, payment_provider_override
 from returns.services.refunds import RECOVER_AFTER, execute_key
 from returns.states import RefundStatus
 from tests.holders import dead_holder
 from tests.outbox import queued, run_outbox
+from tests.returns.fakes import FakePaymentAdapter
 
 EXECUTE = "returns.refund_execute"
 State = OutboxMessage.State
@@ -33,22 +34,22 @@ class SpyAdapter(FakePaymentAdapter):
         self.refunds = 0
         self.lookups = 0
 
-    def refund(self, **kwargs) -> RefundResult:  # type: ignore[override]
+    def refund(self, request: RefundRequest) -> ProviderRefund:
         self.refunds += 1
-        return super().refund(**kwargs)
+        return super().refund(request)
 
-    def refund_lookup(self, *, idempotency_key: str) -> RefundResult | None:
+    def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         self.lookups += 1
-        return super().refund_lookup(idempotency_key=idempotency_key)
+        return super().refund_lookup(request)
 
 
 class DownAdapter(FakePaymentAdapter):
     """A provider that never answers."""
 
-    def refund(self, **kwargs) -> RefundResult:  # type: ignore[override]
+    def refund(self, request: RefundRequest) -> ProviderRefund:
         raise TransientError("provider timed out")
 
-    def refund_lookup(self, *, idempotency_key: str) -> RefundResult | None:
+    def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         raise TransientError("provider timed out")
 
 
@@ -57,7 +58,7 @@ def provider(monkeypatch):
     """Install a fake provider as the configured one (what the task uses)."""
 
     def install(adapter: FakePaymentAdapter) -> FakePaymentAdapter:
-        monkeypatch.setattr("returns.adapters._default", adapter)
+        payment_provider_override(adapter)  # the autouse fake_payments fixture restores it
         return adapter
 
     return install
@@ -67,13 +68,10 @@ def refund_of(o, amount: str = "5.00") -> Refund:
     return services.refund_create(order=o, amount=Decimal(amount), reason="goodwill")
 
 
-def paid_without_storing(refund: Refund, journal: Path) -> RefundResult:
+def paid_without_storing(refund: Refund, journal: Path) -> ProviderRefund:
     """A worker called the provider and died before storing the outcome."""
     result = FakePaymentAdapter(journal=journal).refund(
-        order_reference=refund.order.number,
-        amount=refund.amount,
-        currency=refund.currency,
-        idempotency_key=refund.idempotency_key,
+        services.refunds.refund_request(Refund.objects.get(pk=refund.pk))
     )
     Refund.objects.filter(pk=refund.pk).update(attempts=1)
     return result
@@ -123,7 +121,10 @@ def test_the_first_attempt_pays_without_a_lookup_and_a_second_run_changes_nothin
 def test_a_refund_whose_worker_died_after_paying_is_completed_when_redelivered(
     shipped, settings, tmp_path
 ):
+    from tests.returns.fakes import ConfiguredFake
+
     settings.OMS_FAKE_PAYMENTS_DIR = str(tmp_path)
+    payment_provider_override(ConfiguredFake())
     o, _ = shipped
     refund = refund_of(o)
     [message] = OutboxMessage.objects.filter(dedupe_key=execute_key(refund.pk))

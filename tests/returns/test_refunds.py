@@ -12,9 +12,10 @@ from oms.errors import Conflict, InvalidTransition, PermanentError, TransientErr
 from oms.states import assert_transition
 from orders.models import Order
 from returns import services, tasks
-from returns.adapters import FakePaymentAdapter, RefundResult
 from returns.models import Refund
+from returns.payments import ProviderRefund, RefundRequest
 from returns.states import REFUND_TRANSITIONS, RefundStatus, ReturnStatus
+from tests.returns.fakes import FakePaymentAdapter
 
 
 class CountingAdapter(FakePaymentAdapter):
@@ -23,11 +24,11 @@ class CountingAdapter(FakePaymentAdapter):
         self.count = 0
         self.error = error
 
-    def refund(self, **kwargs) -> RefundResult:  # type: ignore[override]
+    def refund(self, request: RefundRequest) -> ProviderRefund:
         self.count += 1
         if self.error is not None:
             raise self.error
-        return super().refund(**kwargs)
+        return super().refund(request)
 
 
 def _received_return(o, lines):

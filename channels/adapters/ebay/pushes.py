@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -198,6 +198,41 @@ class EbayPushes(EbayClient):
         if text_value(answer.get("refundStatus")).upper() == "FAILED":
             raise PermanentError(f"eBay refused the refund of order {push.order_external_id}.")
         return PushResult(external_id=text_value(answer.get("refundId")), detail=answer)
+
+    def refund_state(self, order_external_id: str, refund_id: str) -> str:
+        """eBay's status of one of the order's refunds (PENDING, REFUNDED, FAILED; "" when
+        eBay does not list it): issueRefund answers PENDING while eBay moves the money."""
+        order = self._order(order_external_id)
+        for refund in dict_value(order.get("paymentSummary")).get("refunds") or []:
+            refund = dict_value(refund)
+            if text_value(refund.get("refundId")) == refund_id:
+                return text_value(refund.get("refundStatus")).upper()
+        return ""
+
+    def refund_lookup(self, push: RefundPush, known: Collection[str]) -> PushResult | None:
+        """The refund eBay made for a push whose answer was lost: issueRefund takes no key of
+        ours, so the order's refunds (getOrder `paymentSummary.refunds`) are read and one of
+        the amount asked for that is none of the refunds we already know (`known`: their
+        refundIds) and did not fail is taken as it. None when there is none: asking again
+        is then safe."""
+        order = self._order(push.order_external_id)
+        currency = (push.currency or self.context.currency).upper()
+        wanted = Decimal(push.amount).quantize(currency_quantum(currency))
+        for refund in dict_value(order.get("paymentSummary")).get("refunds") or []:
+            refund = dict_value(refund)
+            refund_id = text_value(refund.get("refundId"))
+            if not refund_id or refund_id in known:
+                continue
+            if text_value(refund.get("refundStatus")).upper() == "FAILED":
+                continue
+            amount = dict_value(refund.get("amount"))
+            try:
+                value = Decimal(text_value(amount.get("value")))
+            except ArithmeticError:
+                continue
+            if value == wanted and text_value(amount.get("currency")).upper() == currency:
+                return PushResult(external_id=refund_id, detail=refund)
+        return None
 
 
 def _cancel_reason(reason: str) -> str:

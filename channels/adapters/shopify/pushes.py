@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from channels.adapters.base import (
@@ -363,7 +364,8 @@ class ShopifyPushes(ShopifyClient):
                 continue
             parents.append((amount, transaction))
         parents.sort(key=lambda p: p[0], reverse=True)
-        left = push.amount
+        # Paid back elsewhere: the refund is recorded on Shopify without moving money again.
+        left = push.amount if push.move_money else Decimal(0)
         transactions = []
         for amount, parent in parents:
             take = min(left, amount)

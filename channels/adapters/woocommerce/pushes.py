@@ -203,7 +203,7 @@ class WooCommercePushes(WooCommerceClient):
                 "refunds",
                 "POST",
                 path,
-                json={"amount": str(amount), "reason": reason, "api_refund": False},
+                json={"amount": str(amount), "reason": reason, "api_refund": push.move_money},
             ),
             "WooCommerce refund",
         )

@@ -692,3 +692,47 @@ def test_a_refund_is_issued_at_order_level(httpserver):
         "orderLevelRefundAmount": {"value": "19.90", "currency": "USD"},
     }
     assert result.external_id == "5010234567"
+
+
+def _order_with_refunds(*refunds: dict[str, Any]) -> dict[str, Any]:
+    order = P.ebay_order("04-11111-22222")
+    order["paymentSummary"]["refunds"] = list(refunds)
+    return order
+
+
+def _ebay_refund(refund_id: str, value: str, status: str = "REFUNDED") -> dict[str, Any]:
+    return {
+        "refundId": refund_id,
+        "refundReferenceId": f"ref-{refund_id}",
+        "refundDate": "2024-05-02T10:00:00.000Z",
+        "refundStatus": status,
+        "amount": P.amount(value),
+    }
+
+
+def test_a_refund_whose_answer_was_lost_is_found_among_the_order_s_refunds(httpserver):
+    """issueRefund takes no key of ours: the refund of the amount asked for that is none of
+    the refunds we know already is the one our lost call made."""
+    httpserver.expect_request(f"{ORDERS}/04-11111-22222", method="GET").respond_with_json(
+        _order_with_refunds(
+            _ebay_refund("5010000001", "19.90"),  # an earlier refund of ours, same amount
+            _ebay_refund("5010000002", "5.00", status="FAILED"),
+            _ebay_refund("5010000003", "19.90", status="PENDING"),
+        )
+    )
+    wanted = RefundPush(
+        order_external_id="04-11111-22222",
+        reference="RF-78",
+        amount=Decimal("19.9"),
+        currency="USD",
+        reason="",
+        move_money=True,
+    )
+    found = make_adapter(httpserver).refund_lookup(wanted, {"5010000001"})
+    assert found is not None
+    assert found.external_id == "5010000003"
+    assert make_adapter(httpserver).refund_lookup(wanted, {"5010000001", "5010000003"}) is None
+    assert make_adapter(httpserver).refund_state("04-11111-22222", "5010000003") == "PENDING"
+    assert make_adapter(httpserver).refund_state("04-11111-22222", "5010000001") == "REFUNDED"
+    assert make_adapter(httpserver).refund_state("04-11111-22222", "nope") == ""
+    assert not requests_to(httpserver, f"{ORDERS}/04-11111-22222/issue_refund")

@@ -902,6 +902,7 @@ def test_refund_push_refunds_the_captured_payment(
             amount=Decimal("24.95"),
             currency="EUR",
             reason="Returned socks",
+            move_money=True,  # the channel is the order's payment provider
         )
     )
 
@@ -933,13 +934,28 @@ def test_refund_push_refuses_more_than_captured_or_another_currency(
     httpserver: HTTPServer, adapter: ShopifyAdapter
 ) -> None:
     respond(httpserver, p.ORDER_TRANSACTIONS, p.ORDER_TRANSACTIONS)
-    refund = RefundPush("450789469", "RF-78", Decimal("200.00"), "EUR", "x")
+    refund = RefundPush("450789469", "RF-78", Decimal("200.00"), "EUR", "x", move_money=True)
 
     with pytest.raises(PermanentError, match="has not captured"):
         adapter.refund_push(refund)
     with pytest.raises(PermanentError, match="in GBP"):
         adapter.refund_push(RefundPush("450789469", "RF-79", Decimal("1"), "GBP", "x"))
     assert len(httpserver.log) == 2  # no refundCreate was sent
+
+
+def test_a_refund_paid_elsewhere_is_recorded_without_moving_money(
+    httpserver: HTTPServer, adapter: ShopifyAdapter
+) -> None:
+    """The order's payment provider (Stripe, staff) paid it: Shopify records the refund and
+    no transaction of its own refunds the shopper a second time."""
+    respond(
+        httpserver,
+        p.ORDER_TRANSACTIONS,
+        {"data": {"refundCreate": {"refund": {"id": "gid://shopify/Refund/9"}, "userErrors": []}}},
+    )
+    adapter.refund_push(RefundPush("450789469", "RF-80", Decimal("24.95"), "EUR", "paid"))
+    _, create = sent(httpserver)
+    assert create["variables"]["input"]["transactions"] == []
 
 
 # --- the fake store ---------------------------------------------------------------------------

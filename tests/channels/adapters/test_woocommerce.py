@@ -698,6 +698,20 @@ def test_refund_records_the_amount_and_our_reference(
     assert result.external_id == "726"
 
 
+def test_a_refund_the_channel_pays_back_goes_through_the_gateway(
+    httpserver: HTTPServer, adapter: WooCommerceAdapter
+) -> None:
+    """payment_provider "channel": WooCommerce's gateway moves the money (api_refund)."""
+    refunds = f"{API}/orders/727/refunds"
+    httpserver.expect_request(refunds, method="GET").respond_with_json([])
+    httpserver.expect_request(refunds, method="POST").respond_with_json(
+        woo.refund(id=727, amount="12.50", reason="Late (ref RF-3)"), status=201
+    )
+    push = RefundPush("727", "RF-3", Decimal("12.50"), "EUR", "Late", move_money=True)
+    assert adapter.refund_push(push).external_id == "727"
+    assert sent_json(httpserver)["api_refund"] is True
+
+
 def test_a_retried_refund_returns_the_first_one(
     httpserver: HTTPServer, adapter: WooCommerceAdapter
 ) -> None:

@@ -1,0 +1,382 @@
+"""Payments recorded on an order: the authorisation (or capture) the shop sends with it, and
+capture on shipment.
+
+Invariants:
+- a payment's amount is positive, on the order's currency grid, in the order's currency; its
+  key is unique (the same key again returns the first record, a different payment under it is
+  a conflict);
+- captured never exceeds what was authorised (when an authorisation is recorded), checked
+  under the order's lock;
+- capture on shipment (channels with `capture_on_shipment`, orders with an authorisation):
+  each shipped shipment captures what it shipped, once (keyed by the shipment), never more
+  than is left of the authorisation, so the shipments of a split order capture exactly the
+  order's total; once nothing is left to ship, what was not captured is voided (once per
+  order); captures and voids of one order go to the provider one at a time (a pending record
+  is claimed under the order's lock), are looked up before a retry of a lost answer, and the
+  order's payment_status follows (authorized, partially_paid, paid, voided, then refunds).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from oms.errors import Conflict, NotFound, PermanentError, TransientError, ValidationFailed
+from oms.money import money_problem
+from orders.models import Order
+from orders.services import order_event_add, order_get_for_update, order_payment_status_set
+from orders.states import PaymentStatus
+from returns.models import Payment
+from returns.payments import (
+    CaptureRequest,
+    CapturingProvider,
+    ProviderCapture,
+    capturing_provider_for,
+)
+from returns.states import PaymentKind, PaymentRecordStatus
+
+ZERO = Decimal(0)
+
+
+def payments_total(order: Order, kind: str) -> Decimal:
+    """What the order's succeeded payments of `kind` add up to."""
+    total = Payment.objects.filter(
+        order=order, kind=kind, status=PaymentRecordStatus.SUCCEEDED
+    ).aggregate(total=Sum("amount"))["total"]
+    return Decimal(total or ZERO)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    order: Order | int,
+    kind: str,
+    amount: Decimal,
+    reference: str,
+    provider: str = "",
+    key: str = "",
+    actor: str = "system",
+) -> Payment:
+    """Record an authorisation or capture the shop (or its provider) made for the order.
+
+    Raises ValidationFailed (kind, amount, reference), Conflict `payment_exceeds_authorized`
+    (a capture above what is authorised), Conflict `idempotency_key_reused`, NotFound.
+    """
+    if kind not in (PaymentKind.AUTHORIZATION, PaymentKind.CAPTURE):
+        raise ValidationFailed(
+            "Record an authorisation or a capture.",
+            errors={"kind": ["One of: authorization, capture."]},
+        )
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 128:
+        raise ValidationFailed(
+            "The provider's reference is required.", errors={"reference": ["1 to 128 chars."]}
+        )
+    order_id = order if isinstance(order, int) else int(order.pk)
+    locked = order_get_for_update(order_id)
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationFailed("A payment is positive.", errors={"amount": ["Must be > 0."]})
+    problem = money_problem(amount, locked.currency)
+    if problem:
+        raise ValidationFailed(
+            f"The amount is not an amount of {locked.currency}.", errors={"amount": [problem]}
+        )
+    key = key or f"{kind}-{locked.pk}-{reference}"
+    existing = Payment.objects.filter(key=key).first()
+    if existing is not None:
+        if (existing.order_id, existing.kind, existing.amount) != (locked.pk, kind, amount):
+            raise Conflict("This key was used for another payment.", code="idempotency_key_reused")
+        return existing
+    if kind == PaymentKind.CAPTURE:
+        authorised = payments_total(locked, PaymentKind.AUTHORIZATION)
+        captured = payments_total(locked, PaymentKind.CAPTURE)
+        if authorised and captured + amount > authorised:
+            raise Conflict(
+                f"At most {authorised - captured} {locked.currency} is left to capture.",
+                code="payment_exceeds_authorized",
+            )
+    payment = Payment.objects.create(
+        order=locked,
+        provider=provider or locked.channel.payment_provider,
+        kind=kind,
+        amount=amount,
+        currency=locked.currency,
+        reference=reference,
+        key=key,
+        actor=actor,
+    )
+    order_event_add(
+        order=locked,
+        kind=f"payment_{kind}_recorded",
+        actor=actor,
+        payment_id=payment.pk,
+        amount=str(amount),
+        currency=locked.currency,
+        reference=reference,
+        provider=payment.provider,
+    )
+    return payment
+
+
+# --- capture on shipment -----------------------------------------------------------------------
+
+CAPTURE_TASK = "returns.payment_capture"
+VOID_TASK = "returns.payment_void"
+SHIPPED_STATUSES = ("shipped", "delivered")
+
+
+def capture_key(shipment_id: int) -> str:
+    return f"capture-shipment-{shipment_id}"
+
+
+def void_key(order_id: int) -> str:
+    return f"void-order-{order_id}"
+
+
+def capture_on_shipment(order: Order) -> bool:
+    """The order's channel captures on shipment and the order came authorised (a recorded
+    authorisation with the provider's reference)."""
+    return (
+        bool(order.channel.capture_on_shipment)
+        and Payment.objects.filter(
+            order=order, kind=PaymentKind.AUTHORIZATION, status=PaymentRecordStatus.SUCCEEDED
+        ).exists()
+    )
+
+
+def shipment_capture_amount(*, shipment_id: int) -> Decimal:
+    """What a shipped shipment is worth to the shopper: per order line, the shipped units'
+    share of the line's total (oms.money.units_share through units_paid: the line's units are
+    taken from its first on, in the order of the shipments, so the shipments of a line add up
+    to exactly its total), plus the shipping price with the order's first shipment."""
+    from fulfilment.models import Shipment, ShipmentLine
+    from returns.services._common import units_paid
+
+    shipment = Shipment.objects.select_related("order").get(pk=shipment_id)
+    order = shipment.order
+    shipped = list(
+        ShipmentLine.objects.filter(shipment__order=order, shipment__status__in=SHIPPED_STATUSES)
+        .select_related("order_line")
+        .order_by("shipment_id", "pk")
+    )
+    before: dict[int, int] = {}
+    amount = ZERO
+    for line in shipped:
+        units = line.quantity_packed or line.quantity
+        start = before.get(line.order_line_id, 0)
+        if line.shipment_id == shipment_id:
+            amount += units_paid(line.order_line, order, start, units)
+        before[line.order_line_id] = start + units
+    if shipped and shipped[0].shipment_id == shipment_id:
+        amount += order.shipping_price
+    return amount
+
+
+def _pending_claim(
+    *, order_id: int, key: str, kind: str, amount: Decimal, authorised: Decimal
+) -> tuple[Payment | None, bool]:
+    """The pending record of a capture or void about to be asked of the provider, and whether
+    it is new, under the order's lock: one at a time per order (another one in flight:
+    TransientError, try later); the same key again takes its own pending record back (its
+    answer was lost). The amount is cut to what is left of the authorisation (None: nothing)."""
+    with transaction.atomic():
+        order = order_get_for_update(order_id)
+        existing = Payment.objects.filter(key=key).first()
+        if existing is not None:
+            return existing, False
+        busy = Payment.objects.filter(order=order, status=PaymentRecordStatus.PENDING).exists()
+        if busy:
+            raise TransientError(f"Another capture of order {order.number} is in flight.")
+        amount = min(amount, authorised - payments_total(order, PaymentKind.CAPTURE))
+        if amount <= 0:
+            return None, False
+        created = Payment.objects.create(
+            order=order,
+            provider=order.channel.payment_provider,
+            kind=kind,
+            status=PaymentRecordStatus.PENDING,
+            amount=amount,
+            currency=order.currency,
+            key=key,
+        )
+        return created, True
+
+
+def _outcome_save(*, payment: Payment, outcome: ProviderCapture) -> Payment:
+    """Store the provider's answer on the pending record; the order's payment status follows."""
+    with transaction.atomic():
+        order = order_get_for_update(payment.order_id)
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status != PaymentRecordStatus.PENDING:
+            return locked
+        locked.status = outcome.state
+        locked.reference = (outcome.reference or locked.reference)[:128]
+        locked.failure_reason = outcome.message[:500]
+        locked.save(update_fields=["status", "reference", "failure_reason", "updated_at"])
+        order_event_add(
+            order=order,
+            kind=f"payment_{locked.kind}_{outcome.state}",
+            payment_id=locked.pk,
+            amount=str(locked.amount),
+            currency=locked.currency,
+            reference=locked.reference,
+            failure=locked.failure_reason,
+        )
+        payment_status_sync(order=order)
+        return locked
+
+
+def payment_status_sync(*, order: Order) -> None:
+    """The payment status of an order captured on shipment, from its records (call under the
+    order's lock): nothing captured -> authorized (voided once the rest was voided); captured
+    with units left to ship -> partially_paid; everything shipped or cancelled -> paid; then
+    refunds -> partially_refunded, or refunded once they reach what was captured."""
+    from returns.models import Refund
+    from returns.states import RefundStatus
+
+    captured = payments_total(order, PaymentKind.CAPTURE)
+    voided = payments_total(order, PaymentKind.VOID)
+    refunded = Decimal(
+        Refund.objects.filter(order=order, status=RefundStatus.SUCCEEDED).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or ZERO
+    )
+    remaining = any(
+        line.quantity > line.quantity_shipped + line.quantity_cancelled
+        for line in order.lines.all()
+    )
+    if captured <= 0:
+        status = PaymentStatus.VOIDED if voided > 0 else PaymentStatus.AUTHORIZED
+    elif refunded > 0:
+        done = refunded >= captured and not remaining
+        status = PaymentStatus.REFUNDED if done else PaymentStatus.PARTIALLY_REFUNDED
+    else:
+        status = PaymentStatus.PARTIALLY_PAID if remaining else PaymentStatus.PAID
+    order_payment_status_set(order=order, status=status)
+
+
+def _capture_request(payment: Payment, authorisation: Payment, *, final: bool) -> CaptureRequest:
+    captured = payments_total(payment.order, PaymentKind.CAPTURE)
+    return CaptureRequest(
+        key=payment.key,
+        order_id=payment.order_id,
+        order_number=payment.order.number or str(payment.order_id),
+        payment_reference=authorisation.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        captured_before=captured,
+        final=final,
+    )
+
+
+def payment_capture_shipment(
+    *, shipment_id: int, provider: CapturingProvider | None = None
+) -> Payment | None:
+    """Capture what a shipment shipped (see shipment_capture_amount) from the order's
+    authorisation, once per shipment (keyed); None when the order is not captured on shipment
+    or the shipment is worth nothing. A capture whose earlier answer was lost is looked up
+    first. TransientError propagates (the task retries); PermanentError fails the capture (on
+    the order's timeline). Raises NotFound."""
+    from fulfilment.models import Shipment
+
+    shipment = Shipment.objects.select_related("order__channel").filter(pk=shipment_id).first()
+    if shipment is None:
+        raise NotFound(f"Shipment {shipment_id} does not exist.")
+    order = shipment.order
+    if shipment.status not in SHIPPED_STATUSES or not capture_on_shipment(order):
+        return None
+    key = capture_key(shipment_id)
+    done = Payment.objects.filter(key=key).exclude(status=PaymentRecordStatus.PENDING).first()
+    if done is not None:
+        return done
+    authorisation = _authorisation(order)
+    payment, first = _pending_claim(
+        order_id=order.pk,
+        key=key,
+        kind=PaymentKind.CAPTURE,
+        amount=shipment_capture_amount(shipment_id=shipment_id),
+        authorised=authorisation.amount,
+    )
+    if payment is None:
+        return None
+    psp = provider or capturing_provider_for(order.channel.payment_provider)
+    if psp is None:
+        outcome = ProviderCapture(
+            state="failed", message=f"{order.channel.payment_provider} cannot capture."
+        )
+        return _outcome_save(payment=payment, outcome=outcome)
+    left = authorisation.amount - payments_total(order, PaymentKind.CAPTURE)
+    request = _capture_request(payment, authorisation, final=payment.amount == left)
+    outcome = _asked(psp, request, first=first, void=False)
+    return _outcome_save(payment=payment, outcome=outcome)
+
+
+def payment_void_rest(
+    *, order_id: int, provider: CapturingProvider | None = None
+) -> Payment | None:
+    """Release what is authorised and was not captured once nothing of the order is left to
+    ship (cancelled): one void per order. None when nothing is left to release or units are
+    still to ship. Raises TransientError, NotFound."""
+    order = Order.objects.select_related("channel").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    if not capture_on_shipment(order):
+        return None
+    if any(ln.quantity > ln.quantity_shipped + ln.quantity_cancelled for ln in order.lines.all()):
+        return None
+    key = void_key(order_id)
+    done = Payment.objects.filter(key=key).exclude(status=PaymentRecordStatus.PENDING).first()
+    if done is not None:
+        return done
+    authorisation = _authorisation(order)
+    payment, _ = _pending_claim(
+        order_id=order.pk,
+        key=key,
+        kind=PaymentKind.VOID,
+        amount=authorisation.amount,
+        authorised=authorisation.amount,
+    )
+    if payment is None:
+        return None
+    psp = provider or capturing_provider_for(order.channel.payment_provider)
+    if psp is None:
+        outcome = ProviderCapture(
+            state="failed", message=f"{order.channel.payment_provider} cannot void."
+        )
+        return _outcome_save(payment=payment, outcome=outcome)
+    request = _capture_request(payment, authorisation, final=True)
+    outcome = _asked(psp, request, first=True, void=True)
+    return _outcome_save(payment=payment, outcome=outcome)
+
+
+def _authorisation(order: Order) -> Payment:
+    found = (
+        Payment.objects.filter(
+            order=order, kind=PaymentKind.AUTHORIZATION, status=PaymentRecordStatus.SUCCEEDED
+        )
+        .order_by("pk")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"Order {order.number} has no authorisation.")
+    return found
+
+
+def _asked(
+    psp: CapturingProvider, request: CaptureRequest, *, first: bool, void: bool
+) -> ProviderCapture:
+    """The provider's answer; PermanentError is a failed outcome. After an attempt whose
+    answer was lost (the pending record was there already) a capture is looked up first."""
+    try:
+        if void:
+            return psp.void(request)  # Stripe replays a cancel under the same key
+        if not first:
+            found = psp.capture_lookup(request)
+            if found is not None:
+                return found
+        return psp.capture(request)
+    except PermanentError as exc:
+        return ProviderCapture(state="failed", message=str(exc)[:500])

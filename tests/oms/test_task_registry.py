@@ -40,6 +40,7 @@ REGISTERED = {
     "orders.order_route",
     "orders.route_stuck",
     "reports.rollups_refresh",
+    "reports.whatif_run",
     "returns.orders_complete",
     "returns.refund_execute",
     "returns.refund_for_cancellation",

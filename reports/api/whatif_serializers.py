@@ -57,7 +57,11 @@ class DraftRuleSerializer(serializers.Serializer):
 
 
 class DraftLocationSerializer(serializers.Serializer):
-    location = serializers.SlugRelatedField(slug_field="code", queryset=Location.objects.all())
+    location = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Location.objects.filter(is_active=True),
+        help_text="An active location's code",
+    )
     ships_online = serializers.BooleanField(required=False)
     daily_capacity = serializers.IntegerField(
         min_value=0, max_value=2_147_483_647, required=False, allow_null=True

@@ -12,11 +12,12 @@ from rest_framework import serializers
 
 from fulfilment.models import RuleKind, ShortagePolicy
 from inventory.models import Channel, Location
+from oms.api.serializers import InputSerializer
 from reports.models import DraftStatus, RoutingDraft, RunStatus, WhatIfRun
 from reports.whatif import country_codes, rule_problems
 
 
-class DraftRuleSerializer(serializers.Serializer):
+class DraftRuleSerializer(InputSerializer):
     position = serializers.IntegerField(min_value=0, max_value=32767, default=100)
     name = serializers.CharField(max_length=100)
     is_active = serializers.BooleanField(default=True)
@@ -56,7 +57,7 @@ class DraftRuleSerializer(serializers.Serializer):
         return attrs
 
 
-class DraftLocationSerializer(serializers.Serializer):
+class DraftLocationSerializer(InputSerializer):
     location = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Location.objects.filter(is_active=True),
@@ -68,7 +69,7 @@ class DraftLocationSerializer(serializers.Serializer):
     )
 
 
-class DraftInputSerializer(serializers.Serializer):
+class DraftInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=100)
     rules = DraftRuleSerializer(
         many=True, required=False, help_text="The draft's rules; omitted: a copy of the live ones."
@@ -143,7 +144,7 @@ class DraftOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class RunInputSerializer(serializers.Serializer):
+class RunInputSerializer(InputSerializer):
     draft = serializers.PrimaryKeyRelatedField(queryset=RoutingDraft.objects.all())
     to = serializers.DateField(help_text="Last day replayed (included).")
 

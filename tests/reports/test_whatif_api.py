@@ -121,6 +121,12 @@ def test_a_draft_with_rules_of_its_own(api, past):
         ),
         ({"name": "x", "locations": [{"location": "BER"}, {"location": "BER"}]}, "locations"),
         ({"name": "x", "rules": "all of them"}, "rules"),
+        ({"name": 0}, "name"),
+        (
+            {"name": "x", "rules": [{"name": "r", "kind": "splits", "allow_split": "no"}]},
+            "rules.0.allow_split",
+        ),
+        ({"name": "x", "colour": "red"}, "colour"),
     ],
 )
 def test_a_bad_draft_is_a_400_problem_and_makes_nothing(api, body, field):

@@ -280,3 +280,37 @@ def test_a_run_is_safe_to_run_twice(past):
     again = whatif_run_execute(run_id=run.pk)  # a worker died mid-run: it starts over
     assert again.result == first
     assert whatif_run_execute(run_id=run.pk).finished_at == again.finished_at  # done: as is
+
+
+def test_the_replay_reports_its_progress(past):
+    from fulfilment.services.routing_replay import (
+        orders_replay,
+        rule_set_of,
+        stock_replay,
+        window_orders,
+    )
+    from reports.whatif import _window
+
+    run = WhatIfRun(start=START, end=END)
+    start, end = _window(run)
+    orders = window_orders(start=start, end=end)
+    assert [o.order.number for o in orders] == ["o1", "o2", "o3", "o4", "o5"]
+    seen: list[int] = []
+    live = rule_set_of(channel_ids=[past["web"].pk])
+    stock = stock_replay(start=start, end=end, orders=orders)
+    replayed = list(
+        orders_replay(orders=orders, stock=stock, rule_sets=[live], progress=seen.append, every=2)
+    )
+    assert len(replayed) == 5
+    assert seen == [2, 4, 5]
+
+
+def test_a_run_that_gave_up_is_marked_failed(past):
+    from reports.tasks import whatif_run
+
+    made = routing_draft_create(name="x", actor="t")
+    run = whatif_run_create(draft=made, start=START, end=END, actor="t")
+    whatif_run.give_up({"run_id": run.pk}, "the workers died")  # the outbox's last word
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "the workers died")
+    assert whatif_run_execute(run_id=run.pk).status == RunStatus.FAILED  # not replayed again

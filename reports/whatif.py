@@ -195,11 +195,15 @@ def _rules_write(draft: RoutingDraft, rules: Sequence[Mapping[str, Any]]) -> Non
     )
 
 
-def _draft_rules(draft: RoutingDraft) -> list[tuple[DraftRule, frozenset[int]]]:
-    return [
-        (rule, frozenset(loc.pk for loc in rule.locations.all()))
-        for rule in draft.rules.prefetch_related("locations").order_by("position", "id")
-    ]
+def _draft_rules(
+    draft: RoutingDraft, *, active_only: bool
+) -> list[tuple[DraftRule, frozenset[int]]]:
+    """The draft's rules in their order with their locations' ids (routing reads the active
+    ones only; publishing copies them all)."""
+    rules = draft.rules.prefetch_related("locations").order_by("position", "id")
+    if active_only:
+        rules = rules.filter(is_active=True)
+    return [(rule, frozenset(loc.pk for loc in rule.locations.all())) for rule in rules]
 
 
 def _draft_settings(draft: RoutingDraft) -> dict[int, LocationSetting]:
@@ -235,7 +239,7 @@ def routing_draft_publish(*, draft_id: int, actor: str) -> RoutingDraft:
                 max_splits=rule.max_splits,
                 on_shortage=rule.on_shortage,
             )
-            for rule, members in _draft_rules(draft)
+            for rule, members in _draft_rules(draft, active_only=False)
         ]
         settings = {
             pk: LocationSpec(s.ships_online, s.daily_capacity)
@@ -382,7 +386,9 @@ def whatif_compare(
     channels = sorted({o.order.channel_id for o in orders})
     live = rule_set_of(channel_ids=channels)
     drafted = rule_set_of(
-        channel_ids=channels, rules=_draft_rules(draft), settings=_draft_settings(draft)
+        channel_ids=channels,
+        rules=_draft_rules(draft, active_only=True),
+        settings=_draft_settings(draft),
     )
     stock = stock_replay(start=start, end=end, orders=orders)
     codes = dict(Location.objects.values_list("pk", "code"))

@@ -12,13 +12,14 @@ from rest_framework import serializers
 
 from fulfilment.models import RuleKind, ShortagePolicy
 from inventory.models import Channel, Location
+from oms.api.fields import IntegerField
 from oms.api.serializers import InputSerializer
 from reports.models import DraftStatus, RoutingDraft, RunStatus, WhatIfRun
 from reports.whatif import country_codes, rule_problems
 
 
 class DraftRuleSerializer(InputSerializer):
-    position = serializers.IntegerField(min_value=0, max_value=32767, default=100)
+    position = IntegerField(min_value=0, max_value=32767, default=100)
     name = serializers.CharField(max_length=100)
     is_active = serializers.BooleanField(default=True)
     channel = serializers.SlugRelatedField(
@@ -31,11 +32,11 @@ class DraftRuleSerializer(InputSerializer):
     locations = serializers.SlugRelatedField(
         slug_field="code", queryset=Location.objects.all(), many=True, required=False
     )
-    priority = serializers.IntegerField(
+    priority = IntegerField(
         min_value=-32768, max_value=32767, required=False, allow_null=True, default=None
     )
     allow_split = serializers.BooleanField(required=False, allow_null=True, default=None)
-    max_splits = serializers.IntegerField(
+    max_splits = IntegerField(
         min_value=1, max_value=32767, required=False, allow_null=True, default=None
     )
     on_shortage = serializers.ChoiceField(
@@ -64,7 +65,7 @@ class DraftLocationSerializer(InputSerializer):
         help_text="An active location's code",
     )
     ships_online = serializers.BooleanField(required=False)
-    daily_capacity = serializers.IntegerField(
+    daily_capacity = IntegerField(
         min_value=0, max_value=2_147_483_647, required=False, allow_null=True
     )
 

@@ -157,7 +157,14 @@ def test_a_drafted_rule_is_read_as_routing_reads_live_rules(past):
             "countries": "DE",
             "kind": RuleKind.EXCLUDE,
             "locations": [ber],
-        }
+        },
+        {  # switched off in the draft: routing does not read it
+            "position": 1,
+            "name": "Hamburg only (off)",
+            "is_active": False,
+            "kind": RuleKind.ONLY,
+            "locations": [past["locations"]["HAM"]],
+        },
     ]
     run = replay(past, rules=rules)
 
@@ -200,7 +207,10 @@ def test_a_split_policy_changed_in_a_draft(past):
 
 def test_publishing_makes_the_draft_live_at_once(past):
     ham = past["locations"]["HAM"]
-    rules = [{"name": "Ship complete", "kind": RuleKind.SPLITS, "max_splits": 1}]
+    rules = [
+        {"name": "Ship complete", "kind": RuleKind.SPLITS, "max_splits": 1},
+        {"name": "Kept off", "kind": RuleKind.EXCLUDE, "is_active": False, "locations": [ham]},
+    ]
     draft = routing_draft_create(
         name="publish", actor="tester", rules=rules, locations={ham.pk: {"ships_online": False}}
     )
@@ -211,7 +221,10 @@ def test_publishing_makes_the_draft_live_at_once(past):
     assert published.status == "published"
     assert published.published_by == "manager"
     live = routing_config_get()
-    assert [(r.name, r.kind, r.max_splits) for r in live.rules] == [("Ship complete", "splits", 1)]
+    assert [(r.name, r.kind, r.max_splits, r.is_active, r.location_ids) for r in live.rules] == [
+        ("Ship complete", "splits", 1, True, ()),
+        ("Kept off", "exclude", None, False, (ham.pk,)),
+    ]
     assert Location.objects.get(pk=ham.pk).ships_online is False
     assert live.locations[ham.pk].ships_online is False
     # Routing reads the new configuration at once: a new Hamburg order goes to BER now.

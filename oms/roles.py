@@ -6,7 +6,8 @@ so the models that later migrations add get their permissions without another da
 
 - Manager: everything in the OMS apps, the API tokens of users, and retrying outbox messages;
   refunds orders, manages channel connections, exports and erases customers' personal data
-  (orders.manage_personal_data).
+  (orders.manage_personal_data), makes routing drafts, replays them on past orders and
+  publishes them (reports.manage_routing_drafts: the what-if of the Reports section).
 - Warehouse: sees everything; works stock, fulfilment and returns; cannot change channels; never
   refunds (it receives returns, customer care or a manager pays them back).
 - Customer care: sees everything; changes orders and returns; refunds orders (as Shopify's staff
@@ -46,6 +47,8 @@ WRITE = ("view", "add", "change")
 REFUND_ORDERS = "returns.refund_orders"
 MANAGE_CHANNEL_CONNECTIONS = "channels.manage_channel_connections"
 MANAGE_PERSONAL_DATA = "orders.manage_personal_data"
+#: Make routing drafts, replay them on past orders (what-if) and publish them (the live rules).
+MANAGE_ROUTING_DRAFTS = "reports.manage_routing_drafts"
 
 # role -> {app_label or "app_label.model": actions}; a model's entry overrides its app's.
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -76,7 +79,12 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
 
 # role -> the custom permissions it has besides its model actions (the Integrator has none).
 PERMISSIONS: dict[str, tuple[str, ...]] = {
-    MANAGER: (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS, MANAGE_PERSONAL_DATA),
+    MANAGER: (
+        REFUND_ORDERS,
+        MANAGE_CHANNEL_CONNECTIONS,
+        MANAGE_PERSONAL_DATA,
+        MANAGE_ROUTING_DRAFTS,
+    ),
     WAREHOUSE: (),
     CUSTOMER_CARE: (REFUND_ORDERS,),
     INTEGRATOR: (),
@@ -84,7 +92,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
 #: The codenames of custom permissions: never granted by an action prefix such as "manage".
 CUSTOM_CODENAMES = {
     name.split(".", 1)[1]
-    for name in (REFUND_ORDERS, MANAGE_CHANNEL_CONNECTIONS, MANAGE_PERSONAL_DATA)
+    for name in (
+        REFUND_ORDERS,
+        MANAGE_CHANNEL_CONNECTIONS,
+        MANAGE_PERSONAL_DATA,
+        MANAGE_ROUTING_DRAFTS,
+    )
 }
 
 
@@ -103,6 +116,7 @@ def roles_sync(apps: Any) -> None:
             content_type__app_label__in={
                 key.split(".", 1)[0] for grants in ROLES.values() for key in grants
             }
+            | {name.split(".", 1)[0] for names in PERMISSIONS.values() for name in names}
         ).select_related("content_type")
     )
     for role, grants in ROLES.items():

@@ -155,3 +155,6 @@ class ReturnsReportAdmin(ReportAdmin):
 @admin.register(ChannelDay)
 class ChannelsReportAdmin(ReportAdmin):
     report = "channels"
+
+
+from reports import whatif_admin  # noqa: E402, F401  (registers the what-if pages)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from fulfilment.models import RuleKind, ShortagePolicy
 from inventory.models import Channel, Location
 
 
@@ -239,3 +240,146 @@ class ChannelDay(models.Model):
 
     def __str__(self) -> str:
         return f"channel {self.day} {self.channel_id}"
+
+
+# --- what-if routing (reports.whatif) --------------------------------------------------------
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class RoutingDraft(models.Model):
+    """A routing configuration being tried: rules and location settings copied from the live
+    ones, changed by staff, replayed on past orders (WhatIfRun) and maybe published.
+    `based_on` is the fingerprint of the live configuration it was copied from
+    (fulfilment.services.routing_config): publishing is refused once that changed."""
+
+    name = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=16, choices=DraftStatus.choices, default=DraftStatus.DRAFT, editable=False
+    )
+    based_on = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.CharField(max_length=150, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "what-if routing draft"
+        permissions = [
+            (
+                "manage_routing_drafts",
+                "Can make routing drafts, replay them on past orders and publish them",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=DraftStatus.values), name="routing_draft_status"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class DraftRule(models.Model):
+    """A routing rule of a draft: the fields of fulfilment.RoutingRule, read by routing the
+    same way (fulfilment.services.routing.Rule)."""
+
+    draft = models.ForeignKey(RoutingDraft, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField(default=100)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    countries = models.CharField(
+        max_length=500, blank=True, help_text="ISO codes separated by commas; empty = any."
+    )
+    kind = models.CharField(max_length=16, choices=RuleKind.choices)
+    locations = models.ManyToManyField(Location, blank=True, related_name="+")
+    priority = models.SmallIntegerField(null=True, blank=True)
+    allow_split = models.BooleanField(null=True, blank=True)
+    max_splits = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most shipments per order (1 = never split)."
+    )
+    on_shortage = models.CharField(max_length=16, choices=ShortagePolicy.choices, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.countries.split(",") if c.strip()]
+
+
+class DraftLocation(models.Model):
+    """A location's routing settings in a draft: off (no online orders) or on, its capacity."""
+
+    draft = models.ForeignKey(RoutingDraft, on_delete=models.CASCADE, related_name="locations")
+    location = _location()
+    ships_online = models.BooleanField(default=True)
+    daily_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Shipments a day; empty = unlimited."
+    )
+
+    class Meta:
+        ordering = ["location__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "location"], name="draft_location_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.draft_id} {self.location_id}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class WhatIfRun(models.Model):
+    """A replay of the orders of [start, end] with the live rules and with a draft's: the
+    progress while it runs, the comparison (`result`) when done. Writes nothing else."""
+
+    draft = models.ForeignKey(RoutingDraft, on_delete=models.CASCADE, related_name="runs")
+    start = models.DateField()
+    end = models.DateField()
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    orders_total = models.PositiveIntegerField(default=0)
+    orders_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "what-if run"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RunStatus.values), name="whatif_run_status"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("end")), name="whatif_run_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"what-if {self.pk} {self.start}..{self.end} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == RunStatus.SUCCEEDED:
+            return 100
+        return self.orders_done * 100 // self.orders_total if self.orders_total else 0

@@ -16,7 +16,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import Count, F
@@ -73,6 +73,32 @@ class Candidate:
         )
 
 
+class Rule(Protocol):
+    """What routing reads of a rule: a live RoutingRule, or a draft's rule in a what-if."""
+
+    name: str
+    kind: str
+    priority: int | None
+    allow_split: bool | None
+    max_splits: int | None
+    on_shortage: str
+
+    @property
+    def channel_id(self) -> int | None: ...
+
+    @property
+    def country_list(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Rules and locations to route with instead of the live ones: the active rules in their
+    order with their locations' ids, and each channel's routable locations by primary key."""
+
+    rules: Sequence[tuple[Rule, frozenset[int]]]
+    locations: dict[int, list[Location]]
+
+
 @dataclass
 class Policy:
     allow_split: bool = True
@@ -123,24 +149,44 @@ def channel_locations(channel_id: int) -> list[Location]:
     )
 
 
+def live_rules() -> list[tuple[Rule, frozenset[int]]]:
+    """The active routing rules in their order, with their locations' ids (cached)."""
+    return cached(
+        ("routing-rules",),
+        lambda: [
+            (rule, frozenset(loc.pk for loc in rule.locations.all()))
+            for rule in RoutingRule.objects.filter(is_active=True)
+            .prefetch_related("locations")
+            .order_by("position", "id")
+        ],
+    )
+
+
 def _policy_and_candidates(
     order: Order,
     destination: Point | None,
     country: str,
     exclude: Sequence[int] = (),
     busy: dict[int, int] | None = None,
+    rule_set: RuleSet | None = None,
 ) -> tuple[Policy, list[Candidate], list[Candidate]]:
     """The order's policy, its candidates (nearest first) and the rejected locations. `busy`:
-    shipments created today per location, if the caller counted them (else they are read)."""
+    shipments created today per location, if the caller counted them (else they are read).
+    `rule_set`: the rules and locations to route with instead of the live ones (a what-if
+    replay, fulfilment.services.routing_replay)."""
     policy = Policy()
-    locations = channel_locations(order.channel_id)
+    if rule_set is None:
+        locations = channel_locations(order.channel_id)
+    else:
+        locations = rule_set.locations.get(order.channel_id, [])
     candidates = {loc.pk: Candidate(location=loc, priority=loc.priority) for loc in locations}
     rejected: list[Candidate] = []
     for pk in set(exclude) & set(candidates):
         c = candidates.pop(pk)
         c.rejected = "gave up a shipment of this order"
         rejected.append(c)
-    _rules_apply(order, country, policy, candidates, rejected)
+    rules = live_rules() if rule_set is None else rule_set.rules
+    _rules_apply(order, country, policy, candidates, rejected, rules)
     if not policy.allow_split:
         policy.max_splits = 1
     _capacity_check(candidates, rejected, busy)
@@ -180,18 +226,10 @@ def _rules_apply(
     policy: Policy,
     candidates: dict[int, Candidate],
     rejected: list[Candidate],
+    rules: Sequence[tuple[Rule, frozenset[int]]],
 ) -> None:
-    """The active routing rules, in their order, on the candidates and the policy: the first
-    rule that decides a split setting wins it."""
-    rules = cached(
-        ("routing-rules",),
-        lambda: [
-            (rule, frozenset(loc.pk for loc in rule.locations.all()))
-            for rule in RoutingRule.objects.filter(is_active=True)
-            .prefetch_related("locations")
-            .order_by("position", "id")
-        ],
-    )
+    """The active routing rules (with their locations' ids), in their order, on the candidates
+    and the policy: the first rule that decides a split setting wins it."""
     decided: set[str] = set()
     for rule, members in rules:
         if rule.kind == RuleKind.SERVES:
@@ -217,7 +255,7 @@ def _rules_apply(
             _splits_apply(rule, policy, decided)
 
 
-def _splits_apply(rule: RoutingRule, policy: Policy, decided: set[str]) -> None:
+def _splits_apply(rule: Rule, policy: Policy, decided: set[str]) -> None:
     """A SPLITS rule's settings that no earlier rule decided (`decided` names those)."""
     if rule.allow_split is not None and "split" not in decided:
         policy.allow_split = rule.allow_split

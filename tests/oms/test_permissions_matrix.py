@@ -30,6 +30,7 @@ from inventory.models import Channel, StockLevel
 from inventory.services import transfers
 from oms.models import OutboxMessage
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, OMS_APPS, WAREHOUSE
+from reports.whatif import routing_draft_create
 from returns import services as return_services
 from returns.models import Refund
 from tests import staff
@@ -54,6 +55,7 @@ CHANNEL_WRITERS = frozenset({M, I})  # change_channel
 CONNECTORS = frozenset({M})  # "manage channel connections"
 PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
 WEBHOOKS = frozenset({M, I})  # webhook endpoints and deliveries (integrators never delete)
+ROUTING_DRAFTS = frozenset({M})  # "manage routing drafts": what-if routing and publishing it
 
 
 def user_of(role: str) -> Any:
@@ -387,6 +389,28 @@ TABLE: list[Case] = [
         WEBHOOKS,
         obj="webhook_delivery",
     ),
+    # --- what-if routing (reports) ------------------------------------------------------------
+    Case(
+        "POST",
+        "/api/v1/routing-drafts/",
+        ROUTING_DRAFTS,
+        lambda w: {"name": "matrix", "locations": [{"location": "BER", "ships_online": False}]},
+        succeeds=201,
+    ),
+    Case(
+        "POST",
+        "/api/v1/routing-drafts/{pk}/publish/",
+        ROUTING_DRAFTS,
+        obj="routing_draft",
+        succeeds=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/whatif-runs/",
+        ROUTING_DRAFTS,
+        lambda w: {"draft": w["routing_draft"], "from": "2025-03-03", "to": "2025-03-04"},
+        succeeds=202,
+    ),
 ]
 
 
@@ -412,10 +436,12 @@ def test_the_table_says_who_refunds_and_who_manages_connections():
     privacy = {c.path for c in TABLE if "/customers/" in c.path}
     assert privacy == {"/api/v1/customers/{pk}/export/", "/api/v1/customers/{pk}/erase/"}
     assert all(c.allowed == PRIVACY for c in TABLE if c.path in privacy)
+    what_if = {c.path for c in TABLE if "/routing-drafts/" in c.path or "/whatif-runs/" in c.path}
+    assert all(c.allowed == ROUTING_DRAFTS for c in TABLE if c.path in what_if)
     connections = [
         c
         for c in TABLE
-        if c.allowed == CONNECTORS and c.path not in privacy and "/webhook-" not in c.path
+        if c.allowed == CONNECTORS and c.path not in privacy | what_if and "/webhook-" not in c.path
     ]
     assert {c.path for c in connections} == {
         "/api/v1/channels/",
@@ -480,9 +506,11 @@ def world(network, shipped, settings):
     Refund.objects.filter(pk=to_confirm.pk).update(waiting_for="staff", provider="manual")
     failed = return_services.refund_create(order=o, amount=Decimal("1.00"))
     Refund.objects.filter(pk=failed.pk).update(status="failed", failure_reason="declined")
+    draft = routing_draft_create(name="world", actor="test")
     return {
         "refund_to_confirm": to_confirm.pk,
         "refund_failed": failed.pk,
+        "routing_draft": draft.pk,
         "sku": sku.pk,
         "location": berlin.pk,
         "stock_level": StockLevel.objects.get(sku=sku, location=berlin).pk,

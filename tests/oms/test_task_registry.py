@@ -40,6 +40,7 @@ REGISTERED = {
     "orders.order_route",
     "orders.route_stuck",
     "reports.rollups_refresh",
+    "reports.whatif_run",
     "returns.orders_complete",
     "returns.payment_capture",
     "returns.payment_void",

@@ -53,3 +53,11 @@ def _page(model: str) -> Callable[[], str]:
 
 for name, model in PAGES:
     home_link(Link("Reports", selectors.TITLES[name], _page(model), VIEW_ORDERS))
+home_link(
+    Link(
+        "Reports",
+        "What-if routing",
+        lambda: reverse("admin:reports_routingdraft_changelist"),
+        "reports.manage_routing_drafts",
+    )
+)

@@ -16,24 +16,37 @@ RUNSERVER_FLAGS ?= $(if $(RELOAD),,--noreload)
 # Development defaults; a production deployment sets its own environment and never uses make.
 export DEBUG ?= 1
 
-.PHONY: run test install install-dev install-bench lint typecheck pytest pytest-integration bench clean
+# The PostgreSQL driver (the extra `postgres`) is installed when DATABASE_URL names PostgreSQL;
+# runtime packages are held to the versions of requirements.lock (the image installs exactly
+# those).
+comma := ,
+POSTGRES_EXTRA := $(if $(filter postgres% postgresql%,$(DATABASE_URL)),$(comma)postgres)
+LOCK := requirements.lock
+
+.PHONY: run test install install-dev install-bench lock lint typecheck pytest pytest-integration bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet --no-compile -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) install --quiet --no-compile -c $(LOCK) -e '.[run$(POSTGRES_EXTRA)]'
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) install --quiet -c $(LOCK) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
 # The benchmarks need no test tools, only matplotlib for their chart (the extra `bench`).
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[bench]'
+$(VENV)/.installed-bench: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) install --quiet -c $(LOCK) -e '.[bench,run$(POSTGRES_EXTRA)]'
 	@touch $@ $(VENV)/.installed
+
+# requirements.lock: every runtime package (with the extras postgres and otel) at one version.
+# Run after changing the dependencies in pyproject.toml (pip-tools, a dev dependency).
+lock: $(VENV)/.installed-dev
+	$(BIN)/pip-compile --quiet --strip-extras --extra postgres --extra otel \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -51,3 +51,20 @@ class ChannelsConfig(AppConfig):
             process_many=webhooks_process_many,
             batch=DRAIN_BATCH,
         )
+
+        # Their lags for /metrics.
+        from channels.selectors import channel_stock_push_lags, channel_sync_lags
+        from oms.metrics import gauge_register
+
+        gauge_register(
+            "oms_channel_sync_lag_seconds",
+            "Seconds since the start of the channel's last successful order sync.",
+            ["channel"],
+            channel_sync_lags,
+        )
+        gauge_register(
+            "oms_channel_stock_push_lag_seconds",
+            "Seconds the channel's oldest stock change not yet pushed has waited.",
+            ["channel"],
+            channel_stock_push_lags,
+        )

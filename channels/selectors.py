@@ -61,3 +61,53 @@ def channel_stock_changes(
     if since is not None:
         pending = pending.filter(changed_at__gt=since)
     return list(pending.order_by("changed_at", "sku_id")[:limit])
+
+
+# --- lags for /metrics (oms.metrics) ----------------------------------------------------------
+
+
+def channel_sync_lags() -> list[tuple[tuple[str], float]]:
+    """Per active channel with scheduled syncs: seconds since the start of its last successful
+    sync (what it has of the channel's orders is at least that old; a channel never synced
+    counts from its creation)."""
+    from django.db.models import Max, Q
+    from django.utils import timezone
+
+    from channels.states import SyncStatus
+
+    now = timezone.now()
+    rows = (
+        Channel.objects.filter(is_active=True, sync_interval_minutes__gt=0)
+        .annotate(
+            synced=Max(
+                "sync_runs__started_at",
+                filter=Q(sync_runs__status__in=(SyncStatus.SUCCEEDED, SyncStatus.PARTIAL)),
+            )
+        )
+        .values_list("code", "synced", "created_at")
+        .order_by("code")
+    )
+    return [
+        ((code,), max((now - (synced or created)).total_seconds(), 0.0))
+        for code, synced, created in rows
+    ]
+
+
+def channel_stock_push_lags() -> list[tuple[tuple[str], float]]:
+    """Per active channel: seconds the oldest stock change not yet pushed has waited (0: the
+    channel has every figure)."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    now = timezone.now()
+    oldest = dict(
+        ChannelStockChange.objects.values_list("channel_id")
+        .annotate(at=Min("changed_at"))
+        .values_list("channel_id", "at")
+    )
+    return [
+        ((code,), max((now - oldest[pk]).total_seconds(), 0.0) if pk in oldest else 0.0)
+        for pk, code in Channel.objects.filter(is_active=True)
+        .order_by("code")
+        .values_list("pk", "code")
+    ]

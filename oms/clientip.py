@@ -52,6 +52,14 @@ def _trusted(address: Any, networks: tuple[Network, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
+def address_in(text: str, entries: Iterable[str]) -> bool:
+    """Is the address `text` in one of the networks `entries` (a list such as
+    OMS_METRICS_ALLOWED_IPS)? False for an empty list or a text that is no address."""
+    networks = trusted_networks(entries)
+    address = _address(text)
+    return bool(networks and address is not None and _trusted(address, networks))
+
+
 def client_ip(request: Any) -> str:
     """The client's address as text ("" when the request has none, as in some tests)."""
     meta = request.META

@@ -55,8 +55,12 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_config(url: str, *, sqlite_default: Path) -> dict[str, Any]:
+def database_config(url: str, *, sqlite_default: Path, pgbouncer: bool = False) -> dict[str, Any]:
     """Django DATABASES['default'] for a DATABASE_URL, or the SQLite file when url is empty.
+
+    With `pgbouncer` (PostgreSQL behind PgBouncer in transaction mode) querysets iterate without
+    server-side cursors: a cursor lives in one server connection, which the next transaction may
+    not get. (Django's psycopg binds parameters on the client, so no statement is prepared.)
 
     SQLite runs in WAL mode with IMMEDIATE transactions and a busy timeout, so that concurrent
     writers queue for the write lock instead of failing with "database is locked" mid-transaction.
@@ -79,6 +83,8 @@ def database_config(url: str, *, sqlite_default: Path) -> dict[str, Any]:
         config["TEST"] = {"NAME": str(Path(name).with_name("test_" + Path(name).name))}
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        if pgbouncer:
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
     return config
 
 

@@ -1,7 +1,10 @@
-"""`/healthz`: is the database reachable, is the broker reachable, is the outbox keeping up.
+"""`/healthz`: is the database reachable, is the broker reachable, is the outbox keeping up,
+are the workers and beat alive (their heartbeats, oms.workers.processes_status).
 
-Invariant: answers 200 only when the database and the broker are up and no due outbox message
-has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS; 503 otherwise, always saying what is wrong
+Invariant: answers 200 only when the database and the broker are up, no due outbox message
+has waited longer than OMS_OUTBOX_MAX_AGE_SECONDS, and neither the workers nor beat are "down"
+(some were beating lately and none beats now; "none", nothing seen lately, is not an outage:
+a fresh start); 503 otherwise, always saying what is wrong
 (the page is public: an error that names a URL says it without its password); the log gets one
 line when health changes, not one per poll.
 """
@@ -73,6 +76,15 @@ def outbox_status() -> dict[str, Any]:
     }
 
 
+def processes_part(role: str) -> dict[str, Any]:
+    from oms.workers import processes_status
+
+    try:
+        return processes_status(role)
+    except Exception as exc:
+        return {"status": "unknown", "error": _error(exc)}
+
+
 def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
@@ -97,12 +109,22 @@ def _log_change(problem: str | None) -> None:
 def healthz(request: HttpRequest) -> JsonResponse:
     database = database_status()
     broker = broker_status()
-    outbox = outbox_status() if database["status"] == "up" else {"status": "unknown"}
-    parts = {"database": database, "broker": broker, "outbox": outbox}
+    up = database["status"] == "up"
+    outbox = outbox_status() if up else {"status": "unknown"}
+    workers = processes_part("worker") if up else {"status": "unknown"}
+    beat = processes_part("beat") if up else {"status": "unknown"}
+    parts = {
+        "database": database,
+        "broker": broker,
+        "outbox": outbox,
+        "workers": workers,
+        "beat": beat,
+    }
     wrong = [
         f"{name} {part['status']}"
         for name, part in parts.items()
-        if part["status"] not in ("up", "ok")
+        if part["status"] not in ("up", "ok", "some_dead", "none")
+        and not (name in ("workers", "beat") and part["status"] == "unknown")
     ]
     response = JsonResponse(
         {"status": "degraded" if wrong else "ok", **parts}, status=503 if wrong else 200

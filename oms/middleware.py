@@ -10,7 +10,10 @@ Invariants:
   /webhooks/, plain text elsewhere (the back office's searches and filters, the public pages);
 - the last line outside the API (whose exception handler does the same): a value the database
   refuses (a DataError, or the driver's ValueError/OverflowError), such as a back-office filter
-  in the address with an offset of +16:00, is a logged 400, not a 500.
+  in the address with an offset of +16:00, is a logged 400, not a 500;
+- every request has an id (its X-Request-ID when a proxy or client sent a plain one, else a new
+  one), answered in X-Request-ID and carried by every log line of the request and of the tasks
+  it causes (oms.logs); nothing of one request's context is left for the next.
 """
 
 from __future__ import annotations
@@ -19,15 +22,38 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from oms.api.exceptions import body_too_large_response, problem_json, refused_by_database
 from oms.limits import NUL_MESSAGE
+from oms.logs import log_context_clear, log_context_set, request_id_new
 
 logger = logging.getLogger(__name__)
 
 #: The paths machines send bodies to: the API and the inbound webhooks.
 LIMITED_PREFIXES = ("/api/", "/webhooks/")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_new(request.META.get("HTTP_X_REQUEST_ID"))
+        log_context_set(None, request_id=request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def _request_finished(**_: object) -> None:
+    """The context ends with the request: after Django's own line about its answer (a 4xx or
+    5xx logged by django.request once every middleware has returned), before the next."""
+    log_context_clear()
+
+
+request_finished.connect(_request_finished, dispatch_uid="oms.middleware.request_finished")
 
 
 class BodyLimitMiddleware:

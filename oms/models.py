@@ -124,6 +124,28 @@ class WorkerHeartbeat(models.Model):
         return f"{self.role} {self.identity}"
 
 
+class TaskMetrics(models.Model):
+    """What the Celery tasks of one process did since it started (oms.metrics): per task name,
+    runs by outcome and a histogram of their durations, written by the process itself every
+    OMS_METRICS_FLUSH_SECONDS and summed over all processes by /metrics.
+
+    Invariant: one row per process incarnation (the identity of oms.workers), written only by
+    that process; forgotten with the heartbeats, a week after it was last written.
+    """
+
+    identity = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=255)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    tasks = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "task metrics of a process"
+        verbose_name_plural = "task metrics of processes"
+
+    def __str__(self) -> str:
+        return self.identity
+
+
 class InboundWebhook(models.Model):
     """The inbox: every verified inbound webhook delivery, of a sales channel, a carrier or a
     3PL partner, stored once and processed by a worker (oms.inbox).

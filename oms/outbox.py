@@ -43,6 +43,7 @@ from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Max, Min, Q
 
 from oms.errors import TransientError
+from oms.logs import CARRIED, log_bind, log_context
 from oms.models import OutboxMessage
 from oms.workers import holder_alive, holder_identity
 
@@ -50,6 +51,11 @@ logger = logging.getLogger(__name__)
 
 #: The keyword argument that carries a message's id to its task.
 OUTBOX_KWARG = "_outbox"
+#: The key of a row's kwargs that holds the log context of what wrote it (oms.logs.CARRIED:
+#: the request id, the order number), bound again while its task runs; never published, never
+#: passed to the task. (Inside kwargs, not a column of its own: a bulk INSERT of messages keeps
+#: SQLite's parameters per row, and so its number of statements.)
+OUTBOX_CONTEXT = "_context"
 #: Errors worth running again later: the same operation may well succeed.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
@@ -152,10 +158,14 @@ def outbox_enqueue(
         return None
     run_after = now + dt.timedelta(seconds=max(countdown, 0.0))
     fast = countdown <= FAST_PATH_MAX_COUNTDOWN
+    stored = dict(kwargs)
+    context = log_context()
+    if context:
+        stored[OUTBOX_CONTEXT] = context
     message = OutboxMessage(
         task=name,
         queue=target,
-        kwargs=dict(kwargs),
+        kwargs=stored,
         dedupe_key=dedupe_key,
         created_at=now,
         run_after=run_after,
@@ -265,7 +275,8 @@ def _publish(
     """Hand one message to the broker. Raises what the broker raised."""
     from oms.taskapp import app
 
-    payload = {**kwargs, OUTBOX_KWARG: message_id}
+    payload = {key: value for key, value in kwargs.items() if key != OUTBOX_CONTEXT}
+    payload[OUTBOX_KWARG] = message_id
     if app.conf.task_always_eager:
         # Tests and one-off scripts run the task here and now (send_task ignores eager mode).
         task_by_name(name).apply_async(kwargs=payload)
@@ -603,8 +614,13 @@ def outbox_run(*, message_id: int, task: Task, call: Callable[[dict[str, Any]], 
         logger.info("%s: message %s is done, not due or running elsewhere.", task.name, message_id)
         return None
     try:
-        kwargs = OutboxMessage.objects.values_list("kwargs", flat=True).get(pk=message_id)
-        result = call(dict(kwargs or {}))
+        stored = OutboxMessage.objects.values_list("kwargs", flat=True).get(pk=message_id)
+        kwargs = dict(stored or {})
+        # The worker's lines of this task carry the request id (and order number) of its cause.
+        context = kwargs.pop(OUTBOX_CONTEXT, None)
+        if isinstance(context, dict):
+            log_bind(**{key: value for key, value in context.items() if key in CARRIED and value})
+        result = call(kwargs)
     except TRANSIENT_ERRORS as exc:
         connections_reset()
         if outbox_retry_later(message_id, holder=holder, error=exc):

@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from oms.clientip import trusted_networks
 from oms.env import database_config, env_bool, env_int, env_list, env_rate, env_str
+from oms.logs import structlog_configure
+from oms.telemetry import telemetry_start
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OMS_VAR_DIR", str(BASE_DIR / "var")))
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "djmoney",
     "djmoney.contrib.exchange",
     "django_countries",
+    "django_prometheus",
     "oms.apps.OmsConfig",
     "inventory",
     "orders",
@@ -59,6 +62,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every request's id (X-Request-ID), carried by its log lines and the tasks it causes.
+    "oms.middleware.RequestIdMiddleware",
+    # Request counts and latencies by view for /metrics (oms/metrics.py); its pair is last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Bodies over OMS_MAX_BODY_BYTES to the API and the webhooks: 413 problem JSON, unread.
     "oms.middleware.BodyLimitMiddleware",
@@ -75,8 +82,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # The last line: a value the database refuses is a 400, not a 500 (the API's handler too).
     "oms.middleware.DatabaseRefusalMiddleware",
-    # Last: turns a login refused by the lockout into the lockout page (oms/auth.py).
+    # Turns a login refused by the lockout into the lockout page (oms/auth.py).
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # The admin login lockout (django-axes, oms/auth.py) first, then the usual password check.
@@ -105,7 +113,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": database_config(env_str("DATABASE_URL"), sqlite_default=VAR_DIR / "oms.sqlite3")
+    "default": database_config(
+        env_str("DATABASE_URL"),
+        sqlite_default=VAR_DIR / "oms.sqlite3",
+        # PgBouncer in transaction mode between us and PostgreSQL: no server-side cursors and
+        # no prepared statements, which live in one server connection across transactions.
+        pgbouncer=env_bool("OMS_PGBOUNCER", False),
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -135,7 +149,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+#: Where collectstatic writes (the image: /app/static, outside the var volume).
+STATIC_ROOT = Path(env_str("OMS_STATIC_ROOT", str(VAR_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -156,7 +171,7 @@ MEDIA_URL = "media/"
 
 # Security: production values unless DEBUG (check --deploy passes with DEBUG off).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -282,6 +297,9 @@ OMS_FAKE_PAYMENTS_DELAY_MS = env_int("OMS_FAKE_PAYMENTS_DELAY_MS", 0)
 OMS_WORKER_HEARTBEAT_SECONDS = env_int("OMS_WORKER_HEARTBEAT_SECONDS", 10)
 #: A worker on another host whose heartbeat is older than this is dead: its claims are taken.
 OMS_WORKER_HEARTBEAT_STALE_SECONDS = env_int("OMS_WORKER_HEARTBEAT_STALE_SECONDS", 60)
+#: /healthz names a worker or beat that stopped beating (without stopping cleanly) for this
+#: long after its last beat; later it is forgotten (a host replaced for good).
+OMS_HEALTH_DEAD_FORGET_SECONDS = env_int("OMS_HEALTH_DEAD_FORGET_SECONDS", 3600)
 
 # Integrator webhooks and the events feed (webhooks/).
 #: Events older than this are pruned (the feed can be replayed from any point within it).
@@ -383,12 +401,24 @@ SPECTACULAR_SETTINGS = {
 # Error reports (debug page, error e-mails) mask secrets, also the password inside a URL.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "oms.debug.SecretsReporterFilter"
 
+#: "json" (one JSON object per line: production's default) or "plain" (development's).
+OMS_LOG_FORMAT = env_str("OMS_LOG_FORMAT", "plain" if DEBUG else "json").lower()
+if OMS_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"OMS_LOG_FORMAT must be json or plain, not {OMS_LOG_FORMAT!r}")
+structlog_configure()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "oms.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "oms.logs.json_formatter"},
+    },
     "filters": {"housekeeping": {"()": "oms.logs.HousekeepingFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": OMS_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -401,3 +431,31 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# Metrics (oms/metrics.py): /metrics answers a request with `Authorization: Bearer
+# <OMS_METRICS_TOKEN>`, or one from an address in OMS_METRICS_ALLOWED_IPS (networks allowed,
+# "10.0.0.0/8"); nobody else. Development lets the machine itself in.
+OMS_METRICS_TOKEN = env_str("OMS_METRICS_TOKEN")
+OMS_METRICS_ALLOWED_IPS = env_list("OMS_METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"] if DEBUG else [])
+try:
+    trusted_networks(OMS_METRICS_ALLOWED_IPS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"OMS_METRICS_ALLOWED_IPS: {exc}") from None
+#: How often a worker process writes its task counts and latencies where /metrics reads them.
+OMS_METRICS_FLUSH_SECONDS = env_int("OMS_METRICS_FLUSH_SECONDS", 10)
+PROMETHEUS_EXPORT_MIGRATIONS = False
+
+# Error reports to Sentry and traces to an OpenTelemetry collector: each off until its variable
+# is set (oms/telemetry.py).
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0") or 0)
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "oms")
+telemetry_start(
+    sentry_dsn=SENTRY_DSN,
+    sentry_environment=SENTRY_ENVIRONMENT,
+    sentry_traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    otlp_endpoint=OTEL_EXPORTER_OTLP_ENDPOINT,
+    service_name=OTEL_SERVICE_NAME,
+)

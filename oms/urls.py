@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oms.api.exceptions import api_not_found
 from oms.health import healthz
+from oms.metrics import metrics_view
 from oms.views import front_door
 
 api_v1 = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("track/", include("returns.public_urls")),
     path("track/", include("fulfilment.public_urls")),
     path("webhooks/", include("fulfilment.webhook_urls")),

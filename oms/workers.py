@@ -178,11 +178,62 @@ def heartbeats_dead_on_this_host() -> list[str]:
 
 
 def heartbeats_purge(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
-    """Forget processes not seen for a week."""
+    """Forget processes not seen for a week (their heartbeats and their task metrics)."""
+    from oms.models import TaskMetrics, WorkerHeartbeat
+
+    since = timezone.now() - older_than
+    deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=since).delete()
+    purged, _ = TaskMetrics.objects.filter(updated_at__lt=since).delete()
+    return deleted + purged
+
+
+def processes_alive(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many processes of each role ("worker", "beat") beat now."""
+    from django.db.models import Count
+
     from oms.models import WorkerHeartbeat
 
-    deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - older_than).delete()
-    return deleted
+    fresh = (now or timezone.now()) - _stale_after()
+    return dict(
+        WorkerHeartbeat.objects.filter(stopped_at__isnull=True, seen_at__gte=fresh)
+        .values_list("role")
+        .annotate(n=Count("pk"))
+        .values_list("role", "n")
+    )
+
+
+def processes_status(role: str, *, now: dt.datetime | None = None) -> dict[str, object]:
+    """The liveness of the `role` processes ("worker" or "beat") for /healthz:
+
+    - alive: beating within OMS_WORKER_HEARTBEAT_STALE_SECONDS;
+    - dead: stopped beating without stopping cleanly, within the last
+      OMS_HEALTH_DEAD_FORGET_SECONDS (a process killed, a host lost), listed by name;
+    - status "ok" (all alive), "some_dead" (some alive, some dead), "down" (none alive, some
+      dead: nothing runs the work) or "none" (none seen lately: not started yet, or stopped
+      cleanly).
+    """
+    from oms.models import WorkerHeartbeat
+
+    now = now or timezone.now()
+    fresh = now - _stale_after()
+    forget = now - dt.timedelta(seconds=settings.OMS_HEALTH_DEAD_FORGET_SECONDS)
+    rows = list(
+        WorkerHeartbeat.objects.filter(role=role, stopped_at__isnull=True, seen_at__gte=forget)
+        .order_by("seen_at")
+        .values_list("identity", "nodename", "seen_at")
+    )
+    alive = [r for r in rows if r[2] >= fresh]
+    dead = [
+        {
+            "identity": identity,
+            "name": nodename,
+            "seen_seconds_ago": round((now - seen).total_seconds()),
+        }
+        for identity, nodename, seen in rows
+        if seen < fresh
+    ]
+    status = ("some_dead" if dead else "ok") if alive else ("down" if dead else "none")
+    return {"status": status, "alive": len(alive), "dead": dead}
 
 
 class HeartbeatThread(threading.Thread):

@@ -8,15 +8,18 @@ from typing import Any
 from django.utils import timezone
 
 from oms.models import OutboxMessage
-from oms.outbox import OUTBOX_KWARG, task_by_name
+from oms.outbox import OUTBOX_CONTEXT, OUTBOX_KWARG, task_by_name
 
 
 def queued(*tasks: str) -> list[tuple[str, dict[str, Any]]]:
-    """Pending outbox messages, oldest first, as (task name, kwargs); only `tasks` if given."""
+    """Pending outbox messages, oldest first, as (task name, the kwargs its task will get: not
+    the log context the row carries); only `tasks` if given."""
     rows = OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).order_by("pk")
     if tasks:
         rows = rows.filter(task__in=tasks)
-    return [(row.task, row.kwargs) for row in rows]
+    return [
+        (row.task, {k: v for k, v in row.kwargs.items() if k != OUTBOX_CONTEXT}) for row in rows
+    ]
 
 
 def run_outbox(*tasks: str, rounds: int = 20, due_now: bool = True) -> int:

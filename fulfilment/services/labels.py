@@ -67,6 +67,7 @@ from oms.errors import (
     PermanentError,
     ValidationFailed,
 )
+from oms.logs import log_order
 from oms.outbox import outbox_enqueue, outbox_open_keys
 from orders.services import order_event_add
 
@@ -220,6 +221,7 @@ def _plan(shipment_id: int) -> LabelPlan | None:
         .order_by("id")
     )
     location, order = shipment.location, shipment.order
+    log_order(order.number)
     address = dict(order.shipping_address or {})
     if not address.get("email") and order.email:
         address["email"] = order.email

@@ -39,6 +39,7 @@ from inventory.models import Channel, Sku
 from oms import events
 from oms.errors import ChannelInactive, ValidationFailed
 from oms.limits import NUL_MESSAGE, datetime_problem, integer_range, max_length, nul_paths
+from oms.logs import log_order
 from oms.money import MAX_AMOUNT, currency_exponent, is_currency, round_money
 from oms.outbox import outbox_batch, outbox_enqueue
 from oms.refdata import cached, cached_many, uncached_fields
@@ -805,6 +806,7 @@ def _order_insert(order: Order, search_text: str) -> None:
     order.search_text = order.number + suffix
     order._state.adding = False
     order._state.db = connection.alias
+    log_order(order.number)
 
 
 def _record_fulfilled(

@@ -25,6 +25,7 @@ from django.utils import timezone
 from inventory.services import ReleaseRequest, stock_release_many
 from oms import events
 from oms.errors import InvalidTransition, NotFound, ValidationFailed
+from oms.logs import log_order
 from oms.money import currency_exponent, round_money
 from oms.outbox import outbox_enqueue
 from oms.sql import rows_update, rows_update_many
@@ -580,6 +581,7 @@ def order_lock_with_lines(pk: int) -> tuple[Order, list[OrderLine]]:
     if not rows:
         return _lock(pk), []
     order = rows[0].order
+    log_order(order.number)
     for line in rows:
         line.order = order
     return order, sorted(rows, key=lambda ln: ln.line_number)

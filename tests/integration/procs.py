@@ -121,14 +121,14 @@ def beat(env: dict[str, str], log: Path, schedule: Path) -> CeleryProcess:
 class PrivateRedis:
     """A Redis server of the test's own on a spare port, keeping nothing on disk."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, host: str = "127.0.0.1") -> None:
         self.port = free_port()
-        self.folder = folder
+        self.folder, self.host = folder, host
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> PrivateRedis:
         self.proc = subprocess.Popen(
@@ -137,13 +137,16 @@ class PrivateRedis:
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                self.host,
                 "--save",
                 "",
                 "--appendonly",
                 "no",
                 "--dir",
                 str(self.folder),
+                # Clients of other network namespaces connect to a non-loopback address.
+                "--protected-mode",
+                "yes" if self.host == "127.0.0.1" else "no",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -153,7 +156,7 @@ class PrivateRedis:
 
     def up(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
@@ -196,7 +199,11 @@ class RabbitMQApp:
 class _Server:
     """A threaded HTTP server on loopback answering with `handle(method, path, headers, body)`."""
 
-    def __init__(self, handle: Callable[[str, str, dict[str, str], bytes], tuple[int, Any]]):
+    def __init__(
+        self,
+        handle: Callable[[str, str, dict[str, str], bytes], tuple[int, Any]],
+        host: str = "127.0.0.1",
+    ):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -218,14 +225,14 @@ class _Server:
                 outer.requests.append(args)
 
         self.requests: list[Any] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"http://{self.httpd.server_address[0]}:{self.httpd.server_address[1]}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -239,14 +246,14 @@ class FakeEasyPost:
     """EasyPost's shipments and purchases, idempotent on the Idempotency-Key header as EasyPost
     is; each purchase takes `buy_seconds`. `sold` counts labels really bought."""
 
-    def __init__(self, buy_seconds: float = 0.0) -> None:
+    def __init__(self, buy_seconds: float = 0.0, host: str = "127.0.0.1") -> None:
         self.buy_seconds = buy_seconds
         self.lock = threading.Lock()
         self.shipments: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.buys_started = 0
         self.sold = 0
-        self.server = _Server(self.handle)
+        self.server = _Server(self.handle, host)
 
     @property
     def url(self) -> str:
@@ -298,10 +305,11 @@ class SlowShop:
     `seconds`; `pages_served` counts the pages of orders it answered and `orders_asked` the
     order queries it received (stock pushes are not counted)."""
 
-    def __init__(self, store: Any, seconds: float = 0.0) -> None:
+    def __init__(self, store: Any, seconds: float = 0.0, host: str = "127.0.0.1") -> None:
         self.store, self.seconds = store, seconds
         self.orders_asked = self.pages_served = 0
-        self.server = _Server(self.handle)
+        self.lock = threading.Lock()
+        self.server = _Server(self.handle, host)
 
     @property
     def url(self) -> str:
@@ -312,7 +320,8 @@ class SlowShop:
         self.orders_asked += is_orders
         time.sleep(self.seconds)
         url = f"https://shop.example{path}"
-        response = self.store.handler(httpx.Request(method, url, headers=headers, content=body))
+        with self.lock:  # the test may add orders to the store meanwhile
+            response = self.store.handler(httpx.Request(method, url, headers=headers, content=body))
         self.pages_served += is_orders
         return response.status_code, response.json()
 

@@ -440,3 +440,68 @@ def test_a_worker_killed_mid_purchase_mid_refund_and_mid_sync_recovers_once(
     finally:
         carrier.close()
         shop.close()
+
+
+def test_a_worker_killed_mid_drain_records_each_event_once(network, stack_on, capsys):
+    """The events drainer (webhooks.events_drain) records a transaction's events and their
+    deliveries in one transaction; killed in the middle of it, nothing it did stays, and the
+    next worker records each event once, with one delivery per endpoint."""
+    import psycopg
+
+    from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+    from webhooks.services.endpoints import _sealed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the drainer is held mid-transaction by a PostgreSQL table lock")
+    WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/oms",
+        events=["order.created"],
+        secret_encrypted=_sealed("s" * 32),
+    )
+    stack = stack_on(CONFIGURED_BROKER_URL)
+    put(network, "BER", "A", 5)
+    first = stack.worker()
+    stack.beat()
+    recorded = ("webhooks.event_record",)
+    assert wait_for(lambda: outbox_settled(*recorded), 60), stack.logs()
+    before = Event.objects.count()
+
+    # Another session holds the deliveries table: the drainer's INSERT of the order's
+    # deliveries waits inside its transaction, after it inserted the events.
+    holder = psycopg.connect(database_url(), autocommit=False)
+    try:
+        holder.execute(f"LOCK TABLE {WebhookDelivery._meta.db_table} IN SHARE MODE")
+        placed = order("HAMBURG", {"A": 1})
+
+        def drainer_waits() -> bool:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE %s",
+                    [f'INSERT INTO "{WebhookDelivery._meta.db_table}"%'],
+                )
+                return bool(cursor.fetchone()[0])
+
+        assert wait_for(drainer_waits, 60), stack.logs()
+        first.kill9()  # mid-drain: the events are inserted, not committed
+    finally:
+        holder.rollback()
+        holder.close()
+    assert Event.objects.count() == before  # nothing of the killed drain stayed
+
+    stack.worker()
+    restarted = time.monotonic()
+    assert wait_for(lambda: outbox_settled(*recorded), RECOVERY_BOUND), stack.logs()
+    recovery = time.monotonic() - restarted
+    figure(capsys, f"worker killed mid-drain: events recorded {recovery:.1f} s after a restart")
+    assert not OutboxMessage.objects.filter(
+        task__in=recorded, state=OutboxMessage.State.FAILED
+    ).exists()
+    keys = list(Event.objects.values_list("type", "object_type", "object_id", "sequence"))
+    assert len(keys) == len(set(keys)), keys  # each event once
+    created = Event.objects.filter(type="order.created", object_id=placed.pk)
+    assert created.count() == 1
+    # One delivery of it to the endpoint listening, with one first attempt in the outbox (a
+    # retry is a keyed message of its own).
+    assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == [created.get().pk]
+    assert OutboxMessage.objects.filter(task="webhooks.deliver", dedupe_key="").count() == 1

@@ -21,7 +21,10 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from channels import services
+from channels import (
+    admin_timeline,  # noqa: F401  (registers the channels' timeline sentences)
+    services,
+)
 from channels.models import (
     ChannelListing,
     ChannelPush,

@@ -55,6 +55,17 @@ def money_format(amount: Decimal, code: str) -> str:
     return f"{round_money(amount, code):f}"
 
 
+def money_display(amount: Decimal | str, code: str, *, locale: str = "en") -> str:
+    """An amount as people read it, in the currency's own format ("€76.95", "¥1,000",
+    "BHD1.234"): the back office's timeline and pages. Not for the API (money_format)."""
+    from babel.numbers import format_currency  # babel comes with django-money
+
+    value = Decimal(amount)
+    if not is_currency(code):  # an old row without a currency: the figure alone
+        return f"{value:,.2f}"
+    return format_currency(round_money(value, code), code.upper(), locale=locale)
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """`amount` rounded half up (away from zero) to the currency's minor unit: EUR 2.345 ->
     2.35, -2.345 -> -2.35, JPY 1.5 -> 2. Idempotent: an amount on the grid is unchanged."""

@@ -138,3 +138,18 @@ def test_start_over_and_a_changed_shipment_forget_the_scans(warehouse, picking):
 def test_odd_stored_counts_are_ignored(warehouse, picking, junk):
     PackProgress.objects.create(shipment=picking, scanned=junk)
     assert open_shipment(warehouse, f"SH-{picking.pk}").context["scanned_units"] == 0
+
+
+@pytest.mark.parametrize("code", ["KID-JKT-YELLOW-104", "KID-RAIN-JACKET-YELLOW-104-EXTRA-LONG-X"])
+def test_the_pick_list_never_wraps_a_sku_code(network, code):
+    from fulfilment.documents import pick_list_pdf
+    from fulfilment.picklists import pick_list
+    from inventory.services import stock_adjust
+    from tests.factories import SkuFactory
+    from tests.fulfilment.test_admin import pdf_text
+
+    sku = SkuFactory(code=code)
+    stock_adjust(sku=sku, location=network["locations"]["BER"], kind="receipt", quantity=3)
+    (shipment,) = routed("HAMBURG", {code: 1})
+    text = pdf_text(pick_list_pdf(pick_list(location=shipment.location, shipments=[shipment])))
+    assert any(code in line for line in text.splitlines())  # one line, not broken over two

@@ -199,6 +199,23 @@ def _one_line(code: str, style: ParagraphStyle, width: float) -> ParagraphStyle:
     return ParagraphStyle(f"{style.name}-fit", parent=style, fontSize=size, leading=size * 1.2)
 
 
+def _pick_row(row: Any, styles: dict[str, ParagraphStyle], widths: list[float]) -> list[Any]:
+    """One stop of the walk: the box to tick, bin, SKU (on one line), name, quantity, the
+    shipments it goes to, the barcode."""
+    return [
+        _check_box(),
+        _p(row.bin or "(no bin)", styles["cell_bold"] if row.bin else styles["small"]),
+        _p(row.sku_code, _one_line(row.sku_code, styles["code"], widths[2])),
+        _p(row.sku_name, styles["cell"]),
+        _p(str(row.quantity), styles["cell_bold"]),
+        _p(
+            "\n".join(f"{shipment_code(pk)} \u00d7 {q}" for pk, q in row.shipments),
+            styles["small"],
+        ),
+        _barcode(row.barcode, max_width=widths[-1] - 6) or _p("", styles["cell"]),
+    ]
+
+
 def pick_list_pdf(pick_list: PickList) -> bytes:
     """A printable A4 pick list: one row per stop of the walk, a box to tick, the barcodes."""
     styles = _styles()
@@ -229,27 +246,12 @@ def pick_list_pdf(pick_list: PickList) -> bytes:
         Spacer(1, 4 * mm),
     ]
     usable = A4[0] - 24 * mm - 2 * FRAME_PADDING
-    code_style = styles["code"]
-    sku_width = _code_column_width([row.sku_code for row in pick_list.rows], code_style)
+    sku_width = _code_column_width([row.sku_code for row in pick_list.rows], styles["code"])
     fixed = [8 * mm, 18 * mm, sku_width, None, 10 * mm, 24 * mm, 46 * mm]
     widths = [w if w is not None else usable - sum(x or 0 for x in fixed) for w in fixed]
     head = ["✓", "Bin", "SKU", "Name", "Qty", "Shipments", "Barcode"]
     data: list[list[Any]] = [[_p(h, styles["head"]) for h in head]]
-    for row in pick_list.rows:
-        data.append(
-            [
-                _check_box(),
-                _p(row.bin or "(no bin)", styles["cell_bold"] if row.bin else styles["small"]),
-                _p(row.sku_code, _one_line(row.sku_code, code_style, sku_width)),
-                _p(row.sku_name, styles["cell"]),
-                _p(str(row.quantity), styles["cell_bold"]),
-                _p(
-                    "\n".join(f"{shipment_code(pk)} \u00d7 {q}" for pk, q in row.shipments),
-                    styles["small"],
-                ),
-                _barcode(row.barcode, max_width=widths[-1] - 6) or _p("", styles["cell"]),
-            ]
-        )
+    data += [_pick_row(row, styles, widths) for row in pick_list.rows]
     if pick_list.rows:
         table = Table(data, colWidths=widths, repeatRows=1)
         style = _table_style()

@@ -21,7 +21,10 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from channels import services
+from channels import (
+    admin_timeline,  # noqa: F401  (registers the channels' timeline sentences)
+    services,
+)
 from channels.models import (
     ChannelListing,
     ChannelPush,
@@ -64,7 +67,8 @@ class ChannelAdminForm(forms.ModelForm):
         ),
     )
     clear_credentials = forms.BooleanField(required=False)
-    currency = forms.ChoiceField(choices=currency_choices())
+    # Current ISO 4217 currencies only (no Andorran peseta); a channel's own older code stays.
+    currency = forms.ChoiceField(choices=currency_choices)
 
     class Meta:
         model = Channel
@@ -75,6 +79,15 @@ class ChannelAdminForm(forms.ModelForm):
             "locations",
             *services.CHANNEL_UPDATABLE[3:],
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        own = getattr(self.instance, "currency", "")
+        field = self.fields.get("currency")
+        if own and isinstance(field, forms.ChoiceField):
+            offered = currency_choices()
+            if own not in {code for code, _ in offered}:
+                field.choices = sorted([*offered, (own, f"{own} (no longer current)")])
 
     def clean_credentials(self) -> dict[str, str] | None:
         raw = self.cleaned_data["credentials"].strip()

@@ -23,6 +23,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, inch
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     Flowable,
@@ -175,6 +176,45 @@ def _table_style(header_rows: int = 1) -> TableStyle:
 
 # --- the pick list as PDF -------------------------------------------------------------------
 
+#: The SKU column of the pick list: as wide as the longest code needs, within these bounds; a
+#: code longer than the widest column is set smaller, never wrapped ("KID-JKT-YELLOW-104" is
+#: read at a shelf: a code broken over two lines is misread).
+SKU_COLUMN_MIN = 34 * mm
+SKU_COLUMN_MAX = 62 * mm
+CELL_PADDING = 3 + 3  # LEFTPADDING and RIGHTPADDING of _table_style
+
+
+def _code_column_width(codes: list[str], style: ParagraphStyle) -> float:
+    longest = max((stringWidth(c, style.fontName, style.fontSize) for c in codes), default=0)
+    return float(min(max(SKU_COLUMN_MIN, longest + CELL_PADDING + 2), SKU_COLUMN_MAX))
+
+
+def _one_line(code: str, style: ParagraphStyle, width: float) -> ParagraphStyle:
+    """The code's style, its size lowered until the code fits the column on one line."""
+    room = width - CELL_PADDING - 2
+    needed = stringWidth(code, style.fontName, style.fontSize)
+    if needed <= room:
+        return style
+    size = max(5.0, style.fontSize * room / needed)
+    return ParagraphStyle(f"{style.name}-fit", parent=style, fontSize=size, leading=size * 1.2)
+
+
+def _pick_row(row: Any, styles: dict[str, ParagraphStyle], widths: list[float]) -> list[Any]:
+    """One stop of the walk: the box to tick, bin, SKU (on one line), name, quantity, the
+    shipments it goes to, the barcode."""
+    return [
+        _check_box(),
+        _p(row.bin or "(no bin)", styles["cell_bold"] if row.bin else styles["small"]),
+        _p(row.sku_code, _one_line(row.sku_code, styles["code"], widths[2])),
+        _p(row.sku_name, styles["cell"]),
+        _p(str(row.quantity), styles["cell_bold"]),
+        _p(
+            "\n".join(f"{shipment_code(pk)} \u00d7 {q}" for pk, q in row.shipments),
+            styles["small"],
+        ),
+        _barcode(row.barcode, max_width=widths[-1] - 6) or _p("", styles["cell"]),
+    ]
+
 
 def pick_list_pdf(pick_list: PickList) -> bytes:
     """A printable A4 pick list: one row per stop of the walk, a box to tick, the barcodes."""
@@ -206,25 +246,12 @@ def pick_list_pdf(pick_list: PickList) -> bytes:
         Spacer(1, 4 * mm),
     ]
     usable = A4[0] - 24 * mm - 2 * FRAME_PADDING
-    fixed = [8 * mm, 18 * mm, 38 * mm, None, 10 * mm, 24 * mm, 46 * mm]
+    sku_width = _code_column_width([row.sku_code for row in pick_list.rows], styles["code"])
+    fixed = [8 * mm, 18 * mm, sku_width, None, 10 * mm, 24 * mm, 46 * mm]
     widths = [w if w is not None else usable - sum(x or 0 for x in fixed) for w in fixed]
     head = ["✓", "Bin", "SKU", "Name", "Qty", "Shipments", "Barcode"]
     data: list[list[Any]] = [[_p(h, styles["head"]) for h in head]]
-    for row in pick_list.rows:
-        data.append(
-            [
-                _check_box(),
-                _p(row.bin or "(no bin)", styles["cell_bold"] if row.bin else styles["small"]),
-                _p(row.sku_code, styles["code"]),
-                _p(row.sku_name, styles["cell"]),
-                _p(str(row.quantity), styles["cell_bold"]),
-                _p(
-                    "\n".join(f"{shipment_code(pk)} \u00d7 {q}" for pk, q in row.shipments),
-                    styles["small"],
-                ),
-                _barcode(row.barcode, max_width=widths[-1] - 6) or _p("", styles["cell"]),
-            ]
-        )
+    data += [_pick_row(row, styles, widths) for row in pick_list.rows]
     if pick_list.rows:
         table = Table(data, colWidths=widths, repeatRows=1)
         style = _table_style()

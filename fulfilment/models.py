@@ -107,7 +107,23 @@ class Shipment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"SH-{self.pk} ({self.status})"
+        return f"SH-{self.pk} ({self.get_status_display().lower()})"
+
+
+class PackProgress(models.Model):
+    """What the pack station has scanned of a shipment so far, per SKU code: kept on the server
+    so that a reload, another browser or the next shift resumes where the packer stopped. Only
+    counts; nothing is recorded on the shipment until it is packed (which deletes this row)."""
+
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.CASCADE, primary_key=True, related_name="pack_progress"
+    )
+    scanned = models.JSONField(default=dict, blank=True)
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Pack progress of SH-{self.pk}"
 
 
 class ShipmentLine(models.Model):

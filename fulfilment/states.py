@@ -8,7 +8,8 @@ from django.db import models
 
 class ShipmentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
-    PICKING = "picking", "Picking"
+    #: Picked, not packed yet (the pick confirmed, or the pack station at work).
+    PICKING = "picking", "Picked"
     PACKED = "packed", "Packed"
     SENT = "sent", "Sent to 3PL"
     SHIPPED = "shipped", "Shipped"

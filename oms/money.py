@@ -11,10 +11,12 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from moneyed import CURRENCIES
@@ -25,12 +27,28 @@ def is_currency(code: object) -> bool:
     return isinstance(code, str) and code.upper() in CURRENCIES and code.upper() != "XXX"
 
 
+@lru_cache(maxsize=1)
+def current_currencies() -> frozenset[str]:
+    """The ISO 4217 codes legal tender somewhere today (CLDR's territory currencies, from babel):
+    no Andorran peseta, no Deutsche Mark, no precious metals or fund codes."""
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
+
+    today = dt.datetime.now(tz=dt.UTC).date()
+    found: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        found.update(get_territory_currencies(territory, start_date=today, tender=True))
+    return frozenset(found)
+
+
 def currency_choices(*, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """(code, "CODE Name") pairs for forms, sorted by code."""
+    """(code, "CODE Name") pairs for forms, sorted by code: current currencies only (an old
+    order's currency is still accepted by `is_currency`; forms offer only what is in use)."""
+    current = current_currencies()
     return sorted(
         (code, f"{code} {currency.name}")
         for code, currency in CURRENCIES.items()
-        if is_currency(code) and code not in exclude
+        if is_currency(code) and code in current and code not in exclude
     )
 
 
@@ -53,6 +71,17 @@ def money_on_grid(amount: Decimal, code: str) -> bool:
 def money_format(amount: Decimal, code: str) -> str:
     """An amount as the API writes it: exactly the currency's digits ("10.00", JPY "1000")."""
     return f"{round_money(amount, code):f}"
+
+
+def money_display(amount: Decimal | str, code: str, *, locale: str = "en") -> str:
+    """An amount as people read it, in the currency's own format ("€76.95", "¥1,000",
+    "BHD1.234"): the back office's timeline and pages. Not for the API (money_format)."""
+    from babel.numbers import format_currency  # babel comes with django-money
+
+    value = Decimal(amount)
+    if not is_currency(code):  # an old row without a currency: the figure alone
+        return f"{value:,.2f}"
+    return format_currency(round_money(value, code), code.upper(), locale=locale)
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -26,9 +27,14 @@ from oms.admin.tools import ToolAdmin, admin_form, each_object, show_domain_erro
 from oms.errors import DomainError
 from oms.money import parse_money
 from oms.roles import REFUND_ORDERS
+from orders.admin.order_page import register_order_button
 from orders.admin.orders import register_order_inline
 from orders.models import Order
-from returns import selectors, services
+from returns import (
+    admin_timeline,  # noqa: F401  (registers returns' timeline sentences)
+    selectors,
+    services,
+)
 from returns.labels import return_label
 from returns.models import (
     RECEIPT_COUNTS,
@@ -557,3 +563,15 @@ register_order_inline(OrderRefundInline)
 
 
 from returns import admin_receiving, admin_reports  # noqa: E402, F401
+
+
+@register_order_button
+def start_return_button(request: HttpRequest, order: Order) -> tuple[str, str] | None:
+    """ "Start a return" on the order page, once something shipped (the add screen checks the
+    window and the returnable quantities)."""
+    if not request.user.has_perm("returns.add_returnrequest") or not order.number:
+        return None
+    if order.status not in ("shipped", "partially_shipped", "delivered", "completed"):
+        return None
+    url = reverse("admin:returns_returnrequest_add")
+    return f"{url}?{urlencode({'order': order.number})}", "Start a return"

@@ -26,7 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import DataError, IntegrityError, transaction
@@ -611,5 +611,47 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
             )
         changed = True
     if not changed:
-        order_event_add(order=order, kind="channel_updated", actor=actor)
+        order_event_add(
+            order=order,
+            kind="channel_updated",
+            actor=actor,
+            not_applied=_differences(order, lines, record),
+        )
     return changed
+
+
+def _differences(order: Order, lines: list[Any], record: CanonicalOrder) -> list[str]:
+    """What the channel's new version says differently from the order as the OMS keeps it,
+    none of which sync applies (only a cancellation, a better payment status and an address
+    before shipping are): the names of the fields, for the timeline ("Channel updated" then says
+    what changed). Empty when what changed is nothing the OMS keeps (e.g. a channel-only tag)."""
+    found: list[str] = []
+    ours = sorted((ln.sku_code, ln.quantity) for ln in lines)
+    theirs = sorted((str(ln.get("sku", "")), int(ln.get("quantity") or 0)) for ln in record.lines)
+    if ours != theirs:
+        found.append("lines")
+    customer = record.customer or {}
+    if str(customer.get("email") or "").strip().lower() not in ("", order.email.lower()):
+        found.append("email")
+    if str(customer.get("phone") or "") not in ("", order.phone):
+        found.append("phone")
+    if (record.notes or "") != (order.notes or ""):
+        found.append("notes")
+    billing = address_normalised(record.billing_address) if record.billing_address else {}
+    if billing and billing != (order.billing_address or {}):
+        found.append("billing_address")
+    shipping = address_normalised(record.shipping_address)
+    if shipping and shipping != order.shipping_address:
+        found.append("shipping_address")
+    try:
+        if Decimal(str(record.shipping_price or 0)) != order.shipping_price:
+            found.append("shipping_price")
+        if record.total is not None and Decimal(str(record.total)) != order.channel_total:
+            found.append("total")
+    except InvalidOperation:
+        found.append("amounts")
+    if record.payment_status and record.payment_status != order.payment_status:
+        found.append("payment_status")
+    if record.external_number and record.external_number != order.external_number:
+        found.append("number")
+    return found

@@ -24,7 +24,8 @@ configuration: it is saved by the ModelAdmins and read by routing and the delive
 
 One module a screen: `shipments` (the queue, a shipment's page), `shipment_actions`,
 `pack_station`, `inlines` (also on the order page), `explanation`, `routing_decisions`,
-`routing_rules`, `routing_inputs` (centroids, schedules, transit times, holidays), and the
+`routing_rules`, `routing_inputs` (centroids, schedules, transit times, holidays), `timeline`
+(fulfilment's sentences on the order page's timeline), and the
 carriers' `labels`, `tracking` and the 3PL `partners`, which add their parts to the shipment
 page. Importing the package registers them all.
 """
@@ -34,7 +35,7 @@ from fulfilment.admin import inlines, routing_decisions, routing_inputs, routing
 inlines.attach_to_order_page()
 
 # The carriers' labels, tracking and the 3PL partners extend the shipment page registered above.
-from fulfilment.admin import labels, partners, tracking  # noqa: E402
+from fulfilment.admin import labels, partners, timeline, tracking  # noqa: E402
 
 __all__ = [
     "labels",
@@ -43,5 +44,6 @@ __all__ = [
     "routing_inputs",
     "routing_rules",
     "shipments",
+    "timeline",
     "tracking",
 ]

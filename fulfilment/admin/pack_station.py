@@ -1,7 +1,10 @@
 """The pack station: scan a shipment, scan every item, weigh the parcels, pack (keyboard and
-scanner only). Nothing is recorded until the last step: the scans live in a signed token in
-the page, checked against what the shipment holds. What a scan matches and whether it fits is
-decided by fulfilment.services.packing; this screen parses, calls it, and renders.
+scanner only), full screen (no admin sidebar). Nothing is recorded on the shipment until the
+last step: the scans live in a signed token in the page, checked against what the shipment
+holds, and are kept on the server after each accepted scan (PackProgress), so that a reload or
+another browser resumes where the packer stopped ("Start over" forgets them). What a scan
+matches and whether it fits is decided by fulfilment.services.packing; this screen parses,
+calls it, and renders.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from fulfilment.services.packing import (
     PackItem,
     pack_complete,
     pack_items,
+    pack_progress_clear,
+    pack_progress_load,
+    pack_progress_save,
     pack_refusal,
     pack_scan,
     pack_scans_stale,
@@ -135,7 +141,25 @@ class PackStation(ToolAdmin):
         shipment, problem = pack_shipment_find(reference)
         if shipment is None or problem:
             return self._pack_render(request, find_error=problem, reference=reference)
-        return self._pack_render(request, shipment=shipment, state=PackState(shipment.pk, {}))
+        if request.GET.get("restart"):
+            pack_progress_clear(shipment.pk)
+        scanned = pack_progress_load(shipment.pk)
+        items = pack_items(shipment, scanned)
+        feedback = None
+        if scanned and pack_scans_stale(items, scanned):
+            pack_progress_clear(shipment.pk)
+            scanned, items = {}, pack_items(shipment, {})
+            feedback = ("error", "The shipment changed since it was last scanned: scan again.")
+        elif scanned:
+            done = sum(it.scanned for it in items)
+            feedback = ("ok", f"Resumed: {plural(done, 'unit')} scanned before.")
+        return self._pack_render(
+            request,
+            shipment=shipment,
+            state=PackState(shipment.pk, scanned),
+            items=items,
+            feedback=feedback,
+        )
 
     def _packed_shipment(self, request: HttpRequest) -> Shipment | None:
         value = request.GET.get("packed", "")
@@ -202,6 +226,9 @@ class PackStation(ToolAdmin):
             return self._pack_render(
                 request, shipment=shipment, state=state, feedback=("error", outcome.message)
             )
+        pack_progress_save(
+            shipment_id=shipment.pk, scanned=outcome.scanned, actor=self.actor(request)
+        )
         return self._pack_render(
             request,
             shipment=shipment,
@@ -251,6 +278,7 @@ class PackStation(ToolAdmin):
                         actor=actor,
                     )
                 services.shipment_pack(shipment=shipment.pk, parcels=parcels, actor=actor)
+                pack_progress_clear(shipment.pk)
         except DomainError as exc:
             return self._pack_render(
                 request,
@@ -295,6 +323,8 @@ class PackStation(ToolAdmin):
             packed=packed,
             feedback=feedback,
             step=1,
+            # Full screen: the packer needs the scan field, not the admin's navigation.
+            is_nav_sidebar_enabled=False,
         )
         if packed is not None:
             slip = reverse("admin:fulfilment_shipment_packing_slip", args=[packed.pk])
@@ -324,7 +354,7 @@ class PackStation(ToolAdmin):
                 step=3 if complete else 2,
                 restart_url=(
                     f"{reverse('admin:fulfilment_shipment_pack')}?"
-                    f"{urlencode({'shipment': shipment.pk})}"
+                    f"{urlencode({'shipment': shipment.pk, 'restart': 1})}"
                 ),
             )
         return TemplateResponse(

@@ -7,25 +7,34 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from fulfilment import services
 from fulfilment.admin.explanation import explanation_html
 from fulfilment.admin.inlines import ParcelInline, ShipmentLineInline
 from fulfilment.admin.pack_station import PackStation
-from fulfilment.admin.shared import with_line_totals
+from fulfilment.admin.shared import plural, with_line_totals
 from fulfilment.admin.shipment_actions import ShipmentActions
 from fulfilment.models import Shipment
-from fulfilment.picklists import shipment_code
+from fulfilment.picklists import pick_list, shipment_code
 from fulfilment.services.packing import SHIPMENT_REF
 from fulfilment.states import OPEN, ShipmentStatus
+from inventory.models import LocationKind
 from oms.admin.readonly import ReadOnlyModelAdmin
+from oms.errors import DomainError
 
 
 class OrderOnHoldFilter(admin.SimpleListFilter):
@@ -204,28 +213,138 @@ class ShipmentAdmin(ShipmentActions, PackStation, ReadOnlyModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        links: list[tuple[str, str]] = []
         shipment = (
-            Shipment.objects.filter(pk=object_id).only("status").first()
+            Shipment.objects.select_related("order", "location").filter(pk=object_id).first()
             if object_id.isdigit()
             else None
         )
-        if shipment is not None:
-            slip = reverse("admin:fulfilment_shipment_packing_slip", args=[shipment.pk])
-            links.append((slip, "Packing slip (PDF)"))
-            if shipment.status == ShipmentStatus.PICKING and self.has_transition_permission(
-                request
-            ):
-                pack = reverse("admin:fulfilment_shipment_pack")
-                links.append((f"{pack}?{urlencode({'shipment': shipment.pk})}", "Pack it"))
-        extra_context = {**(extra_context or {}), "shipment_links": links}
+        buttons = self._buttons(request, shipment) if shipment is not None else []
+        extra_context = {**(extra_context or {}), "shipment_buttons": buttons}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _buttons(self, request: HttpRequest, shipment: Shipment) -> list[dict[str, Any]]:
+        """Pick, pack, ship and print, each enabled by the shipment's state (a disabled one says
+        why). Pick and ship are POST forms; the others open a page or a PDF."""
+        may = self.has_transition_permission(request)
+        status = shipment.status
+        third_party = shipment.location.kind == LocationKind.THIRD_PARTY
+        held = shipment.order.is_on_hold
+        label = shipment_code(shipment.pk)
+
+        def url(name: str) -> str:
+            return reverse(f"admin:fulfilment_shipment_{name}", args=[shipment.pk])
+
+        def why(wanted: set[str], verb: str) -> str:
+            if third_party and verb in ("picked", "packed"):
+                return f"{shipment.location.code} is a 3PL partner: it picks and packs its own."
+            if status not in wanted:
+                return f"{label} is {shipment.get_status_display().lower()}."
+            if held and status in OPEN:
+                return f"Order {shipment.order} is on hold: release it first."
+            if not may:
+                return f"You may not mark shipments {verb}."
+            return ""
+
+        pending: set[str] = {ShipmentStatus.PENDING}
+        picked: set[str] = {ShipmentStatus.PICKING}
+        pack = reverse("admin:fulfilment_shipment_pack")
+        slip = url("packing_slip")
+        buttons: list[dict[str, Any]] = [
+            {
+                "label": "Mark picked",
+                "url": url("pick"),
+                "post": True,
+                "why": why(pending, "picked"),
+            },
+            {
+                "label": "Pack at the pack station",
+                "url": f"{pack}?{urlencode({'shipment': shipment.pk})}",
+                "why": why(picked, "packed"),
+            },
+            {
+                "label": "Ship (in-house carrier)",
+                "url": url("ship"),
+                "why": why({str(ShipmentStatus.PACKED)}, "shipped"),
+            },
+            {
+                "label": "Pick list (PDF)",
+                "url": url("pick_list"),
+                "why": ""
+                if status in pending | picked and not third_party
+                else f"{label} is {shipment.get_status_display().lower()}: nothing to pick.",
+            },
+            {"label": "Packing slip (PDF)", "url": slip, "why": ""},
+            {
+                "label": "Label (PDF)",
+                "url": url("labels"),
+                "why": "" if shipment.tracking_number else f"{label} has no label yet.",
+            },
+        ]
+        return buttons
+
+    def pick_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Mark one shipment picked, everything found (POST; the page's "Mark picked")."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_transition_permission(request):
+            raise PermissionDenied
+        shipment = Shipment.objects.filter(pk=object_id).prefetch_related("lines").first()
+        if shipment is None:
+            raise Http404(f"No shipment {object_id}.")
+        label = shipment_code(shipment.pk)
+        back = HttpResponseRedirect(reverse("admin:fulfilment_shipment_change", args=[object_id]))
+        if shipment.status == ShipmentStatus.PICKING:  # a second click: nothing to do
+            self.message_user(request, f"{label} was already picked.", messages.INFO)
+            return back
+        lines = [(ln.order_line_id, ln.quantity) for ln in shipment.lines.all()]
+        try:
+            after = services.shipment_pick(
+                shipment=shipment.pk, lines=lines, actor=self.actor(request)
+            )
+        except DomainError as exc:
+            self.message_user(request, f"{label} not marked picked: {exc}", messages.ERROR)
+        else:
+            units = sum(q for _, q in lines)
+            self.message_user(
+                request,
+                f"{label} picked: {plural(units, 'unit')}; it is now "
+                f"{after.get_status_display().lower()}. Pack it at the pack station.",
+                messages.SUCCESS,
+            )
+        return back
+
+    def pick_list_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The pick list of one shipment (PDF); printing changes nothing."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        shipment = Shipment.objects.select_related("location").filter(pk=object_id).first()
+        if shipment is None:
+            raise Http404(f"No shipment {object_id}.")
+        from fulfilment.documents import pick_list_pdf  # reportlab: not at start-up
+
+        try:
+            data = pick_list_pdf(pick_list(location=shipment.location, shipments=[shipment]))
+        except DomainError as exc:
+            self.message_user(request, f"No pick list: {exc}", messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:fulfilment_shipment_change", args=[object_id])
+            )
+        response = HttpResponse(data, content_type="application/pdf")
+        name = f"pick-list-{shipment_code(shipment.pk)}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
 
     def get_urls(self) -> list[URLPattern]:
         info = (self.opts.app_label, self.opts.model_name)
         wrap = self.admin_site.admin_view
         return [
             path("pack/", wrap(self.pack_view), name="{}_{}_pack".format(*info)),
+            path("<int:object_id>/pick/", wrap(self.pick_view), name="{}_{}_pick".format(*info)),
+            path(
+                "<int:object_id>/pick-list/",
+                wrap(self.pick_list_view),
+                name="{}_{}_pick_list".format(*info),
+            ),
             path(
                 "<int:object_id>/packing-slip/",
                 wrap(self.packing_slip_view),

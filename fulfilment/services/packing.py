@@ -2,9 +2,10 @@
 be packed, what it holds to pack, which of its items a scan names, and whether the scan fits.
 
 Invariants:
-- nothing here writes: the scans live with the caller (the pack station keeps them in a signed
-  token in the page) and are recorded only when the packer packs, by `shipment_pick` and
-  `shipment_pack`;
+- nothing here writes the shipment: the scans are counts (the pack station keeps them in a
+  signed token in the page and, so that a reload resumes, in the shipment's PackProgress row:
+  `pack_progress_save`, `pack_progress_load`, `pack_progress_clear`) and are recorded only when
+  the packer packs, by `shipment_pick` and `shipment_pack`;
 - a shipment reference is "SH-123", "SH123" or "123", any case, spaces around ignored;
 - only a shipment in picking whose order is not on hold can be packed;
 - the items of a shipment are its lines grouped by SKU code (the line's own code when it has no
@@ -24,7 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from fulfilment.models import Shipment, ShipmentLine
+from fulfilment.models import PackProgress, Shipment, ShipmentLine
 from fulfilment.picklists import shipment_code
 from fulfilment.services.holds import held_problem
 from fulfilment.states import ShipmentStatus
@@ -209,3 +210,33 @@ def pack_scan(
     if pack_complete(items):
         message += " Everything is scanned: weigh the parcel."
     return PackScan(True, message, {**scanned, item.sku_code: item.scanned})
+
+
+# --- progress kept on the server: a reload resumes ------------------------------------------
+
+
+def pack_progress_load(shipment_id: int) -> dict[str, int]:
+    """The counts scanned so far of a shipment ({} when none)."""
+    row = PackProgress.objects.filter(shipment_id=shipment_id).only("scanned").first()
+    if row is None or not isinstance(row.scanned, dict):
+        return {}
+    found: dict[str, int] = {}
+    for code, count in row.scanned.items():
+        try:
+            if int(count) > 0:
+                found[str(code)] = int(count)
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
+def pack_progress_save(*, shipment_id: int, scanned: Mapping[str, int], actor: str) -> None:
+    """Keep the counts after an accepted scan (one UPSERT)."""
+    PackProgress.objects.update_or_create(
+        shipment_id=shipment_id, defaults={"scanned": dict(scanned), "updated_by": actor[:150]}
+    )
+
+
+def pack_progress_clear(shipment_id: int) -> None:
+    """Forget the counts: packed, or the packer starts over."""
+    PackProgress.objects.filter(shipment_id=shipment_id).delete()

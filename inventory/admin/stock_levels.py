@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from inventory import services
 from inventory.admin.stock_screens import StockScreens
@@ -47,7 +49,14 @@ class LowStockFilter(admin.SimpleListFilter):
 class StockLevelAdmin(StockScreens):
     """Levels are created by stock services; staff set thresholds here and count elsewhere."""
 
-    list_display = ["sku_code", "location", *STOCK_LEVEL_FIGURES]
+    # "Needs count" marks only the levels that need one: a red cross on every other row would be
+    # noise (the filter still finds both).
+    list_display = [
+        "sku_code",
+        "location",
+        *(f for f in STOCK_LEVEL_FIGURES if f != "needs_count"),
+        "count_due",
+    ]
     list_display_links = ["sku_code"]
     list_select_related = ["sku", "location"]
     list_filter = ["location", "location__kind", LowStockFilter, "needs_count"]
@@ -81,6 +90,15 @@ class StockLevelAdmin(StockScreens):
     @admin.display(description="SKU", ordering="sku__code")
     def sku_code(self, obj: StockLevel) -> str:
         return obj.sku.code
+
+    @admin.display(description="Needs count", ordering="needs_count")
+    def count_due(self, obj: StockLevel) -> str:
+        if obj.needs_count:
+            return format_html(
+                '<img src="{}" alt="" width="14" height="14"> <strong>Count it</strong>',
+                static("admin/img/icon-alert.svg"),
+            )
+        return mark_safe('<span class="visually-hidden">No count needed</span>')
 
     @admin.display(description="Available", ordering="available_qty")
     def available(self, obj: StockLevel) -> int:

@@ -1,5 +1,5 @@
 """How the order screens show things: money with the currency's decimals, countries, addresses,
-a timeline event in a sentence.
+(the timeline's sentences: orders.admin.timeline).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from django.utils.safestring import SafeString, mark_safe
 from django_countries import countries
 
 from oms.money import round_money
-from orders.models import OrderEvent
-from orders.states import HoldReason, OrderStatus, PaymentStatus
 
 NONE = "\N{EN DASH}"  # shown where there is no value
 
@@ -76,50 +74,3 @@ def address_html(address: Mapping[str, Any]) -> SafeString | str:
 def choice_labels(choices: Any, values: Sequence[str]) -> str:
     names = dict(choices)
     return ", ".join(str(names.get(v, v)) for v in values)
-
-
-def event_summary(event: OrderEvent) -> str:
-    """The event's data in words (the timeline shows this instead of raw JSON)."""
-    data: dict[str, Any] = event.data if isinstance(event.data, dict) else {}
-    kind = event.kind
-    if kind == "captured":
-        return (
-            f"From channel {data.get('channel', '?')} (reference {data.get('external_id', '?')}),"
-            f" {data.get('lines', '?')} line(s), total {data.get('total', '?')} "
-            f"{data.get('currency', '')}".rstrip()
-        )
-    if kind == "hold_placed":
-        note = f": {data['note']}" if data.get("note") else ""
-        return f"{choice_labels(HoldReason.choices, [data.get('reason', '')])}{note}"
-    if kind == "hold_released":
-        note = f" ({data['note']})" if data.get("note") else ""
-        return f"Released {choice_labels(HoldReason.choices, data.get('reasons') or [])}{note}"
-    if kind == "status_changed":
-        return (
-            choice_labels(OrderStatus.choices, [data.get("from", "?")])
-            + " → "
-            + (choice_labels(OrderStatus.choices, [data.get("to", "?")]))
-        )
-    if kind == "payment_status_changed":
-        return (
-            choice_labels(PaymentStatus.choices, [data.get("before", "?")])
-            + " → "
-            + (choice_labels(PaymentStatus.choices, [data.get("after", "?")]))
-        )
-    if kind in ("cancelled", "lines_cancelled"):
-        items = data.get("lines") or []
-        units = sum(int(item.get("quantity") or 0) for item in items if isinstance(item, dict))
-        reason = f". Reason: {data['reason']}" if data.get("reason") else ""
-        return f"{units} unit(s) on {len(items)} line(s){reason}"
-    if kind == "note":
-        return str(data.get("text", ""))
-    if kind == "address_changed":
-        before = ", ".join(address_lines(data.get("before") or {})) or "no address"
-        after = ", ".join(address_lines(data.get("after") or {})) or "no address"
-        return f"{before} → {after}"
-    if kind == "converted":
-        return (
-            f"{data.get('total_base', '?')} {data.get('base_currency', '')} at rate "
-            f"{data.get('rate', '?')} ({data.get('source', '?')}, {data.get('date', '?')})"
-        )
-    return "; ".join(f"{key}: {value}" for key, value in data.items())

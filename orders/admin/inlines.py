@@ -1,17 +1,16 @@
-"""The read-only tables of the order page: lines, holds, the timeline."""
+"""The read-only tables of the order page: lines and holds (the timeline: orders.admin.timeline)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.html import format_html
 
 from oms.admin.readonly import ReadOnlyInline
-from orders.admin.display import event_summary, money
-from orders.models import OrderEvent, OrderHold, OrderLine
+from orders.admin.display import money
+from orders.models import OrderHold, OrderLine
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -88,21 +87,3 @@ class OrderHoldInline(ReadOnlyInline):
     @admin.display(description="State")
     def state(self, obj: OrderHold) -> str:
         return "Released" if obj.released_at else "Active"
-
-
-class OrderEventInline(ReadOnlyInline):
-    model = OrderEvent
-    verbose_name = "event"
-    verbose_name_plural = "Timeline (oldest first)"
-    fields = ["created_at", "what", "actor", "details"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
-        return super().get_queryset(request).order_by("created_at", "id")
-
-    @admin.display(description="What")
-    def what(self, obj: OrderEvent) -> str:
-        return obj.kind.replace("_", " ").capitalize()
-
-    @admin.display(description="Details")
-    def details(self, obj: OrderEvent) -> str:
-        return linebreaksbr(event_summary(obj), autoescape=True)

@@ -4,6 +4,7 @@ address; each a form on the tool template that calls one service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -19,10 +20,27 @@ from oms.errors import DomainError
 from orders import services
 from orders.admin.display import choice_labels
 from orders.admin.order_forms import AddressForm, CancelForm, HoldForm, NoteForm, ReleaseForm
+from orders.admin.timeline import timeline
 from orders.models import Order
 from orders.services.capture import ADDRESS_FIELDS
 from orders.services.lifecycle import EDITABLE_ADDRESS_STATUSES
 from orders.states import HoldReason, OrderStatus
+
+#: Timeline entries shown before "older events" (the page fits a laptop screen).
+TIMELINE_SHOWN = 8
+
+OrderButton = Callable[[HttpRequest, Order], "tuple[str, str] | None"]
+#: Buttons of higher apps on the order page ("Start a return"): register_order_button.
+ORDER_BUTTONS: list[OrderButton] = []
+
+
+def register_order_button(button: OrderButton) -> OrderButton:
+    """Let a higher app add a command to the order page: `button(request, order)` returns
+    (url, label), or None where the command does not apply or the user may not use it."""
+    if button not in ORDER_BUTTONS:
+        ORDER_BUTTONS.append(button)
+    return button
+
 
 CLOSED_STATUSES = frozenset(
     {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED, OrderStatus.CANCELLED}
@@ -58,10 +76,16 @@ class OrderPage(ToolAdmin):
     ) -> HttpResponse:
         extra: dict[str, Any] = {**(extra_context or {})}
         order = self.get_object(request, unquote(object_id))
-        if order is not None and self.has_transition_permission(request):
-            extra["care_links"] = self._care_links(order)
-            extra["note_form"] = NoteForm()
-            extra["note_url"] = reverse("admin:orders_order_note", args=[order.pk])
+        if order is not None:
+            events = timeline(order, order.events.all())
+            extra["timeline_recent"] = events[:TIMELINE_SHOWN]
+            extra["timeline_older"] = events[TIMELINE_SHOWN:]
+            buttons = [b for button in ORDER_BUTTONS if (b := button(request, order))]
+            if self.has_transition_permission(request):
+                buttons = self._care_links(order) + buttons
+                extra["note_form"] = NoteForm()
+                extra["note_url"] = reverse("admin:orders_order_note", args=[order.pk])
+            extra["care_links"] = buttons
         return super().change_view(request, object_id, form_url, extra)
 
     def _care_links(self, order: Order) -> list[tuple[str, str]]:

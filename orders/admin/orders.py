@@ -20,7 +20,7 @@ from oms.admin.readonly import ReadOnlyModelAdmin
 from orders import selectors
 from orders.admin.display import NONE, address_html, money
 from orders.admin.filters import ActiveHoldReasonFilter, OnHoldFilter, ShipCountryFilter
-from orders.admin.inlines import OrderEventInline, OrderHoldInline, OrderLineInline
+from orders.admin.inlines import OrderHoldInline, OrderLineInline
 from orders.admin.order_actions import OrderActions
 from orders.admin.order_page import OrderPage
 from orders.models import Order
@@ -66,7 +66,11 @@ class OrderAdmin(OrderActions, OrderPage, ReadOnlyModelAdmin):
     list_per_page = 100
     show_full_result_count = False
     actions = ["hold_manual", "release_holds", "cancel_open"]
-    inlines = [OrderLineInline, OrderHoldInline, OrderEventInline]
+    inlines = [OrderLineInline, OrderHoldInline]
+    # Open on the page: the lines and the shipments; the other tables (holds, payments, refunds,
+    # routing decisions) are collapsed so that the page fits a laptop screen. The timeline is
+    # not an inline: orders.admin.timeline writes it in sentences, newest first.
+    open_inlines: ClassVar[frozenset[str]] = frozenset({"orderline", "shipment"})
     # Inlines of higher apps (shipments, returns, refunds): see register_order_inline.
     extra_inlines: ClassVar[list[type[InlineModelAdmin]]] = []
     fieldsets = [
@@ -126,6 +130,13 @@ class OrderAdmin(OrderActions, OrderPage, ReadOnlyModelAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[InlineModelAdmin]]:
         return [*self.inlines, *self.extra_inlines]
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        instances = super().get_inline_instances(request, obj)
+        for inline in instances:
+            if inline.model._meta.model_name not in self.open_inlines:
+                inline.classes = [*(inline.classes or []), "collapse"]
+        return instances
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str

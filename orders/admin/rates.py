@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
+from djmoney.contrib.exchange.models import Rate
 
 from oms.admin.readonly import ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
@@ -148,3 +149,39 @@ class FxRatesRefreshAdmin(RatesRefreshMixin, ReadOnlyModelAdmin):
     ) -> HttpResponse:
         context = {**(extra_context or {}), **self.refresh_context(request)}
         return super().changelist_view(request, context)
+
+
+class StoredRateAdmin(ReadOnlyModelAdmin):
+    """django-money's stored rates, read-only: they are what the refreshes wrote (the ECB's,
+    with the overrides applied), so one place changes a rate: Orders > Rate overrides. Replaces
+    django-money's own admin, which let staff edit or delete a rate the next refresh overwrote."""
+
+    list_display = ["currency", "value", "source", "last_update"]
+    list_filter = ["currency"]
+    ordering = ["currency"]
+    list_select_related = ["backend"]
+    show_full_result_count = False
+
+    @admin.display(description="Source")
+    def source(self, obj: Rate) -> str:
+        return str(obj.backend_id)
+
+    @admin.display(description="Refreshed at")
+    def last_update(self, obj: Rate) -> Any:
+        return obj.backend.last_update
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        overrides = reverse("admin:orders_rateoverride_changelist")
+        context = {
+            **(extra_context or {}),
+            "title": "Stored exchange rates (read-only: set a rate with a rate override)",
+            "overrides_url": overrides,
+        }
+        return super().changelist_view(request, context)
+
+
+if admin.site.is_registered(Rate):
+    admin.site.unregister(Rate)
+admin.site.register(Rate, StoredRateAdmin)

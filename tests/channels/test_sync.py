@@ -43,7 +43,7 @@ from inventory.models import Channel, StockLevel, StockMovement
 from oms.errors import PermanentError, TransientError
 from oms.inbox import inbox_process, inbox_unprocessed
 from oms.models import InboundWebhook
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.services import order_cancel
 from tests.fulfilment.conftest import network, put
 from tests.outbox import queued, run_outbox
@@ -745,3 +745,22 @@ def test_credentials_typed_in_the_admin_as_text_are_read_as_meant():
     assert credential_list("L1, L2,") == ["L1", "L2"]
     assert credential_list(["L1", " L2 "]) == ["L1", "L2"]
     assert credential_list(None) == []
+
+
+def test_a_new_version_with_nothing_to_apply_says_what_the_channel_changed(shop):
+    sync.channel_order_upsert(channel=shop, record=record("1"))
+    changed = record(
+        "1",
+        5,
+        notes="Please ring twice.",
+        lines=[{"sku": "A", "quantity": 2, "unit_price": "10.00", "external_line_id": "1-1"}],
+    )
+    assert sync.channel_order_upsert(channel=shop, record=changed) == "unchanged"
+    event = OrderEvent.objects.filter(kind="channel_updated").get()
+    # Nothing is applied (only a cancellation, a better payment status and an address are),
+    # and the timeline says what the channel changed.
+    assert event.data == {"not_applied": ["lines", "notes"]}
+    again = record("1", 9)
+    assert sync.channel_order_upsert(channel=shop, record=again) == "unchanged"
+    last = OrderEvent.objects.filter(kind="channel_updated").order_by("-pk").first()
+    assert last.data == {"not_applied": []}  # back as the OMS keeps it: nothing differs

@@ -294,7 +294,7 @@ def test_reroute_cancels_a_pending_shipment_and_routes_its_order(warehouse, stoc
 def test_reroute_keeps_a_picked_shipment_and_says_nothing_was_left(warehouse, picking):
     response = run_action(warehouse, "reroute_orders", [picking], follow=True)
     (message,) = [m for m in messages_of(response) if "re-routed" in m]
-    assert f"SH-{picking.pk} kept (picking)" in message
+    assert f"SH-{picking.pk} kept (picked)" in message
     assert "nothing left to route" in message
     picking.refresh_from_db()
     assert picking.status == "picking"

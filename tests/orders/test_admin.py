@@ -250,8 +250,8 @@ def test_the_order_page_shows_lines_holds_and_the_timeline(catalogue, care):
         "Payment pending",
         "Unknown SKU",
         "Customer called about the colour.",
-        "Captured",
-        "Hold placed",
+        "Order received from web",
+        "Put on hold (unknown SKU)",
         "Torstraße 1",
         "Anna Schmidt",
         "Not converted yet",
@@ -260,7 +260,7 @@ def test_the_order_page_shows_lines_holds_and_the_timeline(catalogue, care):
     assert 'name="_save"' not in page  # a record, not a form
     timeline = [e.kind for e in OrderEvent.objects.filter(order=order)]
     assert (timeline[0], timeline[-1]) == ("captured", "note")
-    assert page.index("Customer called") > page.index("Captured")  # oldest first
+    assert page.index("Customer called") < page.index("Order received")  # newest first
     for command in ("hold", "release", "cancel", "address", "note"):
         assert f"/admin/orders/order/{order.pk}/{command}/" in page
     assert 'form="order-note-form"' in page

@@ -373,9 +373,13 @@ class PaymentReconciliationViewSet(OmsGenericViewSet):
 
     @extend_schema(
         summary="Reconcile a payment provider's refunds of a day",
-        description="The provider's list (Stripe) against the OMS's records, matched by our "
-        "key; each line's `problem` flags a difference (unknown_to_oms, missing_at_provider, "
-        "amount_differs, status_differs).",
+        description="The provider's list against the OMS's records, matched by our key: "
+        "Stripe's refunds of the day; for `manual` the refunds staff confirmed that day with "
+        "their reference; for `channel` the refunds the connectors pushed that day and the "
+        "channel's answers. Each line's `problem` flags a difference (unknown_to_oms, "
+        "missing_at_provider, amount_differs, status_differs; manual: reference_reused, "
+        "awaiting_confirmation) or, not counted as one, `not_listed` (a channel refund paid by "
+        "hand: no connector lists it).",
         tags=["returns"],
         parameters=[
             OpenApiParameter("provider", str, required=True, enum=["stripe", "channel", "manual"]),

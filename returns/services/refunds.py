@@ -43,6 +43,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from djmoney.money import Money
 
 from oms import events
 from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
@@ -146,14 +147,20 @@ def paid_amount(order: Order) -> Decimal:
 
 
 def refundable_amount(order: Order) -> Decimal:
-    """What was paid less the refunds that have not failed (read it under the order's lock)."""
-    refunded = (
-        Refund.objects.filter(order=order)
-        .exclude(status=RefundStatus.FAILED)
-        .aggregate(total=Sum("amount"))["total"]
-        or ZERO
+    """What was paid less the refunds that have not failed (read it under the order's lock),
+    as django-money's Money of the order's currency: a refund in another currency would raise
+    instead of being subtracted."""
+    paid = Money(paid_amount(order), order.currency)
+    refunded = sum(
+        (
+            Money(amount, currency)
+            for amount, currency in Refund.objects.filter(order=order)
+            .exclude(status=RefundStatus.FAILED)
+            .values_list("amount", "currency")
+        ),
+        Money(0, order.currency),
     )
-    return paid_amount(order) - refunded
+    return Decimal((paid - refunded).amount)
 
 
 @transaction.atomic

@@ -110,3 +110,78 @@ def test_care_refunds_a_line_from_the_order_page(live_server, tmp_path, network,
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for shot in (*shots, done_shot):
         shutil.copyfile(shot, SCREENSHOTS / shot.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_care_marks_an_order_paid_and_reads_the_reconciliation(
+    live_server, tmp_path, network, reasons
+):
+    """An order held for its payment: "Mark as paid…" with the transfer's reference releases
+    the hold; then the manual reconciliation of the day shows the refund still to confirm."""
+    from django.apps import apps
+    from django.utils import timezone
+
+    from inventory.models import Channel
+    from oms.roles import roles_sync
+    from returns import services
+    from returns.payments import payment_provider_override
+
+    roles_sync(apps)
+    put(network, "BER", "A", 5)
+    o = order("HAMBURG", {"A": 1}, payment_status="pending")
+    Channel.objects.filter(pk=o.channel_id).update(payment_provider="manual")
+    client = staff.admin_client_of(staff.user_of(CUSTOMER_CARE))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    paid_shot, recon_shot = tmp_path / "order-marked-paid.png", tmp_path / "reconciliation.png"
+    today = timezone.now().date().isoformat()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=LAPTOP)
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.goto(f"{live_server.url}/admin/orders/order/{o.pk}/change/")
+            page.locator("#payments").get_by_role("link", name="Mark as paid…").click()
+            page.get_by_label("Reference").fill("SEPA-2026-77")
+            page.get_by_role("button", name="Mark as paid").click()
+            page.wait_for_url(f"**/admin/orders/order/{o.pk}/change/")
+            sync_api.expect(page.locator(".messagelist")).to_contain_text(
+                "its payment hold is released"
+            )
+            sync_api.expect(page.locator("#payments")).to_contain_text("SEPA-2026-77")
+            page.locator("#payments").screenshot(path=str(paid_shot))
+        finally:
+            browser.close()
+
+    o.refresh_from_db()
+    assert o.payment_status == "paid"
+    assert not o.holds.filter(released_at__isnull=True).exists()
+    payment_provider_override(None)  # the manual provider: the refund waits for staff
+    refund = services.refund_execute(refund=services.refund_create(order=o, amount=Decimal("2")))
+    assert refund.waiting_for == "staff"
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=LAPTOP)
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.goto(f"{live_server.url}/admin/returns/payment/")
+            page.get_by_role("link", name="Reconciliation report").click()
+            page.get_by_label("Provider").select_option("manual")
+            page.get_by_label("Day (UTC)").fill(today)
+            page.get_by_role("button", name="Reconcile").click()
+            sync_api.expect(page.locator("#reconciliation")).to_contain_text(
+                "Waiting for staff to pay it and confirm it"
+            )
+            page.screenshot(path=str(recon_shot), full_page=True)
+        finally:
+            browser.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for shot in (paid_shot, recon_shot):
+        shutil.copyfile(shot, SCREENSHOTS / shot.name)

@@ -12,10 +12,19 @@ Invariants:
   refunded (or failed) when asked again;
 - channels that cannot refund such orders from here (Amazon, the POS till, an order not
   received through a connector) get a task for staff, with a link where there is one: the
-  refund waits, pending, until staff confirm it with the channel's reference.
+  refund waits, pending, until staff confirm it with the channel's reference;
+- the reconciliation report's channel side (`refunds_on`) is what the connectors know: each
+  refund push of the day to a channel paid through `channel`, with the channel's refund id,
+  the amount pushed and the channel's answer. Refunds made on a channel's own site are not
+  read back by any connector, and channels paid by hand (BY_HAND, or orders not received
+  through a connector) have no such record (`covers` is false for them).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from channels.models import ChannelPush
 from channels.services.push import (
@@ -24,10 +33,10 @@ from channels.services.push import (
     refund_push_lookup,
     refund_push_state,
 )
-from channels.states import PushStatus
+from channels.states import PushKind, PushStatus
 from oms.errors import PermanentError
 from oms.money import money_format
-from returns.payments import ProviderRefund, RefundRequest
+from returns.payments import ProviderRecord, ProviderRefund, RefundRequest
 from returns.payments.manual import staff_task
 
 #: Channel kinds with no refund API for orders of this kind: what staff do instead.
@@ -91,6 +100,22 @@ class ChannelRefunds:
             )
         return outcome
 
+    def refunds_on(self, day: dt.date) -> list[ProviderRecord]:
+        """The refund pushes of `day` (UTC) to channels that pay their refunds back, as the
+        channel answered them (see the module docstring)."""
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        pushes = ChannelPush.objects.filter(
+            kind=PushKind.REFUND,
+            channel__payment_provider="channel",
+            created_at__gte=start,
+            created_at__lt=start + dt.timedelta(days=1),
+        ).select_related("channel")
+        return [_record(push) for push in pushes.order_by("pk")]
+
+    def covers(self, refund: Any) -> bool:
+        """Whether a connector holds a record of this refund: not for channels paid by hand."""
+        return refund.order.channel.kind not in BY_HAND and order_connected(refund.order_id)
+
     def _by_hand(self, request: RefundRequest) -> ProviderRefund | None:
         if request.channel_kind in BY_HAND:
             message, url = BY_HAND[request.channel_kind]
@@ -110,6 +135,25 @@ class ChannelRefunds:
             f"{request.order_external_id} on {request.channel_code}, then confirm the refund "
             "here with the channel's reference."
         )
+
+
+def _record(push: ChannelPush) -> ProviderRecord:
+    detail: dict[str, Any] = push.detail or {}
+    try:
+        amount = Decimal(str(detail.get("amount") or "0"))
+    except InvalidOperation:
+        amount = Decimal(0)
+    if push.status == PushStatus.SUCCEEDED:
+        state = _outcome(push).state
+    else:
+        state = "failed" if push.status == PushStatus.FAILED else "pending"
+    return ProviderRecord(
+        reference=push.external_id or push.reference,
+        key=push.reference,
+        amount=amount,
+        currency=str(detail.get("currency") or ""),
+        state=state,
+    )
 
 
 def _outcome(push: ChannelPush) -> ProviderRefund:

@@ -90,6 +90,14 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(money_quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def round_money_read(amount: Decimal, code: str) -> Decimal:
+    """`round_money` for an amount read from a channel's payload whose currency code is not
+    checked yet (it is refused later if it is no currency): such a code rounds to a cent."""
+    if is_currency(code):
+        return round_money(amount, code)
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
     """`amount` in minor units (EUR 12.34 -> 1234, JPY 500 -> 500). ValueError off the grid:
     convert only amounts that are amounts of the currency (round them first)."""

@@ -28,7 +28,6 @@ from oms.errors import DomainError
 from oms.money import parse_money
 from oms.roles import REFUND_ORDERS
 from orders.admin.order_page import register_order_button
-from orders.admin.orders import register_order_inline
 from orders.models import Order
 from returns import (
     admin_timeline,  # noqa: F401  (registers returns' timeline sentences)
@@ -38,7 +37,6 @@ from returns import (
 from returns.labels import return_label
 from returns.models import (
     RECEIPT_COUNTS,
-    Payment,
     Refund,
     ReturnLine,
     ReturnReason,
@@ -527,42 +525,7 @@ class RefundConfirmForm(forms.Form):
     )
 
 
-class OrderPaymentInline(ReadOnlyInline):
-    """The order page's payments: the authorisation, captures and voids."""
-
-    model = Payment
-    verbose_name_plural = "Payments (authorisation, captures, voids)"
-    fields = ("kind", "provider", "amount", "currency", "status", "reference", "created_at")
-
-
-class OrderRefundInline(ReadOnlyInline):
-    """The order page's refunds, with who pays them back and what they wait for."""
-
-    model = Refund
-    verbose_name_plural = "Refunds"
-    fields = (
-        "refund_link",
-        "amount",
-        "currency",
-        "status",
-        "provider",
-        "provider_reference",
-        "waiting_for",
-        "failure_reason",
-        "created_at",
-    )
-
-    @admin.display(description="Refund")
-    def refund_link(self, obj: Refund) -> str:
-        url = reverse("admin:returns_refund_change", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, obj.pk)
-
-
-register_order_inline(OrderPaymentInline)
-register_order_inline(OrderRefundInline)
-
-
-from returns import admin_receiving, admin_reports  # noqa: E402, F401
+from returns import admin_payments, admin_receiving, admin_reports  # noqa: E402, F401
 
 
 @register_order_button

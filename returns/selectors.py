@@ -63,6 +63,10 @@ def refund_list() -> QuerySet[Refund]:
     return Refund.objects.all()
 
 
+def payment_list() -> QuerySet[Payment]:
+    return Payment.objects.all()
+
+
 def order_payments(*, order_id: int) -> dict[str, Any]:
     """An order's money: its authorisations, captures and voids, its refunds, and their totals
     (in three queries). Raises NotFound."""

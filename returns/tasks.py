@@ -20,7 +20,13 @@ def refund_execute(refund_id: int, **_: Any) -> str:
     return execute(refund=refund_id).status
 
 
-@oms_task(name="returns.payment_capture")
+def _capture_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    from returns.services import payment_capture_gave_up
+
+    payment_capture_gave_up(shipment_id=kwargs["shipment_id"], reason=failure)
+
+
+@oms_task(name="returns.payment_capture", give_up=_capture_gave_up)
 def payment_capture(shipment_id: int, **_: Any) -> str | None:
     from returns.services import payment_capture_shipment
 

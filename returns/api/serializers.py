@@ -194,6 +194,12 @@ class PaymentOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class MarkPaidSerializer(InputSerializer):
+    reference = serializers.CharField(
+        max_length=128, help_text="The bank transfer's, receipt's or cheque's reference."
+    )
+
+
 class PaymentRecordSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=["authorization", "capture"])
     amount = MoneyField(help_text="In the order's currency, on its grid.")

@@ -2,7 +2,9 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from returns.api.views import (
+    OrderMarkPaidViewSet,
     OrderPaymentsViewSet,
+    PaymentCommandsViewSet,
     PaymentReconciliationViewSet,
     RefundViewSet,
     ReturnReasonViewSet,
@@ -20,6 +22,16 @@ urlpatterns = [
         "orders/<str:pk>/payments/",
         OrderPaymentsViewSet.as_view({"get": "show", "post": "record"}),
         name="order-payments",
+    ),
+    path(
+        "orders/<str:pk>/mark-paid/",
+        OrderMarkPaidViewSet.as_view({"post": "mark_paid"}, detail=True),
+        name="order-mark-paid",
+    ),
+    path(
+        "payments/<str:pk>/retry/",
+        PaymentCommandsViewSet.as_view({"post": "retry"}, detail=True),
+        name="payment-retry",
     ),
     path(
         "payments/reconciliation/",

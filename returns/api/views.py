@@ -21,6 +21,7 @@ from oms.roles import REFUND_ORDERS
 from orders.models import Order
 from returns import selectors, services
 from returns.api.serializers import (
+    MarkPaidSerializer,
     OrderPaymentsSerializer,
     PaymentOutputSerializer,
     PaymentRecordSerializer,
@@ -310,6 +311,59 @@ class OrderPaymentsViewSet(OmsGenericViewSet):
         return Response(PaymentOutputSerializer(payment).data, status=201)
 
 
+class PaymentCommandsViewSet(OmsGenericViewSet):
+    """POST /payments/{id}/retry/ and POST /orders/{id}/mark-paid/: staff commands on an
+    order's payments."""
+
+    # Retrying a capture moves money: "change payment" and "refund orders".
+    permission_classes = [ModelPermissions, RequiresPermission(REFUND_ORDERS)]
+    queryset = selectors.payment_list()
+    serializer_class = PaymentOutputSerializer
+
+    @extend_schema(
+        summary="Try a failed or stuck capture again",
+        description="A capture on shipment that failed (a new capture under a new key, for "
+        "the same amount) or whose provider never answered (the same one) is asked again "
+        "after commit; the provider is asked first whether it already happened, so nothing "
+        "is captured twice. 409 `invalid_transition` (not a failed or stuck capture, or "
+        "retried already), 409 `capture_in_flight`.",
+        tags=["orders"],
+        request=None,
+        responses={202: PaymentOutputSerializer},
+    )
+    def retry(self, request: Request, pk: str) -> Response:
+        again = services.payment_capture_retry(payment=_order_id(pk), actor=actor_of(request))
+        return Response(PaymentOutputSerializer(again).data, status=202)
+
+
+class OrderMarkPaidViewSet(OmsGenericViewSet):
+    """POST /orders/{id}/mark-paid/."""
+
+    # Like holding and releasing an order: "change order" (a POST on one object).
+    queryset = Order.objects.all()
+    serializer_class = PaymentOutputSerializer
+
+    @extend_schema(
+        summary="Mark an order held for its payment as paid",
+        description="Staff saw the money arrive (a bank transfer, cash): what is unpaid is "
+        "recorded as a capture by hand (`manual`) with the reference, the order is paid and "
+        "its payment_pending hold is released. The same reference again returns the first "
+        "record. 409 `order_not_awaiting_payment`.",
+        tags=["orders"],
+        request=MarkPaidSerializer,
+        responses={201: PaymentOutputSerializer},
+    )
+    def mark_paid(self, request: Request, pk: str) -> Response:
+        serializer = MarkPaidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = services.order_mark_paid(
+            order=_order_id(pk),
+            reference=serializer.validated_data["reference"],
+            actor=actor_of(request),
+        )
+        return Response(PaymentOutputSerializer(payment).data, status=201)
+
+
 class PaymentReconciliationViewSet(OmsGenericViewSet):
     """GET /payments/reconciliation/: a provider's refunds of a day against the OMS's."""
 
@@ -319,9 +373,13 @@ class PaymentReconciliationViewSet(OmsGenericViewSet):
 
     @extend_schema(
         summary="Reconcile a payment provider's refunds of a day",
-        description="The provider's list (Stripe) against the OMS's records, matched by our "
-        "key; each line's `problem` flags a difference (unknown_to_oms, missing_at_provider, "
-        "amount_differs, status_differs).",
+        description="The provider's list against the OMS's records, matched by our key: "
+        "Stripe's refunds of the day; for `manual` the refunds staff confirmed that day with "
+        "their reference; for `channel` the refunds the connectors pushed that day and the "
+        "channel's answers. Each line's `problem` flags a difference (unknown_to_oms, "
+        "missing_at_provider, amount_differs, status_differs; manual: reference_reused, "
+        "awaiting_confirmation) or, not counted as one, `not_listed` (a channel refund paid by "
+        "hand: no connector lists it).",
         tags=["returns"],
         parameters=[
             OpenApiParameter("provider", str, required=True, enum=["stripe", "channel", "manual"]),

@@ -4,25 +4,34 @@ exchanges. Import services from here."""
 from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
 from returns.services.payments import (
+    capture_is_stuck,
+    order_mark_paid,
+    payment_capture_gave_up,
+    payment_capture_retry,
     payment_capture_shipment,
     payment_record,
     payment_status_sync,
     payment_void_rest,
     payments_total,
     shipment_capture_amount,
+    shipment_captures,
 )
 from returns.services.reconciliation import payments_reconcile
 from returns.services.refunds import (
     cancellation_key,
+    line_refunded_units,
     paid_amount,
     refund_confirm,
     refund_create,
     refund_execute,
     refund_execute_gave_up,
     refund_for_cancellation,
+    refund_for_lines,
+    refund_lines_amount,
     refund_retry,
     refund_suggested_amount,
     refundable_amount,
+    refundable_units,
     refunds_recover,
     return_refund,
 )
@@ -38,9 +47,14 @@ from returns.services.requests import (
 
 __all__ = [
     "cancellation_key",
+    "capture_is_stuck",
     "exchange_external_id",
+    "line_refunded_units",
+    "order_mark_paid",
     "orders_complete_after_return_window",
     "paid_amount",
+    "payment_capture_gave_up",
+    "payment_capture_retry",
     "payment_capture_shipment",
     "payment_record",
     "payment_status_sync",
@@ -52,9 +66,12 @@ __all__ = [
     "refund_execute",
     "refund_execute_gave_up",
     "refund_for_cancellation",
+    "refund_for_lines",
+    "refund_lines_amount",
     "refund_retry",
     "refund_suggested_amount",
     "refundable_amount",
+    "refundable_units",
     "refunds_recover",
     "return_authorise",
     "return_cancel",
@@ -66,4 +83,5 @@ __all__ = [
     "return_reject",
     "returned_or_requested",
     "shipment_capture_amount",
+    "shipment_captures",
 ]

@@ -21,13 +21,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
-from oms.errors import Conflict, NotFound, PermanentError, TransientError, ValidationFailed
+from oms.errors import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PermanentError,
+    TransientError,
+    ValidationFailed,
+)
 from oms.money import money_problem
+from oms.outbox import outbox_enqueue
 from orders.models import Order
 from orders.services import order_event_add, order_get_for_update, order_payment_status_set
-from orders.states import PaymentStatus
+from orders.states import HoldReason, PaymentStatus
 from returns.models import Payment
 from returns.payments import (
     CaptureRequest,
@@ -120,6 +128,51 @@ def payment_record(
     return payment
 
 
+@transaction.atomic
+def order_mark_paid(*, order: Order | int, reference: str, actor: str = "system") -> Payment:
+    """Staff saw the money of an order held `payment_pending` arrive (a bank transfer, cash,
+    a cheque): record what is still unpaid as a capture by hand (`manual`, with the
+    transfer's reference) and set the order paid, which releases its payment hold
+    (orders.services.order_payment_status_set -> order_release). The same reference again
+    returns the first record. Raises ValidationFailed (reference), Conflict
+    `order_not_awaiting_payment` (no active payment hold), NotFound."""
+    reference = (reference or "").strip()
+    if not reference or len(reference) > 128:
+        raise ValidationFailed(
+            "Give the payment's reference (the transfer's, receipt's or cheque's).",
+            errors={"reference": ["1 to 128 characters."]},
+        )
+    order_id = order if isinstance(order, int) else int(order.pk)
+    locked = order_get_for_update(order_id)
+    key = f"mark-paid-{locked.pk}-{reference}"[:80]
+    existing = Payment.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    held = locked.holds.filter(reason=HoldReason.PAYMENT_PENDING, released_at__isnull=True).exists()
+    if not held:
+        raise Conflict(
+            f"Order {locked.number} is not held waiting for its payment.",
+            code="order_not_awaiting_payment",
+        )
+    unpaid = locked.total - payments_total(locked, PaymentKind.CAPTURE)
+    if unpaid <= 0:
+        raise Conflict(
+            f"Order {locked.number} is paid already: release its hold instead.",
+            code="order_not_awaiting_payment",
+        )
+    payment = payment_record(
+        order=locked,
+        kind=PaymentKind.CAPTURE,
+        amount=unpaid,
+        reference=reference,
+        provider="manual",
+        key=key,
+        actor=actor,
+    )
+    order_payment_status_set(order=locked, status=PaymentStatus.PAID, actor=actor)
+    return payment
+
+
 # --- capture on shipment -----------------------------------------------------------------------
 
 CAPTURE_TASK = "returns.payment_capture"
@@ -127,8 +180,27 @@ VOID_TASK = "returns.payment_void"
 SHIPPED_STATUSES = ("shipped", "delivered")
 
 
-def capture_key(shipment_id: int) -> str:
-    return f"capture-shipment-{shipment_id}"
+def capture_key(shipment_id: int, retry: int = 0) -> str:
+    """The key of a shipment's capture; a retry after a failure is a new capture with a new
+    key (`-r1`, `-r2` ...: a provider replays the failure of a key it saw)."""
+    base = f"capture-shipment-{shipment_id}"
+    return f"{base}-r{retry}" if retry else base
+
+
+def shipment_captures(shipment_id: int) -> list[Payment]:
+    """The capture records of a shipment, oldest first (retries after failures follow)."""
+    base = capture_key(shipment_id)
+    return list(
+        Payment.objects.filter(
+            Q(key=base) | Q(key__startswith=f"{base}-r"), kind=PaymentKind.CAPTURE
+        ).order_by("pk")
+    )
+
+
+def capture_is_stuck(payment: Payment) -> bool:
+    """A capture whose provider never answered through every retry of its task: still pending
+    (it may have happened), flagged with the reason (see payment_capture_gave_up)."""
+    return payment.status == PaymentRecordStatus.PENDING and bool(payment.failure_reason)
 
 
 def void_key(order_id: int) -> str:
@@ -288,10 +360,11 @@ def payment_capture_shipment(
     order = shipment.order
     if shipment.status not in SHIPPED_STATUSES or not capture_on_shipment(order):
         return None
-    key = capture_key(shipment_id)
-    done = Payment.objects.filter(key=key).exclude(status=PaymentRecordStatus.PENDING).first()
-    if done is not None:
-        return done
+    earlier = shipment_captures(shipment_id)
+    latest = earlier[-1] if earlier else None
+    if latest is not None and latest.status != PaymentRecordStatus.PENDING:
+        return latest  # succeeded, or failed: staff retry it (payment_capture_retry)
+    key = latest.key if latest is not None else capture_key(shipment_id)
     authorisation = _authorisation(order)
     payment, first = _pending_claim(
         order_id=order.pk,
@@ -312,6 +385,101 @@ def payment_capture_shipment(
     request = _capture_request(payment, authorisation, final=payment.amount == left)
     outcome = _asked(psp, request, first=first, void=False)
     return _outcome_save(payment=payment, outcome=outcome)
+
+
+def payment_capture_gave_up(*, shipment_id: int, reason: str) -> None:
+    """The capture task of a shipment failed for good (the provider never answered): its
+    pending record stays pending (the capture may have happened) and is flagged with the
+    reason, on the order's timeline; staff retry it (payment_capture_retry: looked up first)."""
+    with transaction.atomic():
+        pending = [c for c in shipment_captures(shipment_id) if c.status == "pending"]
+        if not pending:
+            return
+        order = order_get_for_update(pending[-1].order_id)
+        locked = Payment.objects.select_for_update().get(pk=pending[-1].pk)
+        if locked.status != PaymentRecordStatus.PENDING:
+            return
+        locked.failure_reason = f"The payment provider did not answer: {reason}"[:500]
+        locked.save(update_fields=["failure_reason", "updated_at"])
+        order_event_add(
+            order=order,
+            kind="payment_capture_stuck",
+            payment_id=locked.pk,
+            amount=str(locked.amount),
+            currency=locked.currency,
+            reason=locked.failure_reason,
+        )
+
+
+def payment_capture_retry(*, payment: Payment | int, actor: str = "system") -> Payment:
+    """Staff ask again for a capture that failed (a new capture record under a new key, for
+    what is still left of the authorisation) or whose provider never answered (the same
+    record, flag cleared). Either way the provider is asked first whether the capture
+    happened (capture_lookup) before it is asked to capture: never captured twice. Runs after
+    commit (the capture task, through the outbox). Raises InvalidTransition (not a failed or
+    stuck capture, or not the shipment's latest), Conflict `capture_in_flight` (another
+    capture of the order is pending), NotFound."""
+    payment_id = payment if isinstance(payment, int) else int(payment.pk)
+    order_id = Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound(f"Payment {payment_id} does not exist.")
+    with transaction.atomic():
+        order = order_get_for_update(order_id)
+        locked = Payment.objects.select_for_update().get(pk=payment_id)
+        shipment_id = _shipment_of(locked)
+        if shipment_id is None or locked.kind != PaymentKind.CAPTURE:
+            raise InvalidTransition(f"Payment {payment_id} is not a capture of a shipment.")
+        captures = shipment_captures(shipment_id)
+        if captures[-1].pk != locked.pk:
+            raise InvalidTransition(
+                f"Payment {payment_id} was retried already (payment {captures[-1].pk})."
+            )
+        if capture_is_stuck(locked):
+            previous = locked.failure_reason
+            locked.failure_reason = ""
+            locked.save(update_fields=["failure_reason", "updated_at"])
+            again = locked
+        elif locked.status == PaymentRecordStatus.FAILED:
+            busy = Payment.objects.filter(order=order, status=PaymentRecordStatus.PENDING)
+            if busy.exists():
+                raise Conflict(
+                    f"Another capture of order {order.number} is in flight.",
+                    code="capture_in_flight",
+                )
+            previous = locked.failure_reason
+            again = Payment.objects.create(
+                order=order,
+                provider=locked.provider,
+                kind=PaymentKind.CAPTURE,
+                status=PaymentRecordStatus.PENDING,
+                amount=locked.amount,
+                currency=locked.currency,
+                key=capture_key(shipment_id, len(captures)),
+                actor=actor,
+            )
+        else:
+            raise InvalidTransition(
+                f"Payment {payment_id} is {locked.status}: only a failed capture, or one the "
+                "provider never answered, is retried."
+            )
+        order_event_add(
+            order=order,
+            kind="payment_capture_retried",
+            actor=actor,
+            payment_id=again.pk,
+            previous=previous,
+        )
+        outbox_enqueue(CAPTURE_TASK, shipment_id=shipment_id, dedupe_key=capture_key(shipment_id))
+    return again
+
+
+def _shipment_of(payment: Payment) -> int | None:
+    """The shipment a capture record belongs to, from its key (capture_key)."""
+    rest = payment.key.removeprefix("capture-shipment-")
+    if rest == payment.key:
+        return None
+    number = rest.split("-r", 1)[0]
+    return int(number) if number.isdigit() else None
 
 
 def payment_void_rest(

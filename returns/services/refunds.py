@@ -43,6 +43,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from djmoney.money import Money
 
 from oms import events
 from oms.errors import Conflict, InvalidTransition, NotFound, PermanentError, ValidationFailed
@@ -146,14 +147,20 @@ def paid_amount(order: Order) -> Decimal:
 
 
 def refundable_amount(order: Order) -> Decimal:
-    """What was paid less the refunds that have not failed (read it under the order's lock)."""
-    refunded = (
-        Refund.objects.filter(order=order)
-        .exclude(status=RefundStatus.FAILED)
-        .aggregate(total=Sum("amount"))["total"]
-        or ZERO
+    """What was paid less the refunds that have not failed (read it under the order's lock),
+    as django-money's Money of the order's currency: a refund in another currency would raise
+    instead of being subtracted."""
+    paid = Money(paid_amount(order), order.currency)
+    refunded = sum(
+        (
+            Money(amount, currency)
+            for amount, currency in Refund.objects.filter(order=order)
+            .exclude(status=RefundStatus.FAILED)
+            .values_list("amount", "currency")
+        ),
+        Money(0, order.currency),
     )
-    return paid_amount(order) - refunded
+    return Decimal((paid - refunded).amount)
 
 
 @transaction.atomic
@@ -165,8 +172,11 @@ def refund_create(
     return_request: ReturnRequest | int | None = None,
     idempotency_key: str | None = None,
     actor: str = "system",
+    lines: Sequence[tuple[int, int]] = (),
 ) -> Refund:
     """Record a pending refund (an appeasement without a return) and execute it after commit.
+    `lines` ((order line id, units) pairs, from refund_for_lines) go on its timeline entry, so
+    later line refunds take the next units of those lines.
 
     A replay with the same idempotency key returns the first refund. Raises ValidationFailed
     (amount not positive, off the currency's grid ("0.005" EUR) or too large, a return of
@@ -229,9 +239,113 @@ def refund_create(
         amount=str(amount),
         currency=locked.currency,
         reason=reason,
+        **({"lines": [{"line": ln, "quantity": q} for ln, q in lines]} if lines else {}),
     )
     refund_execute_later(refund.pk)
     return refund
+
+
+def line_refunded_units(order_id: int) -> dict[int, int]:
+    """Units of each line of the order refunded by line (refund_for_lines) in refunds that have
+    not failed: from their timeline entries (two queries)."""
+    entries = list(
+        OrderEvent.objects.filter(
+            order_id=order_id, kind="refund_requested", data__has_key="lines"
+        ).values_list("data", flat=True)
+    )
+    failed = set(
+        Refund.objects.filter(order_id=order_id, status=RefundStatus.FAILED).values_list(
+            "pk", flat=True
+        )
+    )
+    units: dict[int, int] = {}
+    for data in entries:
+        if data.get("refund_id") in failed:
+            continue
+        for item in data.get("lines") or []:
+            if isinstance(item, dict) and isinstance(item.get("line"), int):
+                units[item["line"]] = units.get(item["line"], 0) + int(item.get("quantity") or 0)
+    return units
+
+
+def refundable_units(line: OrderLine, refunded_by_line: dict[int, int]) -> int:
+    """Units of a line that may still be refunded by line: neither cancelled (their refund is
+    the cancellation's), returned (the return's) nor refunded by line already."""
+    done = line.quantity_cancelled + line.quantity_returned + refunded_by_line.get(line.pk, 0)
+    return max(0, line.quantity - done)
+
+
+def refund_lines_amount(
+    *,
+    order: Order | int,
+    lines: Sequence[tuple[int, int]],
+    include_shipping: bool = False,
+) -> Decimal:
+    """What refunding `lines` ((order line id, units) pairs) gives back: per line, the next
+    units' share of what the shopper paid for it (units_paid: the line's total split over its
+    units to the cent, after its returned and earlier line-refunded units), plus the shipping
+    price if asked, capped at what is still refundable. The preview of the order page's refund
+    form and the amount refund_for_lines refunds. Raises ValidationFailed (a line of another
+    order, units not positive or more than may be refunded), NotFound."""
+    order_id = order if isinstance(order, int) else int(order.pk)
+    found = Order.objects.filter(pk=order_id).first()
+    if found is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    wanted = [(int(line), int(units)) for line, units in lines]
+    by_id = {ln.pk: ln for ln in OrderLine.objects.filter(order_id=order_id)}
+    done = line_refunded_units(order_id)
+    errors: dict[str, list[str]] = {}
+    total = ZERO
+    for index, (line_id, units) in enumerate(wanted):
+        line = by_id.get(line_id)
+        if line is None:
+            errors[f"lines.{index}.line"] = ["Not a line of this order."]
+            continue
+        left = refundable_units(line, done)
+        if units <= 0 or units > left:
+            errors[f"lines.{index}.quantity"] = [f"Between 1 and {left}."]
+            continue
+        start = line.quantity_returned + done.get(line_id, 0)
+        total += units_paid(line, found, start, units)
+        done[line_id] = done.get(line_id, 0) + units
+    if not wanted and not include_shipping:
+        errors["lines"] = ["Choose at least one line (or the shipping)."]
+    if errors:
+        raise ValidationFailed("These lines cannot be refunded.", errors=errors)
+    if include_shipping:
+        total += found.shipping_price
+    return round_money(min(total, max(refundable_amount(found), ZERO)), found.currency)
+
+
+@transaction.atomic
+def refund_for_lines(
+    *,
+    order: Order | int,
+    lines: Sequence[tuple[int, int]],
+    include_shipping: bool = False,
+    reason: str = "",
+    idempotency_key: str | None = None,
+    actor: str = "system",
+) -> Refund:
+    """Refund units of an order's lines without a return (the order page's "Refund" by lines):
+    refund_lines_amount under the order's lock, recorded and executed by refund_create. Raises
+    ValidationFailed (see refund_lines_amount; nothing left to refund), Conflict
+    `refund_exceeds_paid`, NotFound."""
+    order_id = order if isinstance(order, int) else int(order.pk)
+    order_get_for_update(order_id)  # NotFound; serialises line refunds of the order
+    amount = refund_lines_amount(order=order_id, lines=lines, include_shipping=include_shipping)
+    if amount <= 0:
+        raise ValidationFailed(
+            "Nothing is left to refund on this order.", errors={"amount": ["Nothing is due."]}
+        )
+    return refund_create(
+        order=order_id,
+        amount=amount,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        lines=[(int(line), int(units)) for line, units in lines],
+    )
 
 
 @transaction.atomic

@@ -85,3 +85,23 @@ def test_units_share_spreads_the_extra_cents_over_the_units():
     assert units_share(D("-1"), 3, 0, 2, "JPY") == D("-1")
     with pytest.raises(ValueError, match="not units of 3"):
         units_share(D("10.00"), 3, 2, 2, "EUR")
+
+
+def test_amounts_read_from_a_payload_round_half_up_on_the_grid():
+    from oms.money import round_money_read
+
+    # Decimal's own quantize rounds half to even (2.34): the kernel rounds half up.
+    assert round_money_read(Decimal("2.345"), "EUR") == Decimal("2.35")
+    assert round_money_read(Decimal("1.5"), "JPY") == Decimal("2")
+    assert round_money_read(Decimal("0.0005"), "BHD") == Decimal("0.001")
+    # A code that is no currency (refused later by the capture) rounds to a cent meanwhile.
+    assert round_money_read(Decimal("2.345"), "ZZZ") == Decimal("2.35")
+
+
+def test_refundable_amounts_are_money_of_one_currency():
+    """The refundable computation adds refunds as django-money's Money: mixing currencies
+    raises instead of adding euros to yen."""
+    from djmoney.money import Money
+
+    with pytest.raises(TypeError):
+        Money(Decimal("1.00"), "EUR") - Money(Decimal("1"), "JPY")

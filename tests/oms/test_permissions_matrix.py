@@ -32,7 +32,7 @@ from oms.models import OutboxMessage
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, OMS_APPS, WAREHOUSE
 from reports.whatif import routing_draft_create
 from returns import services as return_services
-from returns.models import Refund
+from returns.models import Payment, Refund
 from tests import staff
 from tests.fulfilment.conftest import order, put
 from tests.outbox import run_outbox
@@ -294,6 +294,15 @@ TABLE: list[Case] = [
         "open_order",
         succeeds=201,
     ),
+    Case(
+        "POST",
+        "/api/v1/orders/{pk}/mark-paid/",
+        ORDERS,
+        lambda w: {"reference": "SEPA-MATRIX"},
+        "payment_pending_order",
+        succeeds=201,
+    ),
+    Case("POST", "/api/v1/payments/{pk}/retry/", REFUNDERS, obj="capture_failed", succeeds=202),
     # --- channels ---------------------------------------------------------------------------
     Case("POST", "/api/v1/channels/", CHANNEL_WRITERS, _channel_body(), succeeds=201),
     Case(
@@ -507,7 +516,20 @@ def world(network, shipped, settings):
     failed = return_services.refund_create(order=o, amount=Decimal("1.00"))
     Refund.objects.filter(pk=failed.pk).update(status="failed", failure_reason="declined")
     draft = routing_draft_create(name="world", actor="test")
+    unpaid = order("HAMBURG", {"A": 1}, payment_status="pending")
+    capture_failed = Payment.objects.create(
+        order=open_order,
+        provider="stripe",
+        kind="capture",
+        status="failed",
+        amount=Decimal("10.00"),
+        currency="EUR",
+        key=f"capture-shipment-{open_order.shipments.get().pk}",
+        failure_reason="declined",
+    )
     return {
+        "payment_pending_order": unpaid.pk,
+        "capture_failed": capture_failed.pk,
         "refund_to_confirm": to_confirm.pk,
         "refund_failed": failed.pk,
         "routing_draft": draft.pk,

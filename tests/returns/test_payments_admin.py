@@ -31,7 +31,7 @@ def test_the_order_page_shows_payments_and_refunds(waiting):
     )
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Payments (authorisation, captures, voids)" in html
+    assert "Authorisation, captures and voids" in html
     assert "BANK-IN-1" in html
     assert f"/admin/returns/refund/{refund.pk}/change/" in html
 

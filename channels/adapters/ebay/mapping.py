@@ -13,7 +13,7 @@ from moneyed import CURRENCIES
 
 from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
 from channels.adapters.ebay.api import PAYMENT_STATUSES
-from oms.money import money_quantum, unit_and_discount
+from oms.money import money_quantum, round_money_read, unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -147,8 +147,8 @@ def _line(item: Any, index: int, currency: str, quantum: Decimal) -> dict[str, A
         "external_line_id": line_id,
         # Plain decimals ("0.00", never "0E-2"): capture refuses exponents.
         "unit_price": f"{unit_price:f}",
-        "discount": f"{(discount + rounding).quantize(quantum):f}",
-        "tax": f"{tax.quantize(quantum):f}",
+        "discount": f"{round_money_read(discount + rounding, currency):f}",
+        "tax": f"{round_money_read(tax, currency):f}",
     }
 
 
@@ -240,8 +240,8 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         external_number=text_value(order.get("salesRecordReference")) or order_id,
         customer=customer,
         shipping_address=address,
-        shipping_price=f"{shipping.quantize(quantum):f}",
-        total=None if total is None else str(total.quantize(quantum)),
+        shipping_price=f"{round_money_read(shipping, currency):f}",
+        total=None if total is None else str(round_money_read(total, currency)),
         payment_status=PAYMENT_STATUSES.get(
             text_value(order.get("orderPaymentStatus")).upper(), "pending"
         ),

@@ -32,8 +32,9 @@ from channels.adapters.ebay.api import (
     STOCK_PATH,
 )
 from channels.adapters.ebay.client import EbayClient
-from channels.adapters.ebay.mapping import currency_quantum, dict_value, ebay_timestamp, text_value
+from channels.adapters.ebay.mapping import dict_value, ebay_timestamp, text_value
 from oms.errors import PermanentError, TransientError
+from oms.money import round_money_read
 
 
 class EbayPushes(EbayClient):
@@ -182,7 +183,7 @@ class EbayPushes(EbayClient):
             "reasonForRefund": _refund_reason(push.reason),
             "comment": f"{push.reference}: {push.reason}".strip(": ")[:100],
             "orderLevelRefundAmount": {
-                "value": str(amount.quantize(currency_quantum(currency))),
+                "value": str(round_money_read(amount, currency)),
                 "currency": currency,
             },
         }
@@ -217,7 +218,7 @@ class EbayPushes(EbayClient):
         is then safe."""
         order = self._order(push.order_external_id)
         currency = (push.currency or self.context.currency).upper()
-        wanted = Decimal(push.amount).quantize(currency_quantum(currency))
+        wanted = round_money_read(Decimal(push.amount), currency)
         for refund in dict_value(order.get("paymentSummary")).get("refunds") or []:
             refund = dict_value(refund)
             refund_id = text_value(refund.get("refundId"))

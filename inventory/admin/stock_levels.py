@@ -18,6 +18,7 @@ from inventory import services
 from inventory.admin.stock_screens import StockScreens
 from inventory.models import StockLevel
 from inventory.selectors import STOCK_LEVEL_FIGURES, available_expression
+from oms.admin.export import CsvExportMixin
 
 #: The figures of a level's page, all read-only: they change through the ledger only.
 _QUANTITIES = ("on_hand", "reserved", "quarantined", "available", "allow_backorder", "needs_count")
@@ -44,10 +45,24 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(StockScreens):
+class StockLevelAdmin(CsvExportMixin, StockScreens):
     """Levels are created by stock services; staff set thresholds here and count elsewhere."""
 
     list_display = ["sku_code", "location", *STOCK_LEVEL_FIGURES]
+    csv_columns = [
+        ("sku", "sku__code"),
+        ("sku_name", "sku__name"),
+        ("location", "location__code"),
+        ("bin", "bin"),
+        ("on_hand", "on_hand"),
+        ("reserved", "reserved"),
+        ("quarantined", "quarantined"),
+        ("safety_stock", "safety_stock"),
+        ("reorder_point", "reorder_point"),
+        ("available", "available_qty"),
+        ("needs_count", "needs_count"),
+        ("updated_at", "updated_at"),
+    ]
     list_display_links = ["sku_code"]
     list_select_related = ["sku", "location"]
     list_filter = ["location", "location__kind", LowStockFilter, "needs_count"]

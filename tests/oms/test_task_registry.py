@@ -30,6 +30,7 @@ REGISTERED = {
     "fulfilment.tracking_poll",
     "fulfilment.tracking_poll_shipment",
     "inventory.forecast_refresh",
+    "oms.export_run",
     "oms.idempotency_keys_purge",
     "oms.inbox_process",
     "oms.inbox_sweep",

@@ -10,6 +10,7 @@ from oms.celery import app as celery_app
 
 REGISTERED = {
     "channels.cancel_push",
+    "channels.csv_orders_job",
     "channels.refund_push",
     "channels.shipment_push",
     "channels.stock_push",

@@ -48,7 +48,7 @@ class LowStockFilter(admin.SimpleListFilter):
 class StockLevelAdmin(CsvExportMixin, StockScreens):
     """Levels are created by stock services; staff set thresholds here and count elsewhere."""
 
-    list_display = ["sku_code", "location", *STOCK_LEVEL_FIGURES]
+    list_display = ["sku_code", "location", *STOCK_LEVEL_FIGURES, "sku_stock_link"]
     csv_columns = [
         ("sku", "sku__code"),
         ("sku_name", "sku__name"),
@@ -80,9 +80,16 @@ class StockLevelAdmin(CsvExportMixin, StockScreens):
             },
         ),
         ("Thresholds", {"fields": ["safety_stock", "reorder_point"]}),
-        ("History", {"fields": ["updated_at", "ledger_link"]}),
+        ("History", {"fields": ["updated_at", "ledger_link", "sku_stock_link"]}),
     ]
-    readonly_fields = ["sku", "location", *_QUANTITIES, "updated_at", "ledger_link"]
+    readonly_fields = [
+        "sku",
+        "location",
+        *_QUANTITIES,
+        "updated_at",
+        "ledger_link",
+        "sku_stock_link",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
         return super().get_queryset(request).annotate(available_qty=available_expression())
@@ -101,6 +108,13 @@ class StockLevelAdmin(CsvExportMixin, StockScreens):
     def available(self, obj: StockLevel) -> int:
         annotated = getattr(obj, "available_qty", None)
         return obj.available if annotated is None else int(annotated)
+
+    @admin.display(description="All locations")
+    def sku_stock_link(self, obj: StockLevel) -> str:
+        url = reverse("admin:inventory_sku_stock", args=[obj.sku_id])
+        return format_html(
+            '<a href="{}" title="Stock of {} at every location">By location</a>', url, obj.sku.code
+        )
 
     @admin.display(description="Stock ledger")
     def ledger_link(self, obj: StockLevel) -> str:

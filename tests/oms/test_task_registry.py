@@ -30,6 +30,7 @@ REGISTERED = {
     "fulfilment.partner_send",
     "fulfilment.tracking_poll",
     "fulfilment.tracking_poll_shipment",
+    "inventory.count_import_job",
     "inventory.forecast_refresh",
     "oms.export_run",
     "oms.idempotency_keys_purge",

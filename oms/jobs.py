@@ -14,11 +14,14 @@ Invariants:
   inside one transaction, whose writes nobody sees before it commits) and, outside a
   transaction, to the job's row; `job_progress_of` reads the larger of the two;
 - a downloadable result is stored in parts of at most PART_BYTES in the database
-  (BackgroundJobPart), written and read a part at a time: constant memory, any machine.
+  (BackgroundJobPart), written and read a part at a time: constant memory, any machine;
+- finished jobs are kept KEEP_DAYS days (with their files), then purged by the nightly
+  `oms.outbox_purge`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,6 +38,8 @@ Status = BackgroundJob.Status
 PART_BYTES = 512 * 1024
 #: How long a progress figure stays in the cache (a job longer than this reads the row's).
 PROGRESS_TTL = 6 * 60 * 60
+#: Days a finished job (its upload, its result) is kept.
+KEEP_DAYS = 7
 
 
 def job_start(
@@ -190,3 +195,14 @@ def jobs_of(user: Any, *, limit: int = 20) -> list[BackgroundJob]:
         .defer("input_data")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def jobs_purge(*, older_than: dt.timedelta | None = None) -> int:
+    """Delete the jobs finished more than KEEP_DAYS ago, with their files; returns how many."""
+    cutoff = timezone.now() - (older_than or dt.timedelta(days=KEEP_DAYS))
+    finished = BackgroundJob.objects.filter(
+        status__in=[Status.SUCCEEDED, Status.FAILED], finished_at__lt=cutoff
+    )
+    BackgroundJobPart.objects.filter(job__in=finished).delete()
+    deleted, _ = finished.delete()
+    return deleted

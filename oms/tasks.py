@@ -96,10 +96,11 @@ def outbox_sweep(**_: Any) -> int:
 
 @oms_task(name="oms.outbox_purge")
 def outbox_purge(**_: Any) -> int:
+    from oms.jobs import jobs_purge
     from oms.outbox import outbox_purge as purge
     from oms.workers import heartbeats_purge
 
-    return purge() + heartbeats_purge()
+    return purge() + heartbeats_purge() + jobs_purge()
 
 
 def _inbox_gave_up(kwargs: dict[str, Any], failure: str) -> None:

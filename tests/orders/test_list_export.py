@@ -207,3 +207,24 @@ def test_a_job_is_its_owners_alone(care, orders, monkeypatch):
         assert other.get(f"/admin/jobs/{job.pk}/{suffix}").status_code == 404
     assert job.title in care.get("/admin/jobs/").content.decode()
     assert job.title not in other.get("/admin/jobs/").content.decode()
+
+
+def test_finished_jobs_are_purged_after_a_week(care, orders, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from oms.jobs import jobs_purge
+    from oms.models import BackgroundJobPart
+
+    monkeypatch.setattr(export, "BACKGROUND_ROWS", 2)
+    care.get(EXPORT)
+    care.get(EXPORT)
+    run_outbox("oms.export_run")
+    old, recent = BackgroundJob.objects.order_by("pk")
+    BackgroundJob.objects.filter(pk=old.pk).update(
+        finished_at=timezone.now() - dt.timedelta(days=8)
+    )
+    assert jobs_purge() == 1
+    assert list(BackgroundJob.objects.all()) == [recent]
+    assert not BackgroundJobPart.objects.filter(job_id=old.pk).exists()

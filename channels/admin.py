@@ -139,7 +139,6 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
         "sync_next_at",
         "sync_lease_until",
         "last_runs",
-        "tools",
         "created_at",
         "updated_at",
     ]
@@ -156,7 +155,6 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
                     "sync_next_at",
                     "sync_lease_until",
                     "last_runs",
-                    "tools",
                 ]
             },
         ),
@@ -243,14 +241,20 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
         )
         return format_html("<ul style='margin:0'>{}</ul>", rows)
 
-    @admin.display(description="Tools")
-    def tools(self, obj: Channel) -> str:
-        if not obj.pk:
-            return "-"
-        return format_html(
-            "<a class='button' href='{}'>Import orders from CSV</a>",
-            reverse("admin:inventory_channel_import_csv", args=[obj.pk]),
-        )
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """ "Import orders from CSV" at the top of the channel's page (its object tools)."""
+        extra = dict(extra_context or {})
+        if object_id.isdigit() and request.user.has_perm("orders.add_order"):
+            extra["csv_import_url"] = reverse(
+                "admin:inventory_channel_import_csv", args=[int(object_id)]
+            )
+        return super().change_view(request, object_id, form_url, extra)
 
     def get_urls(self) -> list[Any]:
         def csv_import(request: HttpRequest, channel_id: int) -> Any:

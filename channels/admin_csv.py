@@ -1,14 +1,16 @@
-"""The back-office screen that imports a channel's orders from a CSV file: upload, preview, confirm.
+"""The back-office screen that imports a channel's orders from a CSV file: upload, preview, confirm,
+each step a background job (channels.services.csv_jobs) whose progress the page shows.
 
 Invariants:
 - only staff who may add orders (`orders.add_order`) use it; anyone else gets 403;
-- the screen only translates: `orders_csv_parse` checks the file (writing nothing) and
-  `orders_csv_import` imports it; a DomainError is shown to the person, never a 500;
-- what is imported is exactly what was previewed: the previewed bytes stay on the server (in
-  the session, under the channel), the confirm button carries only their SHA-256, signed and
-  dated, and the import runs only if the stored bytes still hash to it; a new upload in another
-  tab replaces the stored file, so the older preview can no longer be confirmed;
-- the confirm button is offered only for a file without any error.
+- the screen only translates: an upload starts a preview job, a confirm starts an import job,
+  and the page `?job=<id>` shows the job: its progress while it runs (polled, so the person may
+  leave and come back), then the preview or the import's outcome; a job is its starter's alone
+  (404 for anyone else) and belongs to this channel;
+- what is imported is exactly what was previewed: the previewed bytes stay in the preview job's
+  row, the confirm button carries only that job's id and the file's SHA-256, signed and dated,
+  and the import runs only on the preview job's bytes if they still hash to it;
+- the confirm button is offered only for a preview without any error and with new orders.
 
 URLs (wired in channels/admin.py): `<channel_id>/import-csv/` -> csv_import_view and
 `import-csv/sample.csv` -> csv_sample_view, both behind `admin_site.admin_view`.
@@ -16,43 +18,36 @@ URLs (wired in channels/admin.py): `<channel_id>/import-csv/` -> csv_import_view
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
 
-from channels.models import ChannelSyncRun
-from channels.services.csv_import import (
-    COLUMN_HELP,
-    MAX_BYTES,
-    MAX_ROWS,
-    CsvOrder,
-    orders_csv_import,
-    orders_csv_parse,
-    orders_csv_sample,
+from channels.services.csv_import import COLUMN_HELP, MAX_BYTES, MAX_ROWS, orders_csv_sample
+from channels.services.csv_jobs import (
+    IMPORT,
+    PREVIEW,
+    orders_csv_import_start,
+    orders_csv_preview_start,
 )
 from inventory.models import Channel
-from oms.admin.tools import actor_name, admin_form, signed_preview
+from oms.admin.jobs import job_of, job_status
+from oms.admin.tools import admin_form, signed_preview
 from oms.errors import DomainError
+from oms.models import BackgroundJob
 
 PERMISSION = "orders.add_order"
 TEMPLATE = "admin/channels/csv_import.html"
 SIGNING_SALT = "channels.admin_csv.import"
 MAX_AGE = 60 * 60  # a preview may be confirmed within the hour
-SESSION_KEY = "channels.csv_import.{channel_id}"
 SAMPLE_NAME = "orders-sample.csv"
-#: Orders drawn in the preview table (every problem is listed above it anyway).
-PREVIEW_MAX_ORDERS = 300
 
 
 class CsvUploadForm(forms.Form):
@@ -81,38 +76,18 @@ class CsvConfirmForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.channel = channel
 
-    def clean_token(self) -> str:
+    def clean_token(self) -> dict[str, Any]:
         signed = signed_preview(self.cleaned_data["token"], salt=SIGNING_SALT, max_age=MAX_AGE)
         if not isinstance(signed, dict) or signed.get("channel") != self.channel.pk:
             raise forms.ValidationError("This preview is of another channel: upload the file.")
-        return str(signed.get("sha256") or "")
+        return signed
 
 
-def _token(channel: Channel, sha256: str) -> str:
-    return signing.dumps({"channel": channel.pk, "sha256": sha256}, salt=SIGNING_SALT)
-
-
-def _session_key(channel: Channel) -> str:
-    return SESSION_KEY.format(channel_id=channel.pk)
-
-
-def _keep(request: HttpRequest, channel: Channel, data: bytes, name: str, sha256: str) -> None:
-    request.session[_session_key(channel)] = {
-        "sha256": sha256,
-        "name": name,
-        "data": base64.b64encode(data).decode("ascii"),
-    }
-
-
-def _kept(request: HttpRequest, channel: Channel, sha256: str) -> tuple[bytes, str] | None:
-    """The previewed bytes and file name, if they are still the ones the token names."""
-    stored = request.session.get(_session_key(channel))
-    if not isinstance(stored, dict) or not sha256 or stored.get("sha256") != sha256:
-        return None
-    data = base64.b64decode(stored.get("data") or "")
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return None
-    return data, str(stored.get("name") or "")
+def _token(channel: Channel, job: BackgroundJob) -> str:
+    sha256 = job.result.get("sha256", "")
+    return signing.dumps(
+        {"channel": channel.pk, "job": job.pk, "sha256": sha256}, salt=SIGNING_SALT
+    )
 
 
 def _sample_url() -> str:
@@ -122,9 +97,11 @@ def _sample_url() -> str:
         return reverse("admin:inventory_channel_changelist") + "import-csv/sample.csv"
 
 
-def _run_url(run: ChannelSyncRun) -> str | None:
+def _run_url(run_id: int | None) -> str | None:
+    if not run_id:
+        return None
     try:
-        return reverse("admin:channels_channelsyncrun_change", args=[run.pk])
+        return reverse("admin:channels_channelsyncrun_change", args=[run_id])
     except NoReverseMatch:
         return None
 
@@ -134,86 +111,95 @@ def _orders_url(channel: Channel) -> str:
     return f"{reverse('admin:orders_order_changelist')}?{query}"
 
 
-def _success_message(channel: Channel, run: ChannelSyncRun, name: str) -> str:
-    skipped = f", {run.unchanged} already imported (skipped)" if run.unchanged else ""
-    text = format_html(
-        'Imported {} new order{} from {} into {}{}. <a href="{}">See the channel\'s orders</a>',
-        run.created,
-        "" if run.created == 1 else "s",
-        name or "the file",
-        channel.code,
-        skipped,
-        _orders_url(channel),
-    )
-    run_url = _run_url(run)
-    if run_url:
-        return format_html('{} or <a href="{}">the import run #{}</a>.', text, run_url, run.pk)
-    return format_html("{} (import run #{}).", text, run.pk)
+def _job_of_channel(request: HttpRequest, channel: Channel, job_id: str) -> BackgroundJob:
+    if not job_id.isdigit():
+        raise Http404
+    job = job_of(request, int(job_id))
+    if job.kind not in (PREVIEW, IMPORT) or job.params.get("channel") != channel.pk:
+        raise Http404
+    return job
+
+
+def _confirm(request: HttpRequest, channel: Channel) -> HttpResponse | str:
+    """Start the import of a confirmed preview: a redirect to its page, or the error."""
+    confirm = CsvConfirmForm(request.POST, channel=channel)
+    if not confirm.is_valid():
+        return " ".join([*map(str, confirm.errors.get("token", [])), "Nothing was imported."])
+    signed = confirm.cleaned_data["token"]
+    preview_job = BackgroundJob.objects.filter(pk=signed.get("job")).first()
+    if preview_job is None:
+        return "The preview is no longer on hand: upload the file again. Nothing was imported."
+    try:
+        job = orders_csv_import_start(
+            preview_job=preview_job,
+            sha256=str(signed.get("sha256") or ""),
+            user=request.user,
+            page_url=request.path,
+        )
+    except DomainError as exc:
+        return exc.detail
+    return HttpResponseRedirect(job.params["page_url"])
+
+
+def _job_context(request: HttpRequest, channel: Channel, job: BackgroundJob) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "job": job,
+        "status": job_status(job),
+        "status_url": reverse("admin:oms_job_status", args=[job.pk]),
+        "file_name": job.input_name,
+    }
+    succeeded = job.status == BackgroundJob.Status.SUCCEEDED
+    if job.kind == PREVIEW and succeeded:
+        preview = job.result
+        context["preview"] = preview
+        if preview.get("ok") and preview.get("new_count"):
+            context["confirm_form"] = CsvConfirmForm(
+                initial={"token": _token(channel, job)}, channel=channel
+            )
+    elif job.kind == IMPORT and succeeded:
+        context["imported"] = job.result
+        context["orders_url"] = _orders_url(channel)
+        context["run_url"] = _run_url(job.result.get("run"))
+    elif job.status == BackgroundJob.Status.FAILED:
+        context["import_error"] = job.error
+        context["job_errors"] = job.result.get("errors") or {}
+    return context
 
 
 def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """Upload an orders CSV for a channel, see the preview with every problem, then confirm."""
+    """Upload an orders CSV for a channel, see the preview with every problem, then confirm;
+    the preview and the import run in the background (`?job=<id>` shows one)."""
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
     channel = get_object_or_404(Channel, pk=channel_id)
-    actor = actor_name(request)
     upload_form = CsvUploadForm()
-    preview = None
-    confirm_form = None
-    import_error = None
-    file_name = ""
+    extra: dict[str, Any] = {}
     status = 200
     if request.method == "POST" and "_confirm" in request.POST:
-        confirm = CsvConfirmForm(request.POST, channel=channel)
-        kept = (
-            _kept(request, channel, confirm.cleaned_data["token"]) if confirm.is_valid() else None
-        )
-        if kept is None:
-            reasons = confirm.errors.get("token") or [
-                "The file of this preview is no longer on hand (another file was previewed "
-                "since, or the session ended): upload it again."
-            ]
-            import_error = " ".join([*map(str, reasons), "Nothing was imported."])
-            status = 400
-        else:
-            data, file_name = kept
-            try:
-                run = orders_csv_import(channel=channel, data=data, actor=actor)
-            except DomainError as exc:
-                import_error = exc.detail
-                status = exc.status
-                preview = orders_csv_parse(channel=channel, data=data, actor=actor)
-            else:
-                request.session.pop(_session_key(channel), None)
-                messages.success(request, _success_message(channel, run, file_name))
-                return HttpResponseRedirect(
-                    reverse("admin:inventory_channel_change", args=[channel.pk])
-                )
+        outcome = _confirm(request, channel)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        extra["import_error"] = outcome
+        status = 400
     elif request.method == "POST":
         upload_form = CsvUploadForm(request.POST, request.FILES)
         if upload_form.is_valid():
-            data = upload_form.cleaned_data["file"]
-            file_name = getattr(request.FILES.get("file"), "name", "") or ""
-            preview = orders_csv_parse(channel=channel, data=data, actor=actor)
-            if preview.ok and preview.new_orders:
-                _keep(request, channel, data, file_name, preview.sha256)
-                confirm_form = CsvConfirmForm(
-                    initial={"token": _token(channel, preview.sha256)}, channel=channel
-                )
-            else:
-                request.session.pop(_session_key(channel), None)
-        else:
-            status = 400
-    shown: list[CsvOrder] = []
-    if preview is not None:
-        # Orders with errors first in line for a place, then the table keeps file order.
-        ranked = sorted(preview.orders, key=lambda o: o.state != "error")[:PREVIEW_MAX_ORDERS]
-        shown = sorted(ranked, key=lambda o: o.rows[0].number)
-    site = admin.site
-    opts = Channel._meta
+            job = orders_csv_preview_start(
+                channel=channel,
+                data=upload_form.cleaned_data["file"],
+                name=getattr(request.FILES.get("file"), "name", "") or "",
+                user=request.user,
+                page_url=request.path,
+            )
+            return HttpResponseRedirect(job.params["page_url"])
+        status = 400
+    elif "job" in request.GET:
+        extra = _job_context(
+            request, channel, _job_of_channel(request, channel, request.GET["job"])
+        )
     context = {
-        **site.each_context(request),
-        "opts": opts,
+        **admin.site.each_context(request),
+        "opts": Channel._meta,
         "title": f"Import orders into {channel.code} from a CSV file",
         "channel": channel,
         "channel_url": reverse("admin:inventory_channel_change", args=[channel.pk]),
@@ -223,12 +209,7 @@ def csv_import_view(request: HttpRequest, channel_id: int) -> HttpResponse:
         "max_rows": MAX_ROWS,
         "adminform": admin_form(upload_form),
         "form": upload_form,
-        "preview": preview,
-        "shown_orders": shown,
-        "hidden_orders": len(preview.orders) - len(shown) if preview is not None else 0,
-        "file_name": file_name,
-        "confirm_form": confirm_form,
-        "import_error": import_error,
+        **extra,
     }
     return TemplateResponse(request, TEMPLATE, context, status=status)
 

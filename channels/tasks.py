@@ -115,3 +115,24 @@ def refund_push_task(
         order_id=order_id, reference=reference, amount=amount, currency=currency, reason=reason
     )
     return "skipped" if result is None else result.status
+
+
+def _csv_job_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    from oms.jobs import job_gave_up
+
+    job_gave_up(kwargs, failure)
+
+
+@oms_task(
+    name="channels.csv_orders_job",
+    queue="channels",
+    give_up=_csv_job_gave_up,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def csv_orders_job_task(*, job_id: int, **_: Any) -> str:
+    """The back office's CSV order preview or import, as a background job."""
+    from channels.services.csv_jobs import orders_csv_job_run
+    from oms.jobs import job_run
+
+    return job_run(job_id, orders_csv_job_run)

@@ -349,3 +349,84 @@ def stock_attention_list(*, today: date | None = None) -> list[AttentionItem]:
 def forecast_list() -> QuerySet[StockForecast]:
     """Demand forecasts with their SKU and location (location empty = the whole network)."""
     return StockForecast.objects.select_related("sku", "location")
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    """One location's stock of a SKU: what is there, held for orders, sellable, on the way."""
+
+    location_id: int
+    location_code: str
+    location_name: str
+    level_id: int | None
+    on_hand: int
+    reserved: int
+    quarantined: int
+    safety_stock: int
+    available: int
+    incoming: int
+    next_incoming_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SkuStock:
+    rows: list[LocationStock]
+    on_hand: int
+    reserved: int
+    quarantined: int
+    available: int
+    incoming: int
+
+
+def sku_stock_by_location(sku: Sku) -> SkuStock:
+    """A SKU's stock at every location that holds a level of it or awaits a transfer of it,
+    by location code, with totals. Two queries: the levels, the transfers in transit."""
+    levels = {
+        level.location_id: level
+        for level in StockLevel.objects.filter(sku=sku).select_related("location")
+    }
+    incoming: dict[int, tuple[int, datetime | None, str, str]] = {}
+    transfer_lines = (
+        TransferLine.objects.filter(sku=sku, transfer__status=TransferStatus.IN_TRANSIT)
+        .values_list(
+            "transfer__to_location_id",
+            "quantity",
+            "transfer__expected_at",
+            "transfer__to_location__code",
+            "transfer__to_location__name",
+        )
+        .order_by()
+    )
+    for location_id, quantity, expected_at, code, name in transfer_lines:
+        units, soonest, _, _ = incoming.get(location_id, (0, None, code, name))
+        if expected_at is not None and (soonest is None or expected_at < soonest):
+            soonest = expected_at
+        incoming[location_id] = (units + quantity, soonest, code, name)
+    rows = []
+    for location_id in levels.keys() | incoming.keys():
+        level = levels.get(location_id)
+        units, soonest, code, name = incoming.get(location_id, (0, None, "", ""))
+        rows.append(
+            LocationStock(
+                location_id=location_id,
+                location_code=level.location.code if level else code,
+                location_name=level.location.name if level else name,
+                level_id=level.pk if level else None,
+                on_hand=level.on_hand if level else 0,
+                reserved=level.reserved if level else 0,
+                quarantined=level.quarantined if level else 0,
+                safety_stock=level.safety_stock if level else 0,
+                available=level.available if level else 0,
+                incoming=units,
+                next_incoming_at=soonest,
+            )
+        )
+    rows.sort(key=lambda row: row.location_code)
+    return SkuStock(
+        rows=rows,
+        on_hand=sum(r.on_hand for r in rows),
+        reserved=sum(r.reserved for r in rows),
+        quarantined=sum(r.quarantined for r in rows),
+        available=sum(r.available for r in rows),
+        incoming=sum(r.incoming for r in rows),
+    )

@@ -212,3 +212,105 @@ class InboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.source} {self.delivery_id}"
+
+
+class BackgroundJob(models.Model):
+    """Long work a person started from the back office (a CSV import, a big export), run by a
+    worker through the outbox, with its progress and its result.
+
+    Invariants: the job row and the outbox message that runs it are written in one transaction
+    (a job is never lost nor run without its row); a job is restartable: a worker that dies
+    leaves the message to the outbox's sweep, and the task runs the job again from the start
+    (an import is one transaction or idempotent per order, an export only reads and replaces
+    its result parts); done and failed are final.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    #: What the job does ("orders_csv_preview", "orders_csv_import", "counts_csv", "export").
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="background_jobs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    #: What the job needs besides its file (ids, a querystring): JSON.
+    params = models.JSONField(default=dict, blank=True)
+    #: The uploaded file the job reads (bounded by the uploading screen), if any.
+    input_data = models.BinaryField(blank=True, default=b"", editable=False)
+    input_name = models.CharField(max_length=255, blank=True, default="")
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    #: The outcome as JSON (counts, errors, links), shown on the job's page.
+    result = models.JSONField(default=dict, blank=True)
+    #: The name of the downloadable result, stored in parts (BackgroundJobPart), if any.
+    result_name = models.CharField(max_length=255, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    #: Where the job's page sends the person back (the list, the channel).
+    back_url = models.CharField(max_length=2048, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="job_user_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="job_status_valid",
+            )
+        ]
+        verbose_name = "background job"
+
+    def __str__(self) -> str:
+        return f"{self.title} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class BackgroundJobPart(models.Model):
+    """One piece of a job's downloadable result, in order: a result of any size is written and
+    read a part at a time (constant memory), and survives on any machine that reads the DB."""
+
+    job = models.ForeignKey(BackgroundJob, on_delete=models.CASCADE, related_name="parts")
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="job_part_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"part {self.seq} of job {self.job_id}"
+
+
+class SavedFilter(models.Model):
+    """A person's named view of an admin list: the list's path and its querystring."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    #: "app_label.model_name" of the list.
+    list_key = models.CharField(max_length=100)
+    name = models.CharField(max_length=80)
+    querystring = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_key", "name"], name="saved_filter_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -96,10 +96,11 @@ def outbox_sweep(**_: Any) -> int:
 
 @oms_task(name="oms.outbox_purge")
 def outbox_purge(**_: Any) -> int:
+    from oms.jobs import jobs_purge
     from oms.outbox import outbox_purge as purge
     from oms.workers import heartbeats_purge
 
-    return purge() + heartbeats_purge()
+    return purge() + heartbeats_purge() + jobs_purge()
 
 
 def _inbox_gave_up(kwargs: dict[str, Any], failure: str) -> None:
@@ -123,3 +124,18 @@ def inbox_sweep(**_: Any) -> int:
     from oms.inbox import inbox_requeue
 
     return inbox_requeue()
+
+
+def _job_gave_up(kwargs: dict[str, Any], failure: str) -> None:
+    from oms.jobs import job_gave_up
+
+    job_gave_up(kwargs, failure)
+
+
+@oms_task(name="oms.export_run", give_up=_job_gave_up, soft_time_limit=1800, time_limit=1860)
+def export_run(*, job_id: int, **_: Any) -> str:
+    """A big CSV export of an admin list (oms.admin.export), as a background job."""
+    from oms.admin.export import export_job_run
+    from oms.jobs import job_run
+
+    return job_run(job_id, export_job_run)

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyInline
 from oms.admin.tools import ToolAdmin, admin_form, each_object, show_domain_error
 from oms.errors import DomainError
@@ -74,7 +75,18 @@ class RefundInline(ReadOnlyInline):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(ToolAdmin):
+class ReturnRequestAdmin(CsvExportMixin, ToolAdmin):
+    csv_columns = [
+        ("number", "number"),
+        ("order", "order__number"),
+        ("channel", "order__channel__code"),
+        ("status", "status"),
+        ("source", "source"),
+        ("units", "units_total"),
+        ("exchange_order", "exchange_order__number"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+    ]
     list_display = [
         "number",
         "order",

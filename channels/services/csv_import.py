@@ -51,8 +51,11 @@ Invariants this module guards:
   counts, in the importing transaction; a refused one as a failed run with the errors, written
   after the rollback (no ChannelSyncFailure rows: nothing of a refused file is retried, the
   person fixes the file and imports it again);
-- bounded: at most MAX_BYTES bytes and MAX_ROWS data rows per file (the preview and the import
-  run in the request, and the import's one transaction holds its locks for the whole file).
+- bounded: at most MAX_BYTES bytes and MAX_ROWS data rows per file (the import's one
+  transaction holds its locks for the whole file). The back office runs the preview and the
+  import as background jobs (channels.services.csv_jobs), which pass a `progress` callback
+  told after each chunk of capture; a worker that dies mid-import rolls its transaction back
+  and the job runs again from the start (nothing doubled: capture is idempotent per order).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -630,8 +633,17 @@ def _capture(order: CsvOrder, *, preview: CsvPreview, actor: str) -> tuple[Order
     return result.order, result.created
 
 
+#: Told (orders captured so far, orders to capture) after each chunk: a background job's progress.
+Progress = Callable[[int, int], None]
+
+
 def _capture_all(
-    orders: list[CsvOrder], *, preview: CsvPreview, actor: str
+    orders: list[CsvOrder],
+    *,
+    preview: CsvPreview,
+    actor: str,
+    progress: Progress | None = None,
+    chunk_size: int = LOOKUP_CHUNK,
 ) -> list[tuple[CsvOrder, Order, bool]]:
     """Capture these orders in the caller's transaction, LOOKUP_CHUNK at a time in a constant
     number of statements (orders.services.capture_batch), then route the new ones as one batch:
@@ -639,8 +651,8 @@ def _capture_all(
     imported meanwhile) is captured one order at a time, whose errors go to the rows. Returns
     (order of the file, stored order, created) for every order that could be captured."""
     done: list[tuple[CsvOrder, Order, bool]] = []
-    for start in range(0, len(orders), LOOKUP_CHUNK):
-        chunk = orders[start : start + LOOKUP_CHUNK]
+    for start in range(0, len(orders), chunk_size):
+        chunk = orders[start : start + chunk_size]
         kwargs = [
             _capture_kwargs(o, channel=preview.channel, sha256=preview.sha256, actor=actor)
             for o in chunk
@@ -666,6 +678,8 @@ def _capture_all(
             result, created = _capture(order, preview=preview, actor=actor)
             if result is not None:
                 done.append((order, result, created))
+        if progress is not None:
+            progress(start + len(chunk), len(orders))
     return done
 
 
@@ -692,7 +706,14 @@ def _outcomes(captured: dict[int, CsvOrder]) -> None:
             captured[order_id].holds.append(f"{label}: {note}" if note else str(label))
 
 
-def orders_csv_parse(*, channel: Channel, data: bytes, actor: str = "csv preview") -> CsvPreview:
+def orders_csv_parse(
+    *,
+    channel: Channel,
+    data: bytes,
+    actor: str = "csv preview",
+    progress: Progress | None = None,
+    chunk_size: int = LOOKUP_CHUNK,
+) -> CsvPreview:
     """Read and check a CSV file of orders for `channel` exactly as importing it would; writes
     nothing (every new order is captured in a transaction that is rolled back).
 
@@ -704,7 +725,9 @@ def orders_csv_parse(*, channel: Channel, data: bytes, actor: str = "csv preview
         return preview
     with transaction.atomic():
         captured: dict[int, CsvOrder] = {}
-        for order, stored, created in _capture_all(candidates, preview=preview, actor=actor):
+        for order, stored, created in _capture_all(
+            candidates, preview=preview, actor=actor, progress=progress, chunk_size=chunk_size
+        ):
             if created:
                 captured[stored.pk] = order
             else:  # imported meanwhile by someone else
@@ -734,7 +757,14 @@ def _record_refused(preview: CsvPreview, exc: ValidationFailed) -> None:
     )
 
 
-def orders_csv_import(*, channel: Channel, data: bytes, actor: str) -> ChannelSyncRun:
+def orders_csv_import(
+    *,
+    channel: Channel,
+    data: bytes,
+    actor: str,
+    progress: Progress | None = None,
+    chunk_size: int = LOOKUP_CHUNK,
+) -> ChannelSyncRun:
     """Import every order of a CSV file into `channel` in one transaction; returns the run.
 
     Orders the channel already has are skipped (counted as unchanged). Raises ValidationFailed
@@ -748,7 +778,9 @@ def orders_csv_import(*, channel: Channel, data: bytes, actor: str) -> ChannelSy
             run = ChannelSyncRun.objects.create(channel=channel, trigger=SyncTrigger.CSV)
             run.unchanged = sum(1 for order in preview.orders if order.is_existing)
             new = [order for order in preview.orders if not order.is_existing]
-            for _, _, created in _capture_all(new, preview=preview, actor=actor):
+            for _, _, created in _capture_all(
+                new, preview=preview, actor=actor, progress=progress, chunk_size=chunk_size
+            ):
                 if created:
                     run.created += 1
                 else:
@@ -764,8 +796,14 @@ def orders_csv_import(*, channel: Channel, data: bytes, actor: str) -> ChannelSy
     return run
 
 
+#: The SKUs of the sample file: products of the demo catalogue (inventory.demo), so the sample
+#: imports cleanly into the demo.
+SAMPLE_SKUS = ("MER-TEE-BLACK-M", "BTL-750-STEEL-750ML")
+
+
 def orders_csv_sample() -> str:
     """A small example file: two orders, the first with two lines."""
+    tee, bottle = SAMPLE_SKUS
     rows: Iterable[dict[str, str]] = (
         {
             "external_id": "WEB-1001",
@@ -785,13 +823,13 @@ def orders_csv_sample() -> str:
             "shipping_price": "4.95",
             "total": "53.75",
             "notes": "Leave at the door",
-            "sku": "TEE-1",
+            "sku": tee,
             "quantity": "2",
             "unit_price": "19.95",
         },
         {
             "external_id": "WEB-1001",
-            "sku": "MUG-1",
+            "sku": bottle,
             "quantity": "1",
             "unit_price": "9.90",
             "discount": "1.00",
@@ -810,7 +848,7 @@ def orders_csv_sample() -> str:
             "ship_postal_code": "69002",
             "ship_country": "FR",
             "shipping_price": "0",
-            "sku": "TEE-1",
+            "sku": tee,
             "quantity": "1",
             "unit_price": "19.95",
         },

@@ -33,6 +33,7 @@ from fulfilment.picklists import pick_list, shipment_code
 from fulfilment.services.packing import SHIPMENT_REF
 from fulfilment.states import OPEN, ShipmentStatus
 from inventory.models import LocationKind
+from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyModelAdmin
 from oms.errors import DomainError
 
@@ -51,8 +52,27 @@ class OrderOnHoldFilter(admin.SimpleListFilter):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ShipmentActions, PackStation, ReadOnlyModelAdmin):
+class ShipmentAdmin(CsvExportMixin, ShipmentActions, PackStation, ReadOnlyModelAdmin):
     """The shipment queue: read-only records; pick lists, picking, packing through commands."""
+
+    csv_columns = [
+        ("id", "pk"),
+        ("order", "order__number"),
+        ("location", "location__code"),
+        ("status", "status"),
+        ("carrier", "carrier"),
+        ("service", "service"),
+        ("tracking_number", "tracking_number"),
+        ("tracking_status", "tracking_status"),
+        ("expected_ship_date", "expected_ship_date"),
+        ("expected_delivery_date", "expected_delivery_date"),
+        ("needs_attention", "needs_attention"),
+        ("created_at", "created_at"),
+        ("picked_at", "picked_at"),
+        ("packed_at", "packed_at"),
+        ("shipped_at", "shipped_at"),
+        ("delivered_at", "delivered_at"),
+    ]
 
     list_display = [
         "number",

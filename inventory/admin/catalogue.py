@@ -6,9 +6,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from inventory import services
-from inventory.models import Location, Sku
+from inventory.models import Location, Sku, StockLevel
+from inventory.selectors import sku_stock_by_location
 from oms.admin.fields import UsedValuesFilter
 from oms.admin.services import ServiceModelAdmin
 
@@ -46,7 +53,15 @@ class SkuAdminForm(forms.ModelForm):
 @admin.register(Sku)
 class SkuAdmin(ServiceModelAdmin):
     form = SkuAdminForm
-    list_display = ["code", "name", "barcode", "weight_grams", "is_active", "allow_backorder"]
+    list_display = [
+        "code",
+        "name",
+        "barcode",
+        "weight_grams",
+        "is_active",
+        "allow_backorder",
+        "stock_link",
+    ]
     list_filter = ["is_active", "allow_backorder", "track_inventory"]
     search_fields = ["code", "name", "barcode"]
     readonly_fields = ["created_at", "updated_at"]
@@ -58,6 +73,51 @@ class SkuAdmin(ServiceModelAdmin):
 
     def service_create(self, data: dict[str, Any]) -> Sku:
         return services.sku_create(**data)
+
+    # --- stock across locations -------------------------------------------------------------
+
+    @admin.display(description="Stock")
+    def stock_link(self, obj: Sku) -> str:
+        url = reverse("admin:inventory_sku_stock", args=[obj.pk])
+        return format_html('<a href="{}">By location</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.stock_view)
+        return [path("<int:sku_id>/stock/", view, name="inventory_sku_stock"), *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        extra = dict(extra_context or {})
+        if object_id.isdigit():
+            extra["stock_url"] = reverse("admin:inventory_sku_stock", args=[int(object_id)])
+        return super().change_view(request, object_id, form_url, extra)
+
+    def stock_view(self, request: HttpRequest, sku_id: int) -> HttpResponse:
+        """A SKU's stock at every location, with totals (who may see stock levels)."""
+        if not request.user.has_perm("inventory.view_stocklevel"):
+            raise PermissionDenied
+        sku = get_object_or_404(Sku, pk=sku_id)
+        levels_url = reverse("admin:inventory_stocklevel_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Stock of {sku.code} by location",
+            "sku": sku,
+            "stock": sku_stock_by_location(sku),
+            "sku_url": reverse("admin:inventory_sku_change", args=[sku.pk]),
+            "changelist_url": reverse("admin:inventory_sku_changelist"),
+            "levels_url": f"{levels_url}?sku__id__exact={sku.pk}",
+            "ledger_url": (
+                f"{reverse('admin:inventory_stockmovement_changelist')}?sku__id__exact={sku.pk}"
+            ),
+            "level_opts": StockLevel._meta,
+        }
+        return TemplateResponse(request, "admin/inventory/sku/stock.html", context)
 
     def service_update(self, instance: Sku, data: dict[str, Any]) -> Sku:
         return services.sku_update(sku=instance, data=data)

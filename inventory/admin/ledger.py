@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 
 from inventory.models import StockMovement
+from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyModelAdmin
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyModelAdmin):
+class StockMovementAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     """The immutable stock ledger: viewable, never added, changed or deleted here."""
 
     list_display = [
@@ -26,6 +27,23 @@ class StockMovementAdmin(ReadOnlyModelAdmin):
         "actor",
         "reason",
         "created_at",
+    ]
+    csv_columns = [
+        ("id", "pk"),
+        ("sku", "sku__code"),
+        ("location", "location__code"),
+        ("kind", "kind"),
+        ("on_hand_delta", "on_hand_delta"),
+        ("reserved_delta", "reserved_delta"),
+        ("quarantined_delta", "quarantined_delta"),
+        ("order_id", "order_id"),
+        ("order_line_id", "order_line_id"),
+        ("shipment_id", "shipment_id"),
+        ("return_id", "return_id"),
+        ("transfer_id", "transfer_id"),
+        ("actor", "actor"),
+        ("reason", "reason"),
+        ("created_at", "created_at"),
     ]
     list_select_related = ["sku", "location", "transfer"]
     list_filter = ["kind", "location"]

@@ -20,6 +20,7 @@ from inventory import services
 from inventory.admin.stock_screens import StockScreens
 from inventory.models import StockLevel
 from inventory.selectors import STOCK_LEVEL_FIGURES, available_expression
+from oms.admin.export import CsvExportMixin
 
 #: The figures of a level's page, all read-only: they change through the ledger only.
 _QUANTITIES = ("on_hand", "reserved", "quarantined", "available", "allow_backorder", "needs_count")
@@ -46,7 +47,7 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(StockScreens):
+class StockLevelAdmin(CsvExportMixin, StockScreens):
     """Levels are created by stock services; staff set thresholds here and count elsewhere."""
 
     # "Needs count" marks only the levels that need one: a red cross on every other row would be
@@ -56,6 +57,21 @@ class StockLevelAdmin(StockScreens):
         "location",
         *(f for f in STOCK_LEVEL_FIGURES if f != "needs_count"),
         "count_due",
+        "sku_stock_link",
+    ]
+    csv_columns = [
+        ("sku", "sku__code"),
+        ("sku_name", "sku__name"),
+        ("location", "location__code"),
+        ("bin", "bin"),
+        ("on_hand", "on_hand"),
+        ("reserved", "reserved"),
+        ("quarantined", "quarantined"),
+        ("safety_stock", "safety_stock"),
+        ("reorder_point", "reorder_point"),
+        ("available", "available_qty"),
+        ("needs_count", "needs_count"),
+        ("updated_at", "updated_at"),
     ]
     list_display_links = ["sku_code"]
     list_select_related = ["sku", "location"]
@@ -74,9 +90,16 @@ class StockLevelAdmin(StockScreens):
             },
         ),
         ("Thresholds", {"fields": ["safety_stock", "reorder_point"]}),
-        ("History", {"fields": ["updated_at", "ledger_link"]}),
+        ("History", {"fields": ["updated_at", "ledger_link", "sku_stock_link"]}),
     ]
-    readonly_fields = ["sku", "location", *_QUANTITIES, "updated_at", "ledger_link"]
+    readonly_fields = [
+        "sku",
+        "location",
+        *_QUANTITIES,
+        "updated_at",
+        "ledger_link",
+        "sku_stock_link",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
         return super().get_queryset(request).annotate(available_qty=available_expression())
@@ -104,6 +127,13 @@ class StockLevelAdmin(StockScreens):
     def available(self, obj: StockLevel) -> int:
         annotated = getattr(obj, "available_qty", None)
         return obj.available if annotated is None else int(annotated)
+
+    @admin.display(description="All locations")
+    def sku_stock_link(self, obj: StockLevel) -> str:
+        url = reverse("admin:inventory_sku_stock", args=[obj.sku_id])
+        return format_html(
+            '<a href="{}" title="Stock of {} at every location">By location</a>', url, obj.sku.code
+        )
 
     @admin.display(description="Stock ledger")
     def ledger_link(self, obj: StockLevel) -> str:

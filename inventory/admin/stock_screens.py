@@ -27,7 +27,7 @@ from inventory.selectors import (
     available_expression,
     stock_attention_list,
 )
-from inventory.services.count_import import count_import_apply, count_import_parse
+from inventory.services.count_import import count_import_parse, count_import_start
 from oms.admin.fields import IntegerField
 from oms.admin.tools import ToolAdmin, admin_form, show_domain_error, signed_preview
 from oms.errors import DomainError
@@ -247,19 +247,18 @@ class StockScreens(ToolAdmin):
             confirm = CountImportConfirmForm(request.POST)
             if confirm.is_valid():
                 text = confirm.cleaned_data["token"]
-                try:
-                    applied = count_import_apply(text=text, actor=self.actor(request))
-                except DomainError as exc:
-                    apply_error = exc.detail
-                    status = exc.status
-                    preview = count_import_parse(text=text)
-                else:
-                    self.message_user(
-                        request,
-                        f"Recorded {applied} count{'s' if applied != 1 else ''} from the file.",
-                        messages.SUCCESS,
+                # Checked again now, applied (and checked once more) by a worker with progress.
+                preview = count_import_parse(text=text)
+                if preview.ok:
+                    job = count_import_start(
+                        text=text,
+                        rows=len(preview.rows),
+                        user=request.user,
+                        back_url=reverse("admin:inventory_stocklevel_changelist"),
                     )
-                    return HttpResponseRedirect(reverse("admin:inventory_stocklevel_changelist"))
+                    return HttpResponseRedirect(reverse("admin:oms_job", args=[job.pk]))
+                apply_error = "The stock changed since the check and the file has errors now."
+                status = 400
             else:
                 apply_error = " ".join(
                     str(m) for m in confirm.errors.get("token") or ["Upload the file again."]

@@ -8,14 +8,21 @@ Invariants this module guards:
   nothing, and every bad row is reported with its line number;
 - applying validates the text again against the current stock (the preview may be stale), and
   every count goes through `stock_count`, so each change writes its movement;
-- validation reads in a constant number of queries, whatever the number of rows.
+- validation reads in a constant number of queries, whatever the number of rows;
+- the back office applies a checked file as a background job (`count_import_start`, run by
+  the task `inventory.count_import_job`): the job holds the file's text, applies it in the one
+  transaction with its progress told every PROGRESS_EVERY rows, and a worker that dies rolls
+  the transaction back and the outbox runs the job again from the start (a count sets a
+  figure: applying it twice records nothing more).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,9 +30,15 @@ from django.db.models import Q
 from inventory.models import Location, Sku, StockLevel
 from inventory.services.stock import stock_count
 from oms.errors import ValidationFailed
+from oms.jobs import job_progress, job_start
 from oms.limits import integer_range
+from oms.models import BackgroundJob
 
 HEADER = ("sku", "location", "counted")
+JOB_TASK = "inventory.count_import_job"
+JOB_KIND = "counts_csv"
+#: Rows applied between two progress figures of a background apply.
+PROGRESS_EVERY = 50
 MAX_ROWS = 5000
 #: The largest figure an on-hand column holds.
 COUNT_MAX = integer_range(StockLevel, "on_hand")[1]
@@ -225,7 +238,9 @@ def count_import_parse(*, text: str) -> CountImportPreview:
 
 
 @transaction.atomic
-def count_import_apply(*, text: str, actor: str) -> int:
+def count_import_apply(
+    *, text: str, actor: str, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Validate the file again and record every count, all in one transaction.
 
     Returns the number of counts recorded. Raises ValidationFailed (any bad row: nothing is
@@ -256,4 +271,36 @@ def count_import_apply(*, text: str, actor: str) -> int:
             actor=actor,
         )
         applied += 1
+        if progress is not None and (applied % PROGRESS_EVERY == 0 or applied == len(rows)):
+            progress(applied, len(rows))
     return applied
+
+
+def count_import_start(*, text: str, rows: int, user: Any, back_url: str) -> BackgroundJob:
+    """Queue the apply of a checked counts file as a background job of `user`."""
+    return job_start(
+        kind=JOB_KIND,
+        title=f"Import of {rows} count{'s' if rows != 1 else ''}",
+        user=user,
+        task=JOB_TASK,
+        input_data=text.encode("utf-8"),
+        back_url=back_url,
+        total=rows,
+    )
+
+
+def count_import_job_run(job: BackgroundJob) -> dict[str, Any]:
+    """The work of a counts job: the file applied whole (a DomainError fails the job)."""
+
+    def progress(done: int, total: int) -> None:
+        job_progress(job, done, total)
+
+    applied = count_import_apply(
+        text=bytes(job.input_data).decode("utf-8"),
+        actor=job.user.get_username(),
+        progress=progress,
+    )
+    return {
+        "applied": applied,
+        "summary": f"Recorded {applied} count{'s' if applied != 1 else ''} from the file.",
+    }

@@ -63,3 +63,28 @@ class OmsAdminSite(admin.AdminSite):
         apps = super().get_app_list(request, app_label)
         rank = {label: n for n, label in enumerate(APP_ORDER)}
         return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+
+    def get_urls(self) -> list[Any]:
+        """The kernel's pages of every list: background jobs and saved filters."""
+        from django.urls import path
+
+        from oms.admin import jobs, saved_filters
+
+        wrap = self.admin_view
+        return [
+            path("jobs/", wrap(jobs.jobs_view), name="oms_jobs"),
+            path("jobs/<int:job_id>/", wrap(jobs.job_view), name="oms_job"),
+            path("jobs/<int:job_id>/status", wrap(jobs.job_status_view), name="oms_job_status"),
+            path(
+                "jobs/<int:job_id>/download",
+                wrap(jobs.job_download_view),
+                name="oms_job_download",
+            ),
+            path("saved-filters/", wrap(saved_filters.save_view), name="oms_saved_filter_save"),
+            path(
+                "saved-filters/<int:filter_id>/delete/",
+                wrap(saved_filters.delete_view),
+                name="oms_saved_filter_delete",
+            ),
+            *super().get_urls(),
+        ]

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyModelAdmin
 from orders import selectors
 from orders.admin.display import NONE, address_html, money
@@ -33,8 +34,29 @@ def register_order_inline(inline: type[InlineModelAdmin]) -> None:
 
 
 @admin.register(Order)
-class OrderAdmin(OrderActions, OrderPage, ReadOnlyModelAdmin):
+class OrderAdmin(CsvExportMixin, OrderActions, OrderPage, ReadOnlyModelAdmin):
     """The order list and the order page: read-only records, commands through services."""
+
+    csv_columns = [
+        ("number", "number"),
+        ("channel", "channel__code"),
+        ("external_id", "external_id"),
+        ("external_number", "external_number"),
+        ("status", "status"),
+        ("payment_status", "payment_status"),
+        ("on_hold", "is_on_hold"),
+        ("email", "email"),
+        ("currency", "currency"),
+        ("subtotal", "subtotal"),
+        ("discount_total", "discount_total"),
+        ("tax_total", "tax_total"),
+        ("total", "total"),
+        ("base_currency", "base_currency"),
+        ("total_base", "total_base"),
+        ("ship_country", "ship_country"),
+        ("placed_at", "placed_at"),
+        ("created_at", "created_at"),
+    ]
 
     list_display = [
         "number",

@@ -30,6 +30,7 @@ from oms.errors import ValidationFailed
 from oms.roles import MANAGER, WAREHOUSE
 from orders.models import Customer, Order
 from tests.factories import ChannelFactory, LocationFactory, SkuFactory, UserFactory
+from tests.outbox import run_outbox
 
 # The screens as channels/admin.py wires them (ChannelAdmin.get_urls), ahead of the admin's own
 # catch-all "<object_id>/" redirect; this module is the URLconf of its tests.
@@ -136,11 +137,24 @@ def import_url(channel) -> str:
     return f"/admin/inventory/channel/{channel.pk}/import-csv/"
 
 
+def after_job(client: Client, response):
+    """The page of the job a POST started, once a worker has run it."""
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert "?job=" in response["Location"]
+    run_outbox("channels.csv_orders_job")
+    return client.get(response["Location"])
+
+
 def upload(client: Client, channel, data: bytes, name: str = "orders.csv"):
-    return client.post(
+    response = client.post(
         import_url(channel),
         {"file": SimpleUploadedFile(name, data, content_type="text/csv"), "_preview": "1"},
     )
+    return after_job(client, response)
+
+
+def confirm(client: Client, channel, token: str):
+    return client.post(import_url(channel), {"token": token, "_confirm": "1"})
 
 
 def confirm_token(response) -> str:
@@ -366,6 +380,13 @@ def test_importing_the_same_file_twice_creates_nothing_the_second_time(shop):
 
 
 def test_the_sample_file_imports_cleanly(shop):
+    from inventory.demo import demo_skus
+
+    # Its SKUs are products of the demo catalogue: the sample imports into the demo as it is.
+    assert set(csv_import.SAMPLE_SKUS) <= {row["code"] for row in demo_skus()}
+    wh = shop.locations.get()
+    for code in csv_import.SAMPLE_SKUS:
+        stock.stock_adjust(sku=SkuFactory(code=code), location=wh, kind="receipt", quantity=5)
     preview = orders_csv_parse(channel=shop, data=orders_csv_sample().encode())
     assert preview.ok, preview.error_messages()
     assert [(o.external_id, len(o.rows), o.holds) for o in preview.orders] == [
@@ -379,7 +400,10 @@ def test_the_sample_file_imports_cleanly(shop):
 
 def test_only_staff_who_may_add_orders_use_the_screen(shop, roles):
     assert staff_client(WAREHOUSE).get(import_url(shop)).status_code == 403
-    assert upload(staff_client(WAREHOUSE), shop, good_file(1)).status_code == 403
+    forbidden = staff_client(WAREHOUSE).post(
+        import_url(shop), {"file": SimpleUploadedFile("o.csv", good_file(1)), "_preview": "1"}
+    )
+    assert forbidden.status_code == 403
     assert Client().get(import_url(shop)).status_code == 302  # to the login page
     page = staff_client(MANAGER).get(import_url(shop))
     assert page.status_code == 200
@@ -417,39 +441,55 @@ def test_preview_then_confirm_imports_exactly_what_was_previewed(shop, manager):
     assert Order.objects.count() == 0
     token = confirm_token(response)
 
-    done = manager.post(import_url(shop), {"token": token, "_confirm": "1"}, follow=True)
-    assert done.redirect_chain[0][0] == reverse("admin:inventory_channel_change", args=[shop.pk])
-    [message] = [str(m) for m in done.context["messages"]]
+    started = confirm(manager, shop, token)
+    assert Order.objects.count() == 0  # queued: a worker imports it
+    done = after_job(manager, started)
+    text = " ".join(done.content.decode().split())
     run = ChannelSyncRun.objects.get(status="succeeded")
-    assert message.startswith("Imported 2 new orders from monday.csv into web.")
-    assert f"?channel__id__exact={shop.pk}" in message
-    assert f"#{run.pk}" in message
+    assert "Imported 2 new orders from monday.csv into web." in text
+    assert f"?channel__id__exact={shop.pk}" in text
+    assert f"#{run.pk}" in text
     assert Order.objects.count() == 2
 
-    again = manager.post(import_url(shop), {"token": token, "_confirm": "1"})
-    assert again.status_code == 400  # the previewed file is consumed
+    # The same preview confirmed again: the import runs again and creates nothing.
+    again = after_job(manager, confirm(manager, shop, token))
+    assert "Imported 0 new orders" in " ".join(again.content.decode().split())
     assert Order.objects.count() == 2
 
 
 def test_a_confirm_never_imports_another_file_than_the_one_previewed(shop, manager):
+    from django.core import signing
+
+    from oms.models import BackgroundJob
+
     first = confirm_token(upload(manager, shop, good_file(1, start=1)))
     second = upload(manager, shop, good_file(1, start=2))  # another tab, another file
-    response = manager.post(import_url(shop), {"token": first, "_confirm": "1"})
-    assert response.status_code == 400
-    assert "no longer on hand" in response.content.decode()
-    forged = manager.post(import_url(shop), {"token": "x" + first, "_confirm": "1"})
+    forged = confirm(manager, shop, "x" + first)
     assert forged.status_code == 400
     assert "not valid" in forged.content.decode()
+    # A token of the first preview with the second file's hash (or another's preview).
+    signed = signing.loads(first, salt="channels.admin_csv.import")
+    other = BackgroundJob.objects.exclude(pk=signed["job"]).get()
+    mixed = signing.dumps(
+        {**signed, "sha256": other.result["sha256"]}, salt="channels.admin_csv.import"
+    )
+    refused = confirm(manager, shop, mixed)
+    assert refused.status_code == 400
+    assert "cannot be imported" in refused.content.decode()
+    stranger = staff_client(MANAGER)
+    assert confirm(stranger, shop, first).status_code == 400
+    run_outbox()
     assert Order.objects.count() == 0
-    manager.post(import_url(shop), {"token": confirm_token(second), "_confirm": "1"})
+    after_job(manager, confirm(manager, shop, confirm_token(second)))
     assert list(Order.objects.values_list("external_id", flat=True)) == ["W-2"]
+    # A job is its starter's alone.
+    assert stranger.get(f"{import_url(shop)}?job={other.pk}").status_code == 404
 
 
 def test_an_import_refused_at_confirm_shows_the_errors(shop, manager, monkeypatch):
     token = confirm_token(upload(manager, shop, good_file(1)))
     monkeypatch.setattr(csv_import, "EXTERNAL_ID_MAX", 2)  # the rules changed since the preview
-    response = manager.post(import_url(shop), {"token": token, "_confirm": "1"})
-    assert response.status_code == 400
+    response = after_job(manager, confirm(manager, shop, token))
     text = response.content.decode()
     assert "The file has errors; no order was imported." in text
     assert "Row 2, external_id: At most 2 characters." in text

@@ -26,6 +26,7 @@ from inventory.services.count_import import count_import_apply, count_import_par
 from oms.errors import ValidationFailed
 from oms.roles import CUSTOMER_CARE, WAREHOUSE
 from tests.factories import LocationFactory, SkuFactory, UserFactory
+from tests.outbox import run_outbox
 
 ADJUST = "/admin/inventory/stocklevel/adjust/"
 IMPORT = "/admin/inventory/stocklevel/import-counts/"
@@ -439,9 +440,17 @@ def test_a_good_counts_file_is_applied_only_on_confirm_in_one_go(admin_client_, 
     assert tampered.status_code == 400
     assert level(a, wh).on_hand == 10
 
-    done = admin_client_.post(IMPORT, {"_confirm": "1", "token": token}, follow=True)
-    assert done.redirect_chain[-1][0] == "/admin/inventory/stocklevel/"
-    assert "Recorded 3 counts from the file." in messages_of(done)
+    started = admin_client_.post(IMPORT, {"_confirm": "1", "token": token})
+    # Applied by a worker (a background job with progress), on the job's page.
+    assert started.status_code == 302
+    assert started["Location"].startswith("/admin/jobs/")
+    waiting = text(admin_client_.get(started["Location"]))
+    assert 'id="job-bar"' in waiting
+    assert level(a, wh).on_hand == 10
+    assert run_outbox("inventory.count_import_job") == 1
+    done = text(admin_client_.get(started["Location"]))
+    assert "Recorded 3 counts from the file." in done
+    assert 'href="/admin/inventory/stocklevel/"' in done
     assert level(a, wh).on_hand == 7
     assert level(b, wh).on_hand == 3
     assert level(b, b.stock_levels.exclude(location=wh).get().location).on_hand == 9

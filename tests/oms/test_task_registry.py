@@ -10,6 +10,7 @@ from oms.celery import app as celery_app
 
 REGISTERED = {
     "channels.cancel_push",
+    "channels.csv_orders_job",
     "channels.refund_push",
     "channels.shipment_push",
     "channels.stock_push",
@@ -29,7 +30,9 @@ REGISTERED = {
     "fulfilment.partner_send",
     "fulfilment.tracking_poll",
     "fulfilment.tracking_poll_shipment",
+    "inventory.count_import_job",
     "inventory.forecast_refresh",
+    "oms.export_run",
     "oms.idempotency_keys_purge",
     "oms.inbox_process",
     "oms.inbox_sweep",

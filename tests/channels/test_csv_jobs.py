@@ -1,0 +1,90 @@
+"""The CSV order import as background jobs (channels.services.csv_jobs): progress seen while
+the import's one transaction is open, and a worker that dies mid-import loses and doubles
+nothing: the outbox runs the job again from the start."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+
+from channels.services import csv_jobs
+from oms.jobs import job_progress_of
+from oms.models import BackgroundJob, OutboxMessage
+from orders.models import Order
+from tests.channels import test_csv_import as base
+from tests.channels.test_csv_import import after_job, confirm, confirm_token, good_file, upload
+from tests.outbox import run_outbox
+
+# The fixtures of the import's tests: a shop with stock, its roles, a manager's client.
+shop, roles, manager = base.shop, base.roles, base.manager
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(csv_jobs, "PROGRESS_CHUNK", 2)
+
+
+def test_progress_is_seen_while_the_import_runs(shop, manager, small_chunks, monkeypatch):
+    token = confirm_token(upload(manager, shop, good_file(5)))
+    seen: list[tuple[int, int]] = []
+    real = csv_jobs.job_progress
+
+    def spy(job, done, total=None):
+        real(job, done, total)
+        # What a polling page reads now (its own row is not committed yet: the cache tells).
+        seen.append(job_progress_of(BackgroundJob.objects.get(pk=job.pk)))
+
+    monkeypatch.setattr(csv_jobs, "job_progress", spy)
+    page = after_job(manager, confirm(manager, shop, token))
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    job = BackgroundJob.objects.get(kind="orders_csv_import")
+    assert (job.status, job.done, job.total) == ("succeeded", 5, 5)
+    assert manager.get(f"/admin/jobs/{job.pk}/status").json()["percent"] == 100
+    assert "Imported 5 new orders" in " ".join(page.content.decode().split())
+
+
+def test_a_worker_dying_mid_import_loses_and_doubles_nothing(
+    shop, manager, small_chunks, monkeypatch
+):
+    token = confirm_token(upload(manager, shop, good_file(5)))
+    real = csv_jobs.job_progress
+    calls = {"n": 0}
+
+    def dies_once(job, done, total=None):
+        real(job, done, total)
+        calls["n"] += 1
+        if calls["n"] == 2:  # four orders captured, the connection is lost
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(csv_jobs, "job_progress", dies_once)
+    started = confirm(manager, shop, token)
+    run_outbox("channels.csv_orders_job", rounds=1)
+    job = BackgroundJob.objects.get(kind="orders_csv_import")
+    assert job.status == "running"
+    assert Order.objects.count() == 0  # rolled back with the import's transaction
+    message = OutboxMessage.objects.get(task="channels.csv_orders_job", kwargs={"job_id": job.pk})
+    assert message.state == "pending"  # to run again
+    page = manager.get(started["Location"])
+    assert 'id="job-bar"' in page.content.decode()  # still in progress: the page polls
+
+    run_outbox("channels.csv_orders_job")
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    assert Order.objects.count() == 5
+    assert job.result["created"] == 5
+
+
+def test_a_preview_job_shows_progress_then_the_preview(shop, manager):
+    response = manager.post(
+        f"/admin/inventory/channel/{shop.pk}/import-csv/",
+        {"file": __import__("io").BytesIO(good_file(3)), "_preview": "1"},
+    )
+    job = BackgroundJob.objects.get()
+    waiting = manager.get(response["Location"]).content.decode()
+    assert 'id="job-progress"' in waiting
+    assert 'id="csv-upload"' not in waiting  # no second upload while it runs
+    assert job.title in manager.get("/admin/jobs/").content.decode()
+    run_outbox("channels.csv_orders_job")
+    done = manager.get(response["Location"]).content.decode()
+    assert 'value="Import 3 orders"' in done
+    assert Order.objects.count() == 0

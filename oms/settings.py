@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfilment",
     "returns",
+    "subscriptions",
     "channels",
     "webhooks",
     "reports",

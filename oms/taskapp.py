@@ -79,7 +79,17 @@ app.conf.beat_schedule = {
     "reports-rollups-refresh": {"task": "reports.rollups_refresh", "schedule": 60.0},
 }
 
-APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "webhooks", "reports"]
+APPS = [
+    "oms",
+    "inventory",
+    "orders",
+    "fulfilment",
+    "returns",
+    "subscriptions",
+    "channels",
+    "webhooks",
+    "reports",
+]
 # One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
 app.autodiscover_tasks(lambda: APPS)
 

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("fulfilment.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("subscriptions.api.urls")),
     path("", include("channels.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("webhooks.api.urls")),

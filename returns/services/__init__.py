@@ -5,6 +5,7 @@ from returns.services.completion import orders_complete_after_return_window
 from returns.services.exchanges import exchange_external_id, return_exchange_order_create
 from returns.services.payments import (
     payment_capture_shipment,
+    payment_charge,
     payment_record,
     payment_status_sync,
     payment_void_rest,
@@ -42,6 +43,7 @@ __all__ = [
     "orders_complete_after_return_window",
     "paid_amount",
     "payment_capture_shipment",
+    "payment_charge",
     "payment_record",
     "payment_status_sync",
     "payment_void_rest",

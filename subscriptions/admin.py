@@ -1,0 +1,1 @@
+"""The back office's subscriptions (filled in by the admin step)."""

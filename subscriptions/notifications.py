@@ -94,19 +94,12 @@ def email_render(
     return subject, text, html
 
 
-def _about(kind: str, renewal_id: int | None, sub: Subscription) -> str:
-    """What makes one e-mail of `kind` unique: the renewal (and its attempt), or for the
-    reminder the renewal date."""
+def _about(kind: str, renewal_id: int | None, attempt: int, sub: Subscription) -> str:
+    """What makes one e-mail of `kind` unique: the renewal (and the payment attempt), or for
+    the reminder the renewal date."""
     if kind == "renewal_upcoming":
         return sub.next_order_at.isoformat()
-    if kind == "payment_failed" and renewal_id is not None:
-        attempts = (
-            SubscriptionRenewal.objects.filter(pk=renewal_id)
-            .values_list("attempts", flat=True)
-            .first()
-        )
-        return f"{renewal_id}-{attempts}"
-    return str(renewal_id)
+    return f"{renewal_id}-{attempt}" if attempt else str(renewal_id)
 
 
 def _already_sent(sub_id: int, kind: str, about: str) -> bool:
@@ -116,7 +109,7 @@ def _already_sent(sub_id: int, kind: str, about: str) -> bool:
 
 
 def subscription_email_send(
-    *, subscription_id: int, kind: str, renewal_id: int | None = None
+    *, subscription_id: int, kind: str, renewal_id: int | None = None, attempt: int = 0
 ) -> bool:
     """Send the shopper the e-mail `kind` (once); True if it was sent now. Raises
     ValidationFailed (unknown kind), TransientError (mail server unreachable), PermanentError."""
@@ -130,7 +123,7 @@ def subscription_email_send(
         if renewal_id is not None
         else None
     )
-    about = _about(kind, renewal_id, sub)
+    about = _about(kind, renewal_id, attempt, sub)
     if _already_sent(sub.pk, kind, about):
         return False
     subject, text, html = email_render(sub, kind, renewal)

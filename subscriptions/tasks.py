@@ -24,11 +24,13 @@ def renewal_process(renewal_id: int, **_: Any) -> str:
 
 
 @oms_task(name="subscriptions.email_send")
-def email_send(subscription_id: int, kind: str, renewal_id: int | None = None, **_: Any) -> bool:
+def email_send(
+    subscription_id: int, kind: str, renewal_id: int | None = None, attempt: int = 0, **_: Any
+) -> bool:
     from subscriptions.notifications import subscription_email_send
 
     return subscription_email_send(
-        subscription_id=subscription_id, kind=kind, renewal_id=renewal_id
+        subscription_id=subscription_id, kind=kind, renewal_id=renewal_id, attempt=attempt
     )
 
 

@@ -292,7 +292,11 @@ def _settled(
                 retry_at=locked.next_attempt_at.isoformat(),
             )
             outbox_enqueue(
-                EMAIL_TASK, subscription_id=sub.pk, kind="payment_failed", renewal_id=locked.pk
+                EMAIL_TASK,
+                subscription_id=sub.pk,
+                kind="payment_failed",
+                renewal_id=locked.pk,
+                attempt=attempt,
             )
         else:
             locked.status, locked.next_attempt_at = RenewalStatus.PAYMENT_FAILED, None

@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
+    path("track/", include("subscriptions.public_urls")),
     path("track/", include("returns.public_urls")),
     path("track/", include("fulfilment.public_urls")),
     path("webhooks/", include("fulfilment.webhook_urls")),

@@ -7,7 +7,7 @@ Invariants:
 - each e-mail is sent at most once per (subscription, kind, renewal or renewal date) as far as
   the timeline knows: an `email_sent` subscription event records it;
 - nothing is sent for a channel with `send_emails` off;
-- every e-mail carries the shopper's self-service link (/subscriptions/manage/<token>/),
+- every e-mail carries the shopper's self-service link (/track/subscription/<token>/),
   absolute (OMS_PUBLIC_URL).
 """
 
@@ -42,7 +42,7 @@ SUBJECTS = {
 
 
 def manage_url(sub: Subscription) -> str:
-    return f"{str(settings.OMS_PUBLIC_URL).rstrip('/')}/subscriptions/manage/{sub.manage_token}/"
+    return f"{str(settings.OMS_PUBLIC_URL).rstrip('/')}/track/subscription/{sub.manage_token}/"
 
 
 def local_date(sub: Subscription, moment: dt.datetime) -> dt.date:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import Channel
@@ -75,30 +74,28 @@ def renewals_payment_due(now: dt.datetime) -> QuerySet[SubscriptionRenewal]:
     )
 
 
-@dataclass(frozen=True)
-class SubscriptionCounts:
-    due_today: int
-    failed_payments: int
-    churn_this_month: int
-
-
-def subscription_counts(now: dt.datetime | None = None) -> SubscriptionCounts:
-    """The operations home's counts: active subscriptions renewing by the end of today (UTC),
-    renewals waiting for a payment retry plus failed subscriptions, and subscriptions
-    cancelled or failed since the first of the month."""
+def due_today_count(now: dt.datetime | None = None) -> int:
+    """Active subscriptions renewing by the end of today (UTC)."""
     now = now or timezone.now()
-    end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=999999)
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    due = subscriptions_due(end_of_day).count()
-    failed = (
-        SubscriptionRenewal.objects.filter(status=RenewalStatus.PAYMENT_DUE, attempts__gt=0).count()
-        + Subscription.objects.filter(status=SubscriptionStatus.FAILED).count()
+    return subscriptions_due(now.replace(hour=23, minute=59, second=59, microsecond=999999)).count()
+
+
+def failed_payments_count() -> int:
+    """Renewals waiting for a payment retry, plus subscriptions whose dunning gave up."""
+    waiting = SubscriptionRenewal.objects.filter(status=RenewalStatus.PAYMENT_DUE, attempts__gt=0)
+    return waiting.count() + Subscription.objects.filter(status=SubscriptionStatus.FAILED).count()
+
+
+def churned(since: dt.datetime) -> QuerySet[Subscription]:
+    """Subscriptions that left since `since`: cancelled, or failed and not cancelled since."""
+    return Subscription.objects.filter(
+        Q(cancelled_at__gte=since) | Q(failed_at__gte=since, status=SubscriptionStatus.FAILED)
     )
-    churn = (
-        Subscription.objects.filter(cancelled_at__gte=month_start).count()
-        + Subscription.objects.filter(failed_at__gte=month_start, cancelled_at__isnull=True).count()
-    )
-    return SubscriptionCounts(due_today=due, failed_payments=failed, churn_this_month=churn)
+
+
+def churn_this_month_count(now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    return churned(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)).count()
 
 
 def subscription_line_total(subscription: Subscription) -> Decimal:

@@ -107,7 +107,7 @@ def test_dunning_retries_on_the_schedule_then_the_subscription_fails(make_sub, s
     assert sum("could not take the payment" in s for s in subjects) == 3
     assert sum("on hold" in s for s in subjects) == 1
     assert sum("on its way" in s for s in subjects) == 1
-    assert all(f"/subscriptions/manage/{sub.manage_token}/" in m.body for m in mail.outbox)
+    assert all(f"/track/subscription/{sub.manage_token}/" in m.body for m in mail.outbox)
 
 
 def test_payment_fixed_after_a_failure_pays_the_order(make_sub, shop):

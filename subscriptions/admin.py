@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from oms.admin.readonly import ReadOnlyInline
 from oms.admin.tools import ToolAdmin, each_object
+from oms.money import money_format
 from subscriptions import services
 from subscriptions.models import (
     ChannelSubscriptionSettings,
@@ -77,16 +78,7 @@ class SubscriptionEventInline(ReadOnlyInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ToolAdmin):
-    list_display = [
-        "number",
-        "email",
-        "customer_name",
-        "channel",
-        "status",
-        "every",
-        "next_order_at",
-        "next_sequence",
-    ]
+    list_display = ["number", "email", "channel_code", "status", "every", "next_order_at"]
     list_filter = ["status", "channel", "interval"]
     list_select_related = ["channel"]
     search_fields = ["number", "email", "customer_name"]
@@ -97,9 +89,9 @@ class SubscriptionAdmin(ToolAdmin):
         "status",
         "email",
         "customer_name",
-        "shipping_address",
+        "address",
         "currency",
-        "shipping_price",
+        "shipping",
         "every",
         "next_order_at",
         "next_sequence",
@@ -121,6 +113,20 @@ class SubscriptionAdmin(ToolAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Channel", ordering="channel__code")
+    def channel_code(self, obj: Subscription) -> str:
+        return obj.channel.code
+
+    @admin.display(description="Shipping address")
+    def address(self, obj: Subscription) -> str:
+        a = obj.shipping_address or {}
+        parts = [a.get("name"), a.get("line1"), a.get("line2"), a.get("postal_code"), a.get("city")]
+        return ", ".join(str(p) for p in [*parts, a.get("country")] if p)
+
+    @admin.display(description="Shipping price")
+    def shipping(self, obj: Subscription) -> str:
+        return f"{money_format(obj.shipping_price, obj.currency)} {obj.currency}"
 
     @admin.display(description="Every")
     def every(self, obj: Subscription) -> str:

@@ -107,3 +107,48 @@ def test_a_shopper_manages_the_subscription(live_server, tmp_path, make_sub, sho
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for shot in (page_shot, done_shot):
         shutil.copyfile(shot, SCREENSHOTS / shot.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_list_and_page_in_a_browser(live_server, make_sub):
+    """Staff see the list (every column at 1,400 px) and a page with its renewals, orders and
+    timeline; screenshots under var/screenshots/."""
+    from django.apps import apps
+    from django.conf import settings
+
+    from oms.roles import CUSTOMER_CARE, roles_sync
+    from subscriptions import services
+    from tests import staff
+
+    roles_sync(apps)
+    sub = make_sub()
+    services.subscription_renew(subscription=sub)
+    services.subscription_skip(subscription=sub)
+    other = make_sub(payment_reference="decline_card")
+    services.subscription_renew(subscription=other)
+    client = staff.admin_client_of(staff.user_of(CUSTOMER_CARE))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.add_cookies(
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.goto(f"{live_server.url}/admin/subscriptions/subscription/")
+            sync_api.expect(page.locator("#result_list")).to_contain_text(sub.number or "")
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1], widths
+            page.screenshot(path=str(SCREENSHOTS / "subscription-admin-list.png"), full_page=True)
+            page.goto(f"{live_server.url}/admin/subscriptions/subscription/{other.pk}/change/")
+            sync_api.expect(page.get_by_text("Your card was declined.").first).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "subscription-admin-page.png"), full_page=True)
+            page.goto(f"{live_server.url}/admin/")
+            sync_api.expect(page.get_by_text("Failed payments")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "subscription-admin-home.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,6 +1,6 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -140,7 +140,10 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         summary="Order now the period that is next (two simultaneous calls give one order)",
         tags=TAG,
         request=None,
-        responses={200: SubscriptionOrderOutputSerializer},
+        responses={
+            200: SubscriptionOrderOutputSerializer,
+            202: OpenApiResponse(description="Claimed; its order is captured shortly."),
+        },
     )
     @action(detail=True, methods=["post"])
     def renew(self, request: Request, pk: str) -> Response:
@@ -148,6 +151,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         renewal = services.subscription_renew(
             subscription=sub, sequence=sub.next_sequence, actor=actor_of(request)
         )
+        if renewal.order_id is None:  # claimed; the order is captured by the outbox's task
+            return Response({"sequence": renewal.sequence, "status": renewal.status}, status=202)
         order = (
             selectors.subscription_orders(sub)
             .select_related("channel", "subscription_renewal")

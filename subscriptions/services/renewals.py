@@ -99,7 +99,8 @@ def subscription_renew(
 ) -> SubscriptionRenewal:
     """Order now the period that is next (`sequence`: the one that was next when the request
     came; a renewal of it that exists already is returned), then process it (capture and
-    charge) unless `process` is False. Raises InvalidTransition (not active)."""
+    charge) unless `process` is False; a transient failure of that leaves it to the outbox
+    message written with the claim. Raises InvalidTransition (not active)."""
     pk = subscription if isinstance(subscription, int) else subscription.pk
     with transaction.atomic():
         sub = subscription_get_for_update(int(pk))
@@ -119,7 +120,10 @@ def subscription_renew(
         else:
             renewal = existing
     if process:
-        renewal = renewal_process(renewal_id=renewal.pk)
+        try:
+            renewal = renewal_process(renewal_id=renewal.pk)
+        except TransientError:  # committed: its outbox message finishes it later
+            renewal.refresh_from_db()
     return renewal
 
 

@@ -159,3 +159,26 @@ def test_schema_documents_the_endpoints(api):
     for path in ("pause", "resume", "skip", "cancel", "renew", "orders", "events"):
         assert f"/api/v1/subscriptions/{{id}}/{path}/" in paths
     assert "patch" in paths["/api/v1/subscriptions/{id}/"]
+
+
+def test_renew_while_the_provider_is_unreachable_answers_202_and_the_outbox_finishes(
+    api, make_sub, fake_payments, monkeypatch
+):
+    from oms.errors import TransientError
+    from tests.outbox import run_outbox
+
+    sub = make_sub(next_order_at=timezone.now() + dt.timedelta(days=3))
+    real_charge = fake_payments.charge
+
+    def unreachable(request):
+        raise TransientError("Stripe: connection reset")
+
+    monkeypatch.setattr(fake_payments, "charge", unreachable)
+    response = api.post(f"{URL}{sub.pk}/renew/")
+    assert response.status_code == 200  # the order is captured, its payment waits
+    assert response.json()["payment_status"] == "pending"
+    monkeypatch.setattr(fake_payments, "charge", real_charge)
+    run_outbox("subscriptions.renewal_process")
+    order = Order.objects.get()
+    assert order.payment_status == "paid"
+    assert Order.objects.count() == 1

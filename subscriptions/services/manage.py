@@ -96,6 +96,25 @@ def _customer_for(email: str) -> Customer | None:
     return Customer.objects.annotate(email_ci=Lower("email")).filter(email_ci=email.lower()).first()
 
 
+def _header_errors(
+    channel: str, currency: str, interval: str, interval_count: int
+) -> tuple[Channel | None, dict[str, list[str]]]:
+    """The channel of `channel`, and what is wrong with the subscription's header fields."""
+    errors: dict[str, list[str]] = {}
+    channel_obj = Channel.objects.filter(code=channel).first()
+    if channel_obj is None:
+        errors["channel"] = [f"No channel with code {channel!r}."]
+    elif not channel_obj.is_active:
+        errors["channel"] = [f"Channel {channel!r} is inactive."]
+    if not is_currency(currency):
+        errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
+    if interval not in Interval.values:
+        errors["interval"] = [f"Use one of {', '.join(Interval.values)}."]
+    if interval_count < 1:
+        errors["interval_count"] = ["At least 1."]
+    return channel_obj, errors
+
+
 @transaction.atomic
 def subscription_create(
     *,
@@ -115,19 +134,8 @@ def subscription_create(
 ) -> Subscription:
     """Create an active subscription; its first renewal is `next_order_at` (default: one
     interval from now). Raises ValidationFailed (nothing is written)."""
-    errors: dict[str, list[str]] = {}
-    channel_obj = Channel.objects.filter(code=channel).first()
-    if channel_obj is None:
-        errors["channel"] = [f"No channel with code {channel!r}."]
-    elif not channel_obj.is_active:
-        errors["channel"] = [f"Channel {channel!r} is inactive."]
     currency = (currency or "").upper()
-    if not is_currency(currency):
-        errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
-    if interval not in Interval.values:
-        errors["interval"] = [f"Use one of {', '.join(Interval.values)}."]
-    if interval_count < 1:
-        errors["interval_count"] = ["At least 1."]
+    channel_obj, errors = _header_errors(channel, currency, interval, interval_count)
     email = str(customer.get("email") or "").strip().lower()
     if not email:
         errors["customer.email"] = ["Required."]

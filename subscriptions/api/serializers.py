@@ -61,7 +61,7 @@ class SubscriptionUpdateSerializer(InputSerializer):
     payment_reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
-class ReasonSerializer(InputSerializer):
+class SubscriptionReasonSerializer(InputSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -10,11 +10,11 @@ from oms.api.pagination import CursorPagination
 from oms.api.views import OmsGenericViewSet, actor_of
 from subscriptions import selectors, services
 from subscriptions.api.serializers import (
-    ReasonSerializer,
     SubscriptionCreateSerializer,
     SubscriptionEventOutputSerializer,
     SubscriptionOrderOutputSerializer,
     SubscriptionOutputSerializer,
+    SubscriptionReasonSerializer,
     SubscriptionUpdateSerializer,
 )
 from subscriptions.filters import SubscriptionFilter
@@ -83,12 +83,12 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
     @extend_schema(
         summary="Pause: no renewal until resumed",
         tags=TAG,
-        request=ReasonSerializer,
+        request=SubscriptionReasonSerializer,
         responses={200: SubscriptionOutputSerializer},
     )
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
-        serializer = ReasonSerializer(data=request.data)
+        serializer = SubscriptionReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sub = services.subscription_pause(
             subscription=self.get_object(),
@@ -122,12 +122,12 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
     @extend_schema(
         summary="Cancel (with a reason)",
         tags=TAG,
-        request=ReasonSerializer,
+        request=SubscriptionReasonSerializer,
         responses={200: SubscriptionOutputSerializer},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        serializer = ReasonSerializer(data=request.data)
+        serializer = SubscriptionReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sub = services.subscription_cancel(
             subscription=self.get_object(),

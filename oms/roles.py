@@ -38,7 +38,7 @@ WAREHOUSE = "Warehouse"
 CUSTOMER_CARE = "Customer care"
 INTEGRATOR = "Integrator"
 
-OMS_APPS = ("inventory", "orders", "fulfilment", "returns", "channels", "webhooks")
+OMS_APPS = ("inventory", "orders", "fulfilment", "returns", "subscriptions", "channels", "webhooks")
 ALL = ("view", "add", "change", "delete")
 READ = ("view",)
 WRITE = ("view", "add", "change")
@@ -62,6 +62,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": READ,
         "fulfilment": WRITE,
         "returns": WRITE,
+        "subscriptions": READ,
         "channels": READ,
         "webhooks": READ,
     },
@@ -71,6 +72,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "orders": WRITE,
         "fulfilment": READ,
         "returns": WRITE,
+        "subscriptions": WRITE,
         "channels": READ,
         "webhooks": READ,
     },

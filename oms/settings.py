@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfilment",
     "returns",
+    "subscriptions",
     "channels",
     "webhooks",
     "reports",

@@ -75,11 +75,25 @@ app.conf.beat_schedule = {
         "task": "inventory.forecast_refresh",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Subscriptions: claim the due renewals and payment retries (skip_locked), and the
+    # upcoming-renewal reminders.
+    "subscriptions-renew-due": {"task": "subscriptions.renew_due", "schedule": 60.0},
+    "subscriptions-reminders": {"task": "subscriptions.reminders_send", "schedule": 600.0},
     # The report rollups: the days touched since the last run (today's within two minutes).
     "reports-rollups-refresh": {"task": "reports.rollups_refresh", "schedule": 60.0},
 }
 
-APPS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "webhooks", "reports"]
+APPS = [
+    "oms",
+    "inventory",
+    "orders",
+    "fulfilment",
+    "returns",
+    "subscriptions",
+    "channels",
+    "webhooks",
+    "reports",
+]
 # One tasks module per app (`<app>.tasks`): every Celery entry point of an app is there.
 app.autodiscover_tasks(lambda: APPS)
 

@@ -21,7 +21,16 @@ from django.utils.safestring import SafeString
 logger = logging.getLogger(__name__)
 
 #: The home's sections, in the order a shift reads them.
-SECTIONS = ("Orders", "Warehouse", "Stock", "Returns", "Channels", "Integrations", "Reports")
+SECTIONS = (
+    "Orders",
+    "Warehouse",
+    "Stock",
+    "Returns",
+    "Subscriptions",
+    "Channels",
+    "Integrations",
+    "Reports",
+)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ APP_ORDER = (
     "fulfilment",
     "inventory",
     "returns",
+    "subscriptions",
     "channels",
     "webhooks",
     "reports",

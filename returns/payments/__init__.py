@@ -14,6 +14,9 @@ Invariants:
 - a provider that captures (Stripe) also implements CapturingProvider: capture on shipment
   captures what shipped (`final` on the last one, releasing the rest) and voids what is left
   when the rest is cancelled, each keyed, each looked up before a retry of an unknown outcome;
+- a provider that charges saved payment methods (Stripe) also implements ChargingProvider: a
+  subscription's renewal is charged off-session, keyed per attempt, looked up before a retry of
+  an unknown outcome;
 - nothing here writes to the database: returns.services.refunds records the outcomes.
 """
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 from returns.payments.port import (
     CaptureRequest,
     CapturingProvider,
+    ChargeRequest,
+    ChargingProvider,
     ListingProvider,
     PaymentProvider,
     ProviderCapture,
@@ -31,6 +36,7 @@ from returns.payments.port import (
 )
 from returns.payments.registry import (
     capturing_provider_for,
+    charging_provider_for,
     listing_provider_for,
     payment_provider_for,
     payment_provider_override,
@@ -40,6 +46,8 @@ from returns.payments.registry import (
 __all__ = [
     "CaptureRequest",
     "CapturingProvider",
+    "ChargeRequest",
+    "ChargingProvider",
     "ListingProvider",
     "PaymentProvider",
     "ProviderCapture",
@@ -47,6 +55,7 @@ __all__ = [
     "ProviderRefund",
     "RefundRequest",
     "capturing_provider_for",
+    "charging_provider_for",
     "listing_provider_for",
     "payment_provider_for",
     "payment_provider_override",

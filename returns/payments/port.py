@@ -121,3 +121,33 @@ class ListingProvider(Protocol):
     name: str
 
     def refunds_on(self, day: dt.date) -> list[ProviderRecord]: ...
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """A merchant-initiated charge of a saved payment method (a subscription's renewal)."""
+
+    key: str  # one charge per key (a dunning retry has its own key)
+    order_id: int
+    order_number: str
+    #: The saved payment method at the provider (Stripe: "cus_...:pm_...").
+    payment_reference: str
+    amount: Decimal
+    currency: str
+    description: str = ""
+
+
+class ChargingProvider(Protocol):
+    """A payment service provider that charges saved payment methods off-session."""
+
+    name: str
+
+    def charge(self, request: ChargeRequest) -> ProviderCapture:
+        """Charge `request.amount` (idempotent on `request.key`): `succeeded`, or `failed` with
+        the provider's message (a decline). Raises PermanentError (refused), TransientError
+        (unknown outcome: ask `charge_lookup` before trying again)."""
+        ...
+
+    def charge_lookup(self, request: ChargeRequest) -> ProviderCapture | None:
+        """The charge made with `request.key`, None if there is none."""
+        ...

@@ -9,7 +9,12 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from returns.payments.manual import ChannelTaskProvider, ManualProvider
-from returns.payments.port import CapturingProvider, ListingProvider, PaymentProvider
+from returns.payments.port import (
+    CapturingProvider,
+    ChargingProvider,
+    ListingProvider,
+    PaymentProvider,
+)
 from returns.payments.stripe_psp import StripeProvider
 
 _providers: dict[str, PaymentProvider] = {}
@@ -57,6 +62,15 @@ def capturing_provider_for(provider_name: str) -> CapturingProvider | None:
     if candidate is None and provider_name == "stripe":
         candidate = StripeProvider.from_settings()
     return candidate if candidate is not None and hasattr(candidate, "capture") else None
+
+
+def charging_provider_for(provider_name: str) -> ChargingProvider | None:
+    """The provider that charges saved payment methods for `provider_name` (None: it cannot;
+    a channel's own checkout or a manual provider charges renewals outside the OMS)."""
+    candidate: Any = _override or _configured_override() or _providers.get(provider_name)
+    if candidate is None and provider_name == "stripe":
+        candidate = StripeProvider.from_settings()
+    return candidate if candidate is not None and hasattr(candidate, "charge") else None
 
 
 def listing_provider_for(provider_name: str) -> ListingProvider | None:

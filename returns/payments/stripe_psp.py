@@ -26,6 +26,7 @@ from oms.errors import PermanentError, TransientError
 from oms.money import from_minor, to_minor
 from returns.payments.port import (
     CaptureRequest,
+    ChargeRequest,
     ProviderCapture,
     ProviderRecord,
     ProviderRefund,
@@ -175,6 +176,66 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise _mapped(exc) from exc
         return ProviderCapture(state="succeeded", reference=str(answer.get("id") or intent))
+
+    # --- subscriptions: off-session charges of a saved payment method ("cus_...:pm_...")
+
+    def _saved_method(self, request: ChargeRequest) -> tuple[str, str]:
+        if not self.secret_key:
+            raise PermanentError("Stripe is not configured (OMS_STRIPE_SECRET_KEY).")
+        customer, _, method = request.payment_reference.partition(":")
+        if not customer.startswith("cus_") or not method.startswith("pm_"):
+            raise PermanentError(
+                "The subscription has no saved Stripe payment method (cus_...:pm_...)."
+            )
+        return customer, method
+
+    def charge(self, request: ChargeRequest) -> ProviderCapture:
+        customer, method = self._saved_method(request)
+        params: Any = {
+            "amount": to_minor(request.amount, request.currency),
+            "currency": request.currency.lower(),
+            "customer": customer,
+            "payment_method": method,
+            "off_session": True,
+            "confirm": True,
+            "description": request.description[:200],
+            "metadata": {CHARGE_METADATA_KEY: request.key, "oms_order": request.order_number},
+        }
+        try:
+            answer = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.key}
+            ).to_dict()
+        except stripe.CardError as exc:  # a decline: the charge failed, dunning tries again
+            return ProviderCapture(state="failed", message=f"Stripe: {exc.user_message or exc}")
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        return _charge_outcome(answer)
+
+    def charge_lookup(self, request: ChargeRequest) -> ProviderCapture | None:
+        """Stripe's search of PaymentIntents by our key in their metadata."""
+        self._saved_method(request)
+        params: Any = {"query": f"metadata['{CHARGE_METADATA_KEY}']:'{request.key}'"}
+        try:
+            page = self.client.v1.payment_intents.search(params=params).to_dict()
+        except stripe.StripeError as exc:
+            raise _mapped(exc) from exc
+        found = page.get("data") or []
+        return _charge_outcome(found[0]) if found else None
+
+
+CHARGE_METADATA_KEY = "oms_charge_key"
+
+
+def _charge_outcome(intent: dict[str, Any]) -> ProviderCapture:
+    status = str(intent.get("status") or "")
+    reference = str(intent.get("id") or "")
+    if status == "succeeded":
+        return ProviderCapture(state="succeeded", reference=reference)
+    if status == "processing":
+        raise TransientError("Stripe: the charge is processing.")
+    return ProviderCapture(
+        state="failed", reference=reference, message=f"Stripe: the charge is {status}."
+    )
 
 
 def _outcome(refund: dict[str, Any]) -> ProviderRefund:

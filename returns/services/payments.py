@@ -40,8 +40,11 @@ from returns.models import Payment
 from returns.payments import (
     CaptureRequest,
     CapturingProvider,
+    ChargeRequest,
+    ChargingProvider,
     ProviderCapture,
     capturing_provider_for,
+    charging_provider_for,
 )
 from returns.states import PaymentKind, PaymentRecordStatus
 
@@ -548,3 +551,87 @@ def _asked(
         return psp.capture(request)
     except PermanentError as exc:
         return ProviderCapture(state="failed", message=str(exc)[:500])
+
+
+# --- charges of a saved payment method (subscriptions' renewals) --------------------------------
+
+
+def payment_charge(
+    *,
+    order_id: int,
+    key: str,
+    payment_reference: str,
+    amount: Decimal,
+    description: str = "",
+    provider: ChargingProvider | None = None,
+) -> Payment:
+    """Charge the saved payment method `payment_reference` for the order, once per `key` (a
+    pending record is written first; after an attempt whose answer was lost the provider is
+    asked by key before charging). A success records the capture and marks the order paid
+    (which releases its payment hold and routes it); a decline, a refusal or a provider that
+    cannot charge is a `failed` record with the reason. TransientError propagates (try
+    again later with the same key). Raises NotFound."""
+    done = Payment.objects.filter(key=key).exclude(status=PaymentRecordStatus.PENDING).first()
+    if done is not None:
+        _charge_settled(done)
+        return done
+    with transaction.atomic():
+        order = order_get_for_update(order_id)
+        existing = Payment.objects.filter(key=key).first()
+        first = existing is None
+        payment = existing or Payment.objects.create(
+            order=order,
+            provider=order.channel.payment_provider,
+            kind=PaymentKind.CAPTURE,
+            status=PaymentRecordStatus.PENDING,
+            amount=amount,
+            currency=order.currency,
+            key=key,
+        )
+    psp = provider or charging_provider_for(order.channel.payment_provider)
+    if psp is None:
+        outcome = ProviderCapture(
+            state="failed",
+            message=f"The channel's payment provider ({order.channel.payment_provider}) "
+            "cannot charge a saved payment method.",
+        )
+    else:
+        request = ChargeRequest(
+            key=key,
+            order_id=order.pk,
+            order_number=order.number or str(order.pk),
+            payment_reference=payment_reference,
+            amount=payment.amount,
+            currency=payment.currency,
+            description=description,
+        )
+        try:
+            found = None if first else psp.charge_lookup(request)
+            outcome = found or psp.charge(request)
+        except PermanentError as exc:
+            outcome = ProviderCapture(state="failed", message=str(exc)[:500])
+    with transaction.atomic():
+        order = order_get_for_update(order_id)
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status == PaymentRecordStatus.PENDING:
+            locked.status = outcome.state
+            locked.reference = (outcome.reference or locked.reference)[:128]
+            locked.failure_reason = outcome.message[:500]
+            locked.save(update_fields=["status", "reference", "failure_reason", "updated_at"])
+            order_event_add(
+                order=order,
+                kind=f"payment_charge_{outcome.state}",
+                payment_id=locked.pk,
+                amount=str(locked.amount),
+                currency=locked.currency,
+                reference=locked.reference,
+                failure=locked.failure_reason,
+            )
+    _charge_settled(locked)
+    return locked
+
+
+def _charge_settled(payment: Payment) -> None:
+    """A succeeded charge's order is paid (a no-op when it is already): released and routed."""
+    if payment.status == PaymentRecordStatus.SUCCEEDED:
+        order_payment_status_set(order=payment.order_id, status=PaymentStatus.PAID)

@@ -15,6 +15,7 @@ from orders.models import Order, OrderEvent
 from orders.states import OrderStatus
 from returns.models import Refund, ReturnRequest
 from returns.states import ReturnStatus
+from subscriptions.models import Subscription
 
 
 def counts() -> dict[str, int]:
@@ -28,6 +29,7 @@ def counts() -> dict[str, int]:
         "orders": Order.objects.count(),
         "returns": ReturnRequest.objects.count(),
         "refunds": Refund.objects.count(),
+        "subscriptions": Subscription.objects.count(),
     }
 
 
@@ -77,6 +79,10 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     # The past e-mails nobody, and needs no worker to convert its totals.
     assert not OutboxMessage.objects.filter(task__in=PAST_SIDE_EFFECTS).exists()
     assert not Order.objects.filter(total_base__isnull=True).exists()
+    # Subscriptions the beat of `make run` renews within minutes, and later ones.
+    assert first["subscriptions"] >= 6
+    soon = timezone.now() + timedelta(minutes=10)
+    assert Subscription.objects.filter(status="active", next_order_at__lte=soon).count() >= 2
 
     # A restart of `make run` finds it all there and rebuilds nothing: a few reads, no
     # capture, pick or history load again (the first load takes thousands of statements).

@@ -69,6 +69,7 @@ def test_the_home_counts_the_work_waiting_and_each_figure_opens_its_list(network
         "fulfilment",
         "inventory",
         "returns",
+        "subscriptions",
         "channels",
         "webhooks",
         "reports",

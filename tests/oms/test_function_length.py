@@ -6,7 +6,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("oms", "inventory", "orders", "fulfilment", "returns", "channels", "reports")
+APPS = (
+    "oms",
+    "inventory",
+    "orders",
+    "fulfilment",
+    "returns",
+    "subscriptions",
+    "channels",
+    "reports",
+)
 SKIPPED_DIRS = {"migrations", "fakes"}
 MAX_LINES = 80
 

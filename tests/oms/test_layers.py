@@ -21,7 +21,17 @@ from django.test.utils import isolate_apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["oms", "inventory", "orders", "fulfilment", "returns", "channels", "webhooks", "reports"]
+LAYERS = [
+    "oms",
+    "inventory",
+    "orders",
+    "fulfilment",
+    "returns",
+    "subscriptions",
+    "channels",
+    "webhooks",
+    "reports",
+]
 RANK = {app: rank for rank, app in enumerate(LAYERS)}
 
 KNOWN_UPWARD_RELATIONS: set[str] = set()

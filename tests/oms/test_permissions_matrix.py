@@ -56,6 +56,7 @@ CONNECTORS = frozenset({M})  # "manage channel connections"
 PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
 WEBHOOKS = frozenset({M, I})  # webhook endpoints and deliveries (integrators never delete)
 ROUTING_DRAFTS = frozenset({M})  # "manage routing drafts": what-if routing and publishing it
+SUBSCRIPTIONS = frozenset({M, C, I})  # subscriptions writers (the warehouse only reads them)
 
 
 def user_of(role: str) -> Any:
@@ -420,6 +421,14 @@ TABLE: list[Case] = [
         lambda w: {"draft": w["routing_draft"], "from": "2025-03-03", "to": "2025-03-04"},
         succeeds=202,
     ),
+    # --- subscriptions ----------------------------------------------------------------------
+    Case("POST", "/api/v1/subscriptions/", SUBSCRIPTIONS),
+    Case("PATCH", "/api/v1/subscriptions/{pk}/", SUBSCRIPTIONS, obj="subscription"),
+    Case("POST", "/api/v1/subscriptions/{pk}/pause/", SUBSCRIPTIONS, obj="subscription"),
+    Case("POST", "/api/v1/subscriptions/{pk}/resume/", SUBSCRIPTIONS, obj="subscription"),
+    Case("POST", "/api/v1/subscriptions/{pk}/skip/", SUBSCRIPTIONS, obj="subscription"),
+    Case("POST", "/api/v1/subscriptions/{pk}/cancel/", SUBSCRIPTIONS, obj="subscription"),
+    Case("POST", "/api/v1/subscriptions/{pk}/renew/", SUBSCRIPTIONS, obj="subscription"),
 ]
 
 
@@ -488,6 +497,7 @@ def world(network, shipped, settings):
     """Objects for every command: an open paid order with its shipment, a shipped one with a
     received return, a draft transfer, a connected Shopify channel, the roles' grants."""
     from oms.roles import roles_sync
+    from subscriptions.services import subscription_create
 
     roles_sync(apps)
     settings.OMS_WEBHOOKS_ALLOW_PRIVATE = True
@@ -527,9 +537,24 @@ def world(network, shipped, settings):
         key=f"capture-shipment-{open_order.shipments.get().pk}",
         failure_reason="declined",
     )
+    subscription = subscription_create(
+        channel=channel.code,
+        customer={"email": "sub@example.com", "name": "Sub Scriber"},
+        shipping_address={
+            "name": "Sub Scriber",
+            "line1": "Torstr. 1",
+            "city": "Berlin",
+            "postal_code": "10119",
+            "country": "DE",
+        },
+        lines=[{"sku": sku.code, "quantity": 1, "unit_price": Decimal("5.00")}],
+        currency=channel.currency,
+        interval="month",
+    )
     return {
         "payment_pending_order": unpaid.pk,
         "capture_failed": capture_failed.pk,
+        "subscription": subscription.pk,
         "refund_to_confirm": to_confirm.pk,
         "refund_failed": failed.pk,
         "routing_draft": draft.pk,

@@ -19,7 +19,13 @@ from pathlib import Path
 from django.conf import settings
 
 from oms.errors import TransientError
-from returns.payments import CaptureRequest, ProviderCapture, ProviderRefund, RefundRequest
+from returns.payments import (
+    CaptureRequest,
+    ChargeRequest,
+    ProviderCapture,
+    ProviderRefund,
+    RefundRequest,
+)
 
 
 class FakePaymentAdapter:
@@ -29,6 +35,7 @@ class FakePaymentAdapter:
 
     def __init__(self, journal: Path | None = None, delay_ms: int = 0) -> None:
         self.calls: dict[str, ProviderRefund] = {}
+        self.charges: dict[str, ProviderCapture] = {}
         self.journal = journal
         self.delay_ms = delay_ms
 
@@ -56,6 +63,18 @@ class FakePaymentAdapter:
         except (FileNotFoundError, ValueError, KeyError):
             return None
         return ProviderRefund(state="succeeded", reference=reference)
+
+    # Charges of saved payment methods (subscriptions): a reference starting with "decline"
+    # is declined; `charges` keeps one outcome per key, like a provider's idempotency.
+    def charge(self, request: ChargeRequest) -> ProviderCapture:
+        if request.payment_reference.startswith("decline"):
+            result = ProviderCapture(state="failed", message="Your card was declined.")
+        else:
+            result = ProviderCapture(state="succeeded", reference=f"pi-{request.key[:40]}")
+        return self.charges.setdefault(request.key, result)
+
+    def charge_lookup(self, request: ChargeRequest) -> ProviderCapture | None:
+        return self.charges.get(request.key)
 
     def _path(self, key: str) -> Path:
         assert self.journal is not None

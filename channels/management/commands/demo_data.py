@@ -12,6 +12,7 @@ from inventory.models import StockForecast
 from inventory.services.forecast import forecast_refresh
 from oms.outbox import outbox_muted
 from orders.demo import load_demo_orders
+from subscriptions.demo import load_demo_subscriptions
 
 #: What the demo's past would otherwise ask the workers to do today.
 PAST_SIDE_EFFECTS = (
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                 created = {**load_demo_inventory(), **load_demo_channels(), **load_demo_stock()}
             created.update(load_demo_orders())
             created.update(load_demo_fulfilment())
+            created.update(load_demo_subscriptions())
             # Forecasts are derived data, refreshed nightly by beat: computed here only once.
             fresh = not StockForecast.objects.exists()
             forecasts = forecast_refresh() if fresh else 0

@@ -1,0 +1,85 @@
+"""Demo subscriptions of Northwind Outdoor (manage.py demo_data), through the real services.
+
+Idempotent: each demo subscription is marked by its e-mail (`sub-demo-<n>@example.com`) and
+created only when missing. The first ones are due within minutes of loading, so the beat of
+`make run` renews them while you watch (orders SUB-<number>-1 on the "shop-eu" channel). That
+channel's payment provider is the channel itself, which cannot charge a saved payment method:
+the renewal orders wait in `payment_pending` and go through the dunning schedule, as a real
+shop without a charging provider would; a channel with `payment_provider` stripe charges them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from inventory.models import Channel, Sku
+from subscriptions.models import ChannelSubscriptionSettings, Subscription
+from subscriptions.services import subscription_create, subscription_pause
+
+CHANNEL = "shop-eu"
+PEOPLE = (
+    ("Lena Wagner", "Kastanienallee 12", "10435", "Berlin"),
+    ("Jonas Becker", "Sendlinger Str. 7", "80331", "München"),
+    ("Mia Schulz", "Schanzenstraße 40", "20357", "Hamburg"),
+    ("Paul Hoffmann", "Ehrenstraße 3", "50672", "Köln"),
+    ("Emma Richter", "Berger Str. 101", "60316", "Frankfurt am Main"),
+    ("Noah Klein", "Königstraße 28", "70173", "Stuttgart"),
+)
+#: (minutes from now to the first renewal, interval, count, paused)
+PLANS = (
+    (2, "month", 1, False),
+    (3, "week", 2, False),
+    (5, "month", 1, False),
+    (60 * 24 * 2, "month", 1, False),
+    (60 * 24 * 9, "month", 3, False),
+    (60 * 24 * 20, "month", 1, True),
+)
+
+
+def load_demo_subscriptions() -> dict[str, int]:
+    channel = Channel.objects.filter(code=CHANNEL).first()
+    skus = list(Sku.objects.filter(is_active=True).order_by("code")[:40])
+    if channel is None or len(skus) < 2:
+        return {"subscriptions": 0}
+    ChannelSubscriptionSettings.objects.get_or_create(
+        channel=channel, defaults={"time_zone": "Europe/Berlin", "dunning_days": [1, 3, 7]}
+    )
+    existing = set(
+        Subscription.objects.filter(email__startswith="sub-demo-").values_list("email", flat=True)
+    )
+    created = 0
+    now = timezone.now()
+    for n, ((name, line1, postal, city), (minutes, interval, count, paused)) in enumerate(
+        zip(PEOPLE, PLANS, strict=True)
+    ):
+        email = f"sub-demo-{n}@example.com"
+        if email in existing:
+            continue
+        sub = subscription_create(
+            channel=CHANNEL,
+            customer={"email": email, "name": name},
+            shipping_address={
+                "name": name,
+                "line1": line1,
+                "postal_code": postal,
+                "city": city,
+                "country": "DE",
+            },
+            lines=[
+                {"sku": skus[(n * 7) % len(skus)].code, "quantity": 1, "unit_price": "24.90"},
+                {"sku": skus[(n * 7 + 3) % len(skus)].code, "quantity": 2, "unit_price": "9.95"},
+            ],
+            currency="EUR",
+            interval=interval,
+            interval_count=count,
+            next_order_at=now + dt.timedelta(minutes=minutes),
+            shipping_price=Decimal("4.95"),
+            actor="demo",
+        )
+        if paused:
+            subscription_pause(subscription=sub, reason="[demo] on holiday", actor="demo")
+        created += 1
+    return {"subscriptions": created}

@@ -1,0 +1,102 @@
+"""Reads of subscriptions shared by the API, the admin, the shopper's page and the tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from inventory.models import Channel
+from orders.models import Order
+from subscriptions.models import (
+    ChannelSubscriptionSettings,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionLine,
+    SubscriptionRenewal,
+)
+from subscriptions.states import RenewalStatus, SubscriptionStatus
+
+#: The dunning schedule when a channel sets none: days after the renewal date to try again.
+DEFAULT_DUNNING_DAYS = (1, 3, 7)
+
+
+def subscription_list() -> QuerySet[Subscription]:
+    """Subscriptions with their channel and lines (SKUs), newest first (3 queries a page)."""
+    return (
+        Subscription.objects.select_related("channel")
+        .prefetch_related(
+            Prefetch("lines", queryset=SubscriptionLine.objects.select_related("sku"))
+        )
+        .order_by("-id")
+    )
+
+
+def subscription_events(subscription: Subscription) -> QuerySet[SubscriptionEvent]:
+    return SubscriptionEvent.objects.filter(subscription=subscription).order_by("created_at", "id")
+
+
+def subscription_orders(subscription: Subscription) -> QuerySet[Order]:
+    """The renewal orders of the subscription, newest first."""
+    return Order.objects.filter(subscription_renewal__subscription=subscription).order_by("-id")
+
+
+def subscription_renewals(subscription: Subscription) -> QuerySet[SubscriptionRenewal]:
+    return SubscriptionRenewal.objects.filter(subscription=subscription).select_related("order")
+
+
+def subscription_by_token(token: str) -> Subscription | None:
+    return subscription_list().filter(manage_token=token).first()
+
+
+def channel_settings(channel: Channel | int) -> ChannelSubscriptionSettings:
+    """The channel's subscription settings (an unsaved default row when it has none)."""
+    channel_id = channel if isinstance(channel, int) else channel.pk
+    found = ChannelSubscriptionSettings.objects.filter(channel_id=channel_id).first()
+    return found or ChannelSubscriptionSettings(channel_id=channel_id)
+
+
+def dunning_days(settings: ChannelSubscriptionSettings) -> tuple[int, ...]:
+    days = tuple(int(d) for d in (settings.dunning_days or []) if int(d) > 0)
+    return tuple(sorted(days)) or DEFAULT_DUNNING_DAYS
+
+
+def subscriptions_due(now: dt.datetime) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, next_order_at__lte=now)
+
+
+def renewals_payment_due(now: dt.datetime) -> QuerySet[SubscriptionRenewal]:
+    """Renewals whose order waits for a (dunning) payment attempt that is due."""
+    return SubscriptionRenewal.objects.filter(
+        status=RenewalStatus.PAYMENT_DUE, next_attempt_at__lte=now
+    )
+
+
+def due_today_count(now: dt.datetime | None = None) -> int:
+    """Active subscriptions renewing by the end of today (UTC)."""
+    now = now or timezone.now()
+    return subscriptions_due(now.replace(hour=23, minute=59, second=59, microsecond=999999)).count()
+
+
+def failed_payments_count() -> int:
+    """Renewals waiting for a payment retry, plus subscriptions whose dunning gave up."""
+    waiting = SubscriptionRenewal.objects.filter(status=RenewalStatus.PAYMENT_DUE, attempts__gt=0)
+    return waiting.count() + Subscription.objects.filter(status=SubscriptionStatus.FAILED).count()
+
+
+def churned(since: dt.datetime) -> QuerySet[Subscription]:
+    """Subscriptions that left since `since`: cancelled, or failed and not cancelled since."""
+    return Subscription.objects.filter(
+        Q(cancelled_at__gte=since) | Q(failed_at__gte=since, status=SubscriptionStatus.FAILED)
+    )
+
+
+def churn_this_month_count(now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    return churned(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)).count()
+
+
+def subscription_line_total(subscription: Subscription) -> Decimal:
+    return sum((line.unit_price * line.quantity for line in subscription.lines.all()), Decimal(0))

@@ -1,0 +1,327 @@
+"""Renewals: each period of a subscription ordered exactly once, paid through the payment port,
+retried on the dunning schedule.
+
+Invariants:
+- a period is claimed under the subscription's row lock by writing its SubscriptionRenewal
+  (unique per subscription and sequence) and moving next_order_at to the next period, in one
+  transaction with the outbox message that processes it: the beat claims due subscriptions
+  with `skip_locked` (two beats never wait on or claim the same one), `renew` claims the
+  period that was next when the request came (two simultaneous calls, or a call racing the
+  beat, give one renewal);
+- processing is safe to run twice: the order is captured through the one capture service
+  (orders.services.order_capture) with external id SUB-<number>-<sequence>, idempotent per
+  channel, and routed like any order (backordered when out of stock, never skipped); the
+  payment is charged through the payment port (returns.services.payment_charge) with a key per
+  attempt, so an attempt is charged at most once;
+- the order is captured with payment pending (held `payment_pending`); a successful charge
+  marks it paid, which releases it and routes it. A failed charge is retried on the channel's
+  dunning schedule (days after the renewal date, 1, 3, 7 by default); after the last one the
+  subscription becomes `failed`. Each step sends the shopper an e-mail (through the outbox);
+- nothing is called out while a row is locked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from oms.errors import InvalidTransition, TransientError
+from oms.outbox import outbox_enqueue
+from orders.services import order_capture
+from orders.states import PaymentStatus
+from returns.services import payment_charge
+from returns.states import PaymentRecordStatus
+from subscriptions.models import Subscription, SubscriptionRenewal, renewal_external_id
+from subscriptions.selectors import (
+    channel_settings,
+    dunning_days,
+    renewals_payment_due,
+    subscriptions_due,
+)
+from subscriptions.services.manage import schedule_date, status_change, subscription_get_for_update
+from subscriptions.services.timeline import subscription_event_add
+from subscriptions.states import RENEWABLE, RenewalStatus, SubscriptionStatus
+
+PROCESS_TASK = "subscriptions.renewal_process"
+EMAIL_TASK = "subscriptions.email_send"
+#: Subscriptions claimed per transaction by the beat.
+CLAIM_BATCH = 200
+
+
+def _claim(sub: Subscription, *, trigger: str, actor: str) -> SubscriptionRenewal:
+    """Order the locked subscription's next period: its renewal row, the next date, the
+    outbox message that processes it (the caller's transaction)."""
+    renewal = SubscriptionRenewal.objects.create(
+        subscription=sub,
+        sequence=sub.next_sequence,
+        due_at=sub.next_order_at,
+        trigger=trigger,
+        created_at=timezone.now(),
+    )
+    renewal.subscription = sub
+    sub.next_sequence += 1
+    sub.period_index += 1
+    sub.next_order_at = schedule_date(sub, sub.period_index)
+    sub.save(update_fields=["next_sequence", "period_index", "next_order_at", "updated_at"])
+    subscription_event_add(
+        subscription=sub,
+        kind="renewal_claimed",
+        actor=actor,
+        sequence=renewal.sequence,
+        due_at=renewal.due_at.isoformat(),
+        trigger=trigger,
+        next_order_at=sub.next_order_at.isoformat(),
+    )
+    ended = (sub.ends_after_orders is not None and renewal.sequence >= sub.ends_after_orders) or (
+        sub.ends_on is not None and sub.next_order_at.date() > sub.ends_on
+    )
+    if ended:
+        status_change(
+            sub,
+            SubscriptionStatus.CANCELLED,
+            actor="system",
+            kind="ended",
+            reason="The subscription's term ended.",
+        )
+    outbox_enqueue(PROCESS_TASK, renewal_id=renewal.pk)
+    return renewal
+
+
+def subscription_renew(
+    *,
+    subscription: Subscription | int,
+    sequence: int | None = None,
+    actor: str = "system",
+    process: bool = True,
+) -> SubscriptionRenewal:
+    """Order now the period that is next (`sequence`: the one that was next when the request
+    came; a renewal of it that exists already is returned), then process it (capture and
+    charge) unless `process` is False; a transient failure of that leaves it to the outbox
+    message written with the claim. Raises InvalidTransition (not active)."""
+    pk = subscription if isinstance(subscription, int) else subscription.pk
+    with transaction.atomic():
+        sub = subscription_get_for_update(int(pk))
+        wanted = sequence or sub.next_sequence
+        existing = SubscriptionRenewal.objects.filter(subscription=sub, sequence=wanted).first()
+        if existing is None and wanted < sub.next_sequence:
+            existing = (
+                SubscriptionRenewal.objects.filter(subscription=sub).order_by("-sequence").first()
+            )
+        if existing is None:
+            if sub.status not in RENEWABLE:
+                raise InvalidTransition(
+                    f"A {sub.status} subscription cannot be renewed.",
+                    errors={"status": [f"renew needs: {', '.join(sorted(RENEWABLE))}."]},
+                )
+            renewal = _claim(sub, trigger="manual", actor=actor)
+        else:
+            renewal = existing
+    if process:
+        try:
+            renewal = renewal_process(renewal_id=renewal.pk)
+        except TransientError:  # committed: its outbox message finishes it later
+            renewal.refresh_from_db()
+    return renewal
+
+
+@dataclass(frozen=True)
+class DueRun:
+    claimed: int
+    retries: int
+
+
+def subscriptions_renew_due(*, now: dt.datetime | None = None, limit: int = 10000) -> DueRun:
+    """Beat: claim the due active subscriptions (skip_locked, in batches of CLAIM_BATCH, each
+    its own transaction) and enqueue the payment retries that are due."""
+    now = now or timezone.now()
+    claimed = 0
+    while claimed < limit:
+        with transaction.atomic():
+            batch = list(
+                subscriptions_due(now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("channel")
+                .order_by("next_order_at", "pk")[: min(CLAIM_BATCH, limit - claimed)]
+            )
+            for sub in batch:
+                try:
+                    with transaction.atomic():  # SQLite has no row locks: the constraint decides
+                        _claim(sub, trigger="schedule", actor="system")
+                except IntegrityError:
+                    continue
+        claimed += len(batch)
+        if len(batch) < CLAIM_BATCH:
+            break
+    retries = 0
+    for renewal_id, attempts in renewals_payment_due(now).values_list("pk", "attempts")[:limit]:
+        created = outbox_enqueue(
+            PROCESS_TASK, renewal_id=renewal_id, dedupe_key=f"sub-renewal-{renewal_id}-{attempts}"
+        )
+        retries += created is not None
+    return DueRun(claimed=claimed, retries=retries)
+
+
+def _customer_payload(sub: Subscription) -> dict[str, str]:
+    first, _, last = (sub.customer_name or "").partition(" ")
+    return {"email": sub.email, "first_name": first, "last_name": last}
+
+
+def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
+    """Capture the renewal's order (idempotent: SUB-<number>-<sequence>) and link it."""
+    sub = renewal.subscription
+    external_id = renewal_external_id(sub.number or "", renewal.sequence)
+    lines = [
+        {"sku": line.sku.code, "quantity": line.quantity, "unit_price": line.unit_price}
+        for line in sub.lines.select_related("sku")
+    ]
+    result = order_capture(
+        channel=sub.channel.code,
+        external_id=external_id,
+        currency=sub.currency,
+        lines=lines,
+        customer=_customer_payload(sub),
+        shipping_address=sub.shipping_address,
+        shipping_price=sub.shipping_price,
+        payment_status=PaymentStatus.PENDING,
+        notes=f"Renewal {renewal.sequence} of subscription {sub.number}.",
+        actor="subscription",
+    )
+    order = result.order
+    with transaction.atomic():
+        locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
+        if locked.order_id is None:
+            locked.order = order
+            locked.status = RenewalStatus.PAYMENT_DUE
+            locked.next_attempt_at = timezone.now()
+            locked.save(update_fields=["order", "status", "next_attempt_at", "updated_at"])
+            if sub.customer_id is None and order.customer_id is not None:
+                sub.customer_id = order.customer_id
+                Subscription.objects.filter(pk=sub.pk, customer__isnull=True).update(
+                    customer_id=order.customer_id
+                )
+            subscription_event_add(
+                subscription=sub,
+                kind="renewal_ordered",
+                sequence=locked.sequence,
+                order_id=order.pk,
+                order_number=order.number,
+                total=str(order.total),
+                currency=order.currency,
+            )
+            outbox_enqueue(
+                EMAIL_TASK, subscription_id=sub.pk, kind="renewal_ordered", renewal_id=locked.pk
+            )
+        locked.subscription = sub
+        return locked
+
+
+def renewal_process(*, renewal_id: int) -> SubscriptionRenewal:
+    """Capture the renewal's order (once) and take its payment attempt that is due (once per
+    attempt). Safe to run twice. Raises TransientError (the outbox retries)."""
+    renewal = SubscriptionRenewal.objects.select_related("subscription__channel", "order").get(
+        pk=renewal_id
+    )
+    if renewal.order_id is None:
+        renewal = _capture(renewal)
+    if renewal.status != RenewalStatus.PAYMENT_DUE:
+        return renewal
+    if renewal.next_attempt_at is not None and renewal.next_attempt_at > timezone.now():
+        return renewal  # a dunning retry that is not due yet
+    return _charge(renewal)
+
+
+def _charge(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
+    sub = renewal.subscription
+    order = renewal.order
+    assert order is not None
+    attempt = renewal.attempts + 1
+    try:
+        payment = payment_charge(
+            order_id=order.pk,
+            key=f"sub-{sub.pk}-renewal-{renewal.sequence}-attempt-{attempt}",
+            payment_reference=sub.payment_reference,
+            amount=order.total,
+            description=f"Subscription {sub.number}, renewal {renewal.sequence}",
+        )
+    except IntegrityError as exc:  # the same attempt started meanwhile: try again later
+        raise TransientError("A payment attempt of this renewal is in flight.") from exc
+    if payment.status == PaymentRecordStatus.SUCCEEDED:
+        return _settled(renewal, attempt=attempt, status=RenewalStatus.PAID, error="")
+    return _settled(
+        renewal, attempt=attempt, status=RenewalStatus.PAYMENT_DUE, error=payment.failure_reason
+    )
+
+
+def _settled(
+    renewal: SubscriptionRenewal, *, attempt: int, status: str, error: str
+) -> SubscriptionRenewal:
+    """Record the outcome of payment attempt `attempt` (once): paid, not charged, or failed
+    (the next dunning attempt, or the subscription fails)."""
+    with transaction.atomic():
+        sub = subscription_get_for_update(renewal.subscription_id)
+        locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
+        if locked.attempts >= attempt or locked.status != RenewalStatus.PAYMENT_DUE:
+            locked.subscription = sub
+            return locked
+        locked.attempts = attempt
+        locked.last_error = error[:500]
+        fields = ["attempts", "last_error", "status", "next_attempt_at", "updated_at"]
+        if status != RenewalStatus.PAYMENT_DUE:
+            locked.status, locked.next_attempt_at = status, None
+            locked.save(update_fields=fields)
+            subscription_event_add(
+                subscription=sub,
+                kind="renewal_paid",
+                sequence=locked.sequence,
+                attempt=attempt,
+                order_id=locked.order_id,
+            )
+            locked.subscription = sub
+            return locked
+        schedule = dunning_days(channel_settings(sub.channel_id))
+        if attempt <= len(schedule):
+            locked.next_attempt_at = max(
+                locked.due_at + dt.timedelta(days=schedule[attempt - 1]), timezone.now()
+            )
+            locked.save(update_fields=fields)
+            subscription_event_add(
+                subscription=sub,
+                kind="payment_failed",
+                sequence=locked.sequence,
+                attempt=attempt,
+                error=locked.last_error,
+                retry_at=locked.next_attempt_at.isoformat(),
+            )
+            outbox_enqueue(
+                EMAIL_TASK,
+                subscription_id=sub.pk,
+                kind="payment_failed",
+                renewal_id=locked.pk,
+                attempt=attempt,
+            )
+        else:
+            locked.status, locked.next_attempt_at = RenewalStatus.PAYMENT_FAILED, None
+            locked.save(update_fields=fields)
+            subscription_event_add(
+                subscription=sub,
+                kind="payment_gave_up",
+                sequence=locked.sequence,
+                attempt=attempt,
+                error=locked.last_error,
+            )
+            if sub.status in (SubscriptionStatus.ACTIVE,):
+                status_change(
+                    sub,
+                    SubscriptionStatus.FAILED,
+                    actor="system",
+                    kind="failed",
+                    reason=f"Renewal {locked.sequence} could not be paid after {attempt} attempts.",
+                )
+            outbox_enqueue(
+                EMAIL_TASK, subscription_id=sub.pk, kind="subscription_failed", renewal_id=locked.pk
+            )
+        locked.subscription = sub
+        return locked

@@ -111,6 +111,28 @@ def event_summary(event: OrderEvent) -> str:
         units = sum(int(item.get("quantity") or 0) for item in items if isinstance(item, dict))
         reason = f". Reason: {data['reason']}" if data.get("reason") else ""
         return f"{units} unit(s) on {len(items)} line(s){reason}"
+    if kind == "fulfilled_by_channel":
+        if not data.get("shipped_elsewhere"):
+            return "Fulfilled by the channel: never ours to ship, none of our stock used"
+        taken = (
+            f"its units taken from {data['location']}" if data.get("location") else "no stock taken"
+        )
+        missing = data.get("not_in_ledger") or {}
+        short = (
+            "; not in the ledger there: "
+            + ", ".join(f"{sku} x {units}" for sku, units in sorted(missing.items()))
+            if missing
+            else ""
+        )
+        return f"Already shipped on the channel when imported: never shipped here, {taken}{short}"
+    if kind == "channel_refunded_shipped_units":
+        items = data.get("lines") or []
+        parts = [
+            f"{item.get('sku') or 'line ' + str(item.get('line'))} x {item.get('quantity')}"
+            for item in items
+            if isinstance(item, dict)
+        ]
+        return f"Refunded or removed on the channel after shipping: {', '.join(parts)}"
     if kind == "note":
         return str(data.get("text", ""))
     if kind == "address_changed":

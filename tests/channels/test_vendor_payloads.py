@@ -171,10 +171,10 @@ def test_a_digital_only_shopify_order_is_fulfilled_by_the_channel() -> None:
     assert order.fulfilled_by == "channel"  # nothing to ship: no address needed
 
 
-def test_a_shopify_order_fulfilled_before_we_saw_it_is_fulfilled_by_the_channel() -> None:
+def test_a_shopify_order_fulfilled_before_we_saw_it_was_shipped_elsewhere() -> None:
     body = payload(SHOPIFY_ORDER)
     body["fulfillment_status"] = "fulfilled"
-    assert map_rest_order(body).fulfilled_by == "channel"
+    assert map_rest_order(body).fulfilled_by == "elsewhere"  # shipped outside the OMS
 
 
 def test_a_shopify_line_without_a_sku_is_kept_by_its_title() -> None:
@@ -237,7 +237,7 @@ def test_amazon_uk_example_adds_its_tax_from_the_data() -> None:
     total = 3 * Decimal("29.99") + Decimal(order.shipping_price) + Decimal(line["tax"])
     assert Decimal(str(order.total)) == total == Decimal("103.97")
     assert order.currency == "GBP"
-    assert order.fulfilled_by == "channel"  # SHIPPED by the merchant before we saw it
+    assert order.fulfilled_by == "elsewhere"  # SHIPPED by the merchant before we saw it
 
 
 def test_amazon_us_example_excludes_the_tip_and_is_already_shipped() -> None:
@@ -250,7 +250,7 @@ def test_amazon_us_example_excludes_the_tip_and_is_already_shipped() -> None:
     ]
     assert Decimal(str(order.total)) == Decimal("149.99")  # 154.99 less the 5.00 tip
     assert order.prices_include_tax is False
-    assert order.fulfilled_by == "channel"
+    assert order.fulfilled_by == "elsewhere"
 
 
 @pytest.mark.django_db
@@ -292,7 +292,7 @@ def test_woocommerce_documentation_orders_map_with_their_skuless_lines() -> None
     ) + Decimal(processing.shipping_price)
     assert processing.total == computed == Decimal("29.35")
     assert processing.fulfilled_by == ""
-    assert completed.fulfilled_by == "channel"  # completed before we saw it
+    assert completed.fulfilled_by == "elsewhere"  # completed before we saw it
     assert [ln["sku"] for ln in completed.lines] == ["", ""]
 
 
@@ -309,3 +309,160 @@ def test_woocommerce_documentation_orders_are_captured(network) -> None:
     assert completed.status == "completed"
     assert completed.total == Decimal("39.00")
     assert not Shipment.objects.filter(order=completed).exists()
+
+
+# --- refunds and edits arriving from the channel ----------------------------------------------
+
+
+def _as_placed(body: dict[str, Any]) -> dict[str, Any]:
+    """The Shopify example as it was before its refund: every unit current, paid in full."""
+    placed = copy.deepcopy(body)
+    placed["refunds"] = []
+    placed["financial_status"] = "paid"
+    placed["updated_at"] = "2008-01-10T11:00:00-05:00"
+    placed["current_total_price_set"] = copy.deepcopy(placed["total_price_set"])
+    for raw in placed["line_items"]:
+        raw["current_quantity"] = raw["quantity"]
+    return placed
+
+
+def _ours(body: dict[str, Any]) -> dict[str, Any]:
+    """The example's SKUs renamed to the network's A, B and C (in stock at Berlin)."""
+    for raw, sku in zip(body["line_items"], ("A", "B", "C"), strict=True):
+        raw["sku"] = sku
+    return body
+
+
+@pytest.mark.django_db
+def test_a_refund_in_orders_updated_cancels_the_refunded_units_without_a_refund_of_ours(
+    network,
+) -> None:
+    from returns.models import Refund
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+    record = map_rest_order(_as_placed(refunded))
+    record.currency = "USD"
+    assert channel_order_upsert(channel=network["channel"], record=record) == "created"
+    order = Order.objects.get(external_id="450789469")
+    assert order.total == order.channel_total == Decimal("598.94")
+    assert holds(order) == set()
+    assert sorted(order.lines.values_list("quantity_allocated", flat=True)) == [1, 1, 1]
+
+    # orders/updated with the refund of the green and the black iPod (current_quantity 0).
+    record = map_rest_order(refunded)
+    record.currency = "USD"
+    assert channel_order_upsert(channel=network["channel"], record=record) == "updated"
+    order.refresh_from_db()
+
+    by_sku = {ln.sku_code: ln for ln in order.lines.all()}
+    assert (by_sku["A"].quantity_cancelled, by_sku["C"].quantity_cancelled) == (1, 1)
+    assert (by_sku["B"].quantity_cancelled, by_sku["B"].quantity_allocated) == (0, 1)
+    assert (by_sku["A"].quantity_allocated, by_sku["C"].quantity_allocated) == (0, 0)
+    assert order.payment_status == "partially_refunded"
+    assert holds(order) == set()  # no payment_pending, no totals mismatch
+    # The channel paid it back: no refund of ours, no cancellation pushed back to Shopify.
+    assert not Refund.objects.filter(order=order).exists()
+    assert queued("returns.refund_for_cancellation") == []
+    assert queued("channels.cancel_push") == []
+
+    # The same version again changes nothing.
+    assert channel_order_upsert(channel=network["channel"], record=record) == "unchanged"
+
+
+@pytest.mark.django_db
+def test_a_refund_after_shipment_is_recorded_once_and_ships_nothing(network) -> None:
+    body = payload(SHOPIFY_ORDER)
+    placed = _as_placed(body)
+    placed["fulfillment_status"] = "fulfilled"  # shipped on Shopify before we saw it
+    record = map_rest_order(placed)
+    record.currency = "USD"
+    channel_order_upsert(channel=network["channel"], record=record)
+    order = Order.objects.get(external_id="450789469")
+    assert order.status == "completed"
+
+    body["fulfillment_status"] = "fulfilled"
+    for version, moment in enumerate(("2008-01-10T11:00:01-05:00", "2008-01-10T11:05:00-05:00")):
+        body["updated_at"] = moment
+        body["note"] = f"version {version}"
+        record = map_rest_order(body)
+        record.currency = "USD"
+        channel_order_upsert(channel=network["channel"], record=record)
+    order.refresh_from_db()
+
+    assert order.status == "completed"
+    assert not Shipment.objects.filter(order=order).exists()
+    (event,) = order.events.filter(kind="channel_refunded_shipped_units")
+    assert sorted(item["quantity"] for item in event.data["lines"]) == [1, 1]
+
+
+# --- orders shipped before the first import: the channel's stock setting --------------------
+
+
+@pytest.mark.django_db
+def test_a_shipped_amazon_order_takes_its_units_from_the_channels_only_location(network) -> None:
+    from tests.fulfilment.conftest import put
+
+    channel = network["channel"]
+    channel.locations.set([network["locations"]["MUC"]])
+    channel.shipped_elsewhere_stock = "take"
+    channel.save()
+    put(network, "MUC", "A", 5)
+    raw = payload("amazon/getOrder_uk_202-1234567-8901234.json")["order"]
+    raw["orderItems"][0]["product"]["sellerSku"] = "A"
+    channel_order_upsert(channel=channel, record=amazon("A1F83G8C2ARO7P").map_order(raw))
+    order = Order.objects.get(external_id="202-1234567-8901234")
+
+    assert order.status == "completed"
+    assert not Shipment.objects.filter(order=order).exists()
+    (movement,) = StockMovement.objects.filter(order_id=order.pk)
+    assert (movement.location.code, movement.on_hand_delta, movement.reason) == (
+        "MUC",
+        -3,
+        "shipped outside the OMS",
+    )
+    event = order.events.get(kind="fulfilled_by_channel")
+    assert (event.data["shipped_elsewhere"], event.data["location"]) == (True, "MUC")
+
+
+@pytest.mark.django_db
+def test_a_fulfilled_shopify_order_takes_its_units_where_shopify_says_they_left(network) -> None:
+    from tests.fulfilment.conftest import put
+
+    channel = network["channel"]
+    channel.shipped_elsewhere_stock = "take"
+    channel.location_map = {"487838322": "PAR"}
+    channel.save()
+    put(network, "PAR", "B", 2)
+    body = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    body["fulfillment_status"] = "fulfilled"
+    body["fulfillments"] = [{"id": 255858046, "location_id": 487838322, "status": "success"}]
+    record = map_rest_order(body)
+    record.currency = "USD"
+    channel_order_upsert(channel=channel, record=record)
+    order = Order.objects.get(external_id="450789469")
+
+    moved = StockMovement.objects.filter(order_id=order.pk)
+    assert [(m.sku.code, m.location.code, m.on_hand_delta) for m in moved] == [("B", "PAR", -1)]
+    event = order.events.get(kind="fulfilled_by_channel")
+    assert event.data["location"] == "PAR"
+    assert event.data["not_in_ledger"] == {"A": 1, "C": 1}  # never received at Paris
+
+
+@pytest.mark.django_db
+def test_orders_shipped_elsewhere_take_no_stock_by_default(network) -> None:
+    from tests.fulfilment.conftest import put
+
+    put(network, "BER", "A", 5)
+    channel = network["channel"]
+    channel.locations.set([network["locations"]["BER"]])
+    raw = payload("amazon/getOrder_uk_202-1234567-8901234.json")["order"]
+    raw["orderItems"][0]["product"]["sellerSku"] = "A"
+    channel_order_upsert(channel=channel, record=amazon("A1F83G8C2ARO7P").map_order(raw))
+    order = Order.objects.get(external_id="202-1234567-8901234")
+
+    assert not StockMovement.objects.filter(order_id=order.pk).exists()
+    assert order.events.get(kind="fulfilled_by_channel").data["location"] == ""

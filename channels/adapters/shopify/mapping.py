@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
+from channels.adapters.base import (
+    FULFILLED_BY_CHANNEL,
+    FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
+    CanonicalOrder,
+)
 from oms.money import allocate, is_currency
 from oms.vendor_http import parse_datetime
 
@@ -263,11 +268,23 @@ def _lines(
 
 
 def _fulfilled_by(status: Any, ships: bool) -> str:
-    """Fulfilled by the channel when Shopify shows it fulfilled (shipped before we saw it,
-    or fulfilled in Shopify's admin) or when nothing on it needs shipping."""
-    if not ships or text_value(status).upper() == "FULFILLED":
+    """Nothing on it needs shipping (digital goods, gift cards): complete on the channel, no
+    address needed, none of our stock. Shown fulfilled by Shopify (shipped before we saw it,
+    or fulfilled in Shopify's admin): shipped outside the OMS."""
+    if not ships:
         return FULFILLED_BY_CHANNEL
+    if text_value(status).upper() == "FULFILLED":
+        return FULFILLED_ELSEWHERE
     return FULFILLED_BY_US
+
+
+def _fulfilled_from(fulfillments: Any) -> str:
+    """The Shopify location id the order's first fulfilment left from ("" when none): where an
+    order shipped before we saw it takes its stock (channels.services.sync)."""
+    for fulfillment in fulfillments if isinstance(fulfillments, list) else []:
+        if isinstance(fulfillment, dict) and legacy_id(fulfillment.get("location_id")):
+            return legacy_id(fulfillment.get("location_id"))
+    return ""
 
 
 def _compared_total(
@@ -403,5 +420,6 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         cancelled=cancelled,
         cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(body.get("fulfillment_status"), ships),
+        store_location=_fulfilled_from(body.get("fulfillments")),
         raw=dict(body),
     )

@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.base import (
-    FULFILLED_BY_CHANNEL,
     FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
     CanonicalOrder,
     OrderPage,
     RecordFailure,
@@ -163,7 +163,7 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         cancelled=cancelled,
         cancel_reason=f"WooCommerce status {status}" if cancelled else "",
         # "completed" when first seen: shipped (or handed over) outside the OMS already.
-        fulfilled_by=FULFILLED_BY_CHANNEL if status == "completed" else FULFILLED_BY_US,
+        fulfilled_by=FULFILLED_ELSEWHERE if status == "completed" else FULFILLED_BY_US,
         raw=dict(raw),
     )
 

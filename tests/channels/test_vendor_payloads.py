@@ -466,3 +466,85 @@ def test_orders_shipped_elsewhere_take_no_stock_by_default(network) -> None:
 
     assert not StockMovement.objects.filter(order_id=order.pk).exists()
     assert order.events.get(kind="fulfilled_by_channel").data["location"] == ""
+
+
+# --- Square -------------------------------------------------------------------------------------
+
+SQUARE_PAY_ORDER = "square/payOrder_lgwOlEityYPJtcuvKTVKT1pA986YY.json"
+SQUARE_CREATE_ORDER = "square/createOrder_CAISENgvlJ6jLWAzERDzjyHVybY.json"
+
+
+def test_square_pay_order_example_keeps_its_custom_amounts_by_name() -> None:
+    from channels.adapters.square.mapping import order_from_square
+
+    order = order_from_square(payload(SQUARE_PAY_ORDER)["order"], skus={})
+
+    # Neither line has a catalog_object_id: amounts rung up at the till, kept by their names.
+    assert [(ln["sku"], ln["name"], ln["quantity"], ln["unit_price"]) for ln in order.lines] == [
+        ("", "Item 1", 1, Decimal("5.00")),
+        ("", "Item 2", 2, Decimal("7.50")),
+    ]
+    assert order.total == Decimal("20.00")
+    assert (order.payment_status, order.fulfilled_by, order.store_location) == (
+        "paid",
+        "store",
+        "P3CCK6HSNDAS7",
+    )
+
+
+def test_square_create_order_example_spreads_its_order_discounts_over_the_lines() -> None:
+    from channels.adapters.square.mapping import Unreadable, order_from_square
+
+    raw = payload(SQUARE_CREATE_ORDER)["order"]
+    with pytest.raises(Unreadable, match="not a sale"):
+        order_from_square(raw, skus={})  # OPEN as published: not a sale yet
+    raw["state"] = "COMPLETED"  # the same order once paid at the till
+    order = order_from_square(
+        raw, skus={"catalog_object_id2": "STEAK-STRIP", "BEMYCSMIJL46OCDV4KYIKXIB": "STEAK-NY-L"}
+    )
+
+    # Square allocated its two ORDER-scope discounts to the lines (applied_discounts): 0.87 and
+    # 3.46 (with the LINE_ITEM dollar off) add up to the order's 4.33, the tax 5.10 on top.
+    assert [
+        (ln["sku"], ln["quantity"], ln["unit_price"], ln["discount"], ln["tax"])
+        for ln in order.lines
+    ] == [
+        ("STEAK-STRIP", 1, Decimal("15.99"), Decimal("0.87"), Decimal("1.36")),
+        ("STEAK-NY-L", 2, Decimal("22.50"), Decimal("3.46"), Decimal("3.74")),
+    ]
+    assert order.lines[1]["name"] == "New York Steak (Larger)"
+    assert order.prices_include_tax is False  # ADDITIVE
+    computed = sum(
+        ln["unit_price"] * ln["quantity"] - ln["discount"] + ln["tax"] for ln in order.lines
+    )
+    assert order.total == computed == Decimal("61.76")
+
+
+def test_a_square_tip_stays_out_of_the_compared_total() -> None:
+    from channels.adapters.square.mapping import order_from_square
+
+    raw = payload(SQUARE_PAY_ORDER)["order"]
+    raw["total_tip_money"] = {"amount": 300, "currency": "USD"}
+    raw["total_money"] = {"amount": 2300, "currency": "USD"}
+    assert order_from_square(raw, skus={}).total == Decimal("20.00")
+
+
+@pytest.mark.django_db
+def test_the_square_pay_order_example_is_captured_as_a_store_sale(network) -> None:
+    from channels.adapters.square.mapping import order_from_square
+
+    channel = network["channel"]
+    channel.location_map = {"P3CCK6HSNDAS7": "BER"}
+    channel.save()
+    record = order_from_square(payload(SQUARE_PAY_ORDER)["order"], skus={})
+    assert channel_order_upsert(channel=channel, record=record) == "created"
+    order = Order.objects.get(external_id="lgwOlEityYPJtcuvKTVKT1pA986YY")
+
+    assert order.status == "completed"
+    assert order.total == order.channel_total == Decimal("20.00")
+    assert [(ln.sku_id, ln.name, ln.quantity) for ln in order.lines.all()] == [
+        (None, "Item 1", 1),
+        (None, "Item 2", 2),
+    ]
+    assert holds(order) == set()  # handed over at the till: nothing to hold
+    assert not StockMovement.objects.filter(order_id=order.pk).exists()

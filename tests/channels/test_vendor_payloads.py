@@ -548,3 +548,19 @@ def test_the_square_pay_order_example_is_captured_as_a_store_sale(network) -> No
     ]
     assert holds(order) == set()  # handed over at the till: nothing to hold
     assert not StockMovement.objects.filter(order_id=order.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_order_with_nothing_to_ship_needs_no_address(network) -> None:
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    raw["shipping_lines"] = []  # virtual and downloadable products only: WooCommerce asks for
+    raw["shipping"] = {k: "" for k in raw["shipping"]}  # no shipping method and no address
+    raw["shipping_total"], raw["total"] = "0.00", "19.35"  # 29.35 less the 10.00 flat rate
+    (record,) = map_orders([raw], "USD").orders
+    assert record.fulfilled_by == "channel"
+    channel_order_upsert(channel=network["channel"], record=record)
+    order = Order.objects.get(external_id="727")
+
+    assert order.status == "completed"
+    assert order.total == order.channel_total == Decimal("19.35")
+    assert holds(order) == set()  # no address_incomplete, no unknown_sku: nothing to ship

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from channels.adapters.base import (
+    FULFILLED_BY_CHANNEL,
     FULFILLED_BY_US,
     FULFILLED_ELSEWHERE,
     CanonicalOrder,
@@ -110,6 +111,16 @@ def _moment(raw: Mapping[str, Any], *names: str) -> dt.datetime | None:
     return None
 
 
+def _fulfilled_by(raw: Mapping[str, Any], status: str) -> str:
+    """Nothing to ship (no shipping line and no shipping address: WooCommerce asks for neither
+    when the cart holds only virtual or downloadable products): complete on the channel, no
+    address needed. "completed" when first seen: shipped (or handed over) outside the OMS."""
+    shipping_lines = raw.get("shipping_lines")
+    if not shipping_lines and not _address(raw.get("shipping")).get("line1"):
+        return FULFILLED_BY_CHANNEL
+    return FULFILLED_ELSEWHERE if status == "completed" else FULFILLED_BY_US
+
+
 def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> CanonicalOrder:
     """One Woo order resource (REST or webhook body) as a CanonicalOrder. Raises Unreadable."""
     external_id = text_value(raw.get("id"))
@@ -162,8 +173,7 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         notes=text_value(raw.get("customer_note")),
         cancelled=cancelled,
         cancel_reason=f"WooCommerce status {status}" if cancelled else "",
-        # "completed" when first seen: shipped (or handed over) outside the OMS already.
-        fulfilled_by=FULFILLED_ELSEWHERE if status == "completed" else FULFILLED_BY_US,
+        fulfilled_by=_fulfilled_by(raw, status),
         raw=dict(raw),
     )
 

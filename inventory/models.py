@@ -289,6 +289,7 @@ class Channel(models.Model):
         "voids what is cancelled (payment service providers only).",
     )
     shipped_elsewhere_stock = models.CharField(
+        "Stock of orders already shipped on the channel",
         max_length=8,
         choices=[
             ("none", "Take none of our stock"),

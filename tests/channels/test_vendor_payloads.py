@@ -564,3 +564,22 @@ def test_a_woocommerce_order_with_nothing_to_ship_needs_no_address(network) -> N
     assert order.status == "completed"
     assert order.total == order.channel_total == Decimal("19.35")
     assert holds(order) == set()  # no address_incomplete, no unknown_sku: nothing to ship
+
+
+def test_a_gift_card_with_a_sku_stays_out_of_the_lines_too() -> None:
+    body = payload(SHOPIFY_ORDER)
+    gift = copy.deepcopy(body["line_items"][1])
+    gift.update(id="2", sku="GIFT-25", name="Gift card", requires_shipping=False, gift_card=True)
+    gift.update(tax_lines=[], discount_allocations=[])
+    gift["price_set"]["presentment_money"]["amount"] = "25.00"
+    body["line_items"].append(gift)
+    body["current_total_price_set"]["presentment_money"]["amount"] = "224.65"
+    rest = map_rest_order(body)
+    node, lines = _graphql_twin(body)
+    lines[-1]["isGiftCard"] = True
+    graphql = map_graphql_order(node, lines)
+
+    assert (
+        [ln["sku"] for ln in rest.lines] == [ln["sku"] for ln in graphql.lines] == ["IPOD2008RED"]
+    )
+    assert rest.total == graphql.total == Decimal("199.65")

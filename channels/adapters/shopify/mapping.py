@@ -187,6 +187,7 @@ def _line(
         raise Unmappable(f"line {index}: no id.")
     sku = text_value(raw.get("sku"))
     ships = raw.get("requiresShipping" if graphql else "requires_shipping") is not False
+    gift_card = raw.get("isGiftCard" if graphql else "gift_card") is True
     name = text_value(raw.get("name") or raw.get("title"))[:255]
     if not sku and not name:
         raise Unmappable(f"line {line_id}: neither a SKU nor a title.")
@@ -228,6 +229,7 @@ def _line(
         "discount": discount,
         "tax": tax,
         "ships": ships,
+        "gift_card": gift_card,
     }
 
 
@@ -236,9 +238,10 @@ def _lines(
 ) -> tuple[list[dict[str, Any]], Decimal, bool]:
     """(the lines we capture, the amount of the lines left out, whether any line ships).
 
-    A line without a SKU that needs no shipping (a gift card, a tip) is left out of an order
-    that has something to ship, and its amount out of the total we compare; an order with
-    nothing to ship keeps all its lines (it is recorded fulfilled by the channel)."""
+    A gift card (with or without a SKU: Shopify issues it, it is no stock of ours) or a line
+    without a SKU that needs no shipping (a tip) is left out of an order that has something to
+    ship, and its amount out of the total we compare; an order with nothing to ship keeps all
+    its lines (it is recorded fulfilled by the channel)."""
     if not isinstance(raw_lines, list):
         raise Unmappable("no line items.")
     lines = []
@@ -253,7 +256,7 @@ def _lines(
     if ships:
         kept = []
         for line in lines:
-            if line["ships"] or line["sku"]:
+            if (line["ships"] or line["sku"]) and not line["gift_card"]:
                 kept.append(line)
             else:
                 left_out += (
@@ -263,7 +266,7 @@ def _lines(
                 )
         lines = kept
     for line in lines:
-        del line["ships"]
+        del line["ships"], line["gift_card"]
     return lines, left_out, ships
 
 

@@ -583,3 +583,60 @@ def test_a_gift_card_with_a_sku_stays_out_of_the_lines_too() -> None:
         [ln["sku"] for ln in rest.lines] == [ln["sku"] for ln in graphql.lines] == ["IPOD2008RED"]
     )
     assert rest.total == graphql.total == Decimal("199.65")
+
+
+@pytest.mark.django_db
+def test_the_shopify_example_end_to_end_through_signed_webhooks(client, network) -> None:
+    """orders/create as placed, then Shopify's own orders/updated after its refund, posted
+    signed to the webhook endpoint and processed from the inbox."""
+    import base64
+    import hashlib
+    import hmac
+
+    from channels.services import channel_set_credentials
+    from oms.inbox import inbox_process
+    from oms.models import InboundWebhook
+    from returns.models import Refund
+    from tests.fulfilment.conftest import put
+
+    channel = network["channel"]
+    channel_set_credentials(
+        channel=channel,
+        credentials={"shop": "example.myshopify.com", "access_token": "t", "webhook_secret": "s"},
+    )
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+
+    def deliver(body: dict[str, Any], topic: str, delivery: str) -> None:
+        raw = json.dumps(body).encode()
+        signature = base64.b64encode(hmac.new(b"s", raw, hashlib.sha256).digest()).decode()
+        response = client.post(
+            f"/webhooks/channels/{channel.code}/",
+            raw,
+            content_type="application/json",
+            HTTP_X_SHOPIFY_HMAC_SHA256=signature,
+            HTTP_X_SHOPIFY_TOPIC=topic,
+            HTTP_X_SHOPIFY_WEBHOOK_ID=delivery,
+        )
+        assert response.status_code == 200
+        inbox_process(inbox_id=InboundWebhook.objects.get(delivery_id=delivery).pk)
+
+    deliver(_as_placed(refunded), "orders/create", "d-1")
+    order = Order.objects.get(external_id="450789469")
+    assert (order.status, order.total, order.channel_total) == (
+        "allocated",
+        Decimal("598.94"),
+        Decimal("598.94"),
+    )
+
+    deliver(refunded, "orders/updated", "d-2")
+    order.refresh_from_db()
+    assert order.payment_status == "partially_refunded"
+    assert sorted(order.lines.values_list("sku_code", "quantity_cancelled")) == [
+        ("A", 1),
+        ("B", 0),
+        ("C", 1),
+    ]
+    assert holds(order) == set()
+    assert not Refund.objects.filter(order=order).exists()

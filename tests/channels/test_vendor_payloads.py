@@ -640,3 +640,24 @@ def test_the_shopify_example_end_to_end_through_signed_webhooks(client, network)
     ]
     assert holds(order) == set()
     assert not Refund.objects.filter(order=order).exists()
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_order_discount_fee_is_spread_over_the_lines(network) -> None:
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    before = map_orders([copy.deepcopy(raw)], "USD").orders[0]
+    raw["fee_lines"] = [
+        {"id": 9, "name": "Loyalty discount", "total": "-5.00", "total_tax": "0.00"}
+    ]
+    raw["total"] = "24.35"  # 29.35 less the 5.00 fee
+    (record,) = map_orders([raw], "USD").orders
+
+    pairs = zip(record.lines, before.lines, strict=True)
+    discounts = [ln["discount"] - old["discount"] for ln, old in pairs]
+    assert sum(discounts) == Decimal("5.00")  # split by the lines' value, no cent lost
+    computed = sum(
+        ln["unit_price"] * ln["quantity"] - ln["discount"] + ln["tax"] for ln in record.lines
+    ) + Decimal(record.shipping_price)
+    assert record.total == computed == Decimal("24.35")
+    channel_order_upsert(channel=network["channel"], record=record)
+    assert holds(Order.objects.get(external_id="727")) == {"unknown_sku"}  # no totals mismatch

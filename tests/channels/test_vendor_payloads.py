@@ -661,3 +661,29 @@ def test_a_woocommerce_order_discount_fee_is_spread_over_the_lines(network) -> N
     assert record.total == computed == Decimal("24.35")
     channel_order_upsert(channel=network["channel"], record=record)
     assert holds(Order.objects.get(external_id="727")) == {"unknown_sku"}  # no totals mismatch
+
+
+# --- eBay (hand-written: no vendor-published example was found, see SOURCES.md) ----------------
+
+
+@pytest.mark.django_db
+def test_an_ebay_order_fulfilled_before_the_first_sync_is_never_shipped_again(network) -> None:
+    from channels.adapters.ebay.mapping import map_order
+    from tests.channels.adapters import ebay_payloads
+
+    raw = ebay_payloads.ebay_order("04-77777-88888")
+    raw["orderFulfillmentStatus"] = "FULFILLED"  # two parcels sent from eBay's Seller Hub
+    raw["fulfillmentHrefs"] = [
+        "https://api.ebay.com/sell/fulfillment/v1/order/04-77777-88888/shipping_fulfillment/1",
+        "https://api.ebay.com/sell/fulfillment/v1/order/04-77777-88888/shipping_fulfillment/2",
+    ]
+    # eBay masks an old order's ship-to: nothing of it is needed any more.
+    raw["fulfillmentStartInstructions"][0]["shippingStep"]["shipTo"] = {"fullName": "A. B."}
+    record = map_order(raw, default_currency="USD")
+    assert record.fulfilled_by == "elsewhere"
+    channel_order_upsert(channel=network["channel"], record=record)
+    order = Order.objects.get(external_id="04-77777-88888")
+
+    assert order.status == "completed"
+    assert holds(order) == set()  # no address_incomplete for the masked address
+    assert not Shipment.objects.filter(order=order).exists()

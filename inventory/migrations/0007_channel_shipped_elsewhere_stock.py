@@ -4,19 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0006_channel_payment_provider'),
+        ("inventory", "0006_channel_payment_provider"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='shipped_elsewhere_stock',
-            field=models.CharField(choices=[('none', 'Take none of our stock'), ('take', 'Take the units from the location they left')], db_default='none', default='none', help_text="An order already shipped on the channel when first imported is recorded as fulfilled outside the OMS, never shipped again. Its units come out of our stock only with “take”: from the location the channel names (through the location map), else the channel's only location.", max_length=8, verbose_name='Stock of orders already shipped on the channel'),
+            model_name="channel",
+            name="shipped_elsewhere_stock",
+            field=models.CharField(
+                choices=[
+                    ("none", "Take none of our stock"),
+                    ("take", "Take the units from the location they left"),
+                ],
+                db_default="none",
+                default="none",
+                help_text="An order already shipped on the channel when first imported is recorded as fulfilled outside the OMS, never shipped again. Its units come out of our stock only with “take”: from the location the channel names (through the location map), else the channel's only location.",
+                max_length=8,
+                verbose_name="Stock of orders already shipped on the channel",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.CheckConstraint(condition=models.Q(('shipped_elsewhere_stock__in', ['none', 'take'])), name='channel_shipped_elsewhere_stock_valid'),
+            model_name="channel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shipped_elsewhere_stock__in", ["none", "take"])),
+                name="channel_shipped_elsewhere_stock_valid",
+            ),
         ),
     ]

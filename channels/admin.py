@@ -151,6 +151,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
                 "fields": [
                     "sync_interval_minutes",
                     "sync_overlap_minutes",
+                    "shipped_elsewhere_stock",
                     "sync_cursor",
                     "sync_next_at",
                     "sync_lease_until",

@@ -45,6 +45,15 @@ def _updated(story: Story, data: Mapping[str, Any]) -> SafeString:
     )
 
 
+@timeline_sentence("channel_refunded_shipped_units")
+def _refunded_after_shipment(story: Story, data: Mapping[str, Any]) -> SafeString:
+    return format_html(
+        "The channel refunded or removed {} after they shipped (the shopper keeps them; a return"
+        " brings them back).",
+        story.units(data.get("lines") or [], at=False),
+    )
+
+
 @timeline_sentence("channel_address_change_ignored")
 def _address_ignored(story: Story, data: Mapping[str, Any]) -> SafeString:
     after = ", ".join(address_lines(data.get("after") or {})) or "an empty address"

@@ -288,6 +288,20 @@ class Channel(models.Model):
         help_text="Orders arrive authorised; the OMS captures what ships when it ships and "
         "voids what is cancelled (payment service providers only).",
     )
+    shipped_elsewhere_stock = models.CharField(
+        "Stock of orders already shipped on the channel",
+        max_length=8,
+        choices=[
+            ("none", "Take none of our stock"),
+            ("take", "Take the units from the location they left"),
+        ],
+        default="none",
+        db_default="none",
+        help_text="An order already shipped on the channel when first imported is recorded as "
+        "fulfilled outside the OMS, never shipped again. Its units come out of our stock only "
+        "with “take”: from the location the channel names (through the location map), else "
+        "the channel's only location.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -311,6 +325,10 @@ class Channel(models.Model):
             models.CheckConstraint(
                 condition=Q(payment_provider__in=PaymentProvider.values),
                 name="channel_payment_provider_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipped_elsewhere_stock__in=["none", "take"]),
+                name="channel_shipped_elsewhere_stock_valid",
             ),
         ]
 

@@ -54,6 +54,9 @@ class OrderCancelled:
     line_quantities: tuple[tuple[int, int], ...]
     full: bool
     reason: str
+    #: False when whoever cancelled them paid them back already (a channel's own refund):
+    #: no refund of ours follows.
+    refund: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,12 @@ from returns.services.refunds import CANCEL_REFUND_STATUSES
 def refund_on_order_cancelled(event: OrderCancelled) -> None:
     """Cancelling a paid order uses the same refund service: once the cancellation commits,
     a task refunds the cancelled units' value (keyed by the cancellation, read here inside its
-    transaction, so the same event delivered twice is one refund)."""
+    transaction, so the same event delivered twice is one refund). Units paid back already
+    (refunded on the channel: `event.refund` False) are not refunded again."""
     from returns.services import cancellation_key
 
+    if not event.refund:
+        return
     paid = Order.objects.filter(
         pk=event.order_id, payment_status__in=CANCEL_REFUND_STATUSES
     ).exists()

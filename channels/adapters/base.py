@@ -51,6 +51,11 @@ class NotSupported(PermanentError):
 FULFILLED_BY_US = ""  # we ship it: routed, reserved, picked like any order
 FULFILLED_BY_CHANNEL = "channel"  # e.g. Amazon FBA (AFN): already shipped, consumes none of ours
 FULFILLED_BY_STORE = "store"  # a POS sale: handed over in the store, decrements the store's stock
+#: Shipped by the merchant outside the OMS before we first saw it (Amazon SHIPPED, eBay
+#: FULFILLED, Shopify fulfilled, WooCommerce completed): never routed nor reserved; its units
+#: are taken from one of our locations or not at all, per the channel's connector setting
+#: `shipped_elsewhere_stock` (channels.services.sync.shipped_elsewhere_location).
+FULFILLED_ELSEWHERE = "elsewhere"
 
 
 @dataclass

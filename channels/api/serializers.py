@@ -44,6 +44,7 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "exchange_timing",
             "payment_provider",
             "capture_on_shipment",
+            "shipped_elsewhere_stock",
             "created_at",
             "updated_at",
         ]
@@ -86,6 +87,12 @@ class ChannelInputSerializer(InputSerializer):
         help_text="Who pays refunds back: the channel, Stripe, or staff by hand (manual).",
     )
     capture_on_shipment = serializers.BooleanField(required=False)
+    shipped_elsewhere_stock = serializers.ChoiceField(
+        choices=["none", "take"],
+        required=False,
+        help_text="Orders already shipped on the channel when first imported: take their units "
+        "from the location they left (take) or none of our stock (none).",
+    )
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=10000),
         required=False,

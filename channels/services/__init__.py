@@ -39,6 +39,7 @@ CHANNEL_UPDATABLE = (
     "exchange_timing",
     "payment_provider",
     "capture_on_shipment",
+    "shipped_elsewhere_stock",
 )
 #: Settings a channel may be created with besides its identity (all have defaults).
 CHANNEL_SETTINGS = CHANNEL_UPDATABLE[5:]

@@ -10,7 +10,12 @@ Invariants:
   its unique constraint); a known one is compared by fingerprint, so a replay changes nothing;
   channel-side changes are applied through the orders services (a cancellation cancels the
   order if nothing shipped, else holds it for customer care; an address change before picking
-  re-routes; a payment status only moves forward);
+  re-routes; a payment status only moves forward; units the channel refunded or removed are
+  cancelled here without a refund of ours: the channel paid them back);
+- an order already shipped on the channel when first seen (FULFILLED_ELSEWHERE) is recorded
+  complete, never routed, reserved or pushed; its units leave our stock only when the channel's
+  `shipped_elsewhere_stock` is "take" (shipped_elsewhere_location); later versions of it never
+  ship it again;
 - the cursor only moves past what was stored: it is written after each page, to the latest
   change of that page's orders; a failed page leaves it where it was; each run starts an overlap
   window before the cursor, so a change the channel wrote late is still seen;
@@ -35,6 +40,7 @@ from django.utils import timezone
 from channels.adapters import adapter_class
 from channels.adapters.base import (
     FULFILLED_BY_STORE,
+    FULFILLED_ELSEWHERE,
     AdapterContext,
     CanonicalOrder,
     ChannelAdapter,
@@ -503,6 +509,20 @@ def _store_location(channel: Channel, record: CanonicalOrder) -> Location:
     return location
 
 
+def shipped_elsewhere_location(channel: Channel, record: CanonicalOrder) -> Location | None:
+    """Where the units of an order shipped outside the OMS (FULFILLED_ELSEWHERE) are taken
+    from: nowhere unless the channel's `shipped_elsewhere_stock` is "take"; then the location
+    the record names (mapped through the channel's location map), else the channel's only
+    active location; None (no stock taken, said on the order) when neither is known."""
+    if channel.shipped_elsewhere_stock != "take":
+        return None
+    if record.store_location:
+        code = (channel.location_map or {}).get(record.store_location, record.store_location)
+        return Location.objects.filter(code=code, is_active=True).first()
+    locations = list(channel.locations.filter(is_active=True)[:2])
+    return locations[0] if len(locations) == 1 else None
+
+
 def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
     """Capture a new channel order or apply the channel's changes to a known one.
 
@@ -517,7 +537,11 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
         return "unchanged"  # cancelled before we ever saw it, with nothing left on it
     if existing is None:
         store = (
-            _store_location(channel, record) if record.fulfilled_by == FULFILLED_BY_STORE else None
+            _store_location(channel, record)
+            if record.fulfilled_by == FULFILLED_BY_STORE
+            else shipped_elsewhere_location(channel, record)
+            if record.fulfilled_by == FULFILLED_ELSEWHERE
+            else None
         )
         with transaction.atomic():
             result = order_capture(
@@ -593,6 +617,10 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
             )
         changed = True
         order.refresh_from_db()
+    live = not record.cancelled and order.status != OrderStatus.CANCELLED
+    if live and _quantities_apply(order, lines, channel, record, actor):
+        changed = True
+        order.refresh_from_db()
     new_rank = PAYMENT_RANK.get(record.payment_status, -1)
     if new_rank > PAYMENT_RANK.get(order.payment_status, -1):
         order_payment_status_set(order=order, status=record.payment_status, actor=actor)
@@ -655,3 +683,59 @@ def _differences(order: Order, lines: list[Any], record: CanonicalOrder) -> list
     if record.external_number and record.external_number != order.external_number:
         found.append("number")
     return found
+
+
+#: The timeline event of units the channel refunded or removed after we shipped them.
+REFUNDED_AFTER_SHIPMENT = "channel_refunded_shipped_units"
+
+
+def _quantities_apply(
+    order: Order, lines: list[Any], channel: Channel, record: CanonicalOrder, actor: str
+) -> bool:
+    """Units the channel no longer shows on the order (refunded or removed by an edit: Shopify's
+    current quantities; an Amazon item cancelled down to none) leave ours too: what is not
+    shipped yet is cancelled (its reservation released, nothing pushed back to the channel and
+    no refund of ours: the channel paid it back); what shipped already is recorded once on the
+    timeline (the units are the shopper's, a return brings them back). A line the record does
+    not name by id, or quantities the channel raised, change nothing. True when anything did."""
+    wanted: dict[str, int] = {}
+    for line in record.lines:
+        key = str(line.get("external_line_id") or "")
+        if not key:
+            return False  # lines we cannot match: nothing to compare
+        wanted[key] = wanted.get(key, 0) + int(line.get("quantity") or 0)
+    cancel: list[tuple[int, int]] = []
+    shipped: list[dict[str, Any]] = []
+    recorded = _refunded_after_shipment(order)
+    for line in lines:
+        if not line.external_line_id:
+            continue
+        gone = line.quantity - line.quantity_cancelled - wanted.get(line.external_line_id, 0)
+        if gone <= 0:
+            continue
+        from_open = min(gone, line.quantity_open)
+        if from_open:
+            cancel.append((line.pk, from_open))
+        after = gone - from_open - recorded.get(line.pk, 0)
+        if after > 0:
+            shipped.append({"line": line.pk, "sku": line.sku_code, "quantity": after})
+    if cancel:
+        order_cancel(
+            order=order,
+            lines=cancel,
+            reason=f"{CHANNEL_CANCEL_PREFIX}: refunded or removed on {channel.code}",
+            actor=actor,
+            refund=False,
+        )
+    if shipped:
+        order_event_add(order=order, kind=REFUNDED_AFTER_SHIPMENT, actor=actor, lines=shipped)
+    return bool(cancel or shipped)
+
+
+def _refunded_after_shipment(order: Order) -> dict[int, int]:
+    """Shipped units of each line the channel's refunds were recorded for already."""
+    seen: dict[int, int] = {}
+    for data in order.events.filter(kind=REFUNDED_AFTER_SHIPMENT).values_list("data", flat=True):
+        for item in (data or {}).get("lines") or []:
+            seen[int(item["line"])] = seen.get(int(item["line"]), 0) + int(item["quantity"])
+    return seen

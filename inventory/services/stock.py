@@ -887,8 +887,10 @@ def stock_sell_in_store(
     sales: Sequence[tuple[Sku, int, int]],
     order_id: int,
     actor: str = "system",
+    reason: str = "sold in store",
 ) -> dict[str, int]:
-    """Units sold over the counter of a store (a POS sale): they already left the shelf.
+    """Units sold over the counter of a store (a POS sale), or shipped from a location outside
+    the OMS (`reason` says which): they already left the shelf.
 
     `sales` holds (sku, quantity, order line id). The levels are locked in one query in primary
     key order (the house lock order), and units are taken from on hand without touching what
@@ -921,7 +923,7 @@ def stock_sell_in_store(
                     kind=MovementKind.SHIPMENT,
                     on_hand=-taken,
                     actor=actor,
-                    reason="sold in store",
+                    reason=reason,
                     order_id=order_id,
                     order_line_id=order_line_id,
                 )

@@ -342,7 +342,30 @@ def _sold_in_store(story: Story, data: Mapping[str, Any]) -> SafeString:
 
 @timeline_sentence("fulfilled_by_channel")
 def _fulfilled_by_channel(story: Story, data: Mapping[str, Any]) -> SafeString:
-    return mark_safe("Fulfilled by the channel: nothing to ship from our locations.")
+    if not data.get("shipped_elsewhere"):
+        return mark_safe("Fulfilled by the channel: nothing to ship from our locations.")
+    taken = (
+        format_html("its units taken from {}", story.location(data["location"]))
+        if data.get("location")
+        else mark_safe("none of our stock taken")
+    )
+    missing = data.get("not_in_ledger") or {}
+    short = (
+        format_html(
+            "; not in the stock ledger there: {}",
+            join(
+                [
+                    format_html("{} \N{MULTIPLICATION SIGN} {}", sku, n)
+                    for sku, n in sorted(missing.items())
+                ]
+            ),
+        )
+        if isinstance(missing, Mapping) and missing
+        else ""
+    )
+    return format_html(
+        "Already shipped on the channel when imported: never shipped here, {}{}.", taken, short
+    )
 
 
 @timeline_sentence("exchange_for_return", "exchange_order_created")

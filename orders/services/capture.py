@@ -68,8 +68,9 @@ PAYMENT_OK_AT_CAPTURE = PAYMENT_OK_TO_SHIP | {PaymentStatus.PARTIALLY_REFUNDED}
 #: Converts an order's total into the base currency (queue fx), once per order.
 CONVERT_TASK = "orders.order_convert_total"
 #: order_capture's fulfilled_by: "" we ship it; "channel" the channel did (Amazon FBA);
-#: "store" handed over in a store (POS).
-FULFILLED_BY = ("", "channel", "store")
+#: "store" handed over in a store (POS); "elsewhere" the merchant shipped it outside the OMS
+#: before it reached us (its units taken from `store_location` when one is given).
+FULFILLED_BY = ("", "channel", "store", "elsewhere")
 
 
 @dataclass(frozen=True)
@@ -396,11 +397,13 @@ def order_capture(
 ) -> CaptureResult:
     """Capture a channel order once. Returns the order and whether this call created it.
 
-    `fulfilled_by` "channel" (e.g. Amazon FBA) or "store" (a POS sale, handed over at
-    `store_location`, whose stock it takes) records an order that is already complete: it is
-    never routed. Raises ValidationFailed (unknown channel, unreadable payload: nothing is
-    written), ChannelInactive (a new order for an inactive channel; an order the channel
-    already has is returned as for an active one).
+    `fulfilled_by` "channel" (e.g. Amazon FBA), "store" (a POS sale, handed over at
+    `store_location`, whose stock it takes) or "elsewhere" (shipped by the merchant outside the
+    OMS before it reached us: its units are taken from `store_location` if one is given, else
+    from nowhere) records an order that is already complete: it is never routed. Raises
+    ValidationFailed (unknown channel, unreadable payload: nothing is written), ChannelInactive
+    (a new order for an inactive channel; an order the channel already has is returned as for
+    an active one).
     """
     payload = _Payload(
         channel=channel,
@@ -815,7 +818,8 @@ def _record_fulfilled(
     """An order that is complete when it reaches us: recorded, never routed or held.
 
     A store sale takes its units from the store's stock (a shortfall flags the level for a
-    count and is noted on the order); a channel-fulfilled order moves none of our stock.
+    count and is noted on the order), as does an order shipped elsewhere when it names the
+    location it left from; a channel-fulfilled order moves none of our stock.
     """
     from inventory.services import stock_sell_in_store
 
@@ -830,16 +834,14 @@ def _record_fulfilled(
         currency=order.currency,
         fulfilled_by=fulfilled_by,
     )
+    sales = [
+        (line.sku, line.quantity, line.pk)
+        for line in lines
+        if line.sku is not None and line.sku.track_inventory
+    ]
     if fulfilled_by == "store":
         shortfalls = stock_sell_in_store(
-            location=store,
-            sales=[
-                (line.sku, line.quantity, line.pk)
-                for line in lines
-                if line.sku is not None and line.sku.track_inventory
-            ],
-            order_id=order.pk,
-            actor=actor,
+            location=store, sales=sales, order_id=order.pk, actor=actor
         )
         order_event_add(
             order=order,
@@ -848,6 +850,21 @@ def _record_fulfilled(
             location=store.code,
             not_in_ledger=shortfalls,
         )
+    elif fulfilled_by == "elsewhere":
+        # The same event kind as a channel's fulfilment: nothing of it is ours to ship, cancel
+        # or push; `shipped_elsewhere` tells the two apart, `location` where its units came from.
+        details: dict[str, Any] = {"shipped_elsewhere": True, "location": ""}
+        if store is not None and sales:
+            details["not_in_ledger"] = stock_sell_in_store(
+                location=store,
+                sales=sales,
+                order_id=order.pk,
+                actor=actor,
+                reason="shipped outside the OMS",
+            )
+        if store is not None:
+            details["location"] = store.code
+        order_event_add(order=order, kind="fulfilled_by_channel", actor=actor, **details)
     else:
         order_event_add(order=order, kind="fulfilled_by_channel", actor=actor)
 

@@ -199,13 +199,15 @@ def order_cancel(
     lines: Sequence[tuple[int, int]] | None = None,
     reason: str = "",
     actor: str = "system",
+    refund: bool = True,
 ) -> Order:
     """Cancel given (line id, quantity) pairs, or everything not yet shipped.
 
     Releases the cancelled units' reservations, records the events and publishes
-    OrderCancelled (refunds and the channel react to it). Replaying a full cancel of a
-    cancelled order is a no-op. Raises ValidationFailed (unknown line, bad quantity),
-    InvalidTransition (nothing left to cancel: everything shipped).
+    OrderCancelled (refunds and the channel react to it; `refund` False: the units were paid
+    back already, e.g. refunded on the channel, so no refund of ours follows). Replaying a full
+    cancel of a cancelled order is a no-op. Raises ValidationFailed (unknown line, bad
+    quantity), InvalidTransition (nothing left to cancel: everything shipped).
     """
     order = _lock(order)
     if order.status == OrderStatus.CANCELLED and lines is None:
@@ -266,7 +268,13 @@ def order_cancel(
         # Nothing is left to hold: a cancelled order leaves the hold queue.
         order_release(order=order, note="order cancelled", actor=actor)
     events.publish(
-        OrderCancelled(order_id=order.pk, line_quantities=tuple(wanted), full=full, reason=reason)
+        OrderCancelled(
+            order_id=order.pk,
+            line_quantities=tuple(wanted),
+            full=full,
+            reason=reason,
+            refund=refund,
+        )
     )
     return order
 

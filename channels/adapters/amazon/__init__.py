@@ -23,6 +23,7 @@ Invariants:
   address even if one is sent (such orders must not be routed: capture holds them); UNSHIPPED,
   PARTIALLY_SHIPPED, SHIPPED -> "paid"; CANCELLED -> cancelled (payment "voided", reason from the
   items' cancellation); `fulfillment.fulfilledBy` AMAZON (FBA, v0's AFN) -> FULFILLED_BY_CHANNEL;
+  SHIPPED by the merchant when first seen -> FULFILLED_ELSEWHERE (shipped outside the OMS);
 - a record that cannot be mapped is a RecordFailure with its reason; an answer that is not a JSON
   object with an `orders` list raises PermanentError;
 - stock: one Listings Items `PATCH /listings/2021-08-01/items/{sellerId}/{sku}` per SKU replacing

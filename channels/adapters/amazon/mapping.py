@@ -19,6 +19,7 @@ from channels.adapters.amazon.api import (
 from channels.adapters.base import (
     FULFILLED_BY_CHANNEL,
     FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
     AdapterContext,
     CanonicalOrder,
     OrderPage,
@@ -281,12 +282,13 @@ class AmazonMapping:
         delivery = recipient.get("deliveryAddress") if isinstance(recipient, dict) else None
         # A PENDING order must not be routed: no address, even if Amazon sent one.
         address = {} if payment_status == "pending" else _address(delivery)
-        # Amazon ships it (FBA), or the seller shipped it before we first saw it (SHIPPED):
-        # either way it is not ours to ship.
+        # Amazon ships it (FBA: from Amazon's stock), or the seller shipped it before we first
+        # saw it (SHIPPED: from the seller's stock, outside the OMS): not ours to ship.
         fulfilled_by = (
             FULFILLED_BY_CHANNEL
             if text_value(fulfillment.get("fulfilledBy")).upper() == "AMAZON"
-            or text_value(fulfillment.get("fulfillmentStatus")).upper() == SHIPPED_STATUS
+            else FULFILLED_ELSEWHERE
+            if text_value(fulfillment.get("fulfillmentStatus")).upper() == SHIPPED_STATUS
             else FULFILLED_BY_US
         )
         notes = "\n".join(f"Gift message: {message}" for message in gifts)

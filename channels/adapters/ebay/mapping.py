@@ -11,7 +11,12 @@ from typing import Any
 
 from moneyed import CURRENCIES
 
-from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
+from channels.adapters.base import (
+    FULFILLED_BY_CHANNEL,
+    FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
+    CanonicalOrder,
+)
 from channels.adapters.ebay.api import PAYMENT_STATUSES
 from oms.money import money_quantum, round_money_read, unit_and_discount
 from oms.vendor_http import parse_datetime
@@ -250,11 +255,13 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
         cancelled=cancelled,
         cancel_reason=cancel_reason,
         # Orders eBay's own fulfilment programme ships consume none of our stock; an order
-        # FULFILLED when first seen was shipped outside the OMS (never ours to ship again).
+        # FULFILLED when first seen was shipped by the seller outside the OMS (never ours to
+        # ship again; its stock per the channel's setting).
         fulfilled_by=(
             FULFILLED_BY_CHANNEL
             if program.get("fulfillmentProgram")
-            or text_value(order.get("orderFulfillmentStatus")).upper() == "FULFILLED"
+            else FULFILLED_ELSEWHERE
+            if text_value(order.get("orderFulfillmentStatus")).upper() == "FULFILLED"
             else FULFILLED_BY_US
         ),
         raw=order,

@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from channels.adapters.base import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, CanonicalOrder
+from channels.adapters.base import (
+    FULFILLED_BY_CHANNEL,
+    FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
+    CanonicalOrder,
+)
 from oms.money import allocate, is_currency
 from oms.vendor_http import parse_datetime
 
@@ -182,6 +187,7 @@ def _line(
         raise Unmappable(f"line {index}: no id.")
     sku = text_value(raw.get("sku"))
     ships = raw.get("requiresShipping" if graphql else "requires_shipping") is not False
+    gift_card = raw.get("isGiftCard" if graphql else "gift_card") is True
     name = text_value(raw.get("name") or raw.get("title"))[:255]
     if not sku and not name:
         raise Unmappable(f"line {line_id}: neither a SKU nor a title.")
@@ -223,6 +229,7 @@ def _line(
         "discount": discount,
         "tax": tax,
         "ships": ships,
+        "gift_card": gift_card,
     }
 
 
@@ -231,9 +238,10 @@ def _lines(
 ) -> tuple[list[dict[str, Any]], Decimal, bool]:
     """(the lines we capture, the amount of the lines left out, whether any line ships).
 
-    A line without a SKU that needs no shipping (a gift card, a tip) is left out of an order
-    that has something to ship, and its amount out of the total we compare; an order with
-    nothing to ship keeps all its lines (it is recorded fulfilled by the channel)."""
+    A gift card (with or without a SKU: Shopify issues it, it is no stock of ours) or a line
+    without a SKU that needs no shipping (a tip) is left out of an order that has something to
+    ship, and its amount out of the total we compare; an order with nothing to ship keeps all
+    its lines (it is recorded fulfilled by the channel)."""
     if not isinstance(raw_lines, list):
         raise Unmappable("no line items.")
     lines = []
@@ -248,7 +256,7 @@ def _lines(
     if ships:
         kept = []
         for line in lines:
-            if line["ships"] or line["sku"]:
+            if (line["ships"] or line["sku"]) and not line["gift_card"]:
                 kept.append(line)
             else:
                 left_out += (
@@ -258,16 +266,28 @@ def _lines(
                 )
         lines = kept
     for line in lines:
-        del line["ships"]
+        del line["ships"], line["gift_card"]
     return lines, left_out, ships
 
 
 def _fulfilled_by(status: Any, ships: bool) -> str:
-    """Fulfilled by the channel when Shopify shows it fulfilled (shipped before we saw it,
-    or fulfilled in Shopify's admin) or when nothing on it needs shipping."""
-    if not ships or text_value(status).upper() == "FULFILLED":
+    """Nothing on it needs shipping (digital goods, gift cards): complete on the channel, no
+    address needed, none of our stock. Shown fulfilled by Shopify (shipped before we saw it,
+    or fulfilled in Shopify's admin): shipped outside the OMS."""
+    if not ships:
         return FULFILLED_BY_CHANNEL
+    if text_value(status).upper() == "FULFILLED":
+        return FULFILLED_ELSEWHERE
     return FULFILLED_BY_US
+
+
+def _fulfilled_from(fulfillments: Any) -> str:
+    """The Shopify location id the order's first fulfilment left from ("" when none): where an
+    order shipped before we saw it takes its stock (channels.services.sync)."""
+    for fulfillment in fulfillments if isinstance(fulfillments, list) else []:
+        if isinstance(fulfillment, dict) and legacy_id(fulfillment.get("location_id")):
+            return legacy_id(fulfillment.get("location_id"))
+    return ""
 
 
 def _compared_total(
@@ -403,5 +423,6 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         cancelled=cancelled,
         cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(body.get("fulfillment_status"), ships),
+        store_location=_fulfilled_from(body.get("fulfillments")),
         raw=dict(body),
     )

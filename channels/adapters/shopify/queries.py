@@ -20,7 +20,7 @@ _MONEY = "presentmentMoney { amount currencyCode }"
 _ADDRESS = "name address1 address2 city provinceCode zip countryCodeV2 phone latitude longitude"
 _LINE_FIELDS = f"""
 fragment OmsLineItem on LineItem {{
-  id sku name quantity currentQuantity requiresShipping
+  id sku name quantity currentQuantity requiresShipping isGiftCard
   originalUnitPriceSet {{ {_MONEY} }}
   totalDiscountSet {{ {_MONEY} }}
   discountAllocations {{ allocatedAmountSet {{ {_MONEY} }} }}

@@ -140,8 +140,12 @@ def order_from_square(
         isinstance(t, dict) and t.get("type") == "INCLUSIVE"
         for t in (taxes if isinstance(taxes, list) else [])
     )
+    # A tip is the staff's, on no line: it stays out of the total we compare.
+    tip = money.minor(raw.get("total_tip_money"), "total_tip_money")
     total = (
-        money.major(money.minor(total_money, "total_money")) if total_money is not None else None
+        money.major(money.minor(total_money, "total_money") - tip)
+        if total_money is not None
+        else None
     )
     return CanonicalOrder(
         external_id=external_id,

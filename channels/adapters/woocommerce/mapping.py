@@ -13,12 +13,13 @@ from typing import Any
 from channels.adapters.base import (
     FULFILLED_BY_CHANNEL,
     FULFILLED_BY_US,
+    FULFILLED_ELSEWHERE,
     CanonicalOrder,
     OrderPage,
     RecordFailure,
 )
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
-from oms.money import currency_exponent, unit_and_discount
+from oms.money import allocate, currency_exponent, round_money, unit_and_discount
 from oms.vendor_http import parse_datetime
 
 
@@ -102,12 +103,53 @@ def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, A
     }
 
 
+def _order_discounts_spread(
+    fee_lines: Any, lines: list[dict[str, Any]], *, currency: str, with_tax: bool
+) -> None:
+    """A negative fee line is an order-level discount (WooCommerce adds one so, and so do
+    discount plugins): its amount is spread over the lines by their value as discount, its tax
+    over their tax (oms.money.allocate: no cent lost), so the lines add up to the order's total.
+    A positive fee is no line of ours: the totals then disagree and the order is held for it."""
+    amount = tax = Decimal(0)
+    for index, fee in enumerate(fee_lines if isinstance(fee_lines, list) else []):
+        if not isinstance(fee, dict):
+            raise Unreadable(f"fee_lines[{index}] is not an object")
+        total = _amount(fee.get("total"), f"fee_lines[{index}].total")
+        if total < 0:
+            amount -= total
+            tax -= min(Decimal(0), _amount(fee.get("total_tax"), f"fee_lines[{index}].total_tax"))
+    amount, tax = round_money(amount, currency), round_money(tax, currency)
+    if not amount or not lines:
+        return
+    taxes = [line["tax"] for line in lines]
+    if tax > sum(taxes):
+        raise Unreadable(f"fee_lines: a tax refund of {tax} above the lines' tax")
+    values = [line["unit_price"] * line["quantity"] - line["discount"] for line in lines]
+    off = allocate(amount + (tax if with_tax else Decimal(0)), values, currency)
+    if any(part > value for part, value in zip(off, values, strict=True)):
+        raise Unreadable(f"fee_lines: a discount of {amount} above the lines' value")
+    tax_off = allocate(tax, taxes, currency) if tax else [Decimal(0)] * len(lines)
+    for line, part, tax_part in zip(lines, off, tax_off, strict=True):
+        line["discount"] += part
+        line["tax"] -= tax_part
+
+
 def _moment(raw: Mapping[str, Any], *names: str) -> dt.datetime | None:
     for name in names:
         moment = parse_datetime(raw.get(name))
         if moment is not None:
             return moment
     return None
+
+
+def _fulfilled_by(raw: Mapping[str, Any], status: str) -> str:
+    """Nothing to ship (no shipping line and no shipping address: WooCommerce asks for neither
+    when the cart holds only virtual or downloadable products): complete on the channel, no
+    address needed. "completed" when first seen: shipped (or handed over) outside the OMS."""
+    shipping_lines = raw.get("shipping_lines")
+    if not shipping_lines and not _address(raw.get("shipping")).get("line1"):
+        return FULFILLED_BY_CHANNEL
+    return FULFILLED_ELSEWHERE if status == "completed" else FULFILLED_BY_US
 
 
 def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> CanonicalOrder:
@@ -133,6 +175,7 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
     if not isinstance(items, list) or not items:
         raise Unreadable("the order has no line_items")
     lines = [_line(item, i, with_tax=with_tax, exponent=exponent) for i, item in enumerate(items)]
+    _order_discounts_spread(raw.get("fee_lines"), lines, currency=currency, with_tax=with_tax)
     shipping = _amount(raw.get("shipping_total"), "shipping_total") + _amount(
         raw.get("shipping_tax"), "shipping_tax"
     )
@@ -162,8 +205,7 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         notes=text_value(raw.get("customer_note")),
         cancelled=cancelled,
         cancel_reason=f"WooCommerce status {status}" if cancelled else "",
-        # "completed" when first seen: shipped (or handed over) outside the OMS already.
-        fulfilled_by=FULFILLED_BY_CHANNEL if status == "completed" else FULFILLED_BY_US,
+        fulfilled_by=_fulfilled_by(raw, status),
         raw=dict(raw),
     )
 

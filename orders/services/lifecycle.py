@@ -192,6 +192,39 @@ def order_release(
     return order
 
 
+def _cancel_quantities(
+    order: Order, order_lines: Mapping[int, OrderLine], lines: Sequence[tuple[int, int]] | None
+) -> list[tuple[int, int]]:
+    """The (line id, quantity) pairs to cancel: everything open when `lines` is None, else the
+    pairs asked, checked. Raises InvalidTransition, ValidationFailed (see order_cancel)."""
+    if lines is None:
+        wanted = [(pk, ln.quantity_open) for pk, ln in order_lines.items() if ln.quantity_open]
+        if not wanted:
+            raise InvalidTransition(
+                f"Order {order.number} is {order.status}: nothing is left to cancel."
+            )
+        return wanted
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        raise InvalidTransition(f"Order {order.number} has shipped.")
+    asked: dict[int, int] = {}
+    errors: dict[str, list[str]] = {}
+    for index, (line_id, quantity) in enumerate(lines):
+        line = order_lines.get(line_id)
+        if line is None:
+            errors[f"lines.{index}.line"] = [f"Order {order.number} has no line {line_id}."]
+        elif quantity <= 0:
+            errors[f"lines.{index}.quantity"] = ["A positive whole number."]
+        elif asked.get(line_id, 0) + quantity > line.quantity_open:
+            errors[f"lines.{index}.quantity"] = [
+                f"Only {line.quantity_open} of this line can still be cancelled."
+            ]
+        else:
+            asked[line_id] = asked.get(line_id, 0) + quantity
+    if errors:
+        raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
+    return list(asked.items())
+
+
 @transaction.atomic
 def order_cancel(
     *,
@@ -213,32 +246,7 @@ def order_cancel(
     if order.status == OrderStatus.CANCELLED and lines is None:
         return order
     order_lines = {ln.pk: ln for ln in _lines(order)}
-    if lines is None:
-        wanted = [(pk, ln.quantity_open) for pk, ln in order_lines.items() if ln.quantity_open]
-        if not wanted:
-            raise InvalidTransition(
-                f"Order {order.number} is {order.status}: nothing is left to cancel."
-            )
-    else:
-        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
-            raise InvalidTransition(f"Order {order.number} has shipped.")
-        asked: dict[int, int] = {}
-        errors: dict[str, list[str]] = {}
-        for index, (line_id, quantity) in enumerate(lines):
-            line = order_lines.get(line_id)
-            if line is None:
-                errors[f"lines.{index}.line"] = [f"Order {order.number} has no line {line_id}."]
-            elif quantity <= 0:
-                errors[f"lines.{index}.quantity"] = ["A positive whole number."]
-            elif asked.get(line_id, 0) + quantity > line.quantity_open:
-                errors[f"lines.{index}.quantity"] = [
-                    f"Only {line.quantity_open} of this line can still be cancelled."
-                ]
-            else:
-                asked[line_id] = asked.get(line_id, 0) + quantity
-        wanted = list(asked.items())
-        if errors:
-            raise ValidationFailed("These quantities cannot be cancelled.", errors=errors)
+    wanted = _cancel_quantities(order, order_lines, lines)
     releases = []
     for line_id, quantity in wanted:
         line = order_lines[line_id]

@@ -69,6 +69,14 @@ class ChannelAdminForm(forms.ModelForm):
     clear_credentials = forms.BooleanField(required=False)
     # Current ISO 4217 currencies only (no Andorran peseta); a channel's own older code stays.
     currency = forms.ChoiceField(choices=currency_choices)
+    # https only (the model's validator); a bare host is read as https (Django 6's default).
+    logo_url = forms.URLField(
+        label="Logo URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=Channel._meta.get_field("logo_url").help_text,
+    )
 
     class Meta:
         model = Channel
@@ -171,6 +179,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             },
         ),
         ("Payments", {"fields": ["payment_provider", "capture_on_shipment"]}),
+        ("Branding", {"fields": ["merchant_name", "logo_url"]}),
         (
             "Credentials",
             {"fields": ["credentials_stored", "credentials", "clear_credentials"]},

@@ -57,6 +57,7 @@ def _styles(scale: float = 1.0) -> dict[str, ParagraphStyle]:
 
     return {
         "title": style("title", 16, bold, spaceAfter=2 * mm),
+        "merchant": style("merchant", 13, bold, spaceAfter=2 * mm),
         "meta": style("meta", 9, textColor=colors.HexColor("#444444")),
         "h2": style("h2", 11, bold, spaceBefore=5 * mm, spaceAfter=2 * mm),
         "cell": style("cell", 9),
@@ -401,12 +402,14 @@ def _slip_contents(
 
 
 def packing_slip_pdf(shipment: Shipment | int, *, size: str = "a4") -> bytes:
-    """The slip that goes in the box: ship-to, order number, what was packed, SH-<id> barcode.
+    """The slip that goes in the box: the merchant's name (the channel's `display_name`; the
+    logo is not printed: nothing is fetched at render time), ship-to, order number, what was
+    packed, SH-<id> barcode.
 
     `size` is "a4" or "4x6" (a label printer). Three queries.
     """
     pk = shipment if isinstance(shipment, int) else shipment.pk
-    shipment = Shipment.objects.select_related("order", "location").get(pk=pk)
+    shipment = Shipment.objects.select_related("order__channel", "location").get(pk=pk)
     lines = list(
         ShipmentLine.objects.filter(shipment=shipment)
         .select_related("order_line__sku")
@@ -432,10 +435,11 @@ def packing_slip_pdf(shipment: Shipment | int, *, size: str = "a4") -> bytes:
         topMargin=margin,
         bottomMargin=margin + 4 * mm,
         title=f"Packing slip {code} order {number}",
-        author="OMS",
+        author=order.channel.display_name,
     )
     address = _address_lines(dict(order.shipping_address or {}))
     story: list[Flowable] = [
+        _p(order.channel.display_name, styles["merchant"]),
         _slip_header(code, width=width, small=small, styles=styles),
         Spacer(1, 3 * mm),
         _slip_facts(

@@ -11,6 +11,8 @@ Invariants:
 - cancelled shipments (routing's and the warehouse's internal changes) are not shown;
 - it is built in a constant number of queries (6, one of them for the returns box) whatever the
   number of lines, shipments and events;
+- it carries the channel's merchant name and, when set, its https logo: the Content-Security-
+  Policy then allows images from that one host only (the OMS itself never fetches it);
 - both answers are private (`Cache-Control: private`), not indexed (`X-Robots-Tag: noindex`),
   and send no Referer with the token to the carriers' sites.
 """
@@ -21,6 +23,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -41,6 +44,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: A logo's host as a CSP source may name (no IPv6 literal, no user info).
+LOGO_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 CARRIER_NAMES = {
     "dhl": "DHL",
     "dpd": "DPD",
@@ -196,7 +201,17 @@ def tracking_order_get(token: str) -> Order | None:
     )
     return (
         Order.objects.filter(tracking_token=token)
-        .only("id", "number", "external_number", "status", "placed_at")
+        .select_related("channel")
+        .only(
+            "id",
+            "number",
+            "external_number",
+            "status",
+            "placed_at",
+            "channel__name",
+            "channel__merchant_name",
+            "channel__logo_url",
+        )
         .prefetch_related(
             Prefetch("lines", queryset=lines, to_attr="page_lines"),
             Prefetch("shipments", queryset=shipments, to_attr="page_shipments"),
@@ -311,6 +326,8 @@ def tracking_context(order: Order) -> dict[str, Any]:
     css, status, sentence, reached = _headline(order, shipments)
     expected = [s.expected_delivery_date for s in shipments if s.expected_delivery_date]
     return {
+        "merchant_name": order.channel.display_name,
+        "logo_url": order.channel.logo_url if logo_source(order.channel.logo_url) else "",
         "order_number": order.number or order.external_number,
         "external_number": (order.external_number if order.external_number != order.number else ""),
         "placed_at": order.placed_at,
@@ -335,11 +352,31 @@ def tracking_context(order: Order) -> dict[str, Any]:
     }
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def logo_source(url: str) -> str:
+    """The CSP source ("https://host[:port]") that lets the page show the channel's logo, or ""
+    when there is no logo or its host cannot be written as one (the page then shows none)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    if parts.scheme != "https" or not LOGO_HOST.fullmatch(host):
+        return ""
+    return f"https://{host}:{port}" if port else f"https://{host}"
+
+
+def _private(response: HttpResponse, logo_url: str = "") -> HttpResponse:
     patch_cache_control(response, private=True, no_cache=True, max_age=0)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "no-referrer"  # the token never reaches a carrier's site
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    source = logo_source(logo_url)
+    response["Content-Security-Policy"] = (
+        CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {source}")
+        if source
+        else CONTENT_SECURITY_POLICY
+    )
     return response
 
 
@@ -349,4 +386,5 @@ def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
     order = tracking_order_get(token)
     if order is None:
         return _private(render(request, "tracking/not_found.html", status=404))
-    return _private(render(request, "tracking/page.html", tracking_context(order)))
+    context = tracking_context(order)
+    return _private(render(request, "tracking/page.html", context), context["logo_url"])

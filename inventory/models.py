@@ -11,7 +11,12 @@ from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    URLValidator,
+)
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -302,6 +307,28 @@ class Channel(models.Model):
         "with “take”: from the location the channel names (through the location map), else "
         "the channel's only location.",
     )
+    # Branding of what the shopper sees: the packing slip, the e-mails, the tracking page.
+    merchant_name = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The shop name shoppers see on packing slips, e-mails and the tracking page "
+        "(empty: the channel's name).",
+    )
+    logo_url = models.URLField(
+        "Logo URL",
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        # Its own code: the field's "invalid" message would replace this one.
+        validators=[
+            URLValidator(schemes=["https"], message="Enter an https:// URL.", code="not_https")
+        ],
+        help_text="An https:// image shown on the e-mails and the tracking page (never fetched "
+        "by the OMS: the shopper's browser or mail client loads it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -334,6 +361,11 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name shoppers see: the merchant name, else the channel's name."""
+        return self.merchant_name.strip() or self.name
 
     @property
     def has_credentials(self) -> bool:

@@ -1,3 +1,4 @@
+from django.core.validators import URLValidator
 from rest_framework import serializers
 
 from channels.models import ChannelSyncRun
@@ -45,6 +46,8 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "payment_provider",
             "capture_on_shipment",
             "shipped_elsewhere_stock",
+            "merchant_name",
+            "logo_url",
             "created_at",
             "updated_at",
         ]
@@ -92,6 +95,22 @@ class ChannelInputSerializer(InputSerializer):
         required=False,
         help_text="Orders already shipped on the channel when first imported: take their units "
         "from the location they left (take) or none of our stock (none).",
+    )
+    merchant_name = serializers.CharField(
+        max_length=255,
+        allow_blank=True,
+        required=False,
+        help_text="The shop name on packing slips, e-mails and the tracking page "
+        "(empty: the channel's name).",
+    )
+    logo_url = serializers.URLField(
+        max_length=500,
+        allow_blank=True,
+        required=False,
+        validators=[
+            URLValidator(schemes=["https"], message="Enter an https:// URL.", code="not_https")
+        ],
+        help_text="An https:// image URL for the e-mails and the tracking page (empty: none).",
     )
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=10000),

@@ -40,6 +40,8 @@ CHANNEL_UPDATABLE = (
     "payment_provider",
     "capture_on_shipment",
     "shipped_elsewhere_stock",
+    "merchant_name",
+    "logo_url",
 )
 #: Settings a channel may be created with besides its identity (all have defaults).
 CHANNEL_SETTINGS = CHANNEL_UPDATABLE[5:]

@@ -2,7 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from oms.api.fields import MoneyField
+from oms.api.fields import IntegerField, MoneyField
 from oms.api.serializers import InputSerializer
 from orders.api.serializers import AddressSerializer
 from orders.models import Order
@@ -19,7 +19,7 @@ class SubscriptionCustomerSerializer(InputSerializer):
 
 class SubscriptionLineInputSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
+    quantity = IntegerField(min_value=1, max_value=QUANTITY_MAX)
     unit_price = MoneyField()
 
 
@@ -30,14 +30,12 @@ class SubscriptionCreateSerializer(InputSerializer):
     lines = SubscriptionLineInputSerializer(many=True, allow_empty=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217")
     interval = serializers.ChoiceField(choices=Interval.choices)
-    interval_count = serializers.IntegerField(min_value=1, max_value=365, default=1)
+    interval_count = IntegerField(min_value=1, max_value=365, default=1)
     next_order_at = serializers.DateTimeField(
         required=False, help_text="The first renewal (default: one interval from now)."
     )
     shipping_price = MoneyField(required=False)
-    ends_after_orders = serializers.IntegerField(
-        min_value=1, max_value=10000, required=False, allow_null=True
-    )
+    ends_after_orders = IntegerField(min_value=1, max_value=10000, required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
     payment_reference = serializers.CharField(
         max_length=255,
@@ -51,12 +49,10 @@ class SubscriptionUpdateSerializer(InputSerializer):
     shipping_address = AddressSerializer(required=False)
     lines = SubscriptionLineInputSerializer(many=True, allow_empty=False, required=False)
     interval = serializers.ChoiceField(choices=Interval.choices, required=False)
-    interval_count = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    interval_count = IntegerField(min_value=1, max_value=365, required=False)
     next_order_at = serializers.DateTimeField(required=False)
     shipping_price = MoneyField(required=False)
-    ends_after_orders = serializers.IntegerField(
-        min_value=1, max_value=10000, required=False, allow_null=True
-    )
+    ends_after_orders = IntegerField(min_value=1, max_value=10000, required=False, allow_null=True)
     ends_on = serializers.DateField(required=False, allow_null=True)
     payment_reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
 

@@ -62,7 +62,7 @@ def test_a_worker_dying_mid_import_loses_and_doubles_nothing(
     job = BackgroundJob.objects.get(kind="orders_csv_import")
     assert job.status == "running"
     assert Order.objects.count() == 0  # rolled back with the import's transaction
-    message = OutboxMessage.objects.get(task="channels.csv_orders_job", kwargs={"job_id": job.pk})
+    message = OutboxMessage.objects.get(task="channels.csv_orders_job", kwargs__job_id=job.pk)
     assert message.state == "pending"  # to run again
     page = manager.get(started["Location"])
     assert 'id="job-bar"' in page.content.decode()  # still in progress: the page polls

@@ -179,7 +179,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             },
         ),
         ("Payments", {"fields": ["payment_provider", "capture_on_shipment"]}),
-        ("Branding", {"fields": ["merchant_name", "logo_url"]}),
+        ("Branding", {"fields": ["merchant_name", "logo_url", "language"]}),
         (
             "Credentials",
             {"fields": ["credentials_stored", "credentials", "clear_credentials"]},

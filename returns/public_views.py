@@ -13,7 +13,9 @@ Invariants:
   writes nothing;
 - the pages show what the shopper may see (item names, quantities, statuses), never prices,
   notes or locations; they are private, not indexed, and send the Referer only to this site
-  (a CSRF-checked POST needs its Origin; nothing is loaded from elsewhere).
+  (a CSRF-checked POST needs its Origin; nothing is loaded from elsewhere);
+- they are written in the order's language (orders.language.shopper_language); an error the
+  services raise is shown as they word it.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
 from oms.errors import DomainError, ValidationFailed
+from orders.language import shopper_language
 from orders.models import Order
 from returns import selectors, services
 from returns.labels import return_label
@@ -37,24 +43,34 @@ from returns.models import ReturnRequest
 from returns.states import LABEL_STATUSES, ReturnSource, ReturnStatus
 
 MAX_COMMENT = 2000
+#: The default reasons' labels (returns migration 0003), translated on the shopper's pages; a
+#: reason staff added or reworded is shown as they wrote it.
+DEFAULT_REASON_LABELS = (
+    N_("Changed my mind"),
+    N_("Wrong size or fit"),
+    N_("Arrived damaged"),
+    N_("Defective or does not work"),
+    N_("Not as described"),
+    N_("Arrived too late"),
+)
 
 STATUS_TEXT = {
     ReturnStatus.REQUESTED: (
-        "Waiting for review",
-        "We review your request and e-mail you within two working days.",
+        N_("Waiting for review"),
+        N_("We review your request and e-mail you within two working days."),
     ),
     ReturnStatus.AUTHORISED: (
-        "Accepted",
-        "Print the label, stick it on the parcel and hand it to the carrier.",
+        N_("Accepted"),
+        N_("Print the label, stick it on the parcel and hand it to the carrier."),
     ),
     ReturnStatus.PARTIALLY_RECEIVED: (
-        "Partly received",
-        "Part of your parcel arrived; we are waiting for the rest.",
+        N_("Partly received"),
+        N_("Part of your parcel arrived; we are waiting for the rest."),
     ),
-    ReturnStatus.RECEIVED: ("Received", "Your items are back with us. We settle it shortly."),
-    ReturnStatus.COMPLETED: ("Completed", "Your return is settled."),
-    ReturnStatus.REJECTED: ("Not accepted", "We could not accept this return: see our e-mail."),
-    ReturnStatus.CANCELLED: ("Cancelled", "This return was cancelled."),
+    ReturnStatus.RECEIVED: (N_("Received"), N_("Your items are back with us. We settle it shortly.")),
+    ReturnStatus.COMPLETED: (N_("Completed"), N_("Your return is settled.")),
+    ReturnStatus.REJECTED: (N_("Not accepted"), N_("We could not accept this return: see our e-mail.")),
+    ReturnStatus.CANCELLED: (N_("Cancelled"), N_("This return was cancelled.")),
 }
 
 
@@ -115,7 +131,7 @@ def _summaries(order: Order, token: str) -> list[ReturnSummary]:
             ReturnSummary(
                 number=ret.number,
                 status=ret.status,
-                status_label=STATUS_TEXT[ReturnStatus(ret.status)][0],
+                status_label=gettext(STATUS_TEXT[ReturnStatus(ret.status)][0]),
                 url=url,
                 label_url=f"{url}label.pdf" if ret.status in LABEL_STATUSES else "",
                 units=sum(rl.quantity for rl in ret.lines.all()),
@@ -156,7 +172,10 @@ def _render_form(
         "window": window,
         "window_open": window.is_open(),
         "items": open_items,
-        "reasons": list(selectors.reason_list()),
+        "reasons": [
+            {"code": reason.code, "label": gettext(reason.label)}
+            for reason in selectors.reason_list()
+        ],
         "comment": comment,
         "errors": errors or [],
         "has_errors": bool(errors) or any(it.errors for it in open_items),
@@ -177,15 +196,15 @@ def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict],
         try:
             item.quantity = int(raw)
         except ValueError:
-            item.errors.append("Choose how many to return.")
+            item.errors.append(gettext("Choose how many to return."))
             continue
         if item.quantity < 0:
-            item.errors.append("Choose how many to return.")
+            item.errors.append(gettext("Choose how many to return."))
             continue
         if item.quantity == 0:
             continue
         if not item.reason:
-            item.errors.append("Tell us why you return it.")
+            item.errors.append(gettext("Tell us why you return it."))
             continue
         lines.append(
             {
@@ -196,7 +215,7 @@ def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict],
             }
         )
     if not lines and not any(item.errors for item in items):
-        errors.append("Choose at least one item to return (set its quantity).")
+        errors.append(gettext("Choose at least one item to return (set its quantity)."))
     return lines, errors
 
 
@@ -212,7 +231,7 @@ def _service_errors(exc: ValidationFailed, lines: list[dict], items: list[FormIt
                 field_name = parts[2] if len(parts) > 2 else ""
                 text = " ".join(messages)
                 if field_name == "reason":
-                    text = "Choose one of the reasons in the list."
+                    text = gettext("Choose one of the reasons in the list.")
                 by_id[lines[index]["order_line"]].errors.append(text)
                 continue
         general.extend(messages)
@@ -235,14 +254,22 @@ def return_start(request: HttpRequest, token: str) -> HttpResponse:
     order = _order(token)
     if order is None:
         return _not_found(request)
+    with translation.override(shopper_language(order=order)):
+        return _return_start(request, order, token)
+
+
+def _return_start(request: HttpRequest, order: Order, token: str) -> HttpResponse:
     items = _items(order)
     if request.method != "POST":
         return _render_form(request, order, token, items)
     comment = request.POST.get("comment", "").strip()[:MAX_COMMENT]
     nul = _fields_with_nul(request)
     if nul:
-        what = "Your comment" if "comment" in nul else "The form"
-        errors = [f"{what} contains a character that cannot be accepted (NUL); remove it."]
+        errors = [
+            gettext("Your comment contains a character that cannot be accepted (NUL); remove it.")
+            if "comment" in nul
+            else gettext("The form contains a character that cannot be accepted (NUL); remove it.")
+        ]
         return _render_form(
             request,
             order,
@@ -284,7 +311,7 @@ def _return_of(token: str, number: str) -> ReturnRequest | None:
         return None
     return (
         selectors.return_list()
-        .select_related("order", "exchange_order")
+        .select_related("order", "order__channel", "exchange_order")
         .filter(order__tracking_token=token, number=number)
         .first()
     )
@@ -296,7 +323,12 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
     ret = _return_of(token, number)
     if ret is None:
         return _not_found(request)
-    label, sentence = STATUS_TEXT[ReturnStatus(ret.status)]
+    with translation.override(shopper_language(order=ret.order)):
+        return _return_detail(request, ret, token)
+
+
+def _return_detail(request: HttpRequest, ret: ReturnRequest, token: str) -> HttpResponse:
+    label, sentence = (gettext(text) for text in STATUS_TEXT[ReturnStatus(ret.status)])
     url = reverse("return-detail", args=[token, ret.number])
     context = {
         "ret": ret,
@@ -308,7 +340,7 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
             {
                 "name": _line_name(rl.order_line),
                 "quantity": rl.quantity,
-                "reason": rl.reason.label,
+                "reason": gettext(rl.reason.label),
                 "exchange": rl.is_exchange,
                 "received": rl.quantity_received,
             }

@@ -23,7 +23,10 @@ DEFAULT_LANGUAGE = "en"
 #: Babel's locale per shopper language (English as in Britain: "7 December 2026").
 BABEL_LOCALES = {"en": "en_GB", "de": "de_DE", "fr": "fr_FR", "nl": "nl_NL", "es": "es_ES"}
 #: Where the English pages keep their own look: "Thursday 3 December 2026" (CLDR puts a comma).
-PATTERNS = {("en_GB", "full"): "EEEE d MMMM y"}
+PATTERNS = {
+    ("en_GB", "full"): "EEEE d MMMM y",
+    ("en_GB", "short_weekday_year"): "EEE d MMM y",
+}
 
 
 def language_codes() -> tuple[str, ...]:
@@ -58,12 +61,15 @@ def format_day(value: dt.date | dt.datetime | None, style: str = "long") -> str:
         return ""
     day = _local(value)
     locale = babel_locale()
+    if (locale, style) in PATTERNS:
+        plain = day.date() if isinstance(day, dt.datetime) else day
+        return format_date(plain, format=PATTERNS[(locale, style)], locale=locale)
     if style in ("short_weekday", "short_weekday_year"):
         skeleton = "MMMEd" if style == "short_weekday" else "yMMMEd"
         return format_skeleton(skeleton, day, locale=locale)
     if isinstance(day, dt.datetime):
         day = day.date()
-    return format_date(day, format=PATTERNS.get((locale, style), style), locale=locale)
+    return format_date(day, format=style, locale=locale)
 
 
 def format_moment(value: dt.datetime | None) -> str:

@@ -25,8 +25,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 from django_countries import countries
 
 from fulfilment.events import ShipmentDelivered, ShipmentException, ShipmentShipped
@@ -51,14 +50,19 @@ class EmailKind:
 
 
 KINDS: dict[str, EmailKind] = {
-    "confirmed": EmailKind(N_("Order {number} confirmed"), per_shipment=False),
-    "shipped": EmailKind(N_("Your order {number} is on its way"), per_shipment=True),
-    "delivered": EmailKind(N_("Your order {number} has been delivered"), per_shipment=True),
-    "exception": EmailKind(N_("A delay with your order {number}"), per_shipment=True),
-    "cancelled": EmailKind(N_("Order {number} cancelled"), per_shipment=False),
+    "confirmed": EmailKind(gettext_noop("Order {number} confirmed"), per_shipment=False),
+    "shipped": EmailKind(gettext_noop("Your order {number} is on its way"), per_shipment=True),
+    "delivered": EmailKind(
+        gettext_noop("Your order {number} has been delivered"), per_shipment=True
+    ),
+    "exception": EmailKind(gettext_noop("A delay with your order {number}"), per_shipment=True),
+    "cancelled": EmailKind(gettext_noop("Order {number} cancelled"), per_shipment=False),
 }
 
-LINES_CAPTION = {"shipped": N_("In this parcel"), "cancelled": N_("Cancelled items")}
+LINES_CAPTION = {
+    "shipped": gettext_noop("In this parcel"),
+    "cancelled": gettext_noop("Cancelled items"),
+}
 
 
 def public_url() -> str:
@@ -150,7 +154,7 @@ def email_context(order: Order, kind: str, shipment: Shipment | None = None) -> 
         "shop_logo_url": order.channel.logo_url,
         "currency": order.currency,
         "shipment": shipment,
-        "lines_caption": gettext(LINES_CAPTION.get(kind, N_("Items"))),
+        "lines_caption": gettext(LINES_CAPTION.get(kind, gettext_noop("Items"))),
     }
     if shipment is not None:
         context["carrier_tracking_url"] = _safe_url(shipment.tracking_url)

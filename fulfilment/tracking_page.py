@@ -32,8 +32,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_safe
 
 from fulfilment.models import Shipment, ShipmentLine, TrackingEvent, TrackingStatus
@@ -65,45 +64,52 @@ CARRIER_NAMES = {
     "royal_mail": "Royal Mail",
     "postnl": "PostNL",
     "colissimo": "Colissimo",
-    "inhouse": N_("Our own delivery"),
-    "in_house": N_("Our own delivery"),
-    "manual": N_("Courier"),
+    "inhouse": gettext_noop("Our own delivery"),
+    "in_house": gettext_noop("Our own delivery"),
+    "manual": gettext_noop("Courier"),
 }
 
 # (css class, label, sentence) per tracking status, for shipped shipments.
 TRACKING_TEXT: dict[str, tuple[str, str, str]] = {
     TrackingStatus.PRE_TRANSIT: (
         "shipped",
-        N_("Shipped"),
-        N_("The parcel is ready and waits for the carrier's first scan."),
+        gettext_noop("Shipped"),
+        gettext_noop("The parcel is ready and waits for the carrier's first scan."),
     ),
     TrackingStatus.IN_TRANSIT: ("transit", "On its way", "The carrier is bringing it to you."),
     TrackingStatus.OUT_FOR_DELIVERY: (
         "out",
-        N_("Out for delivery"),
-        N_("The parcel is on the delivery vehicle today."),
+        gettext_noop("Out for delivery"),
+        gettext_noop("The parcel is on the delivery vehicle today."),
     ),
     TrackingStatus.DELIVERED: ("delivered", "Delivered", "The carrier delivered it."),
     TrackingStatus.EXCEPTION: (
         "problem",
-        N_("Delivery problem"),
-        N_("The carrier reported a problem. We are looking into it and will contact you if needed."),
+        gettext_noop("Delivery problem"),
+        gettext_noop(
+            "The carrier reported a problem. We are looking into it and will contact you if needed."
+        ),
     ),
     TrackingStatus.RETURNED: (
         "problem",
-        N_("Returned to sender"),
-        N_("The carrier is sending the parcel back to us. We will contact you."),
+        gettext_noop("Returned to sender"),
+        gettext_noop("The carrier is sending the parcel back to us. We will contact you."),
     ),
 }
-STEPS = (N_("Ordered"), N_("Shipped"), N_("Out for delivery"), N_("Delivered"))
+STEPS = (
+    gettext_noop("Ordered"),
+    gettext_noop("Shipped"),
+    gettext_noop("Out for delivery"),
+    gettext_noop("Delivered"),
+)
 #: The carrier's event statuses as the shopper reads them (TrackingStatus's labels).
 EVENT_LABELS = {
-    TrackingStatus.PRE_TRANSIT: N_("Label created"),
-    TrackingStatus.IN_TRANSIT: N_("In transit"),
-    TrackingStatus.OUT_FOR_DELIVERY: N_("Out for delivery"),
-    TrackingStatus.DELIVERED: N_("Delivered"),
-    TrackingStatus.EXCEPTION: N_("Exception"),
-    TrackingStatus.RETURNED: N_("Returned to sender"),
+    TrackingStatus.PRE_TRANSIT: gettext_noop("Label created"),
+    TrackingStatus.IN_TRANSIT: gettext_noop("In transit"),
+    TrackingStatus.OUT_FOR_DELIVERY: gettext_noop("Out for delivery"),
+    TrackingStatus.DELIVERED: gettext_noop("Delivered"),
+    TrackingStatus.EXCEPTION: gettext_noop("Exception"),
+    TrackingStatus.RETURNED: gettext_noop("Returned to sender"),
 }
 
 
@@ -248,14 +254,14 @@ def _shipment_text(shipment: Shipment) -> tuple[str, str, str]:
     elif shipment.status == ShipmentStatus.SHIPPED:
         css, label, sentence = TRACKING_TEXT.get(shipment.tracking_status) or (
             "transit",
-            N_("On its way"),
-            N_("The parcel left our warehouse."),
+            gettext_noop("On its way"),
+            gettext_noop("The parcel left our warehouse."),
         )
     else:
         css, label, sentence = (
             "preparing",
-            N_("Being prepared"),
-            N_("We are getting this parcel ready."),
+            gettext_noop("Being prepared"),
+            gettext_noop("We are getting this parcel ready."),
         )
     return css, gettext(label), gettext(sentence)
 
@@ -319,28 +325,48 @@ def _page_shipments(order: Order, names: dict[int, str]) -> list[PageShipment]:
 def _headline(order: Order, shipments: list[PageShipment]) -> tuple[str, str, str, int]:
     """(css class, status, sentence, step reached) of the whole order, in English (marked)."""
     if order.status == OrderStatus.CANCELLED:
-        return "problem", N_("Cancelled"), N_("This order was cancelled."), -1
+        return "problem", gettext_noop("Cancelled"), gettext_noop("This order was cancelled."), -1
     css = {s.css for s in shipments}
     if order.status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED) or (
         shipments and css == {"delivered"}
     ):
-        return "delivered", N_("Delivered"), N_("Everything in this order was delivered."), 3
+        return (
+            "delivered",
+            gettext_noop("Delivered"),
+            gettext_noop("Everything in this order was delivered."),
+            3,
+        )
     if "problem" in css:
         return (
             "problem",
-            N_("Delivery problem"),
-            N_("A carrier reported a problem with a parcel. We are looking into it."),
+            gettext_noop("Delivery problem"),
+            gettext_noop("A carrier reported a problem with a parcel. We are looking into it."),
             1,
         )
     if "out" in css:
-        return "out", N_("Out for delivery"), N_("A parcel arrives today."), 2
+        return "out", gettext_noop("Out for delivery"), gettext_noop("A parcel arrives today."), 2
     if order.status == OrderStatus.PARTIALLY_SHIPPED or (
         "preparing" in css and css & {"shipped", "transit", "delivered"}
     ):
-        return "transit", N_("Partly shipped"), N_("Part of your order is on its way; the rest follows."), 1
+        return (
+            "transit",
+            gettext_noop("Partly shipped"),
+            gettext_noop("Part of your order is on its way; the rest follows."),
+            1,
+        )
     if order.status == OrderStatus.SHIPPED or css & {"shipped", "transit"}:
-        return "transit", N_("On its way"), N_("Your order left our warehouse."), 1
-    return "preparing", N_("Being prepared"), N_("We have your order and are getting it ready."), 0
+        return (
+            "transit",
+            gettext_noop("On its way"),
+            gettext_noop("Your order left our warehouse."),
+            1,
+        )
+    return (
+        "preparing",
+        gettext_noop("Being prepared"),
+        gettext_noop("We have your order and are getting it ready."),
+        0,
+    )
 
 
 def tracking_context(order: Order) -> dict[str, Any]:

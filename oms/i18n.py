@@ -80,7 +80,8 @@ def format_moment(value: dt.datetime | None) -> str:
         return ""
     moment = _local(value)
     locale = babel_locale()
-    return f"{format_skeleton('MMMEd', moment, locale=locale)}, {format_time(moment, 'short', locale=locale)}"
+    day = format_skeleton("MMMEd", moment, locale=locale)
+    return f"{day}, {format_time(moment, 'short', locale=locale)}"
 
 
 def format_money(amount: Decimal | str | int | None, currency: str) -> str:

@@ -20,8 +20,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from fulfilment.notifications import EVENT_KIND, email_context, public_url
 from oms.errors import PermanentError, TransientError, ValidationFailed
@@ -32,9 +31,9 @@ from returns.models import ReturnRequest
 from returns.states import LABEL_STATUSES
 
 SUBJECTS = {
-    "return_confirmed": N_("Your return {number} for order {order}"),
-    "return_authorised": N_("Your return {number} is accepted"),
-    "return_rejected": N_("About your return {number}"),
+    "return_confirmed": gettext_noop("Your return {number} for order {order}"),
+    "return_authorised": gettext_noop("Your return {number} is accepted"),
+    "return_rejected": gettext_noop("About your return {number}"),
 }
 
 

@@ -28,8 +28,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -46,31 +45,37 @@ MAX_COMMENT = 2000
 #: The default reasons' labels (returns migration 0003), translated on the shopper's pages; a
 #: reason staff added or reworded is shown as they wrote it.
 DEFAULT_REASON_LABELS = (
-    N_("Changed my mind"),
-    N_("Wrong size or fit"),
-    N_("Arrived damaged"),
-    N_("Defective or does not work"),
-    N_("Not as described"),
-    N_("Arrived too late"),
+    gettext_noop("Changed my mind"),
+    gettext_noop("Wrong size or fit"),
+    gettext_noop("Arrived damaged"),
+    gettext_noop("Defective or does not work"),
+    gettext_noop("Not as described"),
+    gettext_noop("Arrived too late"),
 )
 
 STATUS_TEXT = {
     ReturnStatus.REQUESTED: (
-        N_("Waiting for review"),
-        N_("We review your request and e-mail you within two working days."),
+        gettext_noop("Waiting for review"),
+        gettext_noop("We review your request and e-mail you within two working days."),
     ),
     ReturnStatus.AUTHORISED: (
-        N_("Accepted"),
-        N_("Print the label, stick it on the parcel and hand it to the carrier."),
+        gettext_noop("Accepted"),
+        gettext_noop("Print the label, stick it on the parcel and hand it to the carrier."),
     ),
     ReturnStatus.PARTIALLY_RECEIVED: (
-        N_("Partly received"),
-        N_("Part of your parcel arrived; we are waiting for the rest."),
+        gettext_noop("Partly received"),
+        gettext_noop("Part of your parcel arrived; we are waiting for the rest."),
     ),
-    ReturnStatus.RECEIVED: (N_("Received"), N_("Your items are back with us. We settle it shortly.")),
-    ReturnStatus.COMPLETED: (N_("Completed"), N_("Your return is settled.")),
-    ReturnStatus.REJECTED: (N_("Not accepted"), N_("We could not accept this return: see our e-mail.")),
-    ReturnStatus.CANCELLED: (N_("Cancelled"), N_("This return was cancelled.")),
+    ReturnStatus.RECEIVED: (
+        gettext_noop("Received"),
+        gettext_noop("Your items are back with us. We settle it shortly."),
+    ),
+    ReturnStatus.COMPLETED: (gettext_noop("Completed"), gettext_noop("Your return is settled.")),
+    ReturnStatus.REJECTED: (
+        gettext_noop("Not accepted"),
+        gettext_noop("We could not accept this return: see our e-mail."),
+    ),
+    ReturnStatus.CANCELLED: (gettext_noop("Cancelled"), gettext_noop("This return was cancelled.")),
 }
 
 

@@ -23,14 +23,13 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from oms.errors import PermanentError, TransientError, ValidationFailed
 from oms.i18n import format_day, format_money
 from oms.money import money_format
-from orders.language import shopper_language
 from oms.outbox import outbox_enqueue
+from orders.language import shopper_language
 from subscriptions.calendar import zone
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionRenewal
 from subscriptions.selectors import channel_settings
@@ -38,10 +37,10 @@ from subscriptions.states import SubscriptionStatus
 
 EVENT_KIND = "email_sent"
 SUBJECTS = {
-    "renewal_ordered": N_("Your subscription {number}: your next order is on its way"),
-    "payment_failed": N_("Your subscription {number}: we could not take the payment"),
-    "subscription_failed": N_("Your subscription {number} is on hold: payment needed"),
-    "renewal_upcoming": N_("Your subscription {number} renews on {date}"),
+    "renewal_ordered": gettext_noop("Your subscription {number}: your next order is on its way"),
+    "payment_failed": gettext_noop("Your subscription {number}: we could not take the payment"),
+    "subscription_failed": gettext_noop("Your subscription {number} is on hold: payment needed"),
+    "renewal_upcoming": gettext_noop("Your subscription {number} renews on {date}"),
 }
 
 
@@ -99,9 +98,7 @@ def email_render(
             number=sub.number, date=format_day(context["next_date"])
         )
         text = render_to_string(f"emails/subscription_{kind}.txt", context)
-        html = render_to_string(
-            f"emails/subscription_{kind}.html", {**context, "subject": subject}
-        )
+        html = render_to_string(f"emails/subscription_{kind}.html", {**context, "subject": subject})
     return subject, text, html
 
 

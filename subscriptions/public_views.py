@@ -26,8 +26,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext, ngettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -46,24 +45,24 @@ S = SubscriptionStatus
 MAX_QUANTITY = 99
 ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country")
 CANCEL_REASONS = (
-    ("too_much", N_("I have too much of it")),
-    ("too_expensive", N_("It is too expensive")),
-    ("not_needed", N_("I do not need it any more")),
-    ("other", N_("Another reason")),
+    ("too_much", gettext_noop("I have too much of it")),
+    ("too_expensive", gettext_noop("It is too expensive")),
+    ("not_needed", gettext_noop("I do not need it any more")),
+    ("other", gettext_noop("Another reason")),
 )
 STATUS_TEXT = {
-    S.ACTIVE: N_("Active"),
-    S.PAUSED: N_("Paused"),
-    S.CANCELLED: N_("Cancelled"),
-    S.FAILED: N_("On hold"),
+    S.ACTIVE: gettext_noop("Active"),
+    S.PAUSED: gettext_noop("Paused"),
+    S.CANCELLED: gettext_noop("Cancelled"),
+    S.FAILED: gettext_noop("On hold"),
 }
 DONE_TEXT = {
-    "skip": N_("Done: the next delivery is skipped."),
-    "pause": N_("Done: your subscription is paused."),
-    "resume": N_("Done: your subscription is running again."),
-    "quantities": N_("Done: your quantities are saved."),
-    "address": N_("Done: your address is saved."),
-    "cancel": N_("Your subscription is cancelled. Thank you for staying with us."),
+    "skip": gettext_noop("Done: the next delivery is skipped."),
+    "pause": gettext_noop("Done: your subscription is paused."),
+    "resume": gettext_noop("Done: your subscription is running again."),
+    "quantities": gettext_noop("Done: your quantities are saved."),
+    "address": gettext_noop("Done: your address is saved."),
+    "cancel": gettext_noop("Your subscription is cancelled. Thank you for staying with us."),
 }
 
 
@@ -203,7 +202,9 @@ def _manage(request: HttpRequest, sub: Subscription, token: str) -> HttpResponse
         done = gettext(done) if done else ""
         return _page(request, sub, done=done)
     if any("\x00" in value for value in request.POST.values()):
-        return _page(request, sub, status=400, errors=[gettext("The form contains a NUL character.")])
+        return _page(
+            request, sub, status=400, errors=[gettext("The form contains a NUL character.")]
+        )
     command = request.POST.get("command", "")
     try:
         error = _run(request, sub, command)

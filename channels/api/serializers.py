@@ -3,10 +3,10 @@ from rest_framework import serializers
 
 from channels.models import ChannelSyncRun
 from inventory.models import (
+    SHOPPER_LANGUAGES,
     Channel,
     ChannelKind,
     Location,
-    SHOPPER_LANGUAGES,
     PaymentProvider,
     Sku,
     code_validator,

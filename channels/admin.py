@@ -33,7 +33,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
-from inventory.models import Channel
+from inventory.models import SHOPPER_LANGUAGES, Channel
 from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
@@ -81,7 +81,7 @@ class ChannelAdminForm(forms.ModelForm):
     # A form posted without it (a script of an older form) keeps the channel's language.
     language = forms.ChoiceField(
         label=Channel._meta.get_field("language").verbose_name,
-        choices=Channel._meta.get_field("language").choices,
+        choices=SHOPPER_LANGUAGES,
         required=False,
         help_text=Channel._meta.get_field("language").help_text,
     )

@@ -280,7 +280,7 @@ def _when(shipment: Shipment) -> tuple[str, str, str]:
 
 
 def _page_shipments(order: Order, names: dict[int, str]) -> list[PageShipment]:
-    labels = {status: gettext(label) for status, label in EVENT_LABELS.items()}
+    labels = {str(status): gettext(label) for status, label in EVENT_LABELS.items()}
     problems = {TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
     result = []
     shipments: list[Shipment] = getattr(order, "page_shipments", [])

@@ -78,7 +78,7 @@ def format_moment(value: dt.datetime | None) -> str:
 
     if value is None:
         return ""
-    moment = _local(value)
+    moment = timezone.localtime(value) if timezone.is_aware(value) else value
     locale = babel_locale()
     day = format_skeleton("MMMEd", moment, locale=locale)
     return f"{day}, {format_time(moment, 'short', locale=locale)}"

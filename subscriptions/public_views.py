@@ -50,7 +50,7 @@ CANCEL_REASONS = (
     ("not_needed", gettext_noop("I do not need it any more")),
     ("other", gettext_noop("Another reason")),
 )
-STATUS_TEXT = {
+STATUS_TEXT: dict[str, str] = {
     S.ACTIVE: gettext_noop("Active"),
     S.PAUSED: gettext_noop("Paused"),
     S.CANCELLED: gettext_noop("Cancelled"),

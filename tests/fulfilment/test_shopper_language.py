@@ -134,3 +134,40 @@ def test_english_stays_the_default_with_english_money(shop):
     subject, text, _html = email_render(o, "confirmed")
     assert subject == f"Order {o.number} confirmed"
     assert "€10.00" in text
+
+
+def test_the_channels_api_sets_the_language_and_refuses_an_unknown_one(manager_api, network):
+    url = f"/api/v1/channels/{network['channel'].pk}/"
+    assert manager_api.get(url).json()["language"] == "en"
+    for bad in ("pt", "DE", "", 7, None):
+        response = manager_api.patch(url, {"language": bad}, format="json")
+        assert response.status_code == 400, response.json()
+        assert "language" in str(response.json())
+        assert response["Content-Type"].startswith("application/problem+json")
+    assert Channel.objects.get(code="web").language == "en"
+    response = manager_api.patch(url, {"language": "nl"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["language"] == "nl"
+    assert Channel.objects.get(code="web").language == "nl"
+
+
+def test_the_channel_admin_edits_the_language(network):
+    from tests.fulfilment.test_branding import _admin_form
+    from tests.orders.test_admin import staff_client
+
+    client = staff_client(superuser=True)
+    channel = network["channel"]
+    url = f"/admin/inventory/channel/{channel.pk}/change/"
+    page = client.get(url).content.decode()
+    assert 'name="language"' in page
+    assert "Nederlands" not in page  # the admin stays English: "Dutch"
+    assert "Dutch" in page
+    refused = client.post(url, _admin_form(channel, language="pt"))
+    assert refused.status_code == 200
+    assert Channel.objects.get(pk=channel.pk).language == "en"
+    saved = client.post(url, _admin_form(channel, language="es"))
+    assert saved.status_code == 302
+    assert Channel.objects.get(pk=channel.pk).language == "es"
+    # A form without the field (an older script) keeps the channel's language.
+    assert client.post(url, _admin_form(channel)).status_code == 302
+    assert Channel.objects.get(pk=channel.pk).language == "es"

@@ -33,7 +33,7 @@ from channels.models import (
     SyncTrigger,
 )
 from channels.services import requests
-from inventory.models import Channel
+from inventory.models import SHOPPER_LANGUAGES, Channel
 from oms import jsonsafe
 from oms.admin.readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from oms.admin.services import ServiceModelAdmin
@@ -78,6 +78,14 @@ class ChannelAdminForm(forms.ModelForm):
         help_text=Channel._meta.get_field("logo_url").help_text,
     )
 
+    # A form posted without it (a script of an older form) keeps the channel's language.
+    language = forms.ChoiceField(
+        label=Channel._meta.get_field("language").verbose_name,
+        choices=SHOPPER_LANGUAGES,
+        required=False,
+        help_text=Channel._meta.get_field("language").help_text,
+    )
+
     class Meta:
         model = Channel
         # The code, then what an update may change, the locations after the currency.
@@ -96,6 +104,9 @@ class ChannelAdminForm(forms.ModelForm):
             offered = currency_choices()
             if own not in {code for code, _ in offered}:
                 field.choices = sorted([*offered, (own, f"{own} (no longer current)")])
+
+    def clean_language(self) -> str:
+        return str(self.cleaned_data.get("language") or getattr(self.instance, "language", "en"))
 
     def clean_credentials(self) -> dict[str, str] | None:
         raw = self.cleaned_data["credentials"].strip()
@@ -179,7 +190,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
             },
         ),
         ("Payments", {"fields": ["payment_provider", "capture_on_shipment"]}),
-        ("Branding", {"fields": ["merchant_name", "logo_url"]}),
+        ("Branding", {"fields": ["merchant_name", "logo_url", "language"]}),
         (
             "Credentials",
             {"fields": ["credentials_stored", "credentials", "clear_credentials"]},

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django_countries import countries
 
 from fulfilment.events import ShipmentDelivered, ShipmentException, ShipmentShipped
@@ -32,6 +34,7 @@ from fulfilment.states import ShipmentStatus
 from oms.errors import PermanentError, TransientError, ValidationFailed
 from oms.outbox import outbox_enqueue
 from orders.events import OrderCancelled, OrderCaptured
+from orders.language import shopper_language
 from orders.models import Order, OrderEvent
 from orders.services import order_event_add, order_get_for_update
 
@@ -42,19 +45,24 @@ EVENT_KIND = "email_sent"
 
 @dataclass(frozen=True)
 class EmailKind:
-    subject: str  # formatted with the order number
+    subject: str  # formatted with the order number, translated when rendered
     per_shipment: bool
 
 
 KINDS: dict[str, EmailKind] = {
-    "confirmed": EmailKind("Order {number} confirmed", per_shipment=False),
-    "shipped": EmailKind("Your order {number} is on its way", per_shipment=True),
-    "delivered": EmailKind("Your order {number} has been delivered", per_shipment=True),
-    "exception": EmailKind("A delay with your order {number}", per_shipment=True),
-    "cancelled": EmailKind("Order {number} cancelled", per_shipment=False),
+    "confirmed": EmailKind(gettext_noop("Order {number} confirmed"), per_shipment=False),
+    "shipped": EmailKind(gettext_noop("Your order {number} is on its way"), per_shipment=True),
+    "delivered": EmailKind(
+        gettext_noop("Your order {number} has been delivered"), per_shipment=True
+    ),
+    "exception": EmailKind(gettext_noop("A delay with your order {number}"), per_shipment=True),
+    "cancelled": EmailKind(gettext_noop("Order {number} cancelled"), per_shipment=False),
 }
 
-LINES_CAPTION = {"shipped": "In this parcel", "cancelled": "Cancelled items"}
+LINES_CAPTION = {
+    "shipped": gettext_noop("In this parcel"),
+    "cancelled": gettext_noop("Cancelled items"),
+}
 
 
 def public_url() -> str:
@@ -146,7 +154,7 @@ def email_context(order: Order, kind: str, shipment: Shipment | None = None) -> 
         "shop_logo_url": order.channel.logo_url,
         "currency": order.currency,
         "shipment": shipment,
-        "lines_caption": LINES_CAPTION.get(kind, "Items"),
+        "lines_caption": gettext(LINES_CAPTION.get(kind, gettext_noop("Items"))),
     }
     if shipment is not None:
         context["carrier_tracking_url"] = _safe_url(shipment.tracking_url)
@@ -167,14 +175,16 @@ def email_context(order: Order, kind: str, shipment: Shipment | None = None) -> 
 
 
 def email_render(order: Order, kind: str, shipment: Shipment | None = None) -> tuple[str, str, str]:
-    """(subject, text, html) of an e-mail of `kind`. Raises ValidationFailed (unknown kind)."""
+    """(subject, text, html) of an e-mail of `kind`, in the shopper's language.
+    Raises ValidationFailed (unknown kind)."""
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationFailed(f"Unknown e-mail {kind!r}.")
-    context = email_context(order, kind, shipment)
-    subject = spec.subject.format(number=context["number"])
-    text = render_to_string(f"emails/{kind}.txt", context)
-    html = render_to_string(f"emails/{kind}.html", {**context, "subject": subject})
+    with translation.override(shopper_language(order=order)):
+        context = email_context(order, kind, shipment)
+        subject = gettext(spec.subject).format(number=context["number"])
+        text = render_to_string(f"emails/{kind}.txt", context)
+        html = render_to_string(f"emails/{kind}.html", {**context, "subject": subject})
     return subject, text, html
 
 

@@ -13,6 +13,8 @@ Invariants:
   number of lines, shipments and events;
 - it carries the channel's merchant name and, when set, its https logo: the Content-Security-
   Policy then allows images from that one host only (the OMS itself never fetches it);
+- it is written in the order's language (orders.language.shopper_language), its dates in that
+  language's format (oms.i18n); the 404 page, which knows no order, is English;
 - both answers are private (`Cache-Control: private`), not indexed (`X-Robots-Tag: noindex`),
   and send no Referer with the token to the carriers' sites.
 """
@@ -28,12 +30,15 @@ from urllib.parse import urlsplit
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import dateformat, timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_safe
 
 from fulfilment.models import Shipment, ShipmentLine, TrackingEvent, TrackingStatus
 from fulfilment.states import ShipmentStatus
+from oms.i18n import format_day
+from orders.language import shopper_language
 from orders.models import Order, OrderLine
 from orders.states import OrderStatus
 
@@ -59,37 +64,53 @@ CARRIER_NAMES = {
     "royal_mail": "Royal Mail",
     "postnl": "PostNL",
     "colissimo": "Colissimo",
-    "inhouse": "Our own delivery",
-    "in_house": "Our own delivery",
-    "manual": "Courier",
+    "inhouse": gettext_noop("Our own delivery"),
+    "in_house": gettext_noop("Our own delivery"),
+    "manual": gettext_noop("Courier"),
 }
 
 # (css class, label, sentence) per tracking status, for shipped shipments.
 TRACKING_TEXT: dict[str, tuple[str, str, str]] = {
     TrackingStatus.PRE_TRANSIT: (
         "shipped",
-        "Shipped",
-        "The parcel is ready and waits for the carrier's first scan.",
+        gettext_noop("Shipped"),
+        gettext_noop("The parcel is ready and waits for the carrier's first scan."),
     ),
     TrackingStatus.IN_TRANSIT: ("transit", "On its way", "The carrier is bringing it to you."),
     TrackingStatus.OUT_FOR_DELIVERY: (
         "out",
-        "Out for delivery",
-        "The parcel is on the delivery vehicle today.",
+        gettext_noop("Out for delivery"),
+        gettext_noop("The parcel is on the delivery vehicle today."),
     ),
     TrackingStatus.DELIVERED: ("delivered", "Delivered", "The carrier delivered it."),
     TrackingStatus.EXCEPTION: (
         "problem",
-        "Delivery problem",
-        "The carrier reported a problem. We are looking into it and will contact you if needed.",
+        gettext_noop("Delivery problem"),
+        gettext_noop(
+            "The carrier reported a problem. We are looking into it and will contact you if needed."
+        ),
     ),
     TrackingStatus.RETURNED: (
         "problem",
-        "Returned to sender",
-        "The carrier is sending the parcel back to us. We will contact you.",
+        gettext_noop("Returned to sender"),
+        gettext_noop("The carrier is sending the parcel back to us. We will contact you."),
     ),
 }
-STEPS = ("Ordered", "Shipped", "Out for delivery", "Delivered")
+STEPS = (
+    gettext_noop("Ordered"),
+    gettext_noop("Shipped"),
+    gettext_noop("Out for delivery"),
+    gettext_noop("Delivered"),
+)
+#: The carrier's event statuses as the shopper reads them (TrackingStatus's labels).
+EVENT_LABELS = {
+    TrackingStatus.PRE_TRANSIT: gettext_noop("Label created"),
+    TrackingStatus.IN_TRANSIT: gettext_noop("In transit"),
+    TrackingStatus.OUT_FOR_DELIVERY: gettext_noop("Out for delivery"),
+    TrackingStatus.DELIVERED: gettext_noop("Delivered"),
+    TrackingStatus.EXCEPTION: gettext_noop("Exception"),
+    TrackingStatus.RETURNED: gettext_noop("Returned to sender"),
+}
 
 
 @dataclass
@@ -129,24 +150,25 @@ class PageShipment:
 
 
 def day_text(day: dt.date | None, *, today: dt.date | None = None) -> str:
-    """ "Today, Thu 26 Nov", "Tomorrow, Fri 27 Nov", "Mon 30 Nov", "Tue 5 Jan 2027"."""
+    """ "Today, Thu 26 Nov", "Tomorrow, Fri 27 Nov", "Mon 30 Nov", "Tue, 5 Jan 2027" (in the
+    active language: "Morgen, Fr., 27. Nov.")."""
     if day is None:
         return ""
     today = today or timezone.localdate()
-    text = dateformat.format(day, "D j M" if day.year == today.year else "D j M Y")
+    text = format_day(day, "short_weekday" if day.year == today.year else "short_weekday_year")
     if day == today:
-        return f"Today, {text}"
+        return gettext("Today, {day}").format(day=text)
     if day == today + dt.timedelta(days=1):
-        return f"Tomorrow, {text}"
+        return gettext("Tomorrow, {day}").format(day=text)
     return text
 
 
 def carrier_name(code: str) -> str:
     if not code:
-        return "Carrier"
+        return gettext("Carrier")
     known = CARRIER_NAMES.get(code.strip().lower())
     if known:
-        return known
+        return gettext(known)
     words = code.replace("_", " ").replace("-", " ").split()
     return " ".join(w.upper() if len(w) <= 3 else w.capitalize() for w in words)
 
@@ -211,6 +233,8 @@ def tracking_order_get(token: str) -> Order | None:
             "channel__name",
             "channel__merchant_name",
             "channel__logo_url",
+            "channel__language",
+            "raw_payload",
         )
         .prefetch_related(
             Prefetch("lines", queryset=lines, to_attr="page_lines"),
@@ -226,31 +250,37 @@ def _line_name(line: OrderLine) -> str:
 
 def _shipment_text(shipment: Shipment) -> tuple[str, str, str]:
     if shipment.status == ShipmentStatus.DELIVERED:
-        return TRACKING_TEXT[TrackingStatus.DELIVERED]
-    if shipment.status == ShipmentStatus.SHIPPED:
-        return TRACKING_TEXT.get(shipment.tracking_status) or (
+        css, label, sentence = TRACKING_TEXT[TrackingStatus.DELIVERED]
+    elif shipment.status == ShipmentStatus.SHIPPED:
+        css, label, sentence = TRACKING_TEXT.get(shipment.tracking_status) or (
             "transit",
-            "On its way",
-            "The parcel left our warehouse.",
+            gettext_noop("On its way"),
+            gettext_noop("The parcel left our warehouse."),
         )
-    return ("preparing", "Being prepared", "We are getting this parcel ready.")
+    else:
+        css, label, sentence = (
+            "preparing",
+            gettext_noop("Being prepared"),
+            gettext_noop("We are getting this parcel ready."),
+        )
+    return css, gettext(label), gettext(sentence)
 
 
 def _when(shipment: Shipment) -> tuple[str, str, str]:
     if shipment.delivered_at:
         local = timezone.localtime(shipment.delivered_at)
-        return "Delivered", day_text(local.date()), local.isoformat()
+        return gettext("Delivered"), day_text(local.date()), local.isoformat()
     if shipment.expected_delivery_date:
         day = shipment.expected_delivery_date
-        return "Expected delivery", day_text(day), day.isoformat()
+        return gettext("Expected delivery"), day_text(day), day.isoformat()
     if shipment.shipped_at:
         local = timezone.localtime(shipment.shipped_at)
-        return "Shipped", day_text(local.date()), local.isoformat()
+        return gettext("Shipped"), day_text(local.date()), local.isoformat()
     return "", "", ""
 
 
 def _page_shipments(order: Order, names: dict[int, str]) -> list[PageShipment]:
-    labels = dict(TrackingStatus.choices)
+    labels = {str(status): gettext(label) for status, label in EVENT_LABELS.items()}
     problems = {TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
     result = []
     shipments: list[Shipment] = getattr(order, "page_shipments", [])
@@ -293,30 +323,50 @@ def _page_shipments(order: Order, names: dict[int, str]) -> list[PageShipment]:
 
 
 def _headline(order: Order, shipments: list[PageShipment]) -> tuple[str, str, str, int]:
-    """(css class, status, sentence, step reached) of the whole order."""
+    """(css class, status, sentence, step reached) of the whole order, in English (marked)."""
     if order.status == OrderStatus.CANCELLED:
-        return "problem", "Cancelled", "This order was cancelled.", -1
+        return "problem", gettext_noop("Cancelled"), gettext_noop("This order was cancelled."), -1
     css = {s.css for s in shipments}
     if order.status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED) or (
         shipments and css == {"delivered"}
     ):
-        return "delivered", "Delivered", "Everything in this order was delivered.", 3
+        return (
+            "delivered",
+            gettext_noop("Delivered"),
+            gettext_noop("Everything in this order was delivered."),
+            3,
+        )
     if "problem" in css:
         return (
             "problem",
-            "Delivery problem",
-            "A carrier reported a problem with a parcel. We are looking into it.",
+            gettext_noop("Delivery problem"),
+            gettext_noop("A carrier reported a problem with a parcel. We are looking into it."),
             1,
         )
     if "out" in css:
-        return "out", "Out for delivery", "A parcel arrives today.", 2
+        return "out", gettext_noop("Out for delivery"), gettext_noop("A parcel arrives today."), 2
     if order.status == OrderStatus.PARTIALLY_SHIPPED or (
         "preparing" in css and css & {"shipped", "transit", "delivered"}
     ):
-        return "transit", "Partly shipped", "Part of your order is on its way; the rest follows.", 1
+        return (
+            "transit",
+            gettext_noop("Partly shipped"),
+            gettext_noop("Part of your order is on its way; the rest follows."),
+            1,
+        )
     if order.status == OrderStatus.SHIPPED or css & {"shipped", "transit"}:
-        return "transit", "On its way", "Your order left our warehouse.", 1
-    return "preparing", "Being prepared", "We have your order and are getting it ready.", 0
+        return (
+            "transit",
+            gettext_noop("On its way"),
+            gettext_noop("Your order left our warehouse."),
+            1,
+        )
+    return (
+        "preparing",
+        gettext_noop("Being prepared"),
+        gettext_noop("We have your order and are getting it ready."),
+        0,
+    )
 
 
 def tracking_context(order: Order) -> dict[str, Any]:
@@ -324,6 +374,7 @@ def tracking_context(order: Order) -> dict[str, Any]:
     names = {line.pk: _line_name(line) for line in lines}
     shipments = _page_shipments(order, names)
     css, status, sentence, reached = _headline(order, shipments)
+    status, sentence = gettext(status), gettext(sentence)
     expected = [s.expected_delivery_date for s in shipments if s.expected_delivery_date]
     return {
         "merchant_name": order.channel.display_name,
@@ -341,7 +392,7 @@ def tracking_context(order: Order) -> dict[str, Any]:
         "status": status,
         "status_sentence": sentence,
         "steps": [
-            Step(label=label, done=i < reached or reached == 3, current=i == reached)
+            Step(label=gettext(label), done=i < reached or reached == 3, current=i == reached)
             for i, label in enumerate(STEPS)
         ]
         if reached >= 0
@@ -349,6 +400,7 @@ def tracking_context(order: Order) -> dict[str, Any]:
         "expected_delivery_date": max(expected) if expected and reached < 3 else None,
         "expected_text": day_text(max(expected)) if expected and reached < 3 else "",
         "delivered": reached == 3,
+        "cancelled": reached < 0,
     }
 
 
@@ -386,5 +438,7 @@ def tracking_page(request: HttpRequest, token: str) -> HttpResponse:
     order = tracking_order_get(token)
     if order is None:
         return _private(render(request, "tracking/not_found.html", status=404))
-    context = tracking_context(order)
-    return _private(render(request, "tracking/page.html", context), context["logo_url"])
+    with translation.override(shopper_language(order=order)):
+        context = tracking_context(order)
+        response = render(request, "tracking/page.html", context)
+    return _private(response, context["logo_url"])

@@ -195,6 +195,16 @@ CHANNEL_UNCACHED_FIELDS = (
 )
 
 
+#: The languages shopper pages and e-mails are written in (settings.LANGUAGES, oms.i18n).
+SHOPPER_LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("nl", "Dutch"),
+    ("es", "Spanish"),
+]
+
+
 class Channel(models.Model):
     """A sales channel: where orders come from and where stock is published.
 
@@ -328,6 +338,15 @@ class Channel(models.Model):
         ],
         help_text="An https:// image shown on the e-mails and the tracking page (never fetched "
         "by the OMS: the shopper's browser or mail client loads it).",
+    )
+    language = models.CharField(
+        "Shoppers' language",
+        max_length=5,
+        choices=SHOPPER_LANGUAGES,
+        default="en",
+        db_default="en",
+        help_text="The language of the tracking page, return pages and e-mails of this channel's "
+        "orders, unless an order names its own (Shopify's customer locale).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -19,18 +19,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
 from fulfilment.notifications import EVENT_KIND, email_context, public_url
 from oms.errors import PermanentError, TransientError, ValidationFailed
+from orders.language import shopper_language
 from orders.models import OrderEvent
 from orders.services import order_event_add, order_get_for_update
 from returns.models import ReturnRequest
 from returns.states import LABEL_STATUSES
 
 SUBJECTS = {
-    "return_confirmed": "Your return {number} for order {order}",
-    "return_authorised": "Your return {number} is accepted",
-    "return_rejected": "About your return {number}",
+    "return_confirmed": gettext_noop("Your return {number} for order {order}"),
+    "return_authorised": gettext_noop("Your return {number} is accepted"),
+    "return_rejected": gettext_noop("About your return {number}"),
 }
 
 
@@ -71,7 +74,7 @@ def return_email_context(ret: ReturnRequest, kind: str) -> dict[str, Any]:
                 }
                 for rl in ret.lines.select_related("order_line").order_by("id")
             ],
-            "lines_caption": "Items to return",
+            "lines_caption": gettext("Items to return"),
             "has_exchange": ret.lines.filter(exchange_sku__isnull=False).exists(),
             "rejection_reason": _rejection_reason(ret) if kind == "return_rejected" else "",
         }
@@ -80,13 +83,15 @@ def return_email_context(ret: ReturnRequest, kind: str) -> dict[str, Any]:
 
 
 def return_email_render(ret: ReturnRequest, kind: str) -> tuple[str, str, str]:
-    """(subject, text, html) of a return e-mail. Raises ValidationFailed (unknown kind)."""
+    """(subject, text, html) of a return e-mail, in the shopper's language. Raises
+    ValidationFailed (unknown kind)."""
     if kind not in SUBJECTS:
         raise ValidationFailed(f"Unknown e-mail {kind!r}.")
-    context = return_email_context(ret, kind)
-    subject = SUBJECTS[kind].format(number=ret.number, order=context["number"])
-    text = render_to_string(f"emails/{kind}.txt", context)
-    html = render_to_string(f"emails/{kind}.html", {**context, "subject": subject})
+    with translation.override(shopper_language(order=ret.order)):
+        context = return_email_context(ret, kind)
+        subject = gettext(SUBJECTS[kind]).format(number=ret.number, order=context["number"])
+        text = render_to_string(f"emails/{kind}.txt", context)
+        html = render_to_string(f"emails/{kind}.html", {**context, "subject": subject})
     return subject, text, html
 
 

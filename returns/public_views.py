@@ -13,7 +13,9 @@ Invariants:
   writes nothing;
 - the pages show what the shopper may see (item names, quantities, statuses), never prices,
   notes or locations; they are private, not indexed, and send the Referer only to this site
-  (a CSRF-checked POST needs its Origin; nothing is loaded from elsewhere).
+  (a CSRF-checked POST needs its Origin; nothing is loaded from elsewhere);
+- they are written in the order's language (orders.language.shopper_language); an error the
+  services raise is shown as they word it.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
 from oms.errors import DomainError, ValidationFailed
+from orders.language import shopper_language
 from orders.models import Order
 from returns import selectors, services
 from returns.labels import return_label
@@ -37,24 +42,40 @@ from returns.models import ReturnRequest
 from returns.states import LABEL_STATUSES, ReturnSource, ReturnStatus
 
 MAX_COMMENT = 2000
+#: The default reasons' labels (returns migration 0003), translated on the shopper's pages; a
+#: reason staff added or reworded is shown as they wrote it.
+DEFAULT_REASON_LABELS = (
+    gettext_noop("Changed my mind"),
+    gettext_noop("Wrong size or fit"),
+    gettext_noop("Arrived damaged"),
+    gettext_noop("Defective or does not work"),
+    gettext_noop("Not as described"),
+    gettext_noop("Arrived too late"),
+)
 
 STATUS_TEXT = {
     ReturnStatus.REQUESTED: (
-        "Waiting for review",
-        "We review your request and e-mail you within two working days.",
+        gettext_noop("Waiting for review"),
+        gettext_noop("We review your request and e-mail you within two working days."),
     ),
     ReturnStatus.AUTHORISED: (
-        "Accepted",
-        "Print the label, stick it on the parcel and hand it to the carrier.",
+        gettext_noop("Accepted"),
+        gettext_noop("Print the label, stick it on the parcel and hand it to the carrier."),
     ),
     ReturnStatus.PARTIALLY_RECEIVED: (
-        "Partly received",
-        "Part of your parcel arrived; we are waiting for the rest.",
+        gettext_noop("Partly received"),
+        gettext_noop("Part of your parcel arrived; we are waiting for the rest."),
     ),
-    ReturnStatus.RECEIVED: ("Received", "Your items are back with us. We settle it shortly."),
-    ReturnStatus.COMPLETED: ("Completed", "Your return is settled."),
-    ReturnStatus.REJECTED: ("Not accepted", "We could not accept this return: see our e-mail."),
-    ReturnStatus.CANCELLED: ("Cancelled", "This return was cancelled."),
+    ReturnStatus.RECEIVED: (
+        gettext_noop("Received"),
+        gettext_noop("Your items are back with us. We settle it shortly."),
+    ),
+    ReturnStatus.COMPLETED: (gettext_noop("Completed"), gettext_noop("Your return is settled.")),
+    ReturnStatus.REJECTED: (
+        gettext_noop("Not accepted"),
+        gettext_noop("We could not accept this return: see our e-mail."),
+    ),
+    ReturnStatus.CANCELLED: (gettext_noop("Cancelled"), gettext_noop("This return was cancelled.")),
 }
 
 
@@ -115,7 +136,7 @@ def _summaries(order: Order, token: str) -> list[ReturnSummary]:
             ReturnSummary(
                 number=ret.number,
                 status=ret.status,
-                status_label=STATUS_TEXT[ReturnStatus(ret.status)][0],
+                status_label=gettext(STATUS_TEXT[ReturnStatus(ret.status)][0]),
                 url=url,
                 label_url=f"{url}label.pdf" if ret.status in LABEL_STATUSES else "",
                 units=sum(rl.quantity for rl in ret.lines.all()),
@@ -156,7 +177,10 @@ def _render_form(
         "window": window,
         "window_open": window.is_open(),
         "items": open_items,
-        "reasons": list(selectors.reason_list()),
+        "reasons": [
+            {"code": reason.code, "label": gettext(reason.label)}
+            for reason in selectors.reason_list()
+        ],
         "comment": comment,
         "errors": errors or [],
         "has_errors": bool(errors) or any(it.errors for it in open_items),
@@ -177,15 +201,15 @@ def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict],
         try:
             item.quantity = int(raw)
         except ValueError:
-            item.errors.append("Choose how many to return.")
+            item.errors.append(gettext("Choose how many to return."))
             continue
         if item.quantity < 0:
-            item.errors.append("Choose how many to return.")
+            item.errors.append(gettext("Choose how many to return."))
             continue
         if item.quantity == 0:
             continue
         if not item.reason:
-            item.errors.append("Tell us why you return it.")
+            item.errors.append(gettext("Tell us why you return it."))
             continue
         lines.append(
             {
@@ -196,7 +220,7 @@ def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict],
             }
         )
     if not lines and not any(item.errors for item in items):
-        errors.append("Choose at least one item to return (set its quantity).")
+        errors.append(gettext("Choose at least one item to return (set its quantity)."))
     return lines, errors
 
 
@@ -212,7 +236,7 @@ def _service_errors(exc: ValidationFailed, lines: list[dict], items: list[FormIt
                 field_name = parts[2] if len(parts) > 2 else ""
                 text = " ".join(messages)
                 if field_name == "reason":
-                    text = "Choose one of the reasons in the list."
+                    text = gettext("Choose one of the reasons in the list.")
                 by_id[lines[index]["order_line"]].errors.append(text)
                 continue
         general.extend(messages)
@@ -235,14 +259,22 @@ def return_start(request: HttpRequest, token: str) -> HttpResponse:
     order = _order(token)
     if order is None:
         return _not_found(request)
+    with translation.override(shopper_language(order=order)):
+        return _return_start(request, order, token)
+
+
+def _return_start(request: HttpRequest, order: Order, token: str) -> HttpResponse:
     items = _items(order)
     if request.method != "POST":
         return _render_form(request, order, token, items)
     comment = request.POST.get("comment", "").strip()[:MAX_COMMENT]
     nul = _fields_with_nul(request)
     if nul:
-        what = "Your comment" if "comment" in nul else "The form"
-        errors = [f"{what} contains a character that cannot be accepted (NUL); remove it."]
+        errors = [
+            gettext("Your comment contains a character that cannot be accepted (NUL); remove it.")
+            if "comment" in nul
+            else gettext("The form contains a character that cannot be accepted (NUL); remove it.")
+        ]
         return _render_form(
             request,
             order,
@@ -284,7 +316,7 @@ def _return_of(token: str, number: str) -> ReturnRequest | None:
         return None
     return (
         selectors.return_list()
-        .select_related("order", "exchange_order")
+        .select_related("order", "order__channel", "exchange_order")
         .filter(order__tracking_token=token, number=number)
         .first()
     )
@@ -296,7 +328,12 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
     ret = _return_of(token, number)
     if ret is None:
         return _not_found(request)
-    label, sentence = STATUS_TEXT[ReturnStatus(ret.status)]
+    with translation.override(shopper_language(order=ret.order)):
+        return _return_detail(request, ret, token)
+
+
+def _return_detail(request: HttpRequest, ret: ReturnRequest, token: str) -> HttpResponse:
+    label, sentence = (gettext(text) for text in STATUS_TEXT[ReturnStatus(ret.status)])
     url = reverse("return-detail", args=[token, ret.number])
     context = {
         "ret": ret,
@@ -308,7 +345,7 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
             {
                 "name": _line_name(rl.order_line),
                 "quantity": rl.quantity,
-                "reason": rl.reason.label,
+                "reason": gettext(rl.reason.label),
                 "exchange": rl.is_exchange,
                 "received": rl.quantity_received,
             }

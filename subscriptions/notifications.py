@@ -22,11 +22,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from oms.errors import PermanentError, TransientError, ValidationFailed
+from oms.i18n import format_day, format_money
 from oms.money import money_format
 from oms.outbox import outbox_enqueue
+from orders.language import shopper_language
 from subscriptions.calendar import zone
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionRenewal
 from subscriptions.selectors import channel_settings
@@ -34,10 +37,10 @@ from subscriptions.states import SubscriptionStatus
 
 EVENT_KIND = "email_sent"
 SUBJECTS = {
-    "renewal_ordered": "Your subscription {number}: your next order is on its way",
-    "payment_failed": "Your subscription {number}: we could not take the payment",
-    "subscription_failed": "Your subscription {number} is on hold: payment needed",
-    "renewal_upcoming": "Your subscription {number} renews on {date}",
+    "renewal_ordered": gettext_noop("Your subscription {number}: your next order is on its way"),
+    "payment_failed": gettext_noop("Your subscription {number}: we could not take the payment"),
+    "subscription_failed": gettext_noop("Your subscription {number} is on hold: payment needed"),
+    "renewal_upcoming": gettext_noop("Your subscription {number} renews on {date}"),
 }
 
 
@@ -58,6 +61,7 @@ def email_context(
             "name": line.sku.name,
             "quantity": line.quantity,
             "price": money_format(line.unit_price, sub.currency),
+            "price_text": format_money(line.unit_price, sub.currency),
         }
         for line in sub.lines.select_related("sku")
     ]
@@ -88,10 +92,13 @@ def email_render(
 ) -> tuple[str, str, str]:
     if kind not in SUBJECTS:
         raise ValidationFailed(f"Unknown e-mail {kind!r}.")
-    context = email_context(sub, kind, renewal)
-    subject = SUBJECTS[kind].format(number=sub.number, date=context["next_date"].isoformat())
-    text = render_to_string(f"emails/subscription_{kind}.txt", context)
-    html = render_to_string(f"emails/subscription_{kind}.html", {**context, "subject": subject})
+    with translation.override(shopper_language(channel=sub.channel)):
+        context = email_context(sub, kind, renewal)
+        subject = gettext(SUBJECTS[kind]).format(
+            number=sub.number, date=format_day(context["next_date"])
+        )
+        text = render_to_string(f"emails/subscription_{kind}.txt", context)
+        html = render_to_string(f"emails/subscription_{kind}.html", {**context, "subject": subject})
     return subject, text, html
 
 

@@ -12,7 +12,9 @@ Invariants (those of the tracking page, whose rate limits and 404 budget apply u
   character, an unknown command) re-shows the page with the error (400) and writes nothing;
   a command the state table refuses is 409 with its reason;
 - the page is private, not indexed, and sends the Referer only to this site (a CSRF-checked
-  POST needs its Origin); it shows prices as agreed, never the payment method.
+  POST needs its Origin); it shows prices as agreed, never the payment method;
+- it is written in the channel's language (orders.language.shopper_language), its dates and
+  prices in that language's format (oms.i18n).
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
 from oms.errors import DomainError
+from oms.i18n import format_money
 from oms.money import money_format
+from orders.language import shopper_language
 from orders.services.capture import address_problems
 from subscriptions import selectors, services
 from subscriptions.calendar import zone
@@ -39,18 +45,24 @@ S = SubscriptionStatus
 MAX_QUANTITY = 99
 ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country")
 CANCEL_REASONS = (
-    ("too_much", "I have too much of it"),
-    ("too_expensive", "It is too expensive"),
-    ("not_needed", "I do not need it any more"),
-    ("other", "Another reason"),
+    ("too_much", gettext_noop("I have too much of it")),
+    ("too_expensive", gettext_noop("It is too expensive")),
+    ("not_needed", gettext_noop("I do not need it any more")),
+    ("other", gettext_noop("Another reason")),
 )
+STATUS_TEXT: dict[str, str] = {
+    S.ACTIVE: gettext_noop("Active"),
+    S.PAUSED: gettext_noop("Paused"),
+    S.CANCELLED: gettext_noop("Cancelled"),
+    S.FAILED: gettext_noop("On hold"),
+}
 DONE_TEXT = {
-    "skip": "Done: the next delivery is skipped.",
-    "pause": "Done: your subscription is paused.",
-    "resume": "Done: your subscription is running again.",
-    "quantities": "Done: your quantities are saved.",
-    "address": "Done: your address is saved.",
-    "cancel": "Your subscription is cancelled. Thank you for staying with us.",
+    "skip": gettext_noop("Done: the next delivery is skipped."),
+    "pause": gettext_noop("Done: your subscription is paused."),
+    "resume": gettext_noop("Done: your subscription is running again."),
+    "quantities": gettext_noop("Done: your quantities are saved."),
+    "address": gettext_noop("Done: your address is saved."),
+    "cancel": gettext_noop("Your subscription is cancelled. Thank you for staying with us."),
 }
 
 
@@ -69,17 +81,23 @@ def _subscription(token: str) -> Subscription | None:
     return selectors.subscription_by_token(token)
 
 
+def _every(interval: str, count: int) -> str:
+    """ "every week", "every 2 months" in the active language."""
+    if interval == "day":
+        return ngettext("every day", "every %(count)d days", count) % {"count": count}
+    if interval == "week":
+        return ngettext("every week", "every %(count)d weeks", count) % {"count": count}
+    return ngettext("every month", "every %(count)d months", count) % {"count": count}
+
+
 def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
     tz = zone(selectors.channel_settings(sub.channel_id).time_zone)
-    unit = sub.get_interval_display().lower()
     return {
         "sub": sub,
         "token": sub.manage_token,
-        "status_text": sub.get_status_display(),
+        "status_text": gettext(STATUS_TEXT.get(sub.status, sub.get_status_display())),
         "next_date": sub.next_order_at.astimezone(tz),
-        "every": f"every {sub.interval_count} {unit}s"
-        if sub.interval_count > 1
-        else f"every {unit}",
+        "every": _every(sub.interval, sub.interval_count),
         "lines": [
             {
                 "id": line.pk,
@@ -87,6 +105,7 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
                 "sku": line.sku.code,
                 "quantity": line.quantity,
                 "price": money_format(line.unit_price, sub.currency),
+                "price_text": format_money(line.unit_price, sub.currency),
             }
             for line in sub.lines.all()
         ],
@@ -95,7 +114,7 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
         "can_pause": sub.status == S.ACTIVE,
         "can_resume": sub.status in (S.PAUSED, S.FAILED),
         "can_change": sub.status != S.CANCELLED,
-        "cancel_reasons": CANCEL_REASONS,
+        "cancel_reasons": [(code, gettext(label)) for code, label in CANCEL_REASONS],
         "errors": [],
         "done": "",
         **extra,
@@ -115,7 +134,9 @@ def _quantities(request: HttpRequest, sub: Subscription) -> tuple[list[dict[str,
     for line in sub.lines.all():
         raw = request.POST.get(f"quantity-{line.pk}", str(line.quantity)).strip()
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_QUANTITY:
-            return [], f"Quantities are whole numbers from 1 to {MAX_QUANTITY}."
+            return [], gettext("Quantities are whole numbers from 1 to {max}.").format(
+                max=MAX_QUANTITY
+            )
         lines.append({"sku": line.sku.code, "quantity": int(raw), "unit_price": line.unit_price})
     return lines, ""
 
@@ -126,7 +147,7 @@ def _address(request: HttpRequest) -> tuple[dict[str, str], str]:
     problems = address_problems(address)
     if problems:
         names = ", ".join(f"{k.replace('_', ' ')} ({v})" for k, v in problems.items())
-        return {}, f"Please check the address: {names}."
+        return {}, gettext("Please check the address: {problems}.").format(problems=names)
     return address, ""
 
 
@@ -155,12 +176,12 @@ def _run(request: HttpRequest, sub: Subscription, command: str) -> str:
         code = request.POST.get("reason", "")
         labels = dict(CANCEL_REASONS)
         if code not in labels:
-            return "Please tell us why you cancel."
+            return gettext("Please tell us why you cancel.")
         detail = request.POST.get("comment", "").strip()[:300]
-        reason = labels[code] + (f": {detail}" if detail else "")
+        reason = labels[code] + (f": {detail}" if detail else "")  # for staff: English
         services.subscription_cancel(subscription=sub, reason=reason, actor=actor)
     else:
-        return "Unknown request."
+        return gettext("Unknown request.")
     return ""
 
 
@@ -171,11 +192,19 @@ def subscription_manage(request: HttpRequest, token: str) -> HttpResponse:
     sub = _subscription(token)
     if sub is None:
         return _private(render(request, "tracking/not_found.html", status=404))
+    with translation.override(shopper_language(channel=sub.channel)):
+        return _manage(request, sub, token)
+
+
+def _manage(request: HttpRequest, sub: Subscription, token: str) -> HttpResponse:
     if request.method != "POST":
         done = DONE_TEXT.get(request.GET.get("done", ""), "")
+        done = gettext(done) if done else ""
         return _page(request, sub, done=done)
     if any("\x00" in value for value in request.POST.values()):
-        return _page(request, sub, status=400, errors=["The form contains a NUL character."])
+        return _page(
+            request, sub, status=400, errors=[gettext("The form contains a NUL character.")]
+        )
     command = request.POST.get("command", "")
     try:
         error = _run(request, sub, command)

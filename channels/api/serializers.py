@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from channels.models import ChannelSyncRun
 from inventory.models import (
+    SHOPPER_LANGUAGES,
     Channel,
     ChannelKind,
     Location,
@@ -48,6 +49,7 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "shipped_elsewhere_stock",
             "merchant_name",
             "logo_url",
+            "language",
             "created_at",
             "updated_at",
         ]
@@ -111,6 +113,12 @@ class ChannelInputSerializer(InputSerializer):
             URLValidator(schemes=["https"], message="Enter an https:// URL.", code="not_https")
         ],
         help_text="An https:// image URL for the e-mails and the tracking page (empty: none).",
+    )
+    language = serializers.ChoiceField(
+        choices=SHOPPER_LANGUAGES,
+        required=False,
+        help_text="The language of the shopper's tracking page, return pages and e-mails "
+        "(en, de, fr, nl, es), unless an order names its own.",
     )
     credentials = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=10000),

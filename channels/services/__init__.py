@@ -42,6 +42,7 @@ CHANNEL_UPDATABLE = (
     "shipped_elsewhere_stock",
     "merchant_name",
     "logo_url",
+    "language",
 )
 #: Settings a channel may be created with besides its identity (all have defaults).
 CHANNEL_SETTINGS = CHANNEL_UPDATABLE[5:]

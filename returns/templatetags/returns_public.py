@@ -22,7 +22,7 @@ def return_box(context: dict[str, Any]) -> dict[str, Any]:
     token = (match.kwargs.get("token") if match else None) or ""
     shipments = context.get("shipments") or []
     opened = window_opened_at([(s.delivered_at, s.shipped_at) for s in shipments])
-    if not token or opened is None or context.get("status") == "Cancelled":
+    if not token or opened is None or context.get("cancelled"):
         return {"show": False}
     units, days, returns = returnable_units_by_token(token)
     closes = opened + dt.timedelta(days=days or 0)

@@ -113,7 +113,7 @@ def test_every_kind_is_sent_once_with_text_and_html(
         assert "Jungfernstieg 1" in part
     assert "Hello D'Arcy," in text  # the text part is not HTML-escaped
     assert "Hello D&#x27;Arcy," in html
-    assert "25.00 EUR" in text
+    assert "€25.00" in text  # the amount in the shopper's locale (English here)
 
     # Shipped: the tracking number, the carrier's link, our page and the expected date.
     Shipment.objects.filter(order=o).update(expected_delivery_date=dt.date(2026, 12, 3))

@@ -54,6 +54,16 @@ def _cache_per_worker(worker_id: str) -> None:
     RedisCache.clear = _clear_own_keys  # type: ignore[method-assign]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> None:
+    """Passwords in tests are hashed with MD5: production's PBKDF2 (a million rounds) costs about
+    0.4 s of CPU per factory user or login, minutes of every run. What the suite tests of
+    passwords (lockout, login, roles) holds with any hasher; production settings are untouched."""
+    from django.test.utils import override_settings
+
+    override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
+
+
 def _clear_own_keys(backend: Any) -> None:
     pattern = backend.make_key("*")
     client = backend._cache.get_client(pattern, write=True)

@@ -9,7 +9,8 @@ Invariants:
 - upsert by (channel, external_id): a new order is captured once (order_capture decides under
   its unique constraint); a known one is compared by fingerprint, so a replay changes nothing;
   channel-side changes are applied through the orders services (a cancellation cancels the
-  order if nothing shipped, else holds it for customer care; an address change before picking
+  order if nothing shipped, without a refund of ours: the channel paid it back, else holds it
+  for customer care; an address change before picking
   re-routes; a payment status only moves forward; units the channel refunded or removed are
   cancelled here without a refund of ours: the channel paid them back);
 - an order already shipped on the channel when first seen (FULFILLED_ELSEWHERE) is recorded
@@ -563,6 +564,7 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
                     order=result.order,
                     reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
                     actor=actor,
+                    refund=False,  # the channel pays its own cancellation back
                 )
         if result.created:
             return "created"
@@ -603,10 +605,13 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if record.cancelled and order.status != OrderStatus.CANCELLED:
         shipped = any(ln.quantity_shipped for ln in lines)
         if not shipped:
+            # The channel refunds the cancellation it made itself: its refund is recorded
+            # (the payment status below), never one of ours issued and pushed back to it.
             order_cancel(
                 order=order,
                 reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
                 actor=actor,
+                refund=False,
             )
         elif not order.holds.filter(reason=HoldReason.CUSTOMER_CARE, released_at=None).exists():
             order_hold(

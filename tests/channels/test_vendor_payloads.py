@@ -663,6 +663,36 @@ def test_a_woocommerce_order_discount_fee_is_spread_over_the_lines(network) -> N
     assert holds(Order.objects.get(external_id="727")) == {"unknown_sku"}  # no totals mismatch
 
 
+@pytest.mark.django_db
+def test_a_woocommerce_positive_fee_is_a_charge_of_the_order_never_a_mismatch(network) -> None:
+    """A fee line with a positive total (fee_lines as the REST documentation's order resource
+    describes them: name, tax_status, total, total_tax) is paid by the shopper beside the goods:
+    it is part of the order's total, not of any line."""
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    before = map_orders([copy.deepcopy(raw)], "USD").orders[0]
+    raw["fee_lines"] = [
+        {
+            "id": 10,
+            "name": "Gift wrap",
+            "tax_class": "",
+            "tax_status": "taxable",
+            "total": "3.00",
+            "total_tax": "0.30",
+            "taxes": [{"id": 75, "total": "0.3", "subtotal": ""}],
+            "meta_data": [],
+        }
+    ]
+    raw["total"] = "32.65"  # 29.35 and the fee with its tax
+    (record,) = map_orders([raw], "USD").orders
+
+    assert record.lines == before.lines  # no line of merchandise changes
+    assert Decimal(record.shipping_price) == Decimal(before.shipping_price) + Decimal("3.30")
+    channel_order_upsert(channel=network["channel"], record=record)
+    order = Order.objects.get(external_id="727")
+    assert order.total == order.channel_total == Decimal("32.65")
+    assert holds(order) == {"unknown_sku"}  # its line has no SKU; no totals mismatch
+
+
 # --- eBay (hand-written: no vendor-published example was found, see SOURCES.md) ----------------
 
 

@@ -105,22 +105,29 @@ def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, A
 
 def _order_discounts_spread(
     fee_lines: Any, lines: list[dict[str, Any]], *, currency: str, with_tax: bool
-) -> None:
+) -> Decimal:
     """A negative fee line is an order-level discount (WooCommerce adds one so, and so do
     discount plugins): its amount is spread over the lines by their value as discount, its tax
     over their tax (oms.money.allocate: no cent lost), so the lines add up to the order's total.
-    A positive fee is no line of ours: the totals then disagree and the order is held for it."""
-    amount = tax = Decimal(0)
+    A positive fee (a gift-wrap or handling fee, a payment surcharge) is a charge on no line of
+    merchandise: returned with its tax (WooCommerce counts both in the order's total), for the
+    order's charges beside the goods (its shipping price)."""
+    amount = tax = charges = Decimal(0)
     for index, fee in enumerate(fee_lines if isinstance(fee_lines, list) else []):
         if not isinstance(fee, dict):
             raise Unreadable(f"fee_lines[{index}] is not an object")
         total = _amount(fee.get("total"), f"fee_lines[{index}].total")
+        fee_tax = _amount(fee.get("total_tax"), f"fee_lines[{index}].total_tax")
         if total < 0:
             amount -= total
-            tax -= min(Decimal(0), _amount(fee.get("total_tax"), f"fee_lines[{index}].total_tax"))
+            tax -= min(Decimal(0), fee_tax)
+        elif total > 0:
+            if fee_tax < 0:
+                raise Unreadable(f"fee_lines[{index}]: a negative tax on a charge")
+            charges += total + fee_tax
     amount, tax = round_money(amount, currency), round_money(tax, currency)
     if not amount or not lines:
-        return
+        return charges
     taxes = [line["tax"] for line in lines]
     if tax > sum(taxes):
         raise Unreadable(f"fee_lines: a tax refund of {tax} above the lines' tax")
@@ -132,6 +139,7 @@ def _order_discounts_spread(
     for line, part, tax_part in zip(lines, off, tax_off, strict=True):
         line["discount"] += part
         line["tax"] -= tax_part
+    return charges
 
 
 def _moment(raw: Mapping[str, Any], *names: str) -> dt.datetime | None:
@@ -175,9 +183,13 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
     if not isinstance(items, list) or not items:
         raise Unreadable("the order has no line_items")
     lines = [_line(item, i, with_tax=with_tax, exponent=exponent) for i, item in enumerate(items)]
-    _order_discounts_spread(raw.get("fee_lines"), lines, currency=currency, with_tax=with_tax)
-    shipping = _amount(raw.get("shipping_total"), "shipping_total") + _amount(
-        raw.get("shipping_tax"), "shipping_tax"
+    charges = _order_discounts_spread(
+        raw.get("fee_lines"), lines, currency=currency, with_tax=with_tax
+    )
+    shipping = (
+        _amount(raw.get("shipping_total"), "shipping_total")
+        + _amount(raw.get("shipping_tax"), "shipping_tax")
+        + charges
     )
     billing = raw.get("billing")
     if not isinstance(billing, dict):

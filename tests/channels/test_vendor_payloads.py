@@ -529,6 +529,51 @@ def test_a_square_tip_stays_out_of_the_compared_total() -> None:
     assert order_from_square(raw, skus={}).total == Decimal("20.00")
 
 
+def _service_charge(uid: str, name: str, kind: str, phase: str, cents: int) -> dict[str, Any]:
+    """A service charge in the shape of Square's OrderServiceCharge (its API reference)."""
+    money = {"amount": cents, "currency": "USD"}
+    return {
+        "uid": uid,
+        "name": name,
+        "amount_money": money,
+        "applied_money": money,
+        "calculation_phase": phase,
+        "taxable": False,
+        "total_money": money,
+        "total_tax_money": {"amount": 0, "currency": "USD"},
+        "type": kind,
+        "treatment_type": "LINE_ITEM_TREATMENT",
+    }
+
+
+@pytest.mark.django_db
+def test_square_service_charges_are_charges_and_gratuities_stay_out(network) -> None:
+    """A delivery fee is the merchant's, beside the goods (like shipping); an automatic gratuity
+    is the staff's (like a tip): the lines stay as rung up and the totals match."""
+    from channels.adapters.square.mapping import order_from_square
+
+    raw = payload(SQUARE_PAY_ORDER)["order"]
+    raw["service_charges"] = [
+        _service_charge("sc-1", "Delivery", "CUSTOM", "SUBTOTAL_PHASE", 250),
+        _service_charge("sc-2", "Gratuity 18%", "AUTO_GRATUITY", "TOTAL_PHASE", 360),
+    ]
+    raw["total_service_charge_money"] = {"amount": 610, "currency": "USD"}
+    raw["total_tip_money"] = {"amount": 100, "currency": "USD"}
+    raw["total_money"] = {"amount": 2710, "currency": "USD"}  # 20.00 + 6.10 + a 1.00 tip
+    record = order_from_square(raw, skus={})
+
+    assert [ln["name"] for ln in record.lines] == ["Item 1", "Item 2"]
+    assert Decimal(record.shipping_price) == Decimal("2.50")
+    assert record.total == Decimal("22.50")  # less the gratuity and the tip
+    channel = network["channel"]
+    channel.location_map = {"P3CCK6HSNDAS7": "BER"}
+    channel.save()
+    channel_order_upsert(channel=channel, record=record)
+    order = Order.objects.get(external_id="lgwOlEityYPJtcuvKTVKT1pA986YY")
+    assert order.total == order.channel_total == Decimal("22.50")
+    assert holds(order) == set()
+
+
 @pytest.mark.django_db
 def test_the_square_pay_order_example_is_captured_as_a_store_sale(network) -> None:
     from channels.adapters.square.mapping import order_from_square

@@ -87,6 +87,10 @@ class CanonicalOrder:
     fulfilled_by: str = FULFILLED_BY_US
     #: For a store sale: the channel-side location id (mapped to ours by the sync engine).
     store_location: str = ""
+    #: Units the channel's refunds put back in stock (a return after shipment), one dict per
+    #: refunded line: refund (the channel's refund id), external_line_id, quantity, location
+    #: (the channel-side location id, "" when the refund names none).
+    restocks: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def capture_kwargs(self) -> dict[str, Any]:

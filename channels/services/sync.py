@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from channels.adapters import adapter_class
@@ -51,7 +52,8 @@ from channels.adapters.base import (
 )
 from channels.models import ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
-from inventory.models import Channel, Location
+from inventory.models import Channel, Location, StockMovement
+from inventory.services import stock_restock_return
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
 from oms.jsonsafe import strip_nul, without_nul
@@ -488,6 +490,8 @@ def fingerprint(record: CanonicalOrder) -> str:
     data = record.capture_kwargs()
     data.pop("raw_payload")
     data["cancelled"] = record.cancelled
+    if record.restocks:  # (absent when none: the prints stored before them stay the same)
+        data["restocks"] = record.restocks
     blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -626,6 +630,8 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if live and _quantities_apply(order, lines, channel, record, actor):
         changed = True
         order.refresh_from_db()
+    if record.restocks and _restocks_apply(order, lines, channel, record, actor):
+        changed = True
     new_rank = PAYMENT_RANK.get(record.payment_status, -1)
     if new_rank > PAYMENT_RANK.get(order.payment_status, -1):
         order_payment_status_set(order=order, status=record.payment_status, actor=actor)
@@ -744,3 +750,72 @@ def _refunded_after_shipment(order: Order) -> dict[int, int]:
         for item in (data or {}).get("lines") or []:
             seen[int(item["line"])] = seen.get(int(item["line"]), 0) + int(item["quantity"])
     return seen
+
+
+#: The timeline event of units a channel's refund put back in our stock (a return after
+#: shipment): one per refund, naming it; the refund id makes it happen once.
+CHANNEL_RESTOCKED = "channel_restocked"
+
+
+def _restocks_apply(
+    order: Order, lines: list[Any], channel: Channel, record: CanonicalOrder, actor: str
+) -> bool:
+    """Units the channel's refunds restocked (Shopify's restock_type "return") come back on hand
+    once per (refund, line), with a stock movement: at the location the refund names (through
+    the channel's location map), else where the units left from. Only units that left our
+    stock for the line and were not brought back yet (by a return of ours or an earlier
+    refund) are restocked: units refunded before shipping were released, never taken. True
+    when anything came back."""
+    done = {
+        (str(data.get("refund")), str(item.get("external_line_id")))
+        for data in order.events.filter(kind=CHANNEL_RESTOCKED).values_list("data", flat=True)
+        for item in (data or {}).get("lines") or []
+    }
+    by_id = {ln.external_line_id: ln for ln in lines if ln.external_line_id and ln.sku_id}
+    per_refund: dict[str, list[dict[str, Any]]] = {}
+    for item in record.restocks:
+        refund, line_id = str(item["refund"]), str(item["external_line_id"])
+        line = by_id.get(line_id)
+        if line is None or (refund, line_id) in done:
+            continue
+        out, left_from = _units_out(line.pk)
+        quantity = min(int(item["quantity"]), out, line.quantity_shipped)
+        location = _channel_location(channel, str(item.get("location") or "")) or left_from
+        entry = {"external_line_id": line_id, "line": line.pk, "sku": line.sku_code}
+        if quantity > 0 and location is not None:
+            stock_restock_return(
+                sku=line.sku,
+                location=location,
+                quantity=quantity,
+                order_line_id=line.pk,
+                actor=actor,
+            )
+            entry.update(quantity=quantity, location=location.code)
+        else:  # nothing of ours to bring back: noted once all the same
+            entry.update(quantity=0, location="")
+        per_refund.setdefault(refund, []).append(entry)
+        done.add((refund, line_id))
+    for refund, entries in per_refund.items():
+        order_event_add(
+            order=order, kind=CHANNEL_RESTOCKED, actor=actor, refund=refund, lines=entries
+        )
+    return any(e["quantity"] for entries in per_refund.values() for e in entries)
+
+
+def _units_out(order_line_id: int) -> tuple[int, Location | None]:
+    """(how many units of an order line are out of our stock, the location they left from):
+    the line's stock movements net (shipped, sold or taken for an order shipped elsewhere,
+    less what returns brought back)."""
+    movements = StockMovement.objects.filter(order_line_id=order_line_id)
+    net = movements.aggregate(total=Sum("on_hand_delta"))["total"] or 0
+    taken = movements.filter(on_hand_delta__lt=0).select_related("location").order_by("-pk")
+    first = taken.first()
+    return max(0, -int(net)), (first.location if first is not None else None)
+
+
+def _channel_location(channel: Channel, external: str) -> Location | None:
+    """Our active location for a channel-side location id (through its location map)."""
+    if not external:
+        return None
+    code = (channel.location_map or {}).get(external, external)
+    return Location.objects.filter(code=code, is_active=True).first()

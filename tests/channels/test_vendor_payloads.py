@@ -399,6 +399,94 @@ def test_a_refund_after_shipment_is_recorded_once_and_ships_nothing(network) -> 
     assert sorted(item["quantity"] for item in event.data["lines"]) == [1, 1]
 
 
+def _shipped_by_us(order: Order) -> None:
+    from fulfilment.services import shipment_pack, shipment_pick, shipment_ship
+
+    for shipment in Shipment.objects.filter(order=order):
+        shipment_pick(
+            shipment=shipment,
+            lines=[(ln.order_line_id, ln.quantity) for ln in shipment.lines.all()],
+        )
+        shipment_pack(shipment=shipment, parcels=[{"weight_grams": 500}])
+        shipment_ship(shipment=shipment, carrier="dhl", tracking_number=f"T{shipment.pk}")
+
+
+@pytest.mark.django_db
+def test_units_returned_after_shipment_come_back_to_stock_once_where_shopify_says(
+    network,
+) -> None:
+    """The example's refund, as a return after shipment (restock_type "return", location
+    487838322 mapped to our Munich), on an order we shipped from Berlin: the two units come
+    back on hand in Munich once, each with a stock movement; a "no_restock" refund brings
+    nothing back."""
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+
+    channel = network["channel"]
+    channel.location_map = {"487838322": "MUC"}
+    channel.save()
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+    record = map_rest_order(_as_placed(refunded))
+    channel_order_upsert(channel=channel, record=record)
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+    assert StockLevel.objects.get(sku__code="A", location__code="BER").on_hand == 4
+
+    refunded["fulfillment_status"] = "fulfilled"
+    for item in refunded["refunds"][0]["refund_line_items"]:
+        item["restock_type"] = "return"
+    refunded["refunds"].append(
+        {
+            "id": "509562970",
+            "refund_line_items": [
+                {"line_item_id": "518995019", "quantity": 1, "restock_type": "no_restock"}
+            ],
+        }
+    )
+    for moment in ("2008-01-10T11:00:01-05:00", "2008-01-10T11:05:00-05:00"):
+        refunded["updated_at"] = moment
+        refunded["note"] = moment  # a later version with the same refunds
+        channel_order_upsert(channel=channel, record=map_rest_order(refunded))
+
+    on_hand = dict(
+        StockLevel.objects.filter(location__code="MUC").values_list("sku__code", "on_hand")
+    )
+    assert on_hand == {"A": 1, "C": 1}
+    restocks = StockMovement.objects.filter(
+        order_line_id__in=order.lines.values("pk"), kind="return_restock"
+    )
+    assert sorted(restocks.values_list("location__code", "on_hand_delta")) == [
+        ("MUC", 1),
+        ("MUC", 1),
+    ]
+    (event,) = order.events.filter(kind="channel_restocked")
+    assert event.data["refund"] == "509562969"
+    assert not Shipment.objects.filter(order=order).exclude(status="shipped").exists()
+
+
+@pytest.mark.django_db
+def test_units_returned_without_a_location_come_back_where_they_left(network) -> None:
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(_as_placed(refunded)))
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+    for item in refunded["refunds"][0]["refund_line_items"]:
+        item.update(restock_type="return", location_id=None)
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(refunded))
+
+    on_hand = dict(
+        StockLevel.objects.filter(location__code="BER").values_list("sku__code", "on_hand")
+    )
+    assert on_hand == {"A": 5, "B": 4, "C": 5}
+
+
 # --- orders shipped before the first import: the channel's stock setting --------------------
 
 

@@ -52,6 +52,9 @@ from channels.adapters.base import (
 )
 from channels.models import ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
+from fulfilment.models import Shipment
+from fulfilment.services import shipment_cancel
+from fulfilment.states import OPEN as OPEN_SHIPMENTS
 from inventory.models import Channel, Location, StockMovement
 from inventory.services import stock_restock_return
 from oms.crypto import encrypt_json
@@ -66,6 +69,7 @@ from orders.services import (
     order_get_for_update,
     order_hold,
     order_payment_status_set,
+    order_shipped_elsewhere,
     order_shipping_address_update,
 )
 from orders.services.capture import address_normalised
@@ -630,6 +634,10 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if live and _quantities_apply(order, lines, channel, record, actor):
         changed = True
         order.refresh_from_db()
+    elsewhere = live and record.fulfilled_by == FULFILLED_ELSEWHERE
+    if elsewhere and _shipped_elsewhere_apply(order, channel, record, actor):
+        changed = True
+        order.refresh_from_db()
     if record.restocks and _restocks_apply(order, lines, channel, record, actor):
         changed = True
     new_rank = PAYMENT_RANK.get(record.payment_status, -1)
@@ -819,3 +827,24 @@ def _channel_location(channel: Channel, external: str) -> Location | None:
         return None
     code = (channel.location_map or {}).get(external, external)
     return Location.objects.filter(code=code, is_active=True).first()
+
+
+def _shipped_elsewhere_apply(
+    order: Order, channel: Channel, record: CanonicalOrder, actor: str
+) -> bool:
+    """The channel shows the order fulfilled (in its own admin, by fulfilments we did not
+    create: ours would have shipped its units here first) while units of it are still ours to
+    ship: its open shipments are cancelled (never shipped twice), what they held is released,
+    and the units are recorded shipped outside the OMS, leaving our stock as the channel's
+    `shipped_elsewhere_stock` says (shipped_elsewhere_location). True when anything was open."""
+    if not any(ln.quantity_open for ln in order.lines.all()):
+        return False
+    for shipment in Shipment.objects.filter(order=order, status__in=OPEN_SHIPMENTS).order_by("pk"):
+        shipment_cancel(
+            shipment=shipment,
+            reason=f"fulfilled on {channel.code} outside the OMS",
+            actor=actor,
+            reroute=False,
+        )
+    location = shipped_elsewhere_location(channel, record)
+    return bool(order_shipped_elsewhere(order=order, location=location, actor=actor))

@@ -838,6 +838,54 @@ def order_ship(
     return order
 
 
+@transaction.atomic
+def order_shipped_elsewhere(
+    *, order: Order | int, location: Any = None, actor: str = "system"
+) -> list[tuple[int, int]]:
+    """The units still open were shipped outside the OMS (fulfilled in the channel's own admin
+    after we captured the order): what they hold is released, the lines count them shipped,
+    and they leave `location`'s stock when it is given (a shortfall is noted, as for an order
+    first seen shipped elsewhere); the timeline records it (fulfilled_by_channel,
+    shipped_elsewhere) and the status follows. Open shipments are the caller's to cancel first
+    (fulfilment sits above orders). Returns the (line id, quantity) recorded: none when
+    nothing was open (a replay)."""
+    from inventory.services import stock_sell_in_store
+
+    order = _lock(order)
+    lines = _lines(order)
+    opened = [(ln, ln.quantity_open) for ln in lines if ln.quantity_open > 0]
+    if not opened:
+        return []
+    held = [ReleaseRequest(ln.pk) for ln, _ in opened if ln.quantity_allocated]
+    if held:
+        stock_release_many(items=held, reason="shipped outside the OMS", actor=actor)
+    for line, quantity in opened:
+        line.quantity_allocated = 0
+        line.quantity_shipped += quantity
+    rows_update(OrderLine, [ln for ln, _ in opened], ["quantity_allocated", "quantity_shipped"])
+    details: dict[str, Any] = {
+        "shipped_elsewhere": True,
+        "location": "",
+        "lines": [{"line": ln.pk, "quantity": q} for ln, q in opened],
+    }
+    if location is not None:
+        details["location"] = location.code
+        sales = [
+            (ln.sku, q, ln.pk) for ln, q in opened if ln.sku is not None and ln.sku.track_inventory
+        ]
+        if sales:
+            details["not_in_ledger"] = stock_sell_in_store(
+                location=location,
+                sales=sales,
+                order_id=order.pk,
+                actor=actor,
+                reason="shipped outside the OMS",
+            )
+    order_event_add(order=order, kind="fulfilled_by_channel", actor=actor, **details)
+    _transition(order, derived_status(order, lines), actor=actor)
+    return [(ln.pk, q) for ln, q in opened]
+
+
 def order_line_returned_add(*, line: OrderLine, quantity: int) -> OrderLine:
     """Count `quantity` more units of `line` as back from the customer (a return received).
     The caller holds the line's order locked (returns' receipt does)."""

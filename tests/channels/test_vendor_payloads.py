@@ -541,6 +541,60 @@ def test_a_fulfilled_shopify_order_takes_its_units_where_shopify_says_they_left(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("stock", ["none", "take"])
+def test_an_order_fulfilled_in_shopifys_admin_after_capture_is_never_shipped_twice(
+    network, stock
+) -> None:
+    """We captured it to ship (allocated at Berlin), then Shopify's orders/updated says it is
+    fulfilled, by a fulfilment we did not create (from location 487838322, our Berlin): its open
+    shipment is cancelled, its reservations released, and its units recorded shipped outside
+    the OMS, taken from Berlin's stock only when the channel says so."""
+    from fulfilment.models import Shipment
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    channel = network["channel"]
+    channel.shipped_elsewhere_stock = stock
+    channel.location_map = {"487838322": "BER"}
+    channel.save()
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=channel, record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    assert order.status == "allocated"
+    assert Shipment.objects.filter(order=order, status="pending").count() == 1
+
+    placed["fulfillment_status"] = "fulfilled"
+    placed["fulfillments"] = [{"id": 255858046, "location_id": 487838322, "status": "success"}]
+    for moment in ("2008-01-10T12:00:00-05:00", "2008-01-10T12:05:00-05:00"):
+        placed["updated_at"] = moment
+        placed["note"] = moment  # a later version, still fulfilled
+        channel_order_upsert(channel=channel, record=map_rest_order(placed))
+    order.refresh_from_db()
+
+    assert order.status == "shipped"
+    assert not Shipment.objects.filter(order=order).exclude(status="cancelled").exists()
+    levels = StockLevel.objects.filter(location__code="BER")
+    taken = 1 if stock == "take" else 0
+    assert sorted(levels.values_list("sku__code", "on_hand", "reserved")) == [
+        ("A", 5 - taken, 0),
+        ("B", 5 - taken, 0),
+        ("C", 5 - taken, 0),
+    ]
+    assert sorted(order.lines.values_list("quantity_shipped", "quantity_allocated")) == [
+        (1, 0),
+        (1, 0),
+        (1, 0),
+    ]
+    (event,) = order.events.filter(kind="fulfilled_by_channel")
+    assert event.data["shipped_elsewhere"] is True
+    assert event.data["location"] == ("BER" if stock == "take" else "")
+    assert queued("channels.shipment_push") == []
+
+
+@pytest.mark.django_db
 def test_orders_shipped_elsewhere_take_no_stock_by_default(network) -> None:
     from tests.fulfilment.conftest import put
 

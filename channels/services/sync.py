@@ -68,6 +68,7 @@ from orders.services import (
     order_event_add,
     order_get_for_update,
     order_hold,
+    order_lines_add_from_channel,
     order_payment_status_set,
     order_shipped_elsewhere,
     order_shipping_address_update,
@@ -634,6 +635,9 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if live and _quantities_apply(order, lines, channel, record, actor):
         changed = True
         order.refresh_from_db()
+    if live and not record.fulfilled_by and _lines_added_apply(order, lines, record, actor):
+        changed = True
+        order.refresh_from_db()
     elsewhere = live and record.fulfilled_by == FULFILLED_ELSEWHERE
     if elsewhere and _shipped_elsewhere_apply(order, channel, record, actor):
         changed = True
@@ -848,3 +852,32 @@ def _shipped_elsewhere_apply(
         )
     location = shipped_elsewhere_location(channel, record)
     return bool(order_shipped_elsewhere(order=order, location=location, actor=actor))
+
+
+def _lines_added_apply(order: Order, lines: list[Any], record: CanonicalOrder, actor: str) -> bool:
+    """Lines the channel's version names that the order does not (added by an edit in the
+    channel's admin, e.g. a Shopify order edit) join an order not shipped in full, with the
+    channel's figures, and are routed as its lines are; an order shipped, completed or
+    cancelled takes none (noted on its timeline once per version). Nothing is added when the
+    lines cannot be matched by id. True when lines were added."""
+    known = {ln.external_line_id for ln in lines}
+    if "" in known or any(not line.get("external_line_id") for line in record.lines):
+        return False
+    added = [dict(line) for line in record.lines if str(line["external_line_id"]) not in known]
+    if not added:
+        return False
+    if order.status in (
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    ):
+        order_event_add(
+            order=order,
+            kind="channel_lines_added_ignored",
+            actor=actor,
+            reason=f"the order is {order.status}",
+            lines=[{"sku": ln.get("sku", ""), "quantity": ln.get("quantity")} for ln in added],
+        )
+        return False
+    order_lines_add_from_channel(order=order, lines=added, actor=actor)
+    return True

@@ -594,6 +594,70 @@ def test_an_order_fulfilled_in_shopifys_admin_after_capture_is_never_shipped_twi
     assert queued("channels.shipment_push") == []
 
 
+def _edited(body: dict[str, Any], moment: str) -> dict[str, Any]:
+    """The order after an order edit in Shopify's admin added two more of the black iPod as a
+    line of its own (a new line item id; current_total_price raised by its price and tax)."""
+    added = copy.deepcopy(body["line_items"][2])
+    added.update(id=999000111, admin_graphql_api_id="gid://shopify/LineItem/999000111")
+    added.update(quantity=2, current_quantity=2, discount_allocations=[], tax_lines=[])
+    added["price_set"]["presentment_money"]["amount"] = "10.00"
+    body["line_items"].append(added)
+    money = body["current_total_price_set"]["presentment_money"]
+    money["amount"] = str(Decimal(money["amount"]) + Decimal("20.00"))
+    body["updated_at"] = moment
+    return body
+
+
+@pytest.mark.django_db
+def test_a_line_added_by_an_edit_on_shopify_joins_an_unshipped_order_and_is_routed(
+    network, django_capture_on_commit_callbacks
+) -> None:
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    assert order.status == "allocated"
+
+    edited = _edited(placed, "2008-01-10T12:00:00-05:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert channel_order_upsert(channel=network["channel"], record=map_rest_order(edited))
+    order.refresh_from_db()
+
+    added = order.lines.get(external_line_id="999000111")
+    assert (added.sku_code, added.quantity, added.quantity_allocated) == ("C", 2, 2)
+    assert order.total == Decimal("618.94")  # 598.94 + 2 x 10.00
+    assert order.status == "allocated"
+    assert holds(order) == set()
+    # The same version again adds nothing.
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(edited))
+    assert order.lines.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_line_added_on_shopify_after_we_shipped_is_never_shipped(network) -> None:
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+
+    channel_order_upsert(
+        channel=network["channel"],
+        record=map_rest_order(_edited(placed, "2008-01-10T12:00:00-05:00")),
+    )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert order.lines.count() == 3
+    assert order.events.filter(kind="channel_lines_added_ignored").exists()
+    assert Shipment.objects.filter(order=order).count() == 1
+
+
 @pytest.mark.django_db
 def test_orders_shipped_elsewhere_take_no_stock_by_default(network) -> None:
     from tests.fulfilment.conftest import put

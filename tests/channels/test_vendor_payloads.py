@@ -944,6 +944,52 @@ def test_a_woocommerce_positive_fee_is_a_charge_of_the_order_never_a_mismatch(ne
     assert holds(order) == {"unknown_sku"}  # its line has no SKU; no totals mismatch
 
 
+@pytest.mark.django_db
+def test_an_ebay_line_refund_takes_its_units_off_the_order_without_a_refund_of_ours(
+    network,
+) -> None:
+    """eBay's LineItemRefund (lineItems[].refunds: an amount, a date, an id) of one mug's value
+    with its tax: that unit leaves the order (its reservation released), the other two stay
+    with their share of the promotion and tax; no refund of ours, nothing pushed back."""
+    from channels.adapters.ebay.mapping import map_order
+    from returns.models import Refund
+    from tests.channels.adapters import ebay_payloads
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    put(network, "BER", "A", 5)
+    put(network, "BER", "B", 5)
+    raw = ebay_payloads.ebay_order("04-55555-66666")
+    raw["lineItems"][0]["sku"], raw["lineItems"][1]["sku"] = "A", "B"
+    channel = network["channel"]
+    channel_order_upsert(channel=channel, record=map_order(raw, default_currency="USD"))
+    order = Order.objects.get(external_id="04-55555-66666")
+    assert order.total == order.channel_total == Decimal("77.67")
+
+    raw["lastModifiedDate"] = "2024-05-02T09:00:00.000Z"
+    raw["orderPaymentStatus"] = "PARTIALLY_REFUNDED"
+    refund = {"amount": ebay_payloads.amount("19.79"), "refundDate": "2024-05-02T08:59:00.000Z"}
+    refund.update(refundId="5123456789", refundReferenceId="REF-1")
+    raw["lineItems"][0]["refunds"] = [refund]
+    raw["paymentSummary"]["refunds"] = [{**refund, "refundStatus": "REFUNDED"}]
+    record = map_order(raw, default_currency="USD")
+    mugs = record.lines[0]
+    assert (mugs["quantity"], mugs["discount"], mugs["tax"]) == (
+        2,
+        Decimal("3.33"),
+        Decimal("2.93"),
+    )
+    assert Decimal(str(record.total)) == Decimal("57.88")  # 77.67 less the mug: 19.99 - 1.67 + 1.47
+    assert channel_order_upsert(channel=channel, record=record) == "updated"
+
+    order.refresh_from_db()
+    line = order.lines.get(sku_code="A")
+    assert (line.quantity_cancelled, line.quantity_allocated) == (1, 2)
+    assert order.payment_status == "partially_refunded"
+    assert not Refund.objects.filter(order=order).exists()
+    assert queued("returns.refund_for_cancellation", "channels.cancel_push") == []
+
+
 # --- eBay (hand-written: no vendor-published example was found, see SOURCES.md) ----------------
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from channels.adapters.amazon import AmazonAdapter
-from channels.adapters.base import AdapterContext
+from channels.adapters.base import AdapterContext, WebhookDelivery
 from channels.adapters.shopify.mapping import map_graphql_order, map_rest_order
 from channels.adapters.woocommerce.mapping import map_orders
 from channels.services.sync import channel_order_upsert
@@ -309,6 +309,100 @@ def test_woocommerce_documentation_orders_are_captured(network) -> None:
     assert completed.status == "completed"
     assert completed.total == Decimal("39.00")
     assert not Shipment.objects.filter(order=completed).exists()
+
+
+WOO_REFUNDS_723 = "woocommerce/list_refunds_723.json"
+
+
+def _woo_adapter(httpserver: Any, orders: list[Any], refunds: dict[int, Any]) -> Any:
+    """A WooCommerce adapter on a local store answering GET /orders with `orders` and
+    GET /orders/<id>/refunds with `refunds[id]`."""
+    from channels.adapters.base import RateLimiter
+    from channels.adapters.woocommerce import WooCommerceAdapter
+
+    api = "/wp-json/wc/v3"
+    httpserver.expect_request(f"{api}/orders", method="GET").respond_with_json(
+        orders, headers={"X-WP-TotalPages": "1"}
+    )
+    for order_id, answer in refunds.items():
+        httpserver.expect_request(f"{api}/orders/{order_id}/refunds").respond_with_json(answer)
+    credentials = {
+        "base_url": httpserver.url_for(""),
+        "consumer_key": "ck",
+        "consumer_secret": "cs",
+        "webhook_secret": "s",
+    }
+    context = AdapterContext(channel_code="web", currency="USD", credentials=credentials)
+    adapter = WooCommerceAdapter(context, limiter=RateLimiter(max_wait=0))
+    adapter.http.limits = {}
+    return adapter
+
+
+@pytest.mark.django_db
+def test_woocommerce_documentation_refunds_take_their_units_off_order_723(
+    network, httpserver
+) -> None:
+    """Order 723 names refunds 726 (10.00, no units) and 724 (one "Woo Album #2", line 311):
+    the documentation's own GET /orders/723/refunds answer. The album leaves the order, the
+    total compared is 39.00 less its 9.00; the 10.00 refund of no units changes no line."""
+    import datetime as dt
+
+    from channels.services.sync import channel_sync
+    from tests.fulfilment.conftest import put
+
+    put(network, "BER", "A", 5)
+    orders = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 723]
+    adapter = _woo_adapter(httpserver, orders, {723: payload(WOO_REFUNDS_723)})
+    page = adapter.orders_page(since=dt.datetime(2017, 1, 1, tzinfo=dt.UTC), page=None)
+    (record,) = page.orders
+    assert [(ln["external_line_id"], ln["quantity"]) for ln in record.lines] == [("313", 1)]
+    assert Decimal(str(record.total)) == Decimal("30.00")
+
+    run = channel_sync(channel=network["channel"], adapter=adapter)
+    assert (run.created, run.failed) == (1, 0)
+    order = Order.objects.get(external_id="723")
+    assert order.total == order.channel_total == Decimal("30.00")
+    assert order.status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_refund_of_units_cancels_them_through_the_webhook(
+    network, httpserver
+) -> None:
+    """Order 727 (its lines renamed to our A and B) captured to ship; then order.updated names a
+    refund whose line item (the documentation's shape: a negative quantity, the refunded line
+    in `_refunded_item_id`) gives back one of the two "Woo Single #1": that unit is cancelled
+    here, without a refund of ours."""
+    from returns.models import Refund
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    for sku in ("A", "B"):
+        put(network, "BER", sku, 5)
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    raw["line_items"][0]["sku"], raw["line_items"][1]["sku"] = "A", "B"
+    refund = copy.deepcopy(payload(WOO_REFUNDS_723)[1])
+    item = refund["line_items"][0]
+    item.update(name="Woo Single #1", quantity=-1, subtotal="-3.00", total="-3.00")
+    item.update(total_tax="-0.23", sku="A")
+    item["meta_data"][0]["value"] = "315"
+    refund.update(id=730, amount="3.23")
+    adapter = _woo_adapter(httpserver, [], {727: [refund]})
+    channel = network["channel"]
+    channel_order_upsert(channel=channel, record=map_orders([copy.deepcopy(raw)], "USD").orders[0])
+    order = Order.objects.get(external_id="727")
+    assert order.lines.get(sku_code="A").quantity_allocated == 2
+
+    raw["refunds"] = [{"id": 730, "reason": "", "total": "-3.23"}]
+    raw["date_modified_gmt"] = "2017-03-22T20:00:00"
+    delivery = WebhookDelivery(delivery_id="d-1", topic="order.updated", payload=raw)
+    (record,) = adapter.webhook_orders(delivery).orders
+    assert channel_order_upsert(channel=channel, record=record) == "updated"
+
+    line = order.lines.get(sku_code="A")
+    assert (line.quantity_cancelled, line.quantity_allocated) == (1, 1)
+    assert not Refund.objects.filter(order=order).exists()
+    assert queued("returns.refund_for_cancellation", "channels.cancel_push") == []
 
 
 # --- refunds and edits arriving from the channel ----------------------------------------------

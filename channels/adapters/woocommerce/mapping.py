@@ -17,6 +17,7 @@ from channels.adapters.base import (
     CanonicalOrder,
     OrderPage,
     RecordFailure,
+    lines_less_refunded,
 )
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
 from oms.money import allocate, currency_exponent, round_money, unit_and_discount
@@ -220,6 +221,50 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         fulfilled_by=_fulfilled_by(raw, status),
         raw=dict(raw),
     )
+
+
+def refunded_units(refunds: Any) -> dict[str, int]:
+    """Units of each order line WooCommerce's refunds gave back (line id -> units), from the
+    answer of GET /orders/<id>/refunds: each refund's line items carry a negative quantity and
+    the refunded line's id in their `_refunded_item_id` meta. Raises Unreadable."""
+    if not isinstance(refunds, list):
+        raise Unreadable("the order's refunds are not a list")
+    units: dict[str, int] = {}
+    for index, refund in enumerate(refunds):
+        items = refund.get("line_items") if isinstance(refund, dict) else None
+        for number, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                raise Unreadable(f"refunds[{index}].line_items[{number}] is not an object")
+            meta = item.get("meta_data")
+            line_id = next(
+                (
+                    text_value(entry.get("value"))
+                    for entry in (meta if isinstance(meta, list) else [])
+                    if isinstance(entry, dict) and entry.get("key") == "_refunded_item_id"
+                ),
+                "",
+            )
+            quantity = item.get("quantity")
+            if not line_id or not isinstance(quantity, int) or isinstance(quantity, bool):
+                continue  # an amount refunded on the line, no units back
+            units[line_id] = units.get(line_id, 0) + abs(quantity)
+    return units
+
+
+def order_less_refunds(record: CanonicalOrder, refunds: Any) -> CanonicalOrder:
+    """The order as it stands after its refunds (WooCommerce keeps the lines as placed): the
+    refunded units off its lines, the compared total less their value (an amount refunded
+    without units, e.g. goodwill, leaves both as they are). A cancelled order keeps its lines
+    as placed, as on every channel."""
+    units = refunded_units(refunds)
+    if record.cancelled or not units:
+        return record
+    removed = lines_less_refunded(
+        record.lines, units, record.currency, tax_on_top=not record.prices_include_tax
+    )
+    if record.total is not None:
+        record.total = Decimal(str(record.total)) - removed
+    return record
 
 
 def map_orders(records: Sequence[Any], default_currency: str) -> OrderPage:

@@ -132,6 +132,37 @@ def test_the_graphql_path_reads_discount_allocations_and_current_totals_too() ->
     assert order.payment_status == "partially_refunded"
 
 
+def test_the_example_refunds_restocks_read_the_same_by_rest_and_graphql() -> None:
+    """The example's refund (restock_type legacy_restock, location 487838322) in REST and in the
+    GraphQL Admin API's names (Refund.refundLineItems: quantity, restockType, lineItem,
+    location)."""
+    body = payload(SHOPIFY_ORDER)
+    node, lines = _graphql_twin(body)
+    node["refunds"] = [
+        {
+            "id": f"gid://shopify/Refund/{refund['id']}",
+            "refundLineItems": {
+                "nodes": [
+                    {
+                        "quantity": item["quantity"],
+                        "restockType": item["restock_type"].upper(),
+                        "lineItem": {"id": f"gid://shopify/LineItem/{item['line_item_id']}"},
+                        "location": {"id": f"gid://shopify/Location/{item['location_id']}"},
+                    }
+                    for item in refund["refund_line_items"]
+                ]
+            },
+        }
+        for refund in body["refunds"]
+    ]
+    rest = map_rest_order(body).restocks
+    assert map_graphql_order(node, lines).restocks == rest
+    assert rest == [
+        {"refund": "509562969", "external_line_id": line, "quantity": 1, "location": "487838322"}
+        for line in ("703073504", "466157049")
+    ]
+
+
 def test_a_partly_refunded_line_keeps_its_share_of_discount_and_tax() -> None:
     body = payload(SHOPIFY_ORDER)
     red = body["line_items"][1]

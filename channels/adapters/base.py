@@ -87,6 +87,10 @@ class CanonicalOrder:
     fulfilled_by: str = FULFILLED_BY_US
     #: For a store sale: the channel-side location id (mapped to ours by the sync engine).
     store_location: str = ""
+    #: Units the channel's refunds put back in stock (a return after shipment), one dict per
+    #: refunded line: refund (the channel's refund id), external_line_id, quantity, location
+    #: (the channel-side location id, "" when the refund names none).
+    restocks: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def capture_kwargs(self) -> dict[str, Any]:
@@ -443,6 +447,42 @@ def decimal_or_none(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     return Decimal(str(value))
+
+
+def lines_less_refunded(
+    lines: list[dict[str, Any]], refunded: Mapping[str, int], currency: str, *, tax_on_top: bool
+) -> Decimal:
+    """Take the units the channel refunded (external line id -> units) off the mapped `lines`,
+    in place: each line keeps its remaining units with their share of its discount and tax
+    (oms.money.allocate: no cent lost), a line refunded in full is left out (as Shopify's
+    current quantities do). Returns the value of what was taken off (tax included when it is
+    on top of the prices), for the total to compare: the order's current total."""
+    from oms.money import allocate, is_currency
+
+    removed = Decimal(0)
+    kept = []
+    for line in lines:
+        quantity = int(line["quantity"])
+        gone = min(quantity, max(0, int(refunded.get(str(line.get("external_line_id")), 0))))
+        if not gone:
+            kept.append(line)
+            continue
+        unit = Decimal(str(line["unit_price"]))
+        discount, tax = Decimal(str(line["discount"])), Decimal(str(line["tax"]))
+        left = quantity - gone
+        if left and is_currency(currency):
+            discount_left = allocate(discount, [left, gone], currency)[0]
+            tax_left = allocate(tax, [left, gone], currency)[0]
+        else:
+            discount_left = tax_left = Decimal(0)
+        removed += unit * gone - (discount - discount_left)
+        if tax_on_top:
+            removed += tax - tax_left
+        if left:
+            line.update(quantity=left, discount=discount_left, tax=tax_left)
+            kept.append(line)
+    lines[:] = kept
+    return removed
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -9,7 +9,8 @@ Invariants:
 - upsert by (channel, external_id): a new order is captured once (order_capture decides under
   its unique constraint); a known one is compared by fingerprint, so a replay changes nothing;
   channel-side changes are applied through the orders services (a cancellation cancels the
-  order if nothing shipped, else holds it for customer care; an address change before picking
+  order if nothing shipped, without a refund of ours: the channel paid it back, else holds it
+  for customer care; an address change before picking
   re-routes; a payment status only moves forward; units the channel refunded or removed are
   cancelled here without a refund of ours: the channel paid them back);
 - an order already shipped on the channel when first seen (FULFILLED_ELSEWHERE) is recorded
@@ -35,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import DataError, IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from channels.adapters import adapter_class
@@ -50,7 +52,11 @@ from channels.adapters.base import (
 )
 from channels.models import ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
 from channels.states import SyncStatus, SyncTrigger
-from inventory.models import Channel, Location
+from fulfilment.models import Shipment
+from fulfilment.services import shipment_cancel
+from fulfilment.states import OPEN as OPEN_SHIPMENTS
+from inventory.models import Channel, Location, StockMovement
+from inventory.services import stock_restock_return
 from oms.crypto import encrypt_json
 from oms.errors import DomainError, PermanentError, TransientError, ValidationFailed
 from oms.jsonsafe import strip_nul, without_nul
@@ -62,7 +68,9 @@ from orders.services import (
     order_event_add,
     order_get_for_update,
     order_hold,
+    order_lines_add_from_channel,
     order_payment_status_set,
+    order_shipped_elsewhere,
     order_shipping_address_update,
 )
 from orders.services.capture import address_normalised
@@ -487,6 +495,8 @@ def fingerprint(record: CanonicalOrder) -> str:
     data = record.capture_kwargs()
     data.pop("raw_payload")
     data["cancelled"] = record.cancelled
+    if record.restocks:  # (absent when none: the prints stored before them stay the same)
+        data["restocks"] = record.restocks
     blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -563,6 +573,7 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
                     order=result.order,
                     reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
                     actor=actor,
+                    refund=False,  # the channel pays its own cancellation back
                 )
         if result.created:
             return "created"
@@ -603,10 +614,13 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if record.cancelled and order.status != OrderStatus.CANCELLED:
         shipped = any(ln.quantity_shipped for ln in lines)
         if not shipped:
+            # The channel refunds the cancellation it made itself: its refund is recorded
+            # (the payment status below), never one of ours issued and pushed back to it.
             order_cancel(
                 order=order,
                 reason=f"{CHANNEL_CANCEL_PREFIX}: {record.cancel_reason}".strip(": "),
                 actor=actor,
+                refund=False,
             )
         elif not order.holds.filter(reason=HoldReason.CUSTOMER_CARE, released_at=None).exists():
             order_hold(
@@ -621,6 +635,15 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
     if live and _quantities_apply(order, lines, channel, record, actor):
         changed = True
         order.refresh_from_db()
+    if live and not record.fulfilled_by and _lines_added_apply(order, lines, record, actor):
+        changed = True
+        order.refresh_from_db()
+    elsewhere = live and record.fulfilled_by == FULFILLED_ELSEWHERE
+    if elsewhere and _shipped_elsewhere_apply(order, channel, record, actor):
+        changed = True
+        order.refresh_from_db()
+    if record.restocks and _restocks_apply(order, lines, channel, record, actor):
+        changed = True
     new_rank = PAYMENT_RANK.get(record.payment_status, -1)
     if new_rank > PAYMENT_RANK.get(order.payment_status, -1):
         order_payment_status_set(order=order, status=record.payment_status, actor=actor)
@@ -739,3 +762,122 @@ def _refunded_after_shipment(order: Order) -> dict[int, int]:
         for item in (data or {}).get("lines") or []:
             seen[int(item["line"])] = seen.get(int(item["line"]), 0) + int(item["quantity"])
     return seen
+
+
+#: The timeline event of units a channel's refund put back in our stock (a return after
+#: shipment): one per refund, naming it; the refund id makes it happen once.
+CHANNEL_RESTOCKED = "channel_restocked"
+
+
+def _restocks_apply(
+    order: Order, lines: list[Any], channel: Channel, record: CanonicalOrder, actor: str
+) -> bool:
+    """Units the channel's refunds restocked (Shopify's restock_type "return") come back on hand
+    once per (refund, line), with a stock movement: at the location the refund names (through
+    the channel's location map), else where the units left from. Only units that left our
+    stock for the line and were not brought back yet (by a return of ours or an earlier
+    refund) are restocked: units refunded before shipping were released, never taken. True
+    when anything came back."""
+    done = {
+        (str(data.get("refund")), str(item.get("external_line_id")))
+        for data in order.events.filter(kind=CHANNEL_RESTOCKED).values_list("data", flat=True)
+        for item in (data or {}).get("lines") or []
+    }
+    by_id = {ln.external_line_id: ln for ln in lines if ln.external_line_id and ln.sku_id}
+    per_refund: dict[str, list[dict[str, Any]]] = {}
+    for item in record.restocks:
+        refund, line_id = str(item["refund"]), str(item["external_line_id"])
+        line = by_id.get(line_id)
+        if line is None or (refund, line_id) in done:
+            continue
+        out, left_from = _units_out(line.pk)
+        quantity = min(int(item["quantity"]), out, line.quantity_shipped)
+        location = _channel_location(channel, str(item.get("location") or "")) or left_from
+        entry = {"external_line_id": line_id, "line": line.pk, "sku": line.sku_code}
+        if quantity > 0 and location is not None:
+            stock_restock_return(
+                sku=line.sku,
+                location=location,
+                quantity=quantity,
+                order_line_id=line.pk,
+                actor=actor,
+            )
+            entry.update(quantity=quantity, location=location.code)
+        else:  # nothing of ours to bring back: noted once all the same
+            entry.update(quantity=0, location="")
+        per_refund.setdefault(refund, []).append(entry)
+        done.add((refund, line_id))
+    for refund, entries in per_refund.items():
+        order_event_add(
+            order=order, kind=CHANNEL_RESTOCKED, actor=actor, refund=refund, lines=entries
+        )
+    return any(e["quantity"] for entries in per_refund.values() for e in entries)
+
+
+def _units_out(order_line_id: int) -> tuple[int, Location | None]:
+    """(how many units of an order line are out of our stock, the location they left from):
+    the line's stock movements net (shipped, sold or taken for an order shipped elsewhere,
+    less what returns brought back)."""
+    movements = StockMovement.objects.filter(order_line_id=order_line_id)
+    net = movements.aggregate(total=Sum("on_hand_delta"))["total"] or 0
+    taken = movements.filter(on_hand_delta__lt=0).select_related("location").order_by("-pk")
+    first = taken.first()
+    return max(0, -int(net)), (first.location if first is not None else None)
+
+
+def _channel_location(channel: Channel, external: str) -> Location | None:
+    """Our active location for a channel-side location id (through its location map)."""
+    if not external:
+        return None
+    code = (channel.location_map or {}).get(external, external)
+    return Location.objects.filter(code=code, is_active=True).first()
+
+
+def _shipped_elsewhere_apply(
+    order: Order, channel: Channel, record: CanonicalOrder, actor: str
+) -> bool:
+    """The channel shows the order fulfilled (in its own admin, by fulfilments we did not
+    create: ours would have shipped its units here first) while units of it are still ours to
+    ship: its open shipments are cancelled (never shipped twice), what they held is released,
+    and the units are recorded shipped outside the OMS, leaving our stock as the channel's
+    `shipped_elsewhere_stock` says (shipped_elsewhere_location). True when anything was open."""
+    if not any(ln.quantity_open for ln in order.lines.all()):
+        return False
+    for shipment in Shipment.objects.filter(order=order, status__in=OPEN_SHIPMENTS).order_by("pk"):
+        shipment_cancel(
+            shipment=shipment,
+            reason=f"fulfilled on {channel.code} outside the OMS",
+            actor=actor,
+            reroute=False,
+        )
+    location = shipped_elsewhere_location(channel, record)
+    return bool(order_shipped_elsewhere(order=order, location=location, actor=actor))
+
+
+def _lines_added_apply(order: Order, lines: list[Any], record: CanonicalOrder, actor: str) -> bool:
+    """Lines the channel's version names that the order does not (added by an edit in the
+    channel's admin, e.g. a Shopify order edit) join an order not shipped in full, with the
+    channel's figures, and are routed as its lines are; an order shipped, completed or
+    cancelled takes none (noted on its timeline once per version). Nothing is added when the
+    lines cannot be matched by id. True when lines were added."""
+    known = {ln.external_line_id for ln in lines}
+    if "" in known or any(not line.get("external_line_id") for line in record.lines):
+        return False
+    added = [dict(line) for line in record.lines if str(line["external_line_id"]) not in known]
+    if not added:
+        return False
+    if order.status in (
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    ):
+        order_event_add(
+            order=order,
+            kind="channel_lines_added_ignored",
+            actor=actor,
+            reason=f"the order is {order.status}",
+            lines=[{"sku": ln.get("sku", ""), "quantity": ln.get("quantity")} for ln in added],
+        )
+        return False
+    order_lines_add_from_channel(order=order, lines=added, actor=actor)
+    return True

@@ -409,6 +409,109 @@ def _lines_edit(
     return order, _needs_routing(order, kept)
 
 
+#: Statuses in which nothing more of an order ships: a line the channel adds is not taken.
+_CLOSED_STATUSES = (
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+    OrderStatus.CANCELLED,
+)
+
+
+def order_lines_add_from_channel(
+    *, order: Order | int, lines: Sequence[Mapping[str, Any]], actor: str = "system"
+) -> list[OrderLine]:
+    """Lines the channel added to an order not yet shipped in full (an edit in the channel's
+    admin): appended with the channel's own figures (sku, quantity, name, external_line_id,
+    unit_price, discount and tax of the line), the order re-priced and the change recorded
+    (lines_changed); once committed, what is open is routed as the order's lines are, unless
+    the order is held. A SKU we do not know is kept by its code and name, and holds the order
+    (unknown_sku), as at capture. Raises InvalidTransition (nothing more of the order ships),
+    ValidationFailed (a quantity or an amount that cannot be read)."""
+    with transaction.atomic():
+        order = _lock(order)
+        if order.status in _CLOSED_STATUSES:
+            raise InvalidTransition(f"The order is {order.status}: no line can be added.")
+        existing = _lines(order)
+        new_lines = _channel_lines_new(order, existing, lines)
+        OrderLine.objects.bulk_create(new_lines)
+        kept = existing + new_lines
+        live = [ln for ln in kept if ln.quantity > ln.quantity_cancelled]
+        _order_reprice(order, kept, live)
+        order_event_add(
+            order=order,
+            kind="lines_changed",
+            actor=actor,
+            added=[{"sku": ln.sku_code, "quantity": ln.quantity} for ln in new_lines],
+            removed=[],
+            changed=[],
+            total=str(order.total),
+        )
+        unknown = sorted({ln.sku_code or ln.name for ln in new_lines if ln.sku is None})
+        if unknown:
+            order_hold(
+                order=order,
+                reason=HoldReason.UNKNOWN_SKU,
+                note=f"Lines added on the channel without a known SKU: {', '.join(unknown)}"[:500],
+                actor=actor,
+            )
+        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+        order_id = order.pk
+        transaction.on_commit(
+            lambda: order_route_now(order_id=order_id, trigger="lines_changed", actor=actor)
+        )
+    return new_lines
+
+
+def _channel_lines_new(
+    order: Order, existing: Sequence[OrderLine], lines: Sequence[Mapping[str, Any]]
+) -> list[OrderLine]:
+    """The channel's new lines as OrderLines (not saved), numbered after the last one."""
+    from inventory.models import Sku
+
+    exponent = currency_exponent(order.currency)
+    codes = {str(item.get("sku") or "") for item in lines}
+    skus = {sku.code: sku for sku in Sku.objects.filter(code__in=codes, is_active=True)}
+    errors: dict[str, list[str]] = {}
+    new_lines = []
+    number = max((ln.line_number for ln in existing), default=0)
+    tax_on_top = not order.prices_include_tax
+    for index, item in enumerate(lines):
+        code = str(item.get("sku") or "")
+        quantity = item.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            errors[f"lines.{index}.quantity"] = ["A positive whole number."]
+            continue
+        price, discount, tax = (
+            amount_check(item.get(name) or 0, f"lines.{index}.{name}", errors, exponent)
+            for name in ("unit_price", "discount", "tax")
+        )
+        if any(key.startswith(f"lines.{index}.") for key in errors):
+            continue
+        number += 1
+        sku = skus.get(code)
+        new_lines.append(
+            OrderLine(
+                order=order,
+                line_number=number,
+                external_line_id=str(item.get("external_line_id") or "")[:128],
+                sku=sku,
+                sku_code=code,
+                name=str(item.get("name") or (sku.name if sku else ""))[:255],
+                quantity=quantity,
+                unit_price=price,
+                discount=discount,
+                tax=tax,
+                line_total=round_money(
+                    price * quantity - discount + (tax if tax_on_top else 0), order.currency
+                ),
+            )
+        )
+    if errors:
+        raise ValidationFailed("These lines cannot be added.", errors=errors)
+    return new_lines
+
+
 def _lines_change_apply(
     by_id: dict[int, OrderLine],
     change: Sequence[Mapping[str, Any]],
@@ -836,6 +939,54 @@ def order_ship(
         order.save(update_fields=["search_text"])
     _transition(order, derived_status(order, list(lines.values())), actor=actor)
     return order
+
+
+@transaction.atomic
+def order_shipped_elsewhere(
+    *, order: Order | int, location: Any = None, actor: str = "system"
+) -> list[tuple[int, int]]:
+    """The units still open were shipped outside the OMS (fulfilled in the channel's own admin
+    after we captured the order): what they hold is released, the lines count them shipped,
+    and they leave `location`'s stock when it is given (a shortfall is noted, as for an order
+    first seen shipped elsewhere); the timeline records it (fulfilled_by_channel,
+    shipped_elsewhere) and the status follows. Open shipments are the caller's to cancel first
+    (fulfilment sits above orders). Returns the (line id, quantity) recorded: none when
+    nothing was open (a replay)."""
+    from inventory.services import stock_sell_in_store
+
+    order = _lock(order)
+    lines = _lines(order)
+    opened = [(ln, ln.quantity_open) for ln in lines if ln.quantity_open > 0]
+    if not opened:
+        return []
+    held = [ReleaseRequest(ln.pk) for ln, _ in opened if ln.quantity_allocated]
+    if held:
+        stock_release_many(items=held, reason="shipped outside the OMS", actor=actor)
+    for line, quantity in opened:
+        line.quantity_allocated = 0
+        line.quantity_shipped += quantity
+    rows_update(OrderLine, [ln for ln, _ in opened], ["quantity_allocated", "quantity_shipped"])
+    details: dict[str, Any] = {
+        "shipped_elsewhere": True,
+        "location": "",
+        "lines": [{"line": ln.pk, "quantity": q} for ln, q in opened],
+    }
+    if location is not None:
+        details["location"] = location.code
+        sales = [
+            (ln.sku, q, ln.pk) for ln, q in opened if ln.sku is not None and ln.sku.track_inventory
+        ]
+        if sales:
+            details["not_in_ledger"] = stock_sell_in_store(
+                location=location,
+                sales=sales,
+                order_id=order.pk,
+                actor=actor,
+                reason="shipped outside the OMS",
+            )
+    order_event_add(order=order, kind="fulfilled_by_channel", actor=actor, **details)
+    _transition(order, derived_status(order, lines), actor=actor)
+    return [(ln.pk, q) for ln, q in opened]
 
 
 def order_line_returned_add(*, line: OrderLine, quantity: int) -> OrderLine:

@@ -300,6 +300,22 @@ def test_a_channel_cancellation_cancels_an_unshipped_order_without_echo(
     assert not ChannelPush.objects.filter(kind="cancel").exists()
 
 
+def test_a_channel_cancellation_of_a_paid_order_records_the_channels_refund_never_ours(shop):
+    """The channel refunded the cancellation it made: no refund of ours, none pushed back."""
+    sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[record("1")])]))
+    cancelled = record("1", 3, cancelled=True, cancel_reason="customer", payment_status="refunded")
+    sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[cancelled])]))
+    order = Order.objects.get(external_id="1")
+    assert (order.status, order.payment_status) == ("cancelled", "refunded")
+    assert queued("returns.refund_for_cancellation", "channels.refund_push") == []
+    assert not order.refunds.exists()
+    # A new order first seen cancelled is no different.
+    gone = record("2", 3, cancelled=True, payment_status="refunded")
+    sync.channel_sync(channel=shop, adapter=FakeAdapter([OrderPage(orders=[gone])]))
+    assert Order.objects.get(external_id="2").status == "cancelled"
+    assert queued("returns.refund_for_cancellation", "channels.refund_push") == []
+
+
 def _ship(order):
     for shipment in Shipment.objects.filter(order=order):
         shipment_pick(

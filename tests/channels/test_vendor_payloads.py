@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from channels.adapters.amazon import AmazonAdapter
-from channels.adapters.base import AdapterContext
+from channels.adapters.base import AdapterContext, WebhookDelivery
 from channels.adapters.shopify.mapping import map_graphql_order, map_rest_order
 from channels.adapters.woocommerce.mapping import map_orders
 from channels.services.sync import channel_order_upsert
@@ -130,6 +130,37 @@ def test_the_graphql_path_reads_discount_allocations_and_current_totals_too() ->
     assert order.lines == rest.lines
     assert order.total == rest.total == Decimal("199.65")
     assert order.payment_status == "partially_refunded"
+
+
+def test_the_example_refunds_restocks_read_the_same_by_rest_and_graphql() -> None:
+    """The example's refund (restock_type legacy_restock, location 487838322) in REST and in the
+    GraphQL Admin API's names (Refund.refundLineItems: quantity, restockType, lineItem,
+    location)."""
+    body = payload(SHOPIFY_ORDER)
+    node, lines = _graphql_twin(body)
+    node["refunds"] = [
+        {
+            "id": f"gid://shopify/Refund/{refund['id']}",
+            "refundLineItems": {
+                "nodes": [
+                    {
+                        "quantity": item["quantity"],
+                        "restockType": item["restock_type"].upper(),
+                        "lineItem": {"id": f"gid://shopify/LineItem/{item['line_item_id']}"},
+                        "location": {"id": f"gid://shopify/Location/{item['location_id']}"},
+                    }
+                    for item in refund["refund_line_items"]
+                ]
+            },
+        }
+        for refund in body["refunds"]
+    ]
+    rest = map_rest_order(body).restocks
+    assert map_graphql_order(node, lines).restocks == rest
+    assert rest == [
+        {"refund": "509562969", "external_line_id": line, "quantity": 1, "location": "487838322"}
+        for line in ("703073504", "466157049")
+    ]
 
 
 def test_a_partly_refunded_line_keeps_its_share_of_discount_and_tax() -> None:
@@ -311,6 +342,100 @@ def test_woocommerce_documentation_orders_are_captured(network) -> None:
     assert not Shipment.objects.filter(order=completed).exists()
 
 
+WOO_REFUNDS_723 = "woocommerce/list_refunds_723.json"
+
+
+def _woo_adapter(httpserver: Any, orders: list[Any], refunds: dict[int, Any]) -> Any:
+    """A WooCommerce adapter on a local store answering GET /orders with `orders` and
+    GET /orders/<id>/refunds with `refunds[id]`."""
+    from channels.adapters.base import RateLimiter
+    from channels.adapters.woocommerce import WooCommerceAdapter
+
+    api = "/wp-json/wc/v3"
+    httpserver.expect_request(f"{api}/orders", method="GET").respond_with_json(
+        orders, headers={"X-WP-TotalPages": "1"}
+    )
+    for order_id, answer in refunds.items():
+        httpserver.expect_request(f"{api}/orders/{order_id}/refunds").respond_with_json(answer)
+    credentials = {
+        "base_url": httpserver.url_for(""),
+        "consumer_key": "ck",
+        "consumer_secret": "cs",
+        "webhook_secret": "s",
+    }
+    context = AdapterContext(channel_code="web", currency="USD", credentials=credentials)
+    adapter = WooCommerceAdapter(context, limiter=RateLimiter(max_wait=0))
+    adapter.http.limits = {}
+    return adapter
+
+
+@pytest.mark.django_db
+def test_woocommerce_documentation_refunds_take_their_units_off_order_723(
+    network, httpserver
+) -> None:
+    """Order 723 names refunds 726 (10.00, no units) and 724 (one "Woo Album #2", line 311):
+    the documentation's own GET /orders/723/refunds answer. The album leaves the order, the
+    total compared is 39.00 less its 9.00; the 10.00 refund of no units changes no line."""
+    import datetime as dt
+
+    from channels.services.sync import channel_sync
+    from tests.fulfilment.conftest import put
+
+    put(network, "BER", "A", 5)
+    orders = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 723]
+    adapter = _woo_adapter(httpserver, orders, {723: payload(WOO_REFUNDS_723)})
+    page = adapter.orders_page(since=dt.datetime(2017, 1, 1, tzinfo=dt.UTC), page=None)
+    (record,) = page.orders
+    assert [(ln["external_line_id"], ln["quantity"]) for ln in record.lines] == [("313", 1)]
+    assert Decimal(str(record.total)) == Decimal("30.00")
+
+    run = channel_sync(channel=network["channel"], adapter=adapter)
+    assert (run.created, run.failed) == (1, 0)
+    order = Order.objects.get(external_id="723")
+    assert order.total == order.channel_total == Decimal("30.00")
+    assert order.status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_refund_of_units_cancels_them_through_the_webhook(
+    network, httpserver
+) -> None:
+    """Order 727 (its lines renamed to our A and B) captured to ship; then order.updated names a
+    refund whose line item (the documentation's shape: a negative quantity, the refunded line
+    in `_refunded_item_id`) gives back one of the two "Woo Single #1": that unit is cancelled
+    here, without a refund of ours."""
+    from returns.models import Refund
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    for sku in ("A", "B"):
+        put(network, "BER", sku, 5)
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    raw["line_items"][0]["sku"], raw["line_items"][1]["sku"] = "A", "B"
+    refund = copy.deepcopy(payload(WOO_REFUNDS_723)[1])
+    item = refund["line_items"][0]
+    item.update(name="Woo Single #1", quantity=-1, subtotal="-3.00", total="-3.00")
+    item.update(total_tax="-0.23", sku="A")
+    item["meta_data"][0]["value"] = "315"
+    refund.update(id=730, amount="3.23")
+    adapter = _woo_adapter(httpserver, [], {727: [refund]})
+    channel = network["channel"]
+    channel_order_upsert(channel=channel, record=map_orders([copy.deepcopy(raw)], "USD").orders[0])
+    order = Order.objects.get(external_id="727")
+    assert order.lines.get(sku_code="A").quantity_allocated == 2
+
+    raw["refunds"] = [{"id": 730, "reason": "", "total": "-3.23"}]
+    raw["date_modified_gmt"] = "2017-03-22T20:00:00"
+    delivery = WebhookDelivery(delivery_id="d-1", topic="order.updated", payload=raw)
+    (record,) = adapter.webhook_orders(delivery).orders
+    assert channel_order_upsert(channel=channel, record=record) == "updated"
+
+    line = order.lines.get(sku_code="A")
+    assert (line.quantity_cancelled, line.quantity_allocated) == (1, 1)
+    assert not Refund.objects.filter(order=order).exists()
+    assert queued("returns.refund_for_cancellation", "channels.cancel_push") == []
+
+
 # --- refunds and edits arriving from the channel ----------------------------------------------
 
 
@@ -399,6 +524,94 @@ def test_a_refund_after_shipment_is_recorded_once_and_ships_nothing(network) -> 
     assert sorted(item["quantity"] for item in event.data["lines"]) == [1, 1]
 
 
+def _shipped_by_us(order: Order) -> None:
+    from fulfilment.services import shipment_pack, shipment_pick, shipment_ship
+
+    for shipment in Shipment.objects.filter(order=order):
+        shipment_pick(
+            shipment=shipment,
+            lines=[(ln.order_line_id, ln.quantity) for ln in shipment.lines.all()],
+        )
+        shipment_pack(shipment=shipment, parcels=[{"weight_grams": 500}])
+        shipment_ship(shipment=shipment, carrier="dhl", tracking_number=f"T{shipment.pk}")
+
+
+@pytest.mark.django_db
+def test_units_returned_after_shipment_come_back_to_stock_once_where_shopify_says(
+    network,
+) -> None:
+    """The example's refund, as a return after shipment (restock_type "return", location
+    487838322 mapped to our Munich), on an order we shipped from Berlin: the two units come
+    back on hand in Munich once, each with a stock movement; a "no_restock" refund brings
+    nothing back."""
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+
+    channel = network["channel"]
+    channel.location_map = {"487838322": "MUC"}
+    channel.save()
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+    record = map_rest_order(_as_placed(refunded))
+    channel_order_upsert(channel=channel, record=record)
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+    assert StockLevel.objects.get(sku__code="A", location__code="BER").on_hand == 4
+
+    refunded["fulfillment_status"] = "fulfilled"
+    for item in refunded["refunds"][0]["refund_line_items"]:
+        item["restock_type"] = "return"
+    refunded["refunds"].append(
+        {
+            "id": "509562970",
+            "refund_line_items": [
+                {"line_item_id": "518995019", "quantity": 1, "restock_type": "no_restock"}
+            ],
+        }
+    )
+    for moment in ("2008-01-10T11:00:01-05:00", "2008-01-10T11:05:00-05:00"):
+        refunded["updated_at"] = moment
+        refunded["note"] = moment  # a later version with the same refunds
+        channel_order_upsert(channel=channel, record=map_rest_order(refunded))
+
+    on_hand = dict(
+        StockLevel.objects.filter(location__code="MUC").values_list("sku__code", "on_hand")
+    )
+    assert on_hand == {"A": 1, "C": 1}
+    restocks = StockMovement.objects.filter(
+        order_line_id__in=order.lines.values("pk"), kind="return_restock"
+    )
+    assert sorted(restocks.values_list("location__code", "on_hand_delta")) == [
+        ("MUC", 1),
+        ("MUC", 1),
+    ]
+    (event,) = order.events.filter(kind="channel_restocked")
+    assert event.data["refund"] == "509562969"
+    assert not Shipment.objects.filter(order=order).exclude(status="shipped").exists()
+
+
+@pytest.mark.django_db
+def test_units_returned_without_a_location_come_back_where_they_left(network) -> None:
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    refunded = _ours(payload(SHOPIFY_ORDER))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(_as_placed(refunded)))
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+    for item in refunded["refunds"][0]["refund_line_items"]:
+        item.update(restock_type="return", location_id=None)
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(refunded))
+
+    on_hand = dict(
+        StockLevel.objects.filter(location__code="BER").values_list("sku__code", "on_hand")
+    )
+    assert on_hand == {"A": 5, "B": 4, "C": 5}
+
+
 # --- orders shipped before the first import: the channel's stock setting --------------------
 
 
@@ -450,6 +663,124 @@ def test_a_fulfilled_shopify_order_takes_its_units_where_shopify_says_they_left(
     event = order.events.get(kind="fulfilled_by_channel")
     assert event.data["location"] == "PAR"
     assert event.data["not_in_ledger"] == {"A": 1, "C": 1}  # never received at Paris
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("stock", ["none", "take"])
+def test_an_order_fulfilled_in_shopifys_admin_after_capture_is_never_shipped_twice(
+    network, stock
+) -> None:
+    """We captured it to ship (allocated at Berlin), then Shopify's orders/updated says it is
+    fulfilled, by a fulfilment we did not create (from location 487838322, our Berlin): its open
+    shipment is cancelled, its reservations released, and its units recorded shipped outside
+    the OMS, taken from Berlin's stock only when the channel says so."""
+    from fulfilment.models import Shipment
+    from inventory.models import StockLevel
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    channel = network["channel"]
+    channel.shipped_elsewhere_stock = stock
+    channel.location_map = {"487838322": "BER"}
+    channel.save()
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=channel, record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    assert order.status == "allocated"
+    assert Shipment.objects.filter(order=order, status="pending").count() == 1
+
+    placed["fulfillment_status"] = "fulfilled"
+    placed["fulfillments"] = [{"id": 255858046, "location_id": 487838322, "status": "success"}]
+    for moment in ("2008-01-10T12:00:00-05:00", "2008-01-10T12:05:00-05:00"):
+        placed["updated_at"] = moment
+        placed["note"] = moment  # a later version, still fulfilled
+        channel_order_upsert(channel=channel, record=map_rest_order(placed))
+    order.refresh_from_db()
+
+    assert order.status == "shipped"
+    assert not Shipment.objects.filter(order=order).exclude(status="cancelled").exists()
+    levels = StockLevel.objects.filter(location__code="BER")
+    taken = 1 if stock == "take" else 0
+    assert sorted(levels.values_list("sku__code", "on_hand", "reserved")) == [
+        ("A", 5 - taken, 0),
+        ("B", 5 - taken, 0),
+        ("C", 5 - taken, 0),
+    ]
+    assert sorted(order.lines.values_list("quantity_shipped", "quantity_allocated")) == [
+        (1, 0),
+        (1, 0),
+        (1, 0),
+    ]
+    (event,) = order.events.filter(kind="fulfilled_by_channel")
+    assert event.data["shipped_elsewhere"] is True
+    assert event.data["location"] == ("BER" if stock == "take" else "")
+    assert queued("channels.shipment_push") == []
+
+
+def _edited(body: dict[str, Any], moment: str) -> dict[str, Any]:
+    """The order after an order edit in Shopify's admin added two more of the black iPod as a
+    line of its own (a new line item id; current_total_price raised by its price and tax)."""
+    added = copy.deepcopy(body["line_items"][2])
+    added.update(id=999000111, admin_graphql_api_id="gid://shopify/LineItem/999000111")
+    added.update(quantity=2, current_quantity=2, discount_allocations=[], tax_lines=[])
+    added["price_set"]["presentment_money"]["amount"] = "10.00"
+    body["line_items"].append(added)
+    money = body["current_total_price_set"]["presentment_money"]
+    money["amount"] = str(Decimal(money["amount"]) + Decimal("20.00"))
+    body["updated_at"] = moment
+    return body
+
+
+@pytest.mark.django_db
+def test_a_line_added_by_an_edit_on_shopify_joins_an_unshipped_order_and_is_routed(
+    network, django_capture_on_commit_callbacks
+) -> None:
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    assert order.status == "allocated"
+
+    edited = _edited(placed, "2008-01-10T12:00:00-05:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert channel_order_upsert(channel=network["channel"], record=map_rest_order(edited))
+    order.refresh_from_db()
+
+    added = order.lines.get(external_line_id="999000111")
+    assert (added.sku_code, added.quantity, added.quantity_allocated) == ("C", 2, 2)
+    assert order.total == Decimal("618.94")  # 598.94 + 2 x 10.00
+    assert order.status == "allocated"
+    assert holds(order) == set()
+    # The same version again adds nothing.
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(edited))
+    assert order.lines.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_line_added_on_shopify_after_we_shipped_is_never_shipped(network) -> None:
+    from tests.fulfilment.conftest import put
+
+    for sku in ("A", "B", "C"):
+        put(network, "BER", sku, 5)
+    placed = _ours(_as_placed(payload(SHOPIFY_ORDER)))
+    channel_order_upsert(channel=network["channel"], record=map_rest_order(placed))
+    order = Order.objects.get(external_id="450789469")
+    _shipped_by_us(order)
+
+    channel_order_upsert(
+        channel=network["channel"],
+        record=map_rest_order(_edited(placed, "2008-01-10T12:00:00-05:00")),
+    )
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert order.lines.count() == 3
+    assert order.events.filter(kind="channel_lines_added_ignored").exists()
+    assert Shipment.objects.filter(order=order).count() == 1
 
 
 @pytest.mark.django_db
@@ -527,6 +858,51 @@ def test_a_square_tip_stays_out_of_the_compared_total() -> None:
     raw["total_tip_money"] = {"amount": 300, "currency": "USD"}
     raw["total_money"] = {"amount": 2300, "currency": "USD"}
     assert order_from_square(raw, skus={}).total == Decimal("20.00")
+
+
+def _service_charge(uid: str, name: str, kind: str, phase: str, cents: int) -> dict[str, Any]:
+    """A service charge in the shape of Square's OrderServiceCharge (its API reference)."""
+    money = {"amount": cents, "currency": "USD"}
+    return {
+        "uid": uid,
+        "name": name,
+        "amount_money": money,
+        "applied_money": money,
+        "calculation_phase": phase,
+        "taxable": False,
+        "total_money": money,
+        "total_tax_money": {"amount": 0, "currency": "USD"},
+        "type": kind,
+        "treatment_type": "LINE_ITEM_TREATMENT",
+    }
+
+
+@pytest.mark.django_db
+def test_square_service_charges_are_charges_and_gratuities_stay_out(network) -> None:
+    """A delivery fee is the merchant's, beside the goods (like shipping); an automatic gratuity
+    is the staff's (like a tip): the lines stay as rung up and the totals match."""
+    from channels.adapters.square.mapping import order_from_square
+
+    raw = payload(SQUARE_PAY_ORDER)["order"]
+    raw["service_charges"] = [
+        _service_charge("sc-1", "Delivery", "CUSTOM", "SUBTOTAL_PHASE", 250),
+        _service_charge("sc-2", "Gratuity 18%", "AUTO_GRATUITY", "TOTAL_PHASE", 360),
+    ]
+    raw["total_service_charge_money"] = {"amount": 610, "currency": "USD"}
+    raw["total_tip_money"] = {"amount": 100, "currency": "USD"}
+    raw["total_money"] = {"amount": 2710, "currency": "USD"}  # 20.00 + 6.10 + a 1.00 tip
+    record = order_from_square(raw, skus={})
+
+    assert [ln["name"] for ln in record.lines] == ["Item 1", "Item 2"]
+    assert Decimal(record.shipping_price) == Decimal("2.50")
+    assert record.total == Decimal("22.50")  # less the gratuity and the tip
+    channel = network["channel"]
+    channel.location_map = {"P3CCK6HSNDAS7": "BER"}
+    channel.save()
+    channel_order_upsert(channel=channel, record=record)
+    order = Order.objects.get(external_id="lgwOlEityYPJtcuvKTVKT1pA986YY")
+    assert order.total == order.channel_total == Decimal("22.50")
+    assert holds(order) == set()
 
 
 @pytest.mark.django_db
@@ -661,6 +1037,82 @@ def test_a_woocommerce_order_discount_fee_is_spread_over_the_lines(network) -> N
     assert record.total == computed == Decimal("24.35")
     channel_order_upsert(channel=network["channel"], record=record)
     assert holds(Order.objects.get(external_id="727")) == {"unknown_sku"}  # no totals mismatch
+
+
+@pytest.mark.django_db
+def test_a_woocommerce_positive_fee_is_a_charge_of_the_order_never_a_mismatch(network) -> None:
+    """A fee line with a positive total (fee_lines as the REST documentation's order resource
+    describes them: name, tax_status, total, total_tax) is paid by the shopper beside the goods:
+    it is part of the order's total, not of any line."""
+    (raw,) = [o for o in payload("woocommerce/list_orders_727_723.json") if o["id"] == 727]
+    before = map_orders([copy.deepcopy(raw)], "USD").orders[0]
+    raw["fee_lines"] = [
+        {
+            "id": 10,
+            "name": "Gift wrap",
+            "tax_class": "",
+            "tax_status": "taxable",
+            "total": "3.00",
+            "total_tax": "0.30",
+            "taxes": [{"id": 75, "total": "0.3", "subtotal": ""}],
+            "meta_data": [],
+        }
+    ]
+    raw["total"] = "32.65"  # 29.35 and the fee with its tax
+    (record,) = map_orders([raw], "USD").orders
+
+    assert record.lines == before.lines  # no line of merchandise changes
+    assert Decimal(record.shipping_price) == Decimal(before.shipping_price) + Decimal("3.30")
+    channel_order_upsert(channel=network["channel"], record=record)
+    order = Order.objects.get(external_id="727")
+    assert order.total == order.channel_total == Decimal("32.65")
+    assert holds(order) == {"unknown_sku"}  # its line has no SKU; no totals mismatch
+
+
+@pytest.mark.django_db
+def test_an_ebay_line_refund_takes_its_units_off_the_order_without_a_refund_of_ours(
+    network,
+) -> None:
+    """eBay's LineItemRefund (lineItems[].refunds: an amount, a date, an id) of one mug's value
+    with its tax: that unit leaves the order (its reservation released), the other two stay
+    with their share of the promotion and tax; no refund of ours, nothing pushed back."""
+    from channels.adapters.ebay.mapping import map_order
+    from returns.models import Refund
+    from tests.channels.adapters import ebay_payloads
+    from tests.fulfilment.conftest import put
+    from tests.outbox import queued
+
+    put(network, "BER", "A", 5)
+    put(network, "BER", "B", 5)
+    raw = ebay_payloads.ebay_order("04-55555-66666")
+    raw["lineItems"][0]["sku"], raw["lineItems"][1]["sku"] = "A", "B"
+    channel = network["channel"]
+    channel_order_upsert(channel=channel, record=map_order(raw, default_currency="USD"))
+    order = Order.objects.get(external_id="04-55555-66666")
+    assert order.total == order.channel_total == Decimal("77.67")
+
+    raw["lastModifiedDate"] = "2024-05-02T09:00:00.000Z"
+    raw["orderPaymentStatus"] = "PARTIALLY_REFUNDED"
+    refund = {"amount": ebay_payloads.amount("19.79"), "refundDate": "2024-05-02T08:59:00.000Z"}
+    refund.update(refundId="5123456789", refundReferenceId="REF-1")
+    raw["lineItems"][0]["refunds"] = [refund]
+    raw["paymentSummary"]["refunds"] = [{**refund, "refundStatus": "REFUNDED"}]
+    record = map_order(raw, default_currency="USD")
+    mugs = record.lines[0]
+    assert (mugs["quantity"], mugs["discount"], mugs["tax"]) == (
+        2,
+        Decimal("3.33"),
+        Decimal("2.93"),
+    )
+    assert Decimal(str(record.total)) == Decimal("57.88")  # 77.67 less the mug: 19.99 - 1.67 + 1.47
+    assert channel_order_upsert(channel=channel, record=record) == "updated"
+
+    order.refresh_from_db()
+    line = order.lines.get(sku_code="A")
+    assert (line.quantity_cancelled, line.quantity_allocated) == (1, 2)
+    assert order.payment_status == "partially_refunded"
+    assert not Refund.objects.filter(order=order).exists()
+    assert queued("returns.refund_for_cancellation", "channels.cancel_push") == []
 
 
 # --- eBay (hand-written: no vendor-published example was found, see SOURCES.md) ----------------

@@ -16,6 +16,7 @@ from channels.adapters.base import (
     FULFILLED_BY_US,
     FULFILLED_ELSEWHERE,
     CanonicalOrder,
+    lines_less_refunded,
 )
 from channels.adapters.ebay.api import PAYMENT_STATUSES
 from oms.money import money_quantum, round_money_read, unit_and_discount
@@ -214,6 +215,33 @@ def _cancellation(order: Mapping[str, Any]) -> tuple[bool, str]:
     return cancelled, next((r for r in reasons if r), "") if cancelled else ""
 
 
+def _refunded_units(items: list[Any], lines: list[dict[str, Any]], currency: str) -> dict[str, int]:
+    """Units of each line eBay refunded (line id -> units): its `refunds` amounts add up to the
+    value of how many whole units after the line's discount (eBay's LineItemRefund carries
+    an amount, no quantity; a refund below one unit's value takes none off)."""
+    refunded: dict[str, int] = {}
+    for index, (item, line) in enumerate(zip(items, lines, strict=True)):
+        amount = Decimal(0)
+        for number, refund in enumerate(_list(item.get("refunds"), f"lineItems[{index}].refunds")):
+            amount += abs(
+                _amount(
+                    dict_value(refund).get("amount"),
+                    f"lineItems[{index}].refunds[{number}].amount",
+                    currency,
+                )
+                or Decimal(0)
+            )
+        quantity = int(line["quantity"])
+        net = Decimal(line["unit_price"]) * quantity - Decimal(line["discount"])
+        unit = round_money_read(net / quantity, currency)  # one unit's value, on the grid
+        if amount <= 0 or unit <= 0:
+            continue
+        units = min(quantity, int(amount // unit))
+        if units:
+            refunded[line["external_line_id"]] = units
+    return refunded
+
+
 def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
     """One eBay Order (Sell Fulfillment API) as a CanonicalOrder. Raises Unreadable."""
     if not isinstance(order, dict):
@@ -235,6 +263,12 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
     shipping, total = _shipping_and_total(order, currency)
     address, customer = _address_and_customer(order)
     cancelled, cancel_reason = _cancellation(order)
+    refunded = {} if cancelled else _refunded_units(items, lines, currency)
+    if refunded:
+        # What eBay refunded leaves the lines, and the total we compare is the current one.
+        # (Every line refunded leaves none: a known order's units are then all cancelled.)
+        removed = lines_less_refunded(lines, refunded, currency, tax_on_top=True)
+        total = None if total is None else total - removed
     program = dict_value(order.get("program"))
     return CanonicalOrder(
         external_id=order_id,

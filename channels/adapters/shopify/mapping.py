@@ -290,6 +290,53 @@ def _fulfilled_from(fulfillments: Any) -> str:
     return ""
 
 
+#: Refund line restock types whose units come back to the merchant's stock (a return after
+#: shipment; "legacy_restock": a refund made before Shopify told the kinds apart). "cancel"
+#: (units never shipped) and "no_restock" bring nothing back.
+RESTOCK_TYPES = {"RETURN", "LEGACY_RESTOCK"}
+
+
+def _restocks(refunds: Any, *, graphql: bool) -> list[dict[str, Any]]:
+    """The units the order's refunds put back in stock, by refund and line (see
+    CanonicalOrder.restocks): REST `refunds[].refund_line_items`, GraphQL
+    `refunds.refundLineItems.nodes`."""
+    found: list[dict[str, Any]] = []
+    for refund in refunds if isinstance(refunds, list) else []:
+        if not isinstance(refund, dict) or not legacy_id(refund.get("id")):
+            continue
+        items = refund.get("refundLineItems" if graphql else "refund_line_items")
+        if graphql:
+            items = object_value(items).get("nodes")
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            kind = text_value(item.get("restockType" if graphql else "restock_type")).upper()
+            quantity = item.get("quantity")
+            line = (
+                legacy_id(object_value(item.get("lineItem")).get("id"))
+                if graphql
+                else legacy_id(item.get("line_item_id"))
+            )
+            if kind not in RESTOCK_TYPES or not line:
+                continue
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+                raise Unmappable(f"refund {refund.get('id')}: quantity {quantity!r} is not valid.")
+            location = (
+                legacy_id(object_value(item.get("location")).get("id"))
+                if graphql
+                else legacy_id(item.get("location_id"))
+            )
+            found.append(
+                {
+                    "refund": legacy_id(refund.get("id")),
+                    "external_line_id": line,
+                    "quantity": quantity,
+                    "location": location,
+                }
+            )
+    return found
+
+
 def _compared_total(
     current: Any, original: Any, currency: str, *, graphql: bool, cancelled: bool, left_out: Decimal
 ) -> Decimal:
@@ -361,6 +408,7 @@ def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> Canonic
         cancelled=cancelled,
         cancel_reason=text_value(node.get("cancelReason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(node.get("displayFulfillmentStatus"), ships),
+        restocks=_restocks(node.get("refunds"), graphql=True),
         raw=dict(node),
     )
 
@@ -424,5 +472,6 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(body.get("fulfillment_status"), ships),
         store_location=_fulfilled_from(body.get("fulfillments")),
+        restocks=_restocks(body.get("refunds"), graphql=False),
         raw=dict(body),
     )

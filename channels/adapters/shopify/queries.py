@@ -13,6 +13,8 @@ DEFAULT_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 250
 LINES_FIRST = 5
 MORE_LINES_FIRST = 100
+REFUNDS_FIRST = 20
+REFUND_LINES_FIRST = 50
 STOCK_BATCH = 250
 SKU_LOOKUP_BATCH = 50
 
@@ -48,6 +50,12 @@ query OmsOrders($first: Int!, $after: String, $query: String!) {{
       lineItems(first: {LINES_FIRST}) {{
         nodes {{ ...OmsLineItem }}
         pageInfo {{ hasNextPage endCursor }}
+      }}
+      refunds(first: {REFUNDS_FIRST}) {{
+        id
+        refundLineItems(first: {REFUND_LINES_FIRST}) {{
+          nodes {{ quantity restockType lineItem {{ id }} location {{ id }} }}
+        }}
       }}
     }}
     pageInfo {{ hasNextPage endCursor }}

@@ -1,5 +1,6 @@
 """Reading Square orders into CanonicalOrder: money in the currency's smallest unit, SKUs through
-the catalog object ids of the lines, whole quantities, inclusive taxes. A record that cannot be
+the catalog object ids of the lines, whole quantities, inclusive taxes, service charges (the
+merchant's beside the goods; gratuities, like tips, kept out). A record that cannot be
 read raises Unreadable, which becomes a RecordFailure."""
 
 from __future__ import annotations
@@ -101,6 +102,37 @@ def _line(raw: Any, index: int, money: _Money, skus: Mapping[str, str]) -> dict[
     }
 
 
+#: Service charges that are the staff's like a tip (a restaurant's automatic gratuity).
+GRATUITY_TYPES = {"AUTO_GRATUITY"}
+
+
+def _service_charges(raw: Mapping[str, Any], money: _Money) -> tuple[int, int]:
+    """(the charges that are the merchant's, the gratuities), in minor units, of an order's
+    `service_charges`: each counted by its `total_money` (its tax with it, as Square counts it in
+    the order's total). A charge of the APPORTIONED kinds is spread by Square over the lines'
+    `total_service_charge_money`, counted here all the same: it is priced on no line of ours.
+    Without the list, `total_service_charge_money` (with no tax known) is the merchant's."""
+    charges = raw.get("service_charges")
+    if not isinstance(charges, list):
+        total = money.minor(raw.get("total_service_charge_money"), "total_service_charge_money")
+        if total < 0:
+            raise Unreadable("total_service_charge_money: negative amount")
+        return total, 0
+    ours = gratuity = 0
+    for index, charge in enumerate(charges):
+        what = f"service_charges[{index}]"
+        if not isinstance(charge, dict):
+            raise Unreadable(f"{what} is not an object")
+        amount = money.minor(charge.get("total_money"), f"{what}.total_money")
+        if amount < 0:
+            raise Unreadable(f"{what}: negative amount")
+        if text_value(charge.get("type")).upper() in GRATUITY_TYPES:
+            gratuity += amount
+        else:
+            ours += amount
+    return ours, gratuity
+
+
 def catalog_ids(order: Mapping[str, Any]) -> set[str]:
     """The catalog object ids the lines of a Square order refer to."""
     items = order.get("line_items")
@@ -140,10 +172,13 @@ def order_from_square(
         isinstance(t, dict) and t.get("type") == "INCLUSIVE"
         for t in (taxes if isinstance(taxes, list) else [])
     )
-    # A tip is the staff's, on no line: it stays out of the total we compare.
+    # A tip or an automatic gratuity is the staff's, on no line: it stays out of the total we
+    # compare. Another service charge (delivery, a large party's fee) is the merchant's: a
+    # charge of the order beside its goods (its shipping price), like shipping.
     tip = money.minor(raw.get("total_tip_money"), "total_tip_money")
+    charges, gratuity = _service_charges(raw, money)
     total = (
-        money.major(money.minor(total_money, "total_money") - tip)
+        money.major(money.minor(total_money, "total_money") - tip - gratuity)
         if total_money is not None
         else None
     )
@@ -154,7 +189,7 @@ def order_from_square(
         placed_at=parse_datetime(raw.get("closed_at")) or parse_datetime(raw.get("created_at")),
         currency=money.currency,
         lines=lines,
-        shipping_price=Decimal(0),
+        shipping_price=money.major(charges),
         total=total,
         payment_status=payment_status,
         prices_include_tax=inclusive,

@@ -8,7 +8,7 @@ import datetime as dt
 import hmac
 from collections.abc import Mapping
 
-from channels.adapters.base import OrderPage, SignatureInvalid, WebhookDelivery
+from channels.adapters.base import OrderPage, RecordFailure, SignatureInvalid, WebhookDelivery
 from channels.adapters.woocommerce.api import (
     API,
     DELIVERY_HEADER,
@@ -19,7 +19,12 @@ from channels.adapters.woocommerce.api import (
     TOPIC_HEADER,
 )
 from channels.adapters.woocommerce.client import json_answer, numeric_id, webhook_signature
-from channels.adapters.woocommerce.mapping import map_orders, text_value
+from channels.adapters.woocommerce.mapping import (
+    Unreadable,
+    map_orders,
+    order_less_refunds,
+    text_value,
+)
 from channels.adapters.woocommerce.pushes import WooCommercePushes
 from oms import jsonsafe
 from oms.errors import PermanentError
@@ -50,7 +55,7 @@ class WooCommerceAdapter(WooCommercePushes):
             raise PermanentError(
                 f"WooCommerce orders: expected a JSON list, got {type(records).__name__}."
             )
-        result = map_orders(records, self.context.currency)
+        result = self._with_refunds(map_orders(records, self.context.currency))
         total_pages = text_value(response.headers.get("X-WP-TotalPages"))
         # Without the header (a proxy dropped it) a full page may have a next one.
         more = number < int(total_pages) if total_pages.isdigit() else len(records) >= PER_PAGE
@@ -90,4 +95,24 @@ class WooCommerceAdapter(WooCommercePushes):
     def webhook_orders(self, delivery: WebhookDelivery) -> OrderPage:
         if delivery.topic not in ORDER_TOPICS:
             return OrderPage(orders=[])
-        return map_orders([delivery.payload], self.context.currency)
+        return self._with_refunds(map_orders([delivery.payload], self.context.currency))
+
+    def _with_refunds(self, page: OrderPage) -> OrderPage:
+        """Orders that name refunds read them (GET /orders/<id>/refunds: the order resource
+        names its refunds, not the units they gave back) and stand as after them
+        (order_less_refunds); refunds that cannot be read make that order a failure."""
+        kept = []
+        for record in page.orders:
+            if record.cancelled or not record.raw.get("refunds"):
+                kept.append(record)
+                continue
+            order_id = numeric_id(record.external_id, "order id")
+            refunds = self.http.request(
+                "refunds", "GET", f"{API}/orders/{order_id}/refunds", params={"per_page": PER_PAGE}
+            )
+            try:
+                kept.append(order_less_refunds(record, refunds))
+            except Unreadable as exc:
+                page.failures.append(RecordFailure(record.external_id, str(exc), record.raw))
+        page.orders = kept
+        return page

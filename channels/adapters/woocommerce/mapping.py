@@ -17,6 +17,7 @@ from channels.adapters.base import (
     CanonicalOrder,
     OrderPage,
     RecordFailure,
+    lines_less_refunded,
 )
 from channels.adapters.woocommerce.api import SKIPPED_STATUSES, STATUSES
 from oms.money import allocate, currency_exponent, round_money, unit_and_discount
@@ -105,22 +106,29 @@ def _line(raw: Any, index: int, *, with_tax: bool, exponent: int) -> dict[str, A
 
 def _order_discounts_spread(
     fee_lines: Any, lines: list[dict[str, Any]], *, currency: str, with_tax: bool
-) -> None:
+) -> Decimal:
     """A negative fee line is an order-level discount (WooCommerce adds one so, and so do
     discount plugins): its amount is spread over the lines by their value as discount, its tax
     over their tax (oms.money.allocate: no cent lost), so the lines add up to the order's total.
-    A positive fee is no line of ours: the totals then disagree and the order is held for it."""
-    amount = tax = Decimal(0)
+    A positive fee (a gift-wrap or handling fee, a payment surcharge) is a charge on no line of
+    merchandise: returned with its tax (WooCommerce counts both in the order's total), for the
+    order's charges beside the goods (its shipping price)."""
+    amount = tax = charges = Decimal(0)
     for index, fee in enumerate(fee_lines if isinstance(fee_lines, list) else []):
         if not isinstance(fee, dict):
             raise Unreadable(f"fee_lines[{index}] is not an object")
         total = _amount(fee.get("total"), f"fee_lines[{index}].total")
+        fee_tax = _amount(fee.get("total_tax"), f"fee_lines[{index}].total_tax")
         if total < 0:
             amount -= total
-            tax -= min(Decimal(0), _amount(fee.get("total_tax"), f"fee_lines[{index}].total_tax"))
+            tax -= min(Decimal(0), fee_tax)
+        elif total > 0:
+            if fee_tax < 0:
+                raise Unreadable(f"fee_lines[{index}]: a negative tax on a charge")
+            charges += total + fee_tax
     amount, tax = round_money(amount, currency), round_money(tax, currency)
     if not amount or not lines:
-        return
+        return charges
     taxes = [line["tax"] for line in lines]
     if tax > sum(taxes):
         raise Unreadable(f"fee_lines: a tax refund of {tax} above the lines' tax")
@@ -132,6 +140,7 @@ def _order_discounts_spread(
     for line, part, tax_part in zip(lines, off, tax_off, strict=True):
         line["discount"] += part
         line["tax"] -= tax_part
+    return charges
 
 
 def _moment(raw: Mapping[str, Any], *names: str) -> dt.datetime | None:
@@ -175,9 +184,13 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
     if not isinstance(items, list) or not items:
         raise Unreadable("the order has no line_items")
     lines = [_line(item, i, with_tax=with_tax, exponent=exponent) for i, item in enumerate(items)]
-    _order_discounts_spread(raw.get("fee_lines"), lines, currency=currency, with_tax=with_tax)
-    shipping = _amount(raw.get("shipping_total"), "shipping_total") + _amount(
-        raw.get("shipping_tax"), "shipping_tax"
+    charges = _order_discounts_spread(
+        raw.get("fee_lines"), lines, currency=currency, with_tax=with_tax
+    )
+    shipping = (
+        _amount(raw.get("shipping_total"), "shipping_total")
+        + _amount(raw.get("shipping_tax"), "shipping_tax")
+        + charges
     )
     billing = raw.get("billing")
     if not isinstance(billing, dict):
@@ -208,6 +221,50 @@ def order_from_woo(raw: Mapping[str, Any], *, default_currency: str = "") -> Can
         fulfilled_by=_fulfilled_by(raw, status),
         raw=dict(raw),
     )
+
+
+def refunded_units(refunds: Any) -> dict[str, int]:
+    """Units of each order line WooCommerce's refunds gave back (line id -> units), from the
+    answer of GET /orders/<id>/refunds: each refund's line items carry a negative quantity and
+    the refunded line's id in their `_refunded_item_id` meta. Raises Unreadable."""
+    if not isinstance(refunds, list):
+        raise Unreadable("the order's refunds are not a list")
+    units: dict[str, int] = {}
+    for index, refund in enumerate(refunds):
+        items = refund.get("line_items") if isinstance(refund, dict) else None
+        for number, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                raise Unreadable(f"refunds[{index}].line_items[{number}] is not an object")
+            meta = item.get("meta_data")
+            line_id = next(
+                (
+                    text_value(entry.get("value"))
+                    for entry in (meta if isinstance(meta, list) else [])
+                    if isinstance(entry, dict) and entry.get("key") == "_refunded_item_id"
+                ),
+                "",
+            )
+            quantity = item.get("quantity")
+            if not line_id or not isinstance(quantity, int) or isinstance(quantity, bool):
+                continue  # an amount refunded on the line, no units back
+            units[line_id] = units.get(line_id, 0) + abs(quantity)
+    return units
+
+
+def order_less_refunds(record: CanonicalOrder, refunds: Any) -> CanonicalOrder:
+    """The order as it stands after its refunds (WooCommerce keeps the lines as placed): the
+    refunded units off its lines, the compared total less their value (an amount refunded
+    without units, e.g. goodwill, leaves both as they are). A cancelled order keeps its lines
+    as placed, as on every channel."""
+    units = refunded_units(refunds)
+    if record.cancelled or not units:
+        return record
+    removed = lines_less_refunded(
+        record.lines, units, record.currency, tax_on_top=not record.prices_include_tax
+    )
+    if record.total is not None:
+        record.total = Decimal(str(record.total)) - removed
+    return record
 
 
 def map_orders(records: Sequence[Any], default_currency: str) -> OrderPage:

@@ -22,6 +22,7 @@ from fulfilment.models import Shipment
 from fulfilment.services import shipment_pick
 from inventory import services as stock
 from inventory.models import StockLevel
+from orders.models import Order
 from returns import services as returns
 from subscriptions.services import subscription_create
 from tests import staff
@@ -118,12 +119,12 @@ def client():
 
 LISTS: dict[str, tuple[str, int]] = {
     "ops home": ("/admin/", 29),
-    "order list": ("/admin/orders/order/", 9),
+    "order list": ("/admin/orders/order/", 8),
     "shipment list": ("/admin/fulfilment/shipment/", 7),
     "stock level list": ("/admin/inventory/stocklevel/", 6),
-    "movements list": ("/admin/inventory/stockmovement/", 8),
+    "movements list": ("/admin/inventory/stockmovement/", 7),
     "returns list": ("/admin/returns/returnrequest/", 7),
-    "subscriptions list": ("/admin/subscriptions/subscription/", 8),
+    "subscriptions list": ("/admin/subscriptions/subscription/", 7),
     "channels list": ("/admin/inventory/channel/", 6),
     "attention page": ("/admin/inventory/stocklevel/attention/", 5),
     "pack station": ("/admin/fulfilment/shipment/pack/", 2),
@@ -202,3 +203,37 @@ def test_an_objects_page_sends_the_same_statements_for_n_and_3n_of_its_rows(
         answer = client.get(big)
     assert answer.status_code == 200
     assert last_row in answer.content.decode()  # the rows are there, each of them shown
+
+
+def test_the_date_drill_down_offers_the_periods_from_the_first_row_to_the_last(shop, client):
+    """The years, then the months, then the days between the list's first and last row (one
+    MIN/MAX query), each a link that filters the list."""
+    shop.add(1)
+    first, last = shop.orders[0], shop.orders[1]
+    Order.objects.exclude(pk__in=[first.pk, last.pk]).delete()
+    Order.objects.filter(pk=first.pk).update(placed_at=dt.datetime(2025, 11, 3, 12, tzinfo=dt.UTC))
+    Order.objects.filter(pk=last.pk).update(placed_at=dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC))
+
+    years = client.get("/admin/orders/order/").content.decode()
+    assert "?placed_at__year=2025" in years
+    assert "?placed_at__year=2026" in years
+    months = client.get("/admin/orders/order/?placed_at__year=2025").content.decode()
+    assert "?placed_at__month=11&amp;placed_at__year=2025" in months
+    assert "placed_at__month=10" not in months
+    days = client.get("/admin/orders/order/?placed_at__year=2025&placed_at__month=11")
+    assert "?placed_at__day=3&amp;placed_at__month=11&amp;placed_at__year=2025" in (
+        days.content.decode()
+    )
+    assert first.number in days.content.decode()
+    assert last.number not in days.content.decode()
+
+
+def test_a_row_is_selected_for_an_action_by_its_checkbox(shop, client):
+    """The checkbox each row draws for the actions: the admin's own markup."""
+    shop.add(1)
+    html = client.get("/admin/orders/order/").content.decode()
+    placed = shop.orders[-1]
+    assert (
+        f'<input type="checkbox" name="_selected_action" value="{placed.pk}" '
+        f'class="action-select" aria-label="Select this object for an action - {placed}">'
+    ) in html

@@ -75,12 +75,14 @@ class _List:
 
 
 def span_date_hierarchy(cl: Any) -> dict[str, Any] | None:
-    return date_hierarchy(_List(cl))
+    list_: Any = _List(cl)
+    return date_hierarchy(list_)
 
 
 @register.tag(name="span_date_hierarchy")
 def span_date_hierarchy_tag(parser: Any, token: Any) -> InclusionAdminNode:
-    return InclusionAdminNode(
+    # django-stubs gives it a leading `name` that Django's InclusionAdminNode does not take.
+    return InclusionAdminNode(  # type: ignore[call-arg]
         parser,
         token,
         func=span_date_hierarchy,

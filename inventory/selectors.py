@@ -209,6 +209,25 @@ def _incoming_transfers() -> dict[tuple[int, int], tuple[datetime, int]]:
     return incoming
 
 
+#: The columns of a level (and its SKU and location) that the attention list reads.
+ATTENTION_FIELDS = (
+    "sku_id",
+    "location_id",
+    "on_hand",
+    "reserved",
+    "quarantined",
+    "safety_stock",
+    "reorder_point",
+    "needs_count",
+    "bin",
+    "sku__code",
+    "sku__name",
+    "sku__lead_time_days",
+    "location__code",
+    "location__name",
+)
+
+
 def _attention_candidates(
     *, today: date, incoming: dict[tuple[int, int], tuple[datetime, int]]
 ) -> QuerySet[StockLevel]:
@@ -225,6 +244,8 @@ def _attention_candidates(
     )
     return (
         StockLevel.objects.select_related("sku", "location")
+        # What the reasons and the attention page show: hundreds of rows are read each time.
+        .only(*ATTENTION_FIELDS)
         .annotate(
             available_qty=available_expression(),
             free_qty=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField()),

@@ -7,8 +7,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from oms.admin.rows import QuickRows
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):
+
+class ReadOnlyModelAdmin(QuickRows, admin.ModelAdmin):
     """A list and pages of rows that services write (logs, decisions, events): nothing is added,
     changed or deleted through the admin. Actions and custom views may still call services."""
 

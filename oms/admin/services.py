@@ -17,8 +17,10 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.debug import sensitive_post_parameters
 
+from oms.admin.rows import QuickRows
 
-class ServiceModelAdmin(admin.ModelAdmin):
+
+class ServiceModelAdmin(QuickRows, admin.ModelAdmin):
     """Subclasses implement `service_create(data)` and `service_update(instance, data)`.
 
     `data` holds the cleaned form fields (on change: only those that changed), many-to-many

@@ -19,6 +19,7 @@ from django.core import signing
 from django.http import HttpRequest
 from django.urls import reverse
 
+from oms.admin.rows import QuickRows
 from oms.errors import DomainError
 
 T = TypeVar("T")
@@ -116,7 +117,7 @@ def signed_preview(token: str, *, salt: str, max_age: int) -> Any:
         raise forms.ValidationError("This preview is not valid: upload the file again.") from None
 
 
-class ToolAdmin(admin.ModelAdmin):
+class ToolAdmin(QuickRows, admin.ModelAdmin):
     """A ModelAdmin with custom screens or actions that call services (its actions report
     with `each_object(self, ...)`)."""
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inventory.models import Channel
 from orders.models import Order
+from subscriptions import calendar
 from subscriptions.models import (
     ChannelSubscriptionSettings,
     Subscription,
@@ -17,7 +18,7 @@ from subscriptions.models import (
     SubscriptionLine,
     SubscriptionRenewal,
 )
-from subscriptions.states import RenewalStatus, SubscriptionStatus
+from subscriptions.states import LIVE, RenewalStatus, SubscriptionStatus
 
 #: The dunning schedule when a channel sets none: days after the renewal date to try again.
 DEFAULT_DUNNING_DAYS = (1, 3, 7)
@@ -100,3 +101,58 @@ def churn_this_month_count(now: dt.datetime | None = None) -> int:
 
 def subscription_line_total(subscription: Subscription) -> Decimal:
     return sum((line.unit_price * line.quantity for line in subscription.lines.all()), Decimal(0))
+
+
+def _renewals_within(sub: Subscription, end: dt.datetime, time_zone: str) -> int:
+    """How many renewals of `sub` fall before `end`: its schedule from the next date (a skip
+    has moved that already), stopping at its end (after N orders, or on a date)."""
+    count = 0
+    while True:
+        at = calendar.renewal_at(
+            anchor=sub.anchor_at,
+            index=sub.period_index + count,
+            interval=sub.interval,
+            count=sub.interval_count,
+            time_zone=time_zone,
+        )
+        sequence = sub.next_sequence + count
+        if at >= end or (sub.ends_after_orders is not None and sequence > sub.ends_after_orders):
+            return count
+        if sub.ends_on is not None and at.date() > sub.ends_on:
+            return count
+        count += 1
+
+
+def renewal_demand(now: dt.datetime, horizon: dt.timedelta) -> dict[tuple[int, int | None], int]:
+    """Planned demand of subscriptions (inventory.planned_demand): the units of the renewals of
+    active subscriptions due before now + horizon (paused, failed and cancelled ones renew
+    nothing), per SKU, without a location (routing decides it at capture). 2 queries."""
+    end = now + horizon
+    subs = list(
+        Subscription.objects.filter(status__in=LIVE, next_order_at__lt=end)
+        .select_related("channel__subscription_settings")
+        .only(
+            "anchor_at",
+            "period_index",
+            "interval",
+            "interval_count",
+            "next_sequence",
+            "ends_after_orders",
+            "ends_on",
+            "channel__subscription_settings__time_zone",
+        )
+    )
+    renewals: dict[int, int] = {}
+    for sub in subs:
+        settings = getattr(sub.channel, "subscription_settings", None)
+        count = _renewals_within(sub, end, settings.time_zone if settings else "UTC")
+        if count:
+            renewals[sub.pk] = count
+    units: dict[tuple[int, int | None], int] = {}
+    lines = SubscriptionLine.objects.filter(subscription_id__in=list(renewals)).values_list(
+        "subscription_id", "sku_id", "quantity"
+    )
+    for subscription_id, sku_id, quantity in lines.order_by() if renewals else ():
+        key = (sku_id, None)
+        units[key] = units.get(key, 0) + quantity * renewals[subscription_id]
+    return units

@@ -25,11 +25,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from oms.errors import PermanentError, TransientError, ValidationFailed
-from oms.money import money_format
 from oms.outbox import outbox_enqueue
 from subscriptions.calendar import zone
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionRenewal
-from subscriptions.selectors import channel_settings
+from subscriptions.selectors import channel_settings, line_price_text
 from subscriptions.states import SubscriptionStatus
 
 EVENT_KIND = "email_sent"
@@ -57,7 +56,7 @@ def email_context(
             "sku": line.sku.code,
             "name": line.sku.name,
             "quantity": line.quantity,
-            "price": money_format(line.unit_price, sub.currency),
+            "price": line_price_text(line, sub.currency),
         }
         for line in sub.lines.select_related("sku")
     ]

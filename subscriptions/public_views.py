@@ -28,7 +28,6 @@ from django.views.decorators.http import require_http_methods
 
 from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
 from oms.errors import DomainError
-from oms.money import money_format
 from orders.services.capture import address_problems
 from subscriptions import selectors, services
 from subscriptions.calendar import zone
@@ -86,7 +85,7 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
                 "name": line.sku.name,
                 "sku": line.sku.code,
                 "quantity": line.quantity,
-                "price": money_format(line.unit_price, sub.currency),
+                "price": selectors.line_price_text(line, sub.currency),
             }
             for line in sub.lines.all()
         ],

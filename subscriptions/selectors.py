@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from inventory.models import Channel
+from oms.money import money_format
 from orders.models import Order
 from subscriptions import calendar
 from subscriptions.models import (
@@ -99,8 +99,11 @@ def churn_this_month_count(now: dt.datetime | None = None) -> int:
     return churned(now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)).count()
 
 
-def subscription_line_total(subscription: Subscription) -> Decimal:
-    return sum((line.unit_price * line.quantity for line in subscription.lines.all()), Decimal(0))
+def line_price_text(line: SubscriptionLine, currency: str) -> str:
+    """A line's unit price as the shopper reads it ("current price" when it has none)."""
+    if line.unit_price is None:
+        return "current price"
+    return money_format(line.unit_price, currency)
 
 
 def _renewals_within(sub: Subscription, end: dt.datetime, time_zone: str) -> int:

@@ -66,6 +66,14 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
 
     @extend_schema(
         summary="Change lines, address, interval, next date, end or payment method",
+        description=(
+            "Only the fields given change. `lines` replaces all the lines: send every line "
+            "the subscription keeps (at least one, one per SKU; an empty list or a SKU twice "
+            "is 400 and changes nothing); a line left out is removed. A line without "
+            "`unit_price` (or null) takes the SKU's current price at each renewal. "
+            "`shipping_address` is merged into the current address. A new `interval`, "
+            "`interval_count` or `next_order_at` starts a new schedule from the next date."
+        ),
         tags=TAG,
         request=SubscriptionUpdateSerializer,
         responses={200: SubscriptionOutputSerializer},

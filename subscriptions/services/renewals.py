@@ -24,11 +24,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from oms.errors import InvalidTransition, TransientError
+from inventory.selectors import sku_current_prices
+from oms.errors import (
+    ChannelInactive,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    TransientError,
+    ValidationFailed,
+)
 from oms.outbox import outbox_enqueue
 from orders.services import order_capture
 from orders.states import PaymentStatus
@@ -41,11 +50,15 @@ from subscriptions.selectors import (
     renewals_payment_due,
     subscriptions_due,
 )
-from subscriptions.services.manage import schedule_date, status_change, subscription_get_for_update
+from subscriptions.services.manage import (
+    PROCESS_TASK,
+    schedule_date,
+    status_change,
+    subscription_get_for_update,
+)
 from subscriptions.services.timeline import subscription_event_add
 from subscriptions.states import RENEWABLE, RenewalStatus, SubscriptionStatus
 
-PROCESS_TASK = "subscriptions.renewal_process"
 EMAIL_TASK = "subscriptions.email_send"
 #: Subscriptions claimed per transaction by the beat.
 CLAIM_BATCH = 200
@@ -169,14 +182,39 @@ def _customer_payload(sub: Subscription) -> dict[str, str]:
     return {"email": sub.email, "first_name": first, "last_name": last}
 
 
+def _order_lines(sub: Subscription) -> list[dict[str, Any]]:
+    """The renewal order's lines: each line's own unit price, or the SKU's current price on
+    the channel (inventory's price list, else the SKU's default price). Raises
+    ValidationFailed (a "current price" SKU without a price in the currency)."""
+    lines = list(sub.lines.select_related("sku"))
+    current = sku_current_prices(
+        sku_ids=[line.sku_id for line in lines if line.unit_price is None],
+        channel_id=sub.channel_id,
+        currency=sub.currency,
+    )
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if line.unit_price is None and line.sku_id not in current:
+            errors[f"lines.{index}.unit_price"] = [
+                f"SKU {line.sku.code} has no current price in {sub.currency} on this channel."
+            ]
+    if errors:
+        raise ValidationFailed("The renewal's lines cannot be priced.", errors=errors)
+    return [
+        {
+            "sku": line.sku.code,
+            "quantity": line.quantity,
+            "unit_price": current[line.sku_id] if line.unit_price is None else line.unit_price,
+        }
+        for line in lines
+    ]
+
+
 def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
     """Capture the renewal's order (idempotent: SUB-<number>-<sequence>) and link it."""
     sub = renewal.subscription
     external_id = renewal_external_id(sub.number or "", renewal.sequence)
-    lines = [
-        {"sku": line.sku.code, "quantity": line.quantity, "unit_price": line.unit_price}
-        for line in sub.lines.select_related("sku")
-    ]
+    lines = _order_lines(sub)
     result = order_capture(
         channel=sub.channel.code,
         external_id=external_id,
@@ -225,12 +263,54 @@ def renewal_process(*, renewal_id: int) -> SubscriptionRenewal:
         pk=renewal_id
     )
     if renewal.order_id is None:
-        renewal = _capture(renewal)
+        if renewal.status != RenewalStatus.PENDING:
+            return renewal  # its order failed: resuming the subscription orders it again
+        try:
+            renewal = _capture(renewal)
+        except (ValidationFailed, ChannelInactive, NotFound) as exc:  # a SKU gone, no price ...
+            return _capture_failed(renewal, exc)
     if renewal.status != RenewalStatus.PAYMENT_DUE:
         return renewal
     if renewal.next_attempt_at is not None and renewal.next_attempt_at > timezone.now():
         return renewal  # a dunning retry that is not due yet
     return _charge(renewal)
+
+
+def _error_text(exc: DomainError) -> str:
+    details = "; ".join(
+        f"{field}: {' '.join(str(m) for m in messages)}"
+        for field, messages in (getattr(exc, "errors", None) or {}).items()
+    )
+    return f"{exc} {details}".strip()[:500]
+
+
+def _capture_failed(renewal: SubscriptionRenewal, exc: DomainError) -> SubscriptionRenewal:
+    """The renewal's order cannot be captured: record it on the renewal and the timeline and
+    fail the subscription (the admin lists it, the operations home counts it) rather than
+    retrying for ever. Resuming the subscription tries this renewal again."""
+    error = _error_text(exc)
+    with transaction.atomic():
+        sub = subscription_get_for_update(renewal.subscription_id)
+        locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
+        locked.subscription = sub
+        if locked.order_id is not None or locked.status != RenewalStatus.PENDING:
+            return locked
+        locked.status, locked.last_error = RenewalStatus.CAPTURE_FAILED, error
+        locked.save(update_fields=["status", "last_error", "updated_at"])
+        subscription_event_add(
+            subscription=sub, kind="renewal_failed", sequence=locked.sequence, error=error
+        )
+        if sub.status == SubscriptionStatus.ACTIVE:
+            sub.failure_reason = f"Renewal {locked.sequence} could not be ordered: {error}"[:500]
+            sub.save(update_fields=["failure_reason"])
+            status_change(
+                sub,
+                SubscriptionStatus.FAILED,
+                actor="system",
+                kind="failed",
+                reason=sub.failure_reason,
+            )
+        return locked
 
 
 def _charge(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
@@ -313,6 +393,10 @@ def _settled(
                 error=locked.last_error,
             )
             if sub.status in (SubscriptionStatus.ACTIVE,):
+                sub.failure_reason = (
+                    f"Renewal {locked.sequence} could not be paid: {locked.last_error}"[:500]
+                )
+                sub.save(update_fields=["failure_reason"])
                 status_change(
                     sub,
                     SubscriptionStatus.FAILED,

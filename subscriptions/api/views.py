@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from oms.api.pagination import CursorPagination
 from oms.api.views import OmsGenericViewSet, actor_of
+from oms.errors import Conflict
 from subscriptions import selectors, services
 from subscriptions.api.serializers import (
     SubscriptionCreateSerializer,
@@ -19,6 +20,7 @@ from subscriptions.api.serializers import (
 )
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
+from subscriptions.states import RenewalStatus
 
 TAG = ["subscriptions"]
 
@@ -151,6 +153,10 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         responses={
             200: SubscriptionOrderOutputSerializer,
             202: OpenApiResponse(description="Claimed; its order is captured shortly."),
+            409: OpenApiResponse(
+                description="Not active (invalid_transition), or the renewal could not be "
+                "ordered (renewal_failed: the subscription failed, see failure_reason)."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -159,6 +165,11 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         renewal = services.subscription_renew(
             subscription=sub, sequence=sub.next_sequence, actor=actor_of(request)
         )
+        if renewal.status == RenewalStatus.CAPTURE_FAILED:
+            raise Conflict(
+                f"Renewal {renewal.sequence} could not be ordered: {renewal.last_error}",
+                code="renewal_failed",
+            )
         if renewal.order_id is None:  # claimed; the order is captured by the outbox's task
             return Response({"sequence": renewal.sequence, "status": renewal.status}, status=202)
         order = (

@@ -57,7 +57,7 @@ class ReportView(OmsAPIView):
         return super().perform_content_negotiation(request, force)
 
     @extend_schema(
-        summary="A report over a date range (sales, fulfilment, inventory, returns, channels)",
+        summary="A report over a date range (sales, fulfilment, inventory, returns, channels, subscriptions)",
         tags=["reports"],
         parameters=[
             OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(selectors.REPORTS)),

@@ -13,10 +13,16 @@ Invariants:
   channel, and routed like any order (backordered when out of stock, never skipped); the
   payment is charged through the payment port (returns.services.payment_charge) with a key per
   attempt, so an attempt is charged at most once;
-- the order is captured with payment pending (held `payment_pending`); a successful charge
-  marks it paid, which releases it and routes it. A failed charge is retried on the channel's
-  dunning schedule (days after the renewal date, 1, 3, 7 by default); after the last one the
-  subscription becomes `failed`. Each step sends the shopper an e-mail (through the outbox);
+- a renewal is charged first (returns.services.payment_charge_ahead, keyed per attempt: the
+  provider charges a key once), then its order is captured: paid, it is routed at once (no
+  hold placed and released); declined, it is captured with payment pending (held
+  `payment_pending`) and retried on the channel's dunning schedule (days after the renewal
+  date, 1, 3, 7 by default; a retry is charged on the order, returns.services.payment_charge,
+  and paying it releases and routes the order); after the last one the subscription becomes
+  `failed`. Lines that cannot be priced or an inactive channel are found before anything is
+  charged; an order that cannot be captured fails the subscription (resuming it tries again,
+  with the same key: a payment already taken is not taken twice). Each step sends the shopper
+  an e-mail (through the outbox);
 - nothing is called out while a row is locked.
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -39,9 +46,11 @@ from oms.errors import (
     ValidationFailed,
 )
 from oms.outbox import outbox_enqueue
+from orders.models import Order
 from orders.services import order_capture
 from orders.states import PaymentStatus
-from returns.services import payment_charge
+from returns.payments import ProviderCapture
+from returns.services import payment_charge, payment_charge_ahead, payment_charge_record
 from returns.states import PaymentRecordStatus
 from subscriptions.models import Subscription, SubscriptionRenewal, renewal_external_id
 from subscriptions.selectors import (
@@ -62,6 +71,9 @@ from subscriptions.states import RENEWABLE, RenewalStatus, SubscriptionStatus
 EMAIL_TASK = "subscriptions.email_send"
 #: Subscriptions claimed per transaction by the beat.
 CLAIM_BATCH = 200
+#: A first charge retried this long after its renewal was claimed asks the provider by key
+#: before charging (an answer lost long ago; the idempotency key may have expired there).
+LOOKUP_AFTER = dt.timedelta(hours=1)
 
 
 def _claim(sub: Subscription, *, trigger: str, actor: str) -> SubscriptionRenewal:
@@ -210,31 +222,47 @@ def _order_lines(sub: Subscription) -> list[dict[str, Any]]:
     ]
 
 
-def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
-    """Capture the renewal's order (idempotent: SUB-<number>-<sequence>) and link it."""
+def _attempt_key(sub: Subscription, sequence: int, attempt: int) -> str:
+    return f"sub-{sub.pk}-renewal-{sequence}-attempt-{attempt}"
+
+
+def _capture(
+    renewal: SubscriptionRenewal, lines: list[dict[str, Any]], total: Decimal, *, paid: bool
+) -> Order:
+    """Capture the renewal's order (idempotent: SUB-<number>-<sequence>): paid (routed at
+    once), or with payment pending (held payment_pending until a dunning attempt pays it)."""
     sub = renewal.subscription
-    external_id = renewal_external_id(sub.number or "", renewal.sequence)
-    lines = _order_lines(sub)
     result = order_capture(
         channel=sub.channel.code,
-        external_id=external_id,
+        external_id=renewal_external_id(sub.number or "", renewal.sequence),
         currency=sub.currency,
         lines=lines,
         customer=_customer_payload(sub),
         shipping_address=sub.shipping_address,
         shipping_price=sub.shipping_price,
-        payment_status=PaymentStatus.PENDING,
+        total=total,  # what was charged: a different computed total holds the order
+        payment_status=PaymentStatus.PAID if paid else PaymentStatus.PENDING,
         notes=f"Renewal {renewal.sequence} of subscription {sub.number}.",
         actor="subscription",
     )
-    order = result.order
+    return result.order
+
+
+def _ordered(renewal: SubscriptionRenewal, order: Order, *, paid: bool) -> SubscriptionRenewal:
+    """Link the renewal to its order (once): paid by its first attempt, or its payment due."""
+    sub = renewal.subscription
     with transaction.atomic():
         locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
         if locked.order_id is None:
             locked.order = order
-            locked.status = RenewalStatus.PAYMENT_DUE
-            locked.next_attempt_at = timezone.now()
-            locked.save(update_fields=["order", "status", "next_attempt_at", "updated_at"])
+            if paid:
+                locked.status, locked.attempts = RenewalStatus.PAID, 1
+                locked.next_attempt_at = None
+            else:
+                locked.status, locked.next_attempt_at = RenewalStatus.PAYMENT_DUE, timezone.now()
+            locked.save(
+                update_fields=["order", "status", "attempts", "next_attempt_at", "updated_at"]
+            )
             if sub.customer_id is None and order.customer_id is not None:
                 sub.customer_id = order.customer_id
                 Subscription.objects.filter(pk=sub.pk, customer__isnull=True).update(
@@ -248,6 +276,7 @@ def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
                 order_number=order.number,
                 total=str(order.total),
                 currency=order.currency,
+                paid=paid,
             )
             outbox_enqueue(
                 EMAIL_TASK, subscription_id=sub.pk, kind="renewal_ordered", renewal_id=locked.pk
@@ -256,9 +285,59 @@ def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
         return locked
 
 
+def _charge_first(renewal: SubscriptionRenewal, total: Decimal, key: str) -> ProviderCapture:
+    sub = renewal.subscription
+    if total <= 0:
+        return ProviderCapture(state=PaymentRecordStatus.SUCCEEDED)  # nothing to charge
+    return payment_charge_ahead(
+        provider_name=sub.channel.payment_provider,
+        key=key,
+        payment_reference=sub.payment_reference,
+        amount=total,
+        currency=sub.currency,
+        order_number=renewal_external_id(sub.number or "", renewal.sequence),
+        description=f"Subscription {sub.number}, renewal {renewal.sequence}",
+        lookup_first=renewal.created_at < timezone.now() - LOOKUP_AFTER,
+    )
+
+
+def _first_attempt(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
+    """Charge the renewal first, then capture its order paid (routed once, never held) and
+    record the payment; a failed charge captures it with payment pending (held) and starts the
+    dunning schedule. Raises ValidationFailed or ChannelInactive before anything is charged
+    (lines that cannot be priced, an inactive channel), TransientError (nothing written)."""
+    sub = renewal.subscription
+    if not sub.channel.is_active:
+        raise ChannelInactive(f"Channel {sub.channel.code!r} is inactive.")
+    lines = _order_lines(sub)
+    total = sum((line["unit_price"] * line["quantity"] for line in lines), Decimal(0))
+    total += sub.shipping_price
+    key = _attempt_key(sub, renewal.sequence, 1)
+    outcome = _charge_first(renewal, total, key)
+    paid = outcome.state == PaymentRecordStatus.SUCCEEDED
+    try:
+        order = _capture(renewal, lines, total, paid=paid)
+    except (ValidationFailed, ChannelInactive, NotFound) as exc:
+        if paid and total > 0:
+            exc.detail = (
+                f"{exc.detail} The payment was taken (key {key}): resuming orders it without "
+                "charging again."
+            )
+        raise
+    if total > 0:
+        payment_charge_record(order=order, key=key, amount=total, outcome=outcome)
+    renewal = _ordered(renewal, order, paid=paid)
+    if paid:
+        return renewal
+    return _settled(
+        renewal, attempt=1, status=RenewalStatus.PAYMENT_DUE, error=outcome.message or "Declined."
+    )
+
+
 def renewal_process(*, renewal_id: int) -> SubscriptionRenewal:
-    """Capture the renewal's order (once) and take its payment attempt that is due (once per
-    attempt). Safe to run twice. Raises TransientError (the outbox retries)."""
+    """Order the renewal's period (once: charged first, then captured) and take its dunning
+    attempt that is due (once per attempt). Safe to run twice. Raises TransientError (the
+    outbox retries)."""
     renewal = SubscriptionRenewal.objects.select_related("subscription__channel", "order").get(
         pk=renewal_id
     )
@@ -266,7 +345,7 @@ def renewal_process(*, renewal_id: int) -> SubscriptionRenewal:
         if renewal.status != RenewalStatus.PENDING:
             return renewal  # its order failed: resuming the subscription orders it again
         try:
-            renewal = _capture(renewal)
+            return _first_attempt(renewal)
         except (ValidationFailed, ChannelInactive, NotFound) as exc:  # a SKU gone, no price ...
             return _capture_failed(renewal, exc)
     if renewal.status != RenewalStatus.PAYMENT_DUE:
@@ -321,7 +400,7 @@ def _charge(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
     try:
         payment = payment_charge(
             order_id=order.pk,
-            key=f"sub-{sub.pk}-renewal-{renewal.sequence}-attempt-{attempt}",
+            key=_attempt_key(sub, renewal.sequence, attempt),
             payment_reference=sub.payment_reference,
             amount=order.total,
             description=f"Subscription {sub.number}, renewal {renewal.sequence}",

@@ -288,7 +288,7 @@ def _ordered(renewal: SubscriptionRenewal, order: Order, *, paid: bool) -> Subsc
 def _charge_first(renewal: SubscriptionRenewal, total: Decimal, key: str) -> ProviderCapture:
     sub = renewal.subscription
     if total <= 0:
-        return ProviderCapture(state=PaymentRecordStatus.SUCCEEDED)  # nothing to charge
+        return ProviderCapture(state="succeeded")  # nothing to charge
     return payment_charge_ahead(
         provider_name=sub.channel.payment_provider,
         key=key,

@@ -18,6 +18,7 @@ from inventory.models import Location, Sku, SkuPrice, StockLevel
 from inventory.selectors import sku_stock_by_location
 from oms.admin.fields import UsedValuesFilter
 from oms.admin.services import ServiceModelAdmin
+from oms.money import is_currency, money_problem
 
 
 class CountryInUseFilter(UsedValuesFilter):
@@ -123,10 +124,32 @@ class SkuAdmin(ServiceModelAdmin):
         return services.sku_update(sku=instance, data=data)
 
 
+class SkuPriceAdminForm(forms.ModelForm):
+    class Meta:
+        model = SkuPrice
+        fields = ["sku", "channel", "currency", "amount"]
+
+    def clean_currency(self) -> str:
+        currency = str(self.cleaned_data.get("currency") or "").upper()
+        if not is_currency(currency):
+            raise forms.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        amount, currency = data.get("amount"), data.get("currency") or self.instance.currency
+        if amount is not None and currency:
+            problem = money_problem(amount, currency) or ("Never negative." if amount < 0 else "")
+            if problem:
+                self.add_error("amount", problem)
+        return data
+
+
 @admin.register(SkuPrice)
 class SkuPriceAdmin(ServiceModelAdmin):
     """Current prices: a channel's price list, or a SKU's default price (no channel)."""
 
+    form = SkuPriceAdminForm
     list_display = ["sku", "channel", "currency", "amount", "updated_at"]
     list_filter = ["channel", "currency"]
     list_select_related = ["sku", "channel"]

@@ -4,8 +4,9 @@ The shop: one channel fed by 3 warehouses with 1,000 SKUs and plenty of stock; 1
 monthly subscriptions of 2 lines each, all due. Measured, in one process as a worker runs it:
 the beat's claim (subscriptions_renew_due: SELECT ... FOR UPDATE SKIP LOCKED in batches, one
 renewal row, the next date and an outbox message per subscription), then each renewal's
-processing (renewal_process: order_capture with external id SUB-<number>-<sequence>, routing,
-the charge through the payment port, the renewal's outcome). The payment port answers from an
+processing (renewal_process: the charge through the payment port first, then order_capture
+with external id SUB-<number>-<sequence> paid, routed once, the payment record and the
+renewal's outcome; no payment hold placed and released). The payment port answers from an
 in-process fake provider (bench only: no network), so the figure is the OMS's own cost.
 
 Printed: renewals per second end to end (claim + process), the claim alone, statements per
@@ -170,7 +171,7 @@ def main() -> None:
             f"before {1000 / p50(before):.0f}/s, after {1000 / p50(after):.0f}/s)"
         )
         print(
-            f"{'renewal (claim+capture+charge)':<31} {per_second:6.0f}/s  {latency(samples)}  "
+            f"{'renewal (claim+charge+capture)':<31} {per_second:6.0f}/s  {latency(samples)}  "
             f"{queries:>2} queries per renewal processed  {ratio(per_second, base_per_second)}"
         )
         print(

@@ -399,6 +399,45 @@ class Channel(models.Model):
         return sorted(self.credentials())
 
 
+class SkuPrice(models.Model):
+    """A SKU's current selling price in a currency: on one channel (its price list), or its
+    default price (no channel). Read when an order is priced from the catalogue (a
+    subscription line on "current price"): the channel's price first, then the default."""
+
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="prices")
+    channel = models.ForeignKey(
+        "Channel",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sku_prices",
+        help_text="Empty: the SKU's default price on every channel without a price of its own.",
+    )
+    currency = models.CharField(max_length=3, help_text="ISO 4217")
+    amount = models.DecimalField(max_digits=14, decimal_places=4)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SKU price"
+        ordering = ["sku_id", "channel_id", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "channel", "currency"],
+                condition=Q(channel__isnull=False),
+                name="sku_price_once_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["sku", "currency"],
+                condition=Q(channel__isnull=True),
+                name="sku_price_default_once",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="sku_price_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} {self.amount} {self.currency}"
+
+
 class StockLevel(models.Model):
     """The quantities of one SKU at one location; changed only together with a StockMovement.
 

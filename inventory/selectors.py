@@ -29,6 +29,7 @@ from django.utils import timezone
 from inventory.models import (
     Location,
     Sku,
+    SkuPrice,
     StockForecast,
     StockLevel,
     StockMovement,
@@ -451,3 +452,20 @@ def sku_stock_by_location(sku: Sku) -> SkuStock:
         available=sum(r.available for r in rows),
         incoming=sum(r.incoming for r in rows),
     )
+
+
+def sku_current_prices(
+    *, sku_ids: Iterable[int], channel_id: int, currency: str
+) -> dict[int, Decimal]:
+    """The current price of each SKU in `currency` on the channel: the channel's own price,
+    else the SKU's default price; SKUs with neither are missing. One query."""
+    ids = list(sku_ids)
+    if not ids:
+        return {}
+    rows = SkuPrice.objects.filter(
+        Q(channel_id=channel_id) | Q(channel__isnull=True), sku_id__in=ids, currency=currency
+    ).values_list("sku_id", "channel_id", "amount")
+    prices: dict[int, Decimal] = {}
+    for sku_id, _channel, amount in sorted(rows, key=lambda r: r[1] is not None):
+        prices[sku_id] = amount  # the channel's price (sorted last) wins over the default
+    return prices

@@ -59,6 +59,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         # The Channel lives in inventory (so orders can point at it) but the warehouse never
         # changes channels, as when it lived in the channels app.
         "inventory.channel": READ,
+        # Prices are the merchant's (managers and integrations), not the warehouse's.
+        "inventory.skuprice": READ,
         "orders": READ,
         "fulfilment": WRITE,
         "returns": WRITE,

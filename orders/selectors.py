@@ -5,9 +5,16 @@ Invariant: order lists are built in a constant number of queries whatever the pa
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from collections.abc import Iterable
+from decimal import Decimal
 
-from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from djmoney.contrib.exchange.models import Rate
+
+from orders.exchange_backend import OfflineEcbBackend
+from orders.models import Customer, Order, OrderEvent, OrderHold, OrderLine, RateOverride
 from orders.ports import order_shipments_port
 from orders.states import HoldReason
 
@@ -53,3 +60,28 @@ def order_events(order: Order) -> QuerySet[OrderEvent]:
 
 def customer_orders(customer: Customer) -> QuerySet[Order]:
     return order_list().filter(customer=customer)
+
+
+def rates_to_base(currencies: Iterable[str]) -> dict[str, Decimal]:
+    """What one unit of each currency is in the base currency, as conversions of orders use
+    it now (orders.services.fx: a staff override wins over the stored ECB rate); a currency
+    without a rate is missing (never guessed). Reads only: 2 queries at most."""
+    base = settings.OMS_BASE_CURRENCY
+    wanted = {c for c in currencies if c and c != base}
+    found: dict[str, Decimal] = {base: Decimal(1)}
+    if not wanted:
+        return found
+    overrides = RateOverride.objects.filter(
+        currency__in=wanted, valid_from__lte=timezone.localdate()
+    ).values_list("currency", "rate")
+    for currency, rate in overrides:
+        found[currency] = 1 / rate
+    rest = wanted - set(found)
+    if rest:
+        stored = Rate.objects.filter(
+            backend_id=OfflineEcbBackend.name, currency__in=rest
+        ).values_list("currency", "value")
+        for currency, value in stored:
+            if value:
+                found[currency] = 1 / Decimal(value)
+    return found

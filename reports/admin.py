@@ -22,7 +22,14 @@ from reports import selectors
 from reports.api.serializers import ReportQuerySerializer
 from reports.api.views import VIEW_ORDERS
 from reports.charts import Series, svg_chart
-from reports.models import ChannelDay, FulfilmentDay, InventoryDay, ReturnSkuDay, SalesDay
+from reports.models import (
+    ChannelDay,
+    FulfilmentDay,
+    InventoryDay,
+    ReturnSkuDay,
+    SalesDay,
+    SubscriptionReport,
+)
 
 
 def cell(key: str, value: Any) -> str:
@@ -129,6 +136,7 @@ PAGES = (
     ("inventory", "inventoryday"),
     ("returns", "returnskuday"),
     ("channels", "channelday"),
+    ("subscriptions", "subscriptionreport"),
 )
 
 
@@ -155,6 +163,11 @@ class ReturnsReportAdmin(ReportAdmin):
 @admin.register(ChannelDay)
 class ChannelsReportAdmin(ReportAdmin):
     report = "channels"
+
+
+@admin.register(SubscriptionReport)
+class SubscriptionsReportAdmin(ReportAdmin):
+    report = "subscriptions"
 
 
 from reports import whatif_admin  # noqa: E402, F401  (registers the what-if pages)

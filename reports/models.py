@@ -24,6 +24,7 @@ from django.db import models
 
 from fulfilment.models import RuleKind, ShortagePolicy
 from inventory.models import Channel, Location
+from subscriptions.models import Subscription
 
 
 def _channel() -> models.ForeignKey[Channel, Channel]:
@@ -383,3 +384,13 @@ class WhatIfRun(models.Model):
         if self.status == RunStatus.SUCCEEDED:
             return 100
         return self.orders_done * 100 // self.orders_total if self.orders_total else 0
+
+
+class SubscriptionReport(Subscription):
+    """The subscriptions report's page in the back office (no table of its own: the report
+    reads the subscriptions, reports.selectors.subscriptions)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "subscriptions report"
+        verbose_name_plural = "subscriptions"

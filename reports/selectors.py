@@ -19,6 +19,15 @@ base currency, 2 places; rates 0 to 1, 4 places; averages) or None where nothing
   restocked and written off, refunds and their total by the day they were requested.
 - channels: sync runs, failed runs, failed records, pushes and failed pushes, sync lag
   (average and longest seconds from an order's placing on the channel to its arrival).
+- subscriptions (read from the subscriptions themselves, not a rollup): per period, the
+  subscriptions live at its start (created before it, not cancelled or failed by then; paused
+  ones count), new ones, those that left by cancellation or failure (each counted once, when
+  it first left) and churn = left / live at the start. Totals add, as of now: active, paused
+  and failed subscriptions and the monthly recurring revenue of the active ones in the base
+  currency (subscriptions.selectors.monthly_amounts: a renewal's lines and shipping, day x
+  30.4375, week x 52/12, month x 1, over interval_count; converted at today's rate as orders
+  are, orders.selectors.rates_to_base; a currency without a rate is counted in
+  mrr_unconverted, never guessed). Breakdown per channel.
 """
 
 from __future__ import annotations
@@ -28,14 +37,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from inventory.models import Channel, Location
 from oms.money import round_money
+from orders.selectors import rates_to_base
 from reports.models import (
     ChannelDay,
     FulfilmentDay,
@@ -47,8 +58,11 @@ from reports.models import (
     ReturnSkuDay,
     SalesDay,
 )
+from subscriptions.models import Subscription
+from subscriptions.selectors import monthly_amounts
+from subscriptions.states import SubscriptionStatus
 
-REPORTS = ("sales", "fulfilment", "inventory", "returns", "channels")
+REPORTS = ("sales", "fulfilment", "inventory", "returns", "channels", "subscriptions")
 GROUPS = ("day", "week", "month")
 TITLES = {
     "sales": "Sales",
@@ -56,6 +70,7 @@ TITLES = {
     "inventory": "Inventory",
     "returns": "Returns",
     "channels": "Channels",
+    "subscriptions": "Subscriptions",
 }
 #: Which filters apply to which report (the others are refused).
 FILTERS = {
@@ -64,6 +79,7 @@ FILTERS = {
     "inventory": ("location",),
     "returns": ("channel",),
     "channels": ("channel",),
+    "subscriptions": ("channel",),
 }
 MAX_DAYS = 3 * 366
 RATE = Decimal("0.0001")
@@ -567,10 +583,138 @@ def channels(query: Query) -> Report:
     )
 
 
+# --- subscriptions --------------------------------------------------------------------------
+
+CHURN = ("new", "cancelled", "failed")
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _left(cancelled_at: Any, failed_at: Any) -> tuple[Any, str]:
+    """When a subscription first left, and how (None if it never did)."""
+    moments = [(m, k) for m, k in ((failed_at, "failed"), (cancelled_at, "cancelled")) if m]
+    return min(moments, key=lambda mk: mk[0]) if moments else (None, "")
+
+
+def _churn_figures(live: int, c: dict[str, int]) -> dict[str, Any]:
+    return {
+        "live_at_start": live,
+        "new": c["new"],
+        "cancelled": c["cancelled"],
+        "failed": c["failed"],
+        "churn_rate": ratio(c["cancelled"] + c["failed"], live),
+    }
+
+
+def _churn(query: Query, starts: list[dt.datetime]) -> dict[Any, list[dict[str, Any]]]:
+    """Per channel code, the churn figures of each window [starts[i], starts[i + 1])."""
+    subs = Subscription.objects.all()
+    if query.channel is not None:
+        subs = subs.filter(channel=query.channel)
+    fields = ("channel__code", "created_at", "cancelled_at", "failed_at")
+    windows = list(pairwise(starts))
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for code, created, cancelled_at, failed_at in subs.values_list(*fields).order_by():
+        left_at, how = _left(cancelled_at, failed_at)
+        figures = out.setdefault(code, [{"live": 0, **dict.fromkeys(CHURN, 0)} for _ in windows])
+        for into, (start, end) in zip(figures, windows, strict=True):
+            into["live"] += created < start and (left_at is None or left_at >= start)
+            into["new"] += start <= created < end
+            if left_at is not None and start <= left_at < end:
+                into[how] += 1
+    return out
+
+
+def _mrr(query: Query) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], int]]:
+    """Per channel code, the MRR in the base currency and the active subscriptions whose
+    currency has no rate; and the subscriptions per (channel code, status) now."""
+    amounts = monthly_amounts(query.channel)
+    rates = rates_to_base({currency for _, currency, _ in amounts})
+    mrr: dict[str, dict[str, Any]] = defaultdict(lambda: {"mrr": Decimal(0), "unconverted": 0})
+    for code, currency, amount in amounts:
+        if currency in rates:
+            mrr[code]["mrr"] += amount * rates[currency]
+        else:
+            mrr[code]["unconverted"] += 1
+    subs = Subscription.objects.all()
+    if query.channel is not None:
+        subs = subs.filter(channel=query.channel)
+    counted = subs.values_list("channel__code", "status").annotate(n=Count("id")).order_by()
+    return mrr, {(code, status): n for code, status, n in counted}
+
+
+def _now_figures(
+    code: str | None, mrr: dict[str, Any], counts: dict[tuple[str, str], int]
+) -> dict[str, Any]:
+    def count(status: str) -> int:
+        return sum(n for (c, s), n in counts.items() if s == status and code in (None, c))
+
+    return {
+        "active": count(SubscriptionStatus.ACTIVE),
+        "paused": count(SubscriptionStatus.PAUSED),
+        "failed_now": count(SubscriptionStatus.FAILED),
+        "mrr": _money(mrr["mrr"]),
+        "mrr_unconverted": mrr["unconverted"],
+    }
+
+
+def subscriptions(query: Query) -> Report:
+    keys = periods(query.start, query.end, query.group)
+    starts = [_day_start(max(p, query.start)) for p in keys]
+    starts += [_day_start(query.end + dt.timedelta(days=1))]
+    churn = _churn(query, starts)
+    whole = _churn(query, [starts[0], starts[-1]])
+    mrr, counts = _mrr(query)
+
+    def summed(rows_by_code: dict[Any, list[dict[str, Any]]], index: int) -> dict[str, Any]:
+        fields = ("live", *CHURN)
+        add = {f: sum(rows[index][f] for rows in rows_by_code.values()) for f in fields}
+        return _churn_figures(add.pop("live"), add)
+
+    total_mrr = {
+        "mrr": sum((m["mrr"] for m in mrr.values()), Decimal(0)),
+        "unconverted": sum(m["unconverted"] for m in mrr.values()),
+    }
+    codes = sorted(set(churn) | set(mrr) | {code for code, _ in counts})
+    empty = {"mrr": Decimal(0), "unconverted": 0}
+    return Report(
+        name="subscriptions",
+        title=TITLES["subscriptions"],
+        query=query,
+        columns=[
+            ("live_at_start", "Live at start"),
+            ("new", "New"),
+            ("cancelled", "Cancelled"),
+            ("failed", "Failed"),
+            ("churn_rate", "Churn"),
+        ],
+        rows=[{"period": p, **summed(churn, i)} for i, p in enumerate(keys)],
+        totals={**summed(whole, 0), **_now_figures(None, total_mrr, counts)},
+        breakdowns={
+            "channels": [
+                {
+                    "channel": code,
+                    **_now_figures(code, mrr.get(code, empty), counts),
+                    **(
+                        summed({code: whole[code]}, 0)
+                        if code in whole
+                        else _churn_figures(0, dict.fromkeys(CHURN, 0))
+                    ),
+                }
+                for code in codes
+            ]
+        },
+        chart=[("new", "New", "bar"), ("churn_rate", "Churn", "line")],
+    )
+
+
 BUILDERS: dict[str, Callable[[Query], Report]] = {
     "sales": sales,
     "fulfilment": fulfilment,
     "inventory": inventory,
     "returns": returns,
     "channels": channels,
+    "subscriptions": subscriptions,
 }

@@ -28,14 +28,19 @@ from subscriptions.models import (
     SubscriptionLine,
     SubscriptionRenewal,
 )
+from subscriptions.selectors import line_price_text
 
 
 class SubscriptionLineInline(ReadOnlyInline):
     model = SubscriptionLine
-    fields = ("sku", "quantity", "unit_price")
+    fields = ("sku", "quantity", "price")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SubscriptionLine]:
-        return super().get_queryset(request).select_related("sku")
+        return super().get_queryset(request).select_related("sku", "subscription")
+
+    @admin.display(description="Unit price")
+    def price(self, obj: SubscriptionLine) -> str:
+        return line_price_text(obj, obj.subscription.currency)
 
 
 class SubscriptionRenewalInline(ReadOnlyInline):
@@ -78,7 +83,15 @@ class SubscriptionEventInline(ReadOnlyInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ToolAdmin):
-    list_display = ["number", "email", "channel_code", "status", "every", "next_order_at"]
+    list_display = [
+        "number",
+        "email",
+        "channel_code",
+        "status",
+        "every",
+        "next_order_at",
+        "failure_reason",
+    ]
     list_filter = ["status", "channel", "interval"]
     list_select_related = ["channel"]
     search_fields = ["number", "email", "customer_name"]
@@ -100,6 +113,7 @@ class SubscriptionAdmin(ToolAdmin):
         "cancel_reason",
         "cancelled_at",
         "failed_at",
+        "failure_reason",
         "self_service_link",
         "created_at",
         "updated_at",

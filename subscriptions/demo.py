@@ -68,10 +68,23 @@ def load_demo_subscriptions() -> dict[str, int]:
                 "city": city,
                 "country": "DE",
             },
-            lines=[
-                {"sku": skus[(n * 7) % len(skus)].code, "quantity": 1, "unit_price": "24.90"},
-                {"sku": skus[(n * 7 + 3) % len(skus)].code, "quantity": 2, "unit_price": "9.95"},
-            ],
+            lines=list(
+                {  # one line per SKU (a small catalogue may give the same SKU twice)
+                    line["sku"]: line
+                    for line in (
+                        {
+                            "sku": skus[(n * 7 + 3) % len(skus)].code,
+                            "quantity": 2,
+                            "unit_price": "9.95",
+                        },
+                        {
+                            "sku": skus[(n * 7) % len(skus)].code,
+                            "quantity": 1,
+                            "unit_price": "24.90",
+                        },
+                    )
+                }.values()
+            ),
             currency="EUR",
             interval=interval,
             interval_count=count,

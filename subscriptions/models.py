@@ -97,6 +97,8 @@ class Subscription(models.Model):
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    #: Why the subscription failed (the payment gave up, or a renewal could not be ordered).
+    failure_reason = models.CharField(max_length=500, blank=True)
     payment_reference = models.CharField(
         max_length=255,
         blank=True,
@@ -129,7 +131,9 @@ class SubscriptionLine(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="lines")
     sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    #: Empty: "current price", the SKU's price on the channel at each renewal (inventory's
+    #: SkuPrice: the channel's price, else the SKU's default price, in the currency).
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

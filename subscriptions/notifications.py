@@ -26,13 +26,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from oms.errors import PermanentError, TransientError, ValidationFailed
-from oms.i18n import format_day, format_money
-from oms.money import money_format
+from oms.i18n import format_day
 from oms.outbox import outbox_enqueue
 from orders.language import shopper_language
 from subscriptions.calendar import zone
 from subscriptions.models import Subscription, SubscriptionEvent, SubscriptionRenewal
-from subscriptions.selectors import channel_settings
+from subscriptions.selectors import channel_settings, line_price_text
 from subscriptions.states import SubscriptionStatus
 
 EVENT_KIND = "email_sent"
@@ -60,8 +59,8 @@ def email_context(
             "sku": line.sku.code,
             "name": line.sku.name,
             "quantity": line.quantity,
-            "price": money_format(line.unit_price, sub.currency),
-            "price_text": format_money(line.unit_price, sub.currency),
+            "price": line_price_text(line, sub.currency),
+            "price_text": line_price_text(line, sub.currency),
         }
         for line in sub.lines.select_related("sku")
     ]

@@ -32,8 +32,6 @@ from django.views.decorators.http import require_http_methods
 
 from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
 from oms.errors import DomainError
-from oms.i18n import format_money
-from oms.money import money_format
 from orders.language import shopper_language
 from orders.services.capture import address_problems
 from subscriptions import selectors, services
@@ -104,8 +102,8 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
                 "name": line.sku.name,
                 "sku": line.sku.code,
                 "quantity": line.quantity,
-                "price": money_format(line.unit_price, sub.currency),
-                "price_text": format_money(line.unit_price, sub.currency),
+                "price": selectors.line_price_text(line, sub.currency),
+                "price_text": selectors.line_price_text(line, sub.currency),
             }
             for line in sub.lines.all()
         ],

@@ -2,8 +2,9 @@
 
 A subscription is `active` (it renews on its dates), `paused` (it does not renew until resumed),
 `cancelled` (final: by the shopper, staff, or because its term ended) or `failed` (the dunning
-schedule of a renewal's payment gave up: staff or the shopper may resume it once the payment
-method is fixed, or cancel it). Skipping the next renewal and renewing now are commands that
+schedule of a renewal's payment gave up, or a renewal's order could not be captured: staff or
+the shopper may resume it once the payment method or the lines are fixed, which tries that
+renewal again at once, or cancel it). Skipping the next renewal and renewing now are commands that
 change no status; they need an active subscription (skip: active or paused).
 """
 
@@ -33,6 +34,9 @@ class RenewalStatus(models.TextChoices):
     PAID = "paid", "Paid"
     #: The dunning schedule ran out: the subscription failed.
     PAYMENT_FAILED = "payment_failed", "Payment failed"
+    #: The order could not be captured (e.g. a SKU gone, no current price): the subscription
+    #: failed; resuming it orders this period again.
+    CAPTURE_FAILED = "capture_failed", "Order failed"
 
 
 S = SubscriptionStatus

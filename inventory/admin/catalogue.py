@@ -14,10 +14,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from inventory import services
-from inventory.models import Location, Sku, StockLevel
+from inventory.models import Location, Sku, SkuPrice, StockLevel
 from inventory.selectors import sku_stock_by_location
 from oms.admin.fields import UsedValuesFilter
 from oms.admin.services import ServiceModelAdmin
+from oms.money import is_currency, money_problem
 
 
 class CountryInUseFilter(UsedValuesFilter):
@@ -121,6 +122,55 @@ class SkuAdmin(ServiceModelAdmin):
 
     def service_update(self, instance: Sku, data: dict[str, Any]) -> Sku:
         return services.sku_update(sku=instance, data=data)
+
+
+class SkuPriceAdminForm(forms.ModelForm):
+    class Meta:
+        model = SkuPrice
+        fields = ["sku", "channel", "currency", "amount"]
+
+    def clean_currency(self) -> str:
+        currency = str(self.cleaned_data.get("currency") or "").upper()
+        if not is_currency(currency):
+            raise forms.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        return currency
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        amount, currency = data.get("amount"), data.get("currency") or self.instance.currency
+        if amount is not None and currency:
+            problem = money_problem(amount, currency) or ("Never negative." if amount < 0 else "")
+            if problem:
+                self.add_error("amount", problem)
+        return data
+
+
+@admin.register(SkuPrice)
+class SkuPriceAdmin(ServiceModelAdmin):
+    """Current prices: a channel's price list, or a SKU's default price (no channel)."""
+
+    form = SkuPriceAdminForm
+    list_display = ["sku", "channel", "currency", "amount", "updated_at"]
+    list_filter = ["channel", "currency"]
+    list_select_related = ["sku", "channel"]
+    search_fields = ["sku__code", "sku__name"]
+    autocomplete_fields = ["sku"]
+    fields = ["sku", "channel", "currency", "amount"]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        return ["sku", "channel", "currency"] if obj else []
+
+    def service_create(self, data: dict[str, Any]) -> SkuPrice:
+        return services.sku_price_set(**data)
+
+    def service_update(self, instance: SkuPrice, data: dict[str, Any]) -> SkuPrice:
+        return services.sku_price_set(
+            sku=instance.sku,
+            channel=instance.channel,
+            currency=instance.currency,
+            amount=data.get("amount", instance.amount),
+        )
 
 
 @admin.register(Location)

@@ -6,6 +6,7 @@ from inventory.services.catalogue import (
     location_create,
     location_update,
     sku_create,
+    sku_price_set,
     sku_update,
 )
 from inventory.services.stock import (
@@ -47,6 +48,7 @@ __all__ = [
     "location_create",
     "location_update",
     "sku_create",
+    "sku_price_set",
     "sku_update",
     "stock_adjust",
     "stock_consume",

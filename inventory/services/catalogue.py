@@ -1,8 +1,9 @@
-"""SKUs and locations.
+"""SKUs, their prices and locations.
 
-Invariants: SKUs and locations are created and changed only here, validated in full first
-(ValidationFailed names the field); a code, once created, does not change; a SKU's backorder
-flag is copied onto its stock levels in the same transaction (the database checks it there).
+Invariants: SKUs, prices and locations are created and changed only here, validated in full
+first (ValidationFailed names the field); a code, once created, does not change; a SKU's
+backorder flag is copied onto its stock levels in the same transaction (the database checks
+it there); one price per SKU, currency and channel (or none: the default price).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from inventory.models import Location, Sku, StockLevel
-from oms.errors import Conflict
+from inventory.models import Channel, Location, Sku, SkuPrice, StockLevel
+from oms.errors import Conflict, ValidationFailed
+from oms.money import is_currency, money_problem
 from oms.services import model_create, model_update
 
 #: What a SKU's update may change, after its code (the admin form and the API show these).
@@ -137,3 +139,32 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
     """Change the updatable fields of a location present in `data`. Raises ValidationFailed."""
     location, _ = model_update(instance=location, fields=LOCATION_UPDATABLE, data=data)
     return location
+
+
+@transaction.atomic
+def sku_price_set(
+    *, sku: Sku, currency: str, amount: Decimal, channel: Channel | None = None
+) -> SkuPrice:
+    """Set a SKU's current price in `currency` on `channel` (None: its default price), creating
+    or replacing it. Raises ValidationFailed (unknown currency, negative or off the currency's
+    grid)."""
+    currency = (currency or "").upper()
+    errors: dict[str, list[str]] = {}
+    if not is_currency(currency):
+        errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
+    else:
+        problem = money_problem(amount, currency)
+        if problem or amount < 0:
+            errors["amount"] = [problem or "Never negative."]
+    if errors:
+        raise ValidationFailed("The price cannot be set.", errors=errors)
+    price = (
+        SkuPrice.objects.select_for_update()
+        .filter(sku=sku, channel=channel, currency=currency)
+        .first()
+    )
+    if price is None:
+        return SkuPrice.objects.create(sku=sku, channel=channel, currency=currency, amount=amount)
+    price.amount = amount
+    price.save(update_fields=["amount", "updated_at"])
+    return price

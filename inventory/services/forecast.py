@@ -15,6 +15,13 @@ Invariants this module guards:
   window, and one network row per such SKU (location empty) over the sum of its locations:
   demand and quantities added up, incoming 0 because transfers only move stock inside the
   network.
+
+Planned demand (inventory.planned_demand): units that registered providers expect to be
+ordered in the next 30 days (subscription renewals) are added to the reorder quantity, on top
+of what the method computes from history: units planned at a location go to that location's
+row and to the network row, units planned without a location (the provider cannot tell where
+they ship from) go to the network row only. A tracked SKU with planned units but no stock level
+and no history still gets its network row. The providers read in a constant number of queries.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from inventory.models import (
     TransferLine,
     TransferStatus,
 )
+from inventory.planned_demand import PlannedKey, planned_demand
 from oms.errors import ValidationFailed
 
 Pair = tuple[int, int]
@@ -101,6 +109,7 @@ def _row(
     on_hand: int,
     available: int,
     incoming: int,
+    planned: int = 0,
 ) -> StockForecast:
     return StockForecast(
         sku_id=sku_id,
@@ -115,10 +124,25 @@ def _row(
         incoming=incoming,
         days_of_cover=result.days_of_cover,
         stockout_date=result.stockout_date,
-        reorder_quantity=result.reorder_quantity,
+        reorder_quantity=result.reorder_quantity + planned,
         wape=result.wape,
         backtest_weeks=result.backtest_weeks,
     )
+
+
+def _locations(
+    lead_times: dict[int, int], pairs: tuple[Pair, ...], planned: dict[PlannedKey, int]
+) -> dict[int, set[int]]:
+    """The locations of every tracked SKU that gets rows (a SKU with planned units only: none,
+    but its network row)."""
+    locations: dict[int, set[int]] = defaultdict(set)
+    for sku_id, location_id in pairs:
+        if sku_id in lead_times:  # a SKU may stop tracking between the queries
+            locations[sku_id].add(location_id)
+    for sku_id, planned_location in planned:
+        if sku_id in lead_times:
+            locations[sku_id].update(() if planned_location is None else (planned_location,))
+    return locations
 
 
 def _forecasts(*, now: datetime, today: date) -> list[StockForecast]:
@@ -126,11 +150,12 @@ def _forecasts(*, now: datetime, today: date) -> list[StockForecast]:
     levels = _levels()
     incoming = _incoming()
     demand = _demand(today=today)
+    planned = planned_demand(now)
 
-    locations: dict[int, set[int]] = defaultdict(set)
-    for sku_id, location_id in (*levels, *demand):
-        if sku_id in lead_times:  # a SKU may stop tracking between the queries
-            locations[sku_id].add(location_id)
+    locations = _locations(lead_times, (*levels, *demand), planned)
+    network_planned: dict[int, int] = defaultdict(int)
+    for (sku_id, _), units in planned.items():
+        network_planned[sku_id] += units
 
     rows: list[StockForecast] = []
     for sku_id in sorted(locations):
@@ -161,6 +186,7 @@ def _forecasts(*, now: datetime, today: date) -> list[StockForecast]:
                     on_hand=on_hand,
                     available=available,
                     incoming=incoming.get(pair, 0),
+                    planned=planned.get(pair, 0),
                 )
             )
             network_series = [a + b for a, b in zip(network_series, series, strict=True)]
@@ -189,6 +215,7 @@ def _forecasts(*, now: datetime, today: date) -> list[StockForecast]:
                 on_hand=network_on_hand,
                 available=network_available,
                 incoming=0,
+                planned=network_planned[sku_id],
             )
         )
     return rows

@@ -57,7 +57,8 @@ class ReportView(OmsAPIView):
         return super().perform_content_negotiation(request, force)
 
     @extend_schema(
-        summary="A report over a date range (sales, fulfilment, inventory, returns, channels)",
+        summary="A report over a date range (sales, fulfilment, inventory, returns, channels, "
+        "subscriptions)",
         tags=["reports"],
         parameters=[
             OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(selectors.REPORTS)),
@@ -68,7 +69,9 @@ class ReportView(OmsAPIView):
             ),
             OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default today)"),
             OpenApiParameter(
-                "channel", str, description="Channel code (sales, fulfilment, returns, channels)"
+                "channel",
+                str,
+                description="Channel code (sales, fulfilment, returns, channels, subscriptions)",
             ),
             OpenApiParameter("location", str, description="Location code (fulfilment, inventory)"),
             OpenApiParameter("group", str, enum=list(selectors.GROUPS), description="Default day"),

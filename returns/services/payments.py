@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from oms.errors import (
@@ -635,3 +635,78 @@ def _charge_settled(payment: Payment) -> None:
     """A succeeded charge's order is paid (a no-op when it is already): released and routed."""
     if payment.status == PaymentRecordStatus.SUCCEEDED:
         order_payment_status_set(order=payment.order_id, status=PaymentStatus.PAID)
+
+
+def payment_charge_ahead(
+    *,
+    provider_name: str,
+    key: str,
+    payment_reference: str,
+    amount: Decimal,
+    currency: str,
+    order_number: str,
+    description: str = "",
+    lookup_first: bool = False,
+    provider: ChargingProvider | None = None,
+) -> ProviderCapture:
+    """Charge a saved payment method before its order exists (a subscription's renewal is
+    charged first, then captured paid and routed once). Writes nothing: the caller records the
+    outcome on the order it then captures (payment_charge_record). Repeating it with the same
+    key is safe: the key is the provider's idempotency key (one charge per key), and with
+    `lookup_first` (an attempt whose answer may have been lost long ago) the provider is asked
+    by key before charging. A decline, a refusal or a provider that cannot charge is a failed
+    outcome with the reason; TransientError propagates (try again with the same key)."""
+    psp = provider or charging_provider_for(provider_name)
+    if psp is None:
+        return ProviderCapture(
+            state="failed",
+            message=f"The channel's payment provider ({provider_name}) cannot charge a saved "
+            "payment method.",
+        )
+    request = ChargeRequest(
+        key=key,
+        order_id=0,  # not captured yet: the provider sees the order's number (its external id)
+        order_number=order_number,
+        payment_reference=payment_reference,
+        amount=amount,
+        currency=currency,
+        description=description,
+    )
+    try:
+        found = psp.charge_lookup(request) if lookup_first else None
+        return found or psp.charge(request)
+    except PermanentError as exc:
+        return ProviderCapture(state="failed", message=str(exc)[:500])
+
+
+def payment_charge_record(
+    *, order: Order, key: str, amount: Decimal, outcome: ProviderCapture
+) -> Payment:
+    """Record on `order` the outcome of a charge made ahead of it (payment_charge_ahead), once
+    per key, with its order event. The order's payment status is the capture's business (it
+    was captured paid, or held payment_pending)."""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                order=order,
+                provider=order.channel.payment_provider,
+                kind=PaymentKind.CAPTURE,
+                status=outcome.state,
+                amount=amount,
+                currency=order.currency,
+                reference=(outcome.reference or "")[:128],
+                failure_reason=outcome.message[:500],
+                key=key,
+            )
+            order_event_add(
+                order=order,
+                kind=f"payment_charge_{outcome.state}",
+                payment_id=payment.pk,
+                amount=str(payment.amount),
+                currency=payment.currency,
+                reference=payment.reference,
+                failure=payment.failure_reason,
+            )
+    except IntegrityError:  # recorded already (the same renewal processed twice)
+        return Payment.objects.get(key=key)
+    return payment

@@ -20,7 +20,29 @@ class SubscriptionCustomerSerializer(InputSerializer):
 class SubscriptionLineInputSerializer(InputSerializer):
     sku = serializers.CharField(max_length=64)
     quantity = IntegerField(min_value=1, max_value=QUANTITY_MAX)
-    unit_price = MoneyField()
+    unit_price = MoneyField(
+        allow_null=True,
+        default=None,
+        help_text='The price of each renewal. Omitted or null: "current price", the SKU\'s '
+        "price on the channel at each renewal (its price list, else the SKU's default price, "
+        "in the subscription's currency).",
+    )
+
+
+LINES_HELP = (
+    "Replaces all the lines: send every line the subscription keeps (at least one, one per "
+    "SKU); a line left out is removed."
+)
+
+
+def _one_line_per_sku(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    codes = [line["sku"] for line in lines]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise serializers.ValidationError(
+            f"One line per SKU: {', '.join(duplicates)} more than once."
+        )
+    return lines
 
 
 class SubscriptionCreateSerializer(InputSerializer):
@@ -28,6 +50,10 @@ class SubscriptionCreateSerializer(InputSerializer):
     customer = SubscriptionCustomerSerializer()
     shipping_address = AddressSerializer()
     lines = SubscriptionLineInputSerializer(many=True, allow_empty=False)
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _one_line_per_sku(lines)
+
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217")
     interval = serializers.ChoiceField(choices=Interval.choices)
     interval_count = IntegerField(min_value=1, max_value=365, default=1)
@@ -46,8 +72,16 @@ class SubscriptionCreateSerializer(InputSerializer):
 
 
 class SubscriptionUpdateSerializer(InputSerializer):
-    shipping_address = AddressSerializer(required=False)
-    lines = SubscriptionLineInputSerializer(many=True, allow_empty=False, required=False)
+    shipping_address = AddressSerializer(
+        required=False, help_text="Merged into the current address: the fields given change."
+    )
+    lines = SubscriptionLineInputSerializer(
+        many=True, allow_empty=False, required=False, help_text=LINES_HELP
+    )
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _one_line_per_sku(lines)
+
     interval = serializers.ChoiceField(choices=Interval.choices, required=False)
     interval_count = IntegerField(min_value=1, max_value=365, required=False)
     next_order_at = serializers.DateTimeField(required=False)
@@ -64,7 +98,12 @@ class SubscriptionReasonSerializer(InputSerializer):
 class SubscriptionLineOutputSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
-    unit_price = MoneyField(currency_source="subscription.currency", read_only=True)
+    unit_price = MoneyField(
+        currency_source="subscription.currency",
+        read_only=True,
+        allow_null=True,
+        help_text='Null: "current price" (the SKU\'s price on the channel at each renewal).',
+    )
 
     class Meta:
         model = SubscriptionLine
@@ -100,6 +139,7 @@ class SubscriptionOutputSerializer(serializers.ModelSerializer):
             "cancel_reason",
             "cancelled_at",
             "failed_at",
+            "failure_reason",
             "has_payment_method",
             "created_at",
             "updated_at",

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from oms.api.pagination import CursorPagination
 from oms.api.views import OmsGenericViewSet, actor_of
+from oms.errors import Conflict
 from subscriptions import selectors, services
 from subscriptions.api.serializers import (
     SubscriptionCreateSerializer,
@@ -19,6 +20,7 @@ from subscriptions.api.serializers import (
 )
 from subscriptions.filters import SubscriptionFilter
 from subscriptions.models import Subscription
+from subscriptions.states import RenewalStatus
 
 TAG = ["subscriptions"]
 
@@ -66,6 +68,14 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
 
     @extend_schema(
         summary="Change lines, address, interval, next date, end or payment method",
+        description=(
+            "Only the fields given change. `lines` replaces all the lines: send every line "
+            "the subscription keeps (at least one, one per SKU; an empty list or a SKU twice "
+            "is 400 and changes nothing); a line left out is removed. A line without "
+            "`unit_price` (or null) takes the SKU's current price at each renewal. "
+            "`shipping_address` is merged into the current address. A new `interval`, "
+            "`interval_count` or `next_order_at` starts a new schedule from the next date."
+        ),
         tags=TAG,
         request=SubscriptionUpdateSerializer,
         responses={200: SubscriptionOutputSerializer},
@@ -143,6 +153,10 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         responses={
             200: SubscriptionOrderOutputSerializer,
             202: OpenApiResponse(description="Claimed; its order is captured shortly."),
+            409: OpenApiResponse(
+                description="Not active (invalid_transition), or the renewal could not be "
+                "ordered (renewal_failed: the subscription failed, see failure_reason)."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -151,6 +165,11 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OmsG
         renewal = services.subscription_renew(
             subscription=sub, sequence=sub.next_sequence, actor=actor_of(request)
         )
+        if renewal.status == RenewalStatus.CAPTURE_FAILED:
+            raise Conflict(
+                f"Renewal {renewal.sequence} could not be ordered: {renewal.last_error}",
+                code="renewal_failed",
+            )
         if renewal.order_id is None:  # claimed; the order is captured by the outbox's task
             return Response({"sequence": renewal.sequence, "status": renewal.status}, status=202)
         order = (

@@ -27,11 +27,17 @@ from django.utils import timezone
 from inventory.models import Channel, Sku
 from oms.errors import InvalidTransition, ValidationFailed
 from oms.money import is_currency, money_problem
+from oms.outbox import outbox_enqueue
 from oms.states import assert_transition
 from orders.models import Customer
 from orders.services.capture import address_normalised
 from subscriptions import calendar
-from subscriptions.models import NUMBER_BASE, Subscription, SubscriptionLine
+from subscriptions.models import (
+    NUMBER_BASE,
+    Subscription,
+    SubscriptionLine,
+    SubscriptionRenewal,
+)
 from subscriptions.selectors import channel_settings
 from subscriptions.services.timeline import subscription_event_add
 from subscriptions.states import (
@@ -39,11 +45,14 @@ from subscriptions.states import (
     SKIPPABLE,
     TRANSITIONS,
     Interval,
+    RenewalStatus,
     SubscriptionStatus,
 )
 
 S = SubscriptionStatus
 MAX_LINES = 50
+#: The outbox task that processes a renewal (capture and charge).
+PROCESS_TASK = "subscriptions.renewal_process"
 
 
 def _time_zone(subscription: Subscription) -> str:
@@ -63,14 +72,20 @@ def schedule_date(subscription: Subscription, index: int) -> dt.datetime:
 
 def _lines_checked(
     lines: Sequence[Mapping[str, Any]], currency: str, errors: dict[str, list[str]]
-) -> list[tuple[Sku, int, Decimal]]:
+) -> list[tuple[Sku, int, Decimal | None]]:
+    """The lines' SKUs, quantities and unit prices (None: "current price", priced from the
+    catalogue at each renewal); what is wrong goes to `errors` by field."""
     if not lines:
         errors["lines"] = ["A subscription needs at least one line."]
         return []
     if len(lines) > MAX_LINES:
         errors["lines"] = [f"At most {MAX_LINES} lines."]
         return []
-    codes = {str(line.get("sku") or "") for line in lines}
+    codes = [str(line.get("sku") or "") for line in lines]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        errors["lines"] = [f"One line per SKU: {', '.join(duplicates)} more than once."]
+        return []
     skus = {sku.code: sku for sku in Sku.objects.filter(code__in=codes, is_active=True)}
     checked = []
     for index, line in enumerate(lines):
@@ -79,9 +94,12 @@ def _lines_checked(
         if sku is None:
             errors[f"lines.{index}.sku"] = [f"No active SKU {code!r}."]
             continue
-        price = Decimal(str(line.get("unit_price") or "0"))
-        problem = money_problem(price, currency) if is_currency(currency) else None
-        if problem or price < 0:
+        raw = line.get("unit_price")
+        price = None if raw is None else Decimal(str(raw))  # None: the current price
+        problem = (
+            money_problem(price, currency) if price is not None and is_currency(currency) else None
+        )
+        if problem or (price is not None and price < 0):
             errors[f"lines.{index}.unit_price"] = [problem or "Never negative."]
             continue
         quantity = int(line.get("quantity") or 0)
@@ -220,8 +238,8 @@ def status_change(
         sub.failed_at = now
         fields.append("failed_at")
     if target == S.ACTIVE:
-        sub.failed_at = None
-        fields.append("failed_at")
+        sub.failed_at, sub.failure_reason = None, ""
+        fields += ["failed_at", "failure_reason"]
     sub.save(update_fields=fields)
     subscription_event_add(
         subscription=sub, kind="status_changed", actor=actor, **{"from": previous, "to": target}
@@ -262,6 +280,7 @@ def subscription_resume(*, subscription: Subscription | int, actor: str = "syste
         )
         sub.next_order_at = schedule_date(sub, sub.period_index)
         sub.save(update_fields=["period_index", "next_order_at", "updated_at"])
+    retried = _outstanding_retry(sub) if sub.status == S.FAILED else None
     return status_change(
         sub,
         S.ACTIVE,
@@ -269,7 +288,32 @@ def subscription_resume(*, subscription: Subscription | int, actor: str = "syste
         kind="resumed",
         next_order_at=sub.next_order_at.isoformat(),
         previous_next_order_at=previous_date.isoformat(),
+        **({"retried_sequence": retried} if retried is not None else {}),
     )
+
+
+def _outstanding_retry(sub: Subscription) -> int | None:
+    """A failed subscription's renewal that failed it (its payment, or its order) is tried
+    again at once (one more payment attempt; failing again fails the subscription again).
+    Returns its sequence, or None."""
+    renewal = (
+        SubscriptionRenewal.objects.select_for_update()
+        .filter(
+            subscription=sub,
+            status__in=(RenewalStatus.PAYMENT_FAILED, RenewalStatus.CAPTURE_FAILED),
+        )
+        .order_by("-sequence")
+        .first()
+    )
+    if renewal is None:
+        return None
+    if renewal.status == RenewalStatus.PAYMENT_FAILED:
+        renewal.status, renewal.next_attempt_at = RenewalStatus.PAYMENT_DUE, timezone.now()
+    else:
+        renewal.status = RenewalStatus.PENDING
+    renewal.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    outbox_enqueue(PROCESS_TASK, renewal_id=renewal.pk)
+    return renewal.sequence
 
 
 @transaction.atomic
@@ -368,7 +412,8 @@ def subscription_update(
             for sku, q, price in checked
         )
         changed["lines"] = [
-            {"sku": sku.code, "quantity": q, "unit_price": str(price)} for sku, q, price in checked
+            {"sku": sku.code, "quantity": q, "unit_price": None if price is None else str(price)}
+            for sku, q, price in checked
         ]
     fields = _fields_set(sub, data, changed)
     if fields:

@@ -13,10 +13,16 @@ Invariants:
   channel, and routed like any order (backordered when out of stock, never skipped); the
   payment is charged through the payment port (returns.services.payment_charge) with a key per
   attempt, so an attempt is charged at most once;
-- the order is captured with payment pending (held `payment_pending`); a successful charge
-  marks it paid, which releases it and routes it. A failed charge is retried on the channel's
-  dunning schedule (days after the renewal date, 1, 3, 7 by default); after the last one the
-  subscription becomes `failed`. Each step sends the shopper an e-mail (through the outbox);
+- a renewal is charged first (returns.services.payment_charge_ahead, keyed per attempt: the
+  provider charges a key once), then its order is captured: paid, it is routed at once (no
+  hold placed and released); declined, it is captured with payment pending (held
+  `payment_pending`) and retried on the channel's dunning schedule (days after the renewal
+  date, 1, 3, 7 by default; a retry is charged on the order, returns.services.payment_charge,
+  and paying it releases and routes the order); after the last one the subscription becomes
+  `failed`. Lines that cannot be priced or an inactive channel are found before anything is
+  charged; an order that cannot be captured fails the subscription (resuming it tries again,
+  with the same key: a payment already taken is not taken twice). Each step sends the shopper
+  an e-mail (through the outbox);
 - nothing is called out while a row is locked.
 """
 
@@ -24,15 +30,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from oms.errors import InvalidTransition, TransientError
+from inventory.selectors import sku_current_prices
+from oms.errors import (
+    ChannelInactive,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    TransientError,
+    ValidationFailed,
+)
 from oms.outbox import outbox_enqueue
+from orders.models import Order
 from orders.services import order_capture
 from orders.states import PaymentStatus
-from returns.services import payment_charge
+from returns.payments import ProviderCapture
+from returns.services import payment_charge, payment_charge_ahead, payment_charge_record
 from returns.states import PaymentRecordStatus
 from subscriptions.models import Subscription, SubscriptionRenewal, renewal_external_id
 from subscriptions.selectors import (
@@ -41,14 +59,21 @@ from subscriptions.selectors import (
     renewals_payment_due,
     subscriptions_due,
 )
-from subscriptions.services.manage import schedule_date, status_change, subscription_get_for_update
+from subscriptions.services.manage import (
+    PROCESS_TASK,
+    schedule_date,
+    status_change,
+    subscription_get_for_update,
+)
 from subscriptions.services.timeline import subscription_event_add
 from subscriptions.states import RENEWABLE, RenewalStatus, SubscriptionStatus
 
-PROCESS_TASK = "subscriptions.renewal_process"
 EMAIL_TASK = "subscriptions.email_send"
 #: Subscriptions claimed per transaction by the beat.
 CLAIM_BATCH = 200
+#: A first charge retried this long after its renewal was claimed asks the provider by key
+#: before charging (an answer lost long ago; the idempotency key may have expired there).
+LOOKUP_AFTER = dt.timedelta(hours=1)
 
 
 def _claim(sub: Subscription, *, trigger: str, actor: str) -> SubscriptionRenewal:
@@ -169,34 +194,75 @@ def _customer_payload(sub: Subscription) -> dict[str, str]:
     return {"email": sub.email, "first_name": first, "last_name": last}
 
 
-def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
-    """Capture the renewal's order (idempotent: SUB-<number>-<sequence>) and link it."""
-    sub = renewal.subscription
-    external_id = renewal_external_id(sub.number or "", renewal.sequence)
-    lines = [
-        {"sku": line.sku.code, "quantity": line.quantity, "unit_price": line.unit_price}
-        for line in sub.lines.select_related("sku")
+def _order_lines(sub: Subscription) -> list[dict[str, Any]]:
+    """The renewal order's lines: each line's own unit price, or the SKU's current price on
+    the channel (inventory's price list, else the SKU's default price). Raises
+    ValidationFailed (a "current price" SKU without a price in the currency)."""
+    lines = list(sub.lines.select_related("sku"))
+    current = sku_current_prices(
+        sku_ids=[line.sku_id for line in lines if line.unit_price is None],
+        channel_id=sub.channel_id,
+        currency=sub.currency,
+    )
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if line.unit_price is None and line.sku_id not in current:
+            errors[f"lines.{index}.unit_price"] = [
+                f"SKU {line.sku.code} has no current price in {sub.currency} on this channel."
+            ]
+    if errors:
+        raise ValidationFailed("The renewal's lines cannot be priced.", errors=errors)
+    return [
+        {
+            "sku": line.sku.code,
+            "quantity": line.quantity,
+            "unit_price": current[line.sku_id] if line.unit_price is None else line.unit_price,
+        }
+        for line in lines
     ]
+
+
+def _attempt_key(sub: Subscription, sequence: int, attempt: int) -> str:
+    return f"sub-{sub.pk}-renewal-{sequence}-attempt-{attempt}"
+
+
+def _capture(
+    renewal: SubscriptionRenewal, lines: list[dict[str, Any]], total: Decimal, *, paid: bool
+) -> Order:
+    """Capture the renewal's order (idempotent: SUB-<number>-<sequence>): paid (routed at
+    once), or with payment pending (held payment_pending until a dunning attempt pays it)."""
+    sub = renewal.subscription
     result = order_capture(
         channel=sub.channel.code,
-        external_id=external_id,
+        external_id=renewal_external_id(sub.number or "", renewal.sequence),
         currency=sub.currency,
         lines=lines,
         customer=_customer_payload(sub),
         shipping_address=sub.shipping_address,
         shipping_price=sub.shipping_price,
-        payment_status=PaymentStatus.PENDING,
+        total=total,  # what was charged: a different computed total holds the order
+        payment_status=PaymentStatus.PAID if paid else PaymentStatus.PENDING,
         notes=f"Renewal {renewal.sequence} of subscription {sub.number}.",
         actor="subscription",
     )
-    order = result.order
+    return result.order
+
+
+def _ordered(renewal: SubscriptionRenewal, order: Order, *, paid: bool) -> SubscriptionRenewal:
+    """Link the renewal to its order (once): paid by its first attempt, or its payment due."""
+    sub = renewal.subscription
     with transaction.atomic():
         locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
         if locked.order_id is None:
             locked.order = order
-            locked.status = RenewalStatus.PAYMENT_DUE
-            locked.next_attempt_at = timezone.now()
-            locked.save(update_fields=["order", "status", "next_attempt_at", "updated_at"])
+            if paid:
+                locked.status, locked.attempts = RenewalStatus.PAID, 1
+                locked.next_attempt_at = None
+            else:
+                locked.status, locked.next_attempt_at = RenewalStatus.PAYMENT_DUE, timezone.now()
+            locked.save(
+                update_fields=["order", "status", "attempts", "next_attempt_at", "updated_at"]
+            )
             if sub.customer_id is None and order.customer_id is not None:
                 sub.customer_id = order.customer_id
                 Subscription.objects.filter(pk=sub.pk, customer__isnull=True).update(
@@ -210,6 +276,7 @@ def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
                 order_number=order.number,
                 total=str(order.total),
                 currency=order.currency,
+                paid=paid,
             )
             outbox_enqueue(
                 EMAIL_TASK, subscription_id=sub.pk, kind="renewal_ordered", renewal_id=locked.pk
@@ -218,19 +285,111 @@ def _capture(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
         return locked
 
 
+def _charge_first(renewal: SubscriptionRenewal, total: Decimal, key: str) -> ProviderCapture:
+    sub = renewal.subscription
+    if total <= 0:
+        return ProviderCapture(state="succeeded")  # nothing to charge
+    return payment_charge_ahead(
+        provider_name=sub.channel.payment_provider,
+        key=key,
+        payment_reference=sub.payment_reference,
+        amount=total,
+        currency=sub.currency,
+        order_number=renewal_external_id(sub.number or "", renewal.sequence),
+        description=f"Subscription {sub.number}, renewal {renewal.sequence}",
+        lookup_first=renewal.created_at < timezone.now() - LOOKUP_AFTER,
+    )
+
+
+def _first_attempt(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
+    """Charge the renewal first, then capture its order paid (routed once, never held) and
+    record the payment; a failed charge captures it with payment pending (held) and starts the
+    dunning schedule. Raises ValidationFailed or ChannelInactive before anything is charged
+    (lines that cannot be priced, an inactive channel), TransientError (nothing written)."""
+    sub = renewal.subscription
+    if not sub.channel.is_active:
+        raise ChannelInactive(f"Channel {sub.channel.code!r} is inactive.")
+    lines = _order_lines(sub)
+    total = sum((line["unit_price"] * line["quantity"] for line in lines), Decimal(0))
+    total += sub.shipping_price
+    key = _attempt_key(sub, renewal.sequence, 1)
+    outcome = _charge_first(renewal, total, key)
+    paid = outcome.state == PaymentRecordStatus.SUCCEEDED
+    try:
+        order = _capture(renewal, lines, total, paid=paid)
+    except (ValidationFailed, ChannelInactive, NotFound) as exc:
+        if paid and total > 0:
+            exc.detail = (
+                f"{exc.detail} The payment was taken (key {key}): resuming orders it without "
+                "charging again."
+            )
+        raise
+    if total > 0:
+        payment_charge_record(order=order, key=key, amount=total, outcome=outcome)
+    renewal = _ordered(renewal, order, paid=paid)
+    if paid:
+        return renewal
+    return _settled(
+        renewal, attempt=1, status=RenewalStatus.PAYMENT_DUE, error=outcome.message or "Declined."
+    )
+
+
 def renewal_process(*, renewal_id: int) -> SubscriptionRenewal:
-    """Capture the renewal's order (once) and take its payment attempt that is due (once per
-    attempt). Safe to run twice. Raises TransientError (the outbox retries)."""
+    """Order the renewal's period (once: charged first, then captured) and take its dunning
+    attempt that is due (once per attempt). Safe to run twice. Raises TransientError (the
+    outbox retries)."""
     renewal = SubscriptionRenewal.objects.select_related("subscription__channel", "order").get(
         pk=renewal_id
     )
     if renewal.order_id is None:
-        renewal = _capture(renewal)
+        if renewal.status != RenewalStatus.PENDING:
+            return renewal  # its order failed: resuming the subscription orders it again
+        try:
+            return _first_attempt(renewal)
+        except (ValidationFailed, ChannelInactive, NotFound) as exc:  # a SKU gone, no price ...
+            return _capture_failed(renewal, exc)
     if renewal.status != RenewalStatus.PAYMENT_DUE:
         return renewal
     if renewal.next_attempt_at is not None and renewal.next_attempt_at > timezone.now():
         return renewal  # a dunning retry that is not due yet
     return _charge(renewal)
+
+
+def _error_text(exc: DomainError) -> str:
+    details = "; ".join(
+        f"{field}: {' '.join(str(m) for m in messages)}"
+        for field, messages in (getattr(exc, "errors", None) or {}).items()
+    )
+    return f"{exc} {details}".strip()[:500]
+
+
+def _capture_failed(renewal: SubscriptionRenewal, exc: DomainError) -> SubscriptionRenewal:
+    """The renewal's order cannot be captured: record it on the renewal and the timeline and
+    fail the subscription (the admin lists it, the operations home counts it) rather than
+    retrying for ever. Resuming the subscription tries this renewal again."""
+    error = _error_text(exc)
+    with transaction.atomic():
+        sub = subscription_get_for_update(renewal.subscription_id)
+        locked = SubscriptionRenewal.objects.select_for_update().get(pk=renewal.pk)
+        locked.subscription = sub
+        if locked.order_id is not None or locked.status != RenewalStatus.PENDING:
+            return locked
+        locked.status, locked.last_error = RenewalStatus.CAPTURE_FAILED, error
+        locked.save(update_fields=["status", "last_error", "updated_at"])
+        subscription_event_add(
+            subscription=sub, kind="renewal_failed", sequence=locked.sequence, error=error
+        )
+        if sub.status == SubscriptionStatus.ACTIVE:
+            sub.failure_reason = f"Renewal {locked.sequence} could not be ordered: {error}"[:500]
+            sub.save(update_fields=["failure_reason"])
+            status_change(
+                sub,
+                SubscriptionStatus.FAILED,
+                actor="system",
+                kind="failed",
+                reason=sub.failure_reason,
+            )
+        return locked
 
 
 def _charge(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
@@ -241,7 +400,7 @@ def _charge(renewal: SubscriptionRenewal) -> SubscriptionRenewal:
     try:
         payment = payment_charge(
             order_id=order.pk,
-            key=f"sub-{sub.pk}-renewal-{renewal.sequence}-attempt-{attempt}",
+            key=_attempt_key(sub, renewal.sequence, attempt),
             payment_reference=sub.payment_reference,
             amount=order.total,
             description=f"Subscription {sub.number}, renewal {renewal.sequence}",
@@ -313,6 +472,10 @@ def _settled(
                 error=locked.last_error,
             )
             if sub.status in (SubscriptionStatus.ACTIVE,):
+                sub.failure_reason = (
+                    f"Renewal {locked.sequence} could not be paid: {locked.last_error}"[:500]
+                )
+                sub.save(update_fields=["failure_reason"])
                 status_change(
                     sub,
                     SubscriptionStatus.FAILED,

@@ -381,13 +381,37 @@ def _catalogue(count: int, locations) -> None:
 @pytest.mark.django_db
 def test_the_query_count_does_not_grow_with_the_catalogue(django_assert_max_num_queries):
     locations = (LocationFactory(), LocationFactory())
-    # Reads: SKUs, levels, transfers in transit, demand. Writes in a savepoint: the table lock
+    # Reads: SKUs, levels, transfers in transit, demand, planned demand (the subscriptions
+    # renewing soon: none here, so not their lines). Writes in a savepoint: the table lock
     # (PostgreSQL), the delete, one insert per batch. SQLite caps the parameters of a statement
     # (999), so it inserts 66 rows at a time: 30 SKUs (60 rows) stay within one batch there.
     _catalogue(3, locations)
-    with django_assert_max_num_queries(9) as small:
+    with django_assert_max_num_queries(10) as small:
         assert forecast_refresh(now=NOW) == 3 * 2
     _catalogue(27, locations)
     with django_assert_max_num_queries(len(small.captured_queries)) as large:
         assert forecast_refresh(now=NOW) == 30 * 2
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.django_db
+def test_planned_demand_adds_to_the_reorder_quantity_of_its_location_and_the_network():
+    from inventory.planned_demand import planned_demand_register, planned_demand_unregister
+
+    sku, wh = SkuFactory(), LocationFactory()
+    only_planned = SkuFactory()
+    services.stock_adjust(sku=sku, location=wh, kind="receipt", quantity=5)
+
+    def provider(now, horizon):
+        assert horizon == timedelta(days=30)
+        return {(sku.pk, wh.pk): 7, (sku.pk, None): 3, (only_planned.pk, None): 4}
+
+    planned_demand_register(provider)
+    planned_demand_register(provider)  # once
+    try:
+        assert forecast_refresh(now=NOW) == 3
+    finally:
+        planned_demand_unregister(provider)
+    assert row(sku, wh).reorder_quantity == 7
+    assert row(sku).reorder_quantity == 10
+    assert row(only_planned).reorder_quantity == 4  # no stock, no history: its network row

@@ -21,6 +21,7 @@ PAGES = {
     "inventory": "inventoryday",
     "returns": "returnskuday",
     "channels": "channelday",
+    "subscriptions": "subscriptionreport",
 }
 MARCH = "?from=2025-03-03&to=2025-03-05"
 

@@ -225,6 +225,7 @@ def test_the_reports_are_in_the_schema(client):
         "inventory",
         "returns",
         "channels",
+        "subscriptions",
     }
     assert {"from", "to", "channel", "location", "group", "format"} <= set(names)
     assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}

@@ -58,7 +58,8 @@ def make_sub(shop):
         if "next_order_at" not in changes:
             data["next_order_at"] = timezone.now() - dt.timedelta(minutes=1)
         for line in data["lines"]:
-            line["unit_price"] = Decimal(line["unit_price"])
+            if line.get("unit_price") is not None:
+                line["unit_price"] = Decimal(line["unit_price"])
         data["shipping_price"] = Decimal(data["shipping_price"])
         return subscription_create(**data)
 

@@ -175,8 +175,10 @@ def test_renew_while_the_provider_is_unreachable_answers_202_and_the_outbox_fini
 
     monkeypatch.setattr(fake_payments, "charge", unreachable)
     response = api.post(f"{URL}{sub.pk}/renew/")
-    assert response.status_code == 200  # the order is captured, its payment waits
-    assert response.json()["payment_status"] == "pending"
+    # claimed; charged first, so nothing is captured until the provider answers
+    assert response.status_code == 202
+    assert response.json() == {"sequence": 1, "status": "pending"}
+    assert not Order.objects.exists()
     monkeypatch.setattr(fake_payments, "charge", real_charge)
     run_outbox("subscriptions.renewal_process")
     order = Order.objects.get()

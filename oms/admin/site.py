@@ -21,6 +21,7 @@ APP_ORDER = (
     "channels",
     "webhooks",
     "reports",
+    "your_work",
     "oms",
     "auth",
     "authtoken",
@@ -88,20 +89,19 @@ class OmsAdminSite(admin.AdminSite):
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         """The apps in the order of the work (orders first), the accounts and the kernel's
         plumbing last, instead of alphabetically; the person's own work (background jobs)
-        on top; django-money's stored rates inside Orders (APP_MERGED_INTO)."""
+        before the kernel's; django-money's stored rates inside Orders (APP_MERGED_INTO)."""
         apps = super().get_app_list(request, app_label)
         by_label = {app["app_label"]: app for app in apps}
         for label, into in APP_MERGED_INTO.items():
             if label in by_label and into in by_label:
                 by_label[into]["models"].extend(by_label.pop(label)["models"])
                 by_label[into]["models"].sort(key=lambda model: model["name"])
+        if app_label is None:
+            by_label["your_work"] = your_work_app()
         rank = {label: n for n, label in enumerate(APP_ORDER)}
-        apps = sorted(
+        return sorted(
             by_label.values(), key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"])
         )
-        if app_label is None:
-            apps.insert(0, your_work_app())
-        return apps
 
     def get_urls(self) -> list[Any]:
         """The kernel's pages of every list: background jobs and saved filters."""

@@ -204,9 +204,8 @@ class PackStation(ToolAdmin):
             )
         if "_restart" in request.POST:
             pack_progress_clear(shipment.pk)
-            return HttpResponseRedirect(
-                f"{reverse('admin:fulfilment_shipment_pack')}?{urlencode({'shipment': shipment.pk})}"
-            )
+            again = urlencode({"shipment": shipment.pk})
+            return HttpResponseRedirect(f"{reverse('admin:fulfilment_shipment_pack')}?{again}")
         if "_pack" in request.POST or "_add_parcel" in request.POST:
             return self._pack_parcels(request, shipment, state, items)
         return self._pack_scan(request, shipment, state, items)

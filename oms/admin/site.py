@@ -114,6 +114,7 @@ class OmsAdminSite(admin.AdminSite):
             path("jobs/", wrap(jobs.jobs_view), name="oms_jobs"),
             path("jobs/<int:job_id>/", wrap(jobs.job_view), name="oms_job"),
             path("jobs/<int:job_id>/status", wrap(jobs.job_status_view), name="oms_job_status"),
+            path("jobs/<int:job_id>/cancel", wrap(jobs.job_cancel_view), name="oms_job_cancel"),
             path(
                 "jobs/<int:job_id>/download",
                 wrap(jobs.job_download_view),

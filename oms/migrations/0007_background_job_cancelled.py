@@ -5,24 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oms', '0006_background_jobs_saved_filters'),
+        ("oms", "0006_background_jobs_saved_filters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='backgroundjob',
-            name='job_status_valid',
+            model_name="backgroundjob",
+            name="job_status_valid",
         ),
         migrations.AlterField(
-            model_name='backgroundjob',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=10),
+            model_name="backgroundjob",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="queued",
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='backgroundjob',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'succeeded', 'failed', 'cancelled'])), name='job_status_valid'),
+            model_name="backgroundjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["queued", "running", "succeeded", "failed", "cancelled"])
+                ),
+                name="job_status_valid",
+            ),
         ),
     ]

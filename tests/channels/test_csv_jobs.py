@@ -122,7 +122,8 @@ def test_the_cancel_button_posts_and_a_queued_job_never_runs(shop, manager):
     job = BackgroundJob.objects.get(kind="orders_csv_import")
     page = manager.get(started["Location"]).content.decode()
     assert f'action="/admin/jobs/{job.pk}/cancel"' in page
-    assert 'id="job-cancel"' in page and "csrfmiddlewaretoken" in page
+    assert 'id="job-cancel"' in page
+    assert "csrfmiddlewaretoken" in page
     assert manager.get(f"/admin/jobs/{job.pk}/cancel").status_code == 405  # a GET changes nothing
     assert BackgroundJob.objects.get(pk=job.pk).status == "queued"
     cancelled = manager.post(f"/admin/jobs/{job.pk}/cancel")

@@ -28,7 +28,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
+from fulfilment.tracking_page import TOKEN, shop_branding, shopper_csp
 from oms.errors import DomainError, ValidationFailed
 from orders.models import Order
 from returns import selectors, services
@@ -58,11 +58,11 @@ STATUS_TEXT = {
 }
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: HttpResponse, logo_url: str = "") -> HttpResponse:
     patch_cache_control(response, private=True, no_cache=True, max_age=0)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Content-Security-Policy"] = shopper_csp(logo_url)
     return response
 
 
@@ -162,8 +162,10 @@ def _render_form(
         "has_errors": bool(errors) or any(it.errors for it in open_items),
         "returns": _summaries(order, token),
         "max_comment": MAX_COMMENT,
+        **shop_branding(order.channel),
     }
-    return _private(render(request, "returns/start.html", context, status=status))
+    page = render(request, "returns/start.html", context, status=status)
+    return _private(page, context["logo_url"])
 
 
 def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict], list[str]]:
@@ -284,7 +286,7 @@ def _return_of(token: str, number: str) -> ReturnRequest | None:
         return None
     return (
         selectors.return_list()
-        .select_related("order", "exchange_order")
+        .select_related("order__channel", "exchange_order")
         .filter(order__tracking_token=token, number=number)
         .first()
     )
@@ -319,8 +321,9 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
         "accepted": ret.status in LABEL_STATUSES,
         "has_exchange": any(rl.is_exchange for rl in ret.lines.all()),
         "requested": ret.status == ReturnStatus.REQUESTED,
+        **shop_branding(ret.order.channel),
     }
-    return _private(render(request, "returns/detail.html", context))
+    return _private(render(request, "returns/detail.html", context), context["logo_url"])
 
 
 @require_safe

@@ -162,10 +162,10 @@ def _render_form(
         "has_errors": bool(errors) or any(it.errors for it in open_items),
         "returns": _summaries(order, token),
         "max_comment": MAX_COMMENT,
-        **shop_branding(order.channel),
     }
-    page = render(request, "returns/start.html", context, status=status)
-    return _private(page, context["logo_url"])
+    brand = shop_branding(order.channel)
+    page = render(request, "returns/start.html", {**context, **brand}, status=status)
+    return _private(page, brand["logo_url"])
 
 
 def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict], list[str]]:
@@ -321,9 +321,10 @@ def return_detail(request: HttpRequest, token: str, number: str) -> HttpResponse
         "accepted": ret.status in LABEL_STATUSES,
         "has_exchange": any(rl.is_exchange for rl in ret.lines.all()),
         "requested": ret.status == ReturnStatus.REQUESTED,
-        **shop_branding(ret.order.channel),
     }
-    return _private(render(request, "returns/detail.html", context), context["logo_url"])
+    brand = shop_branding(ret.order.channel)
+    page = render(request, "returns/detail.html", {**context, **brand})
+    return _private(page, brand["logo_url"])
 
 
 @require_safe

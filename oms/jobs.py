@@ -98,22 +98,28 @@ def job_cancel(job: BackgroundJob) -> bool:
         BackgroundJob.objects.filter(pk=job.pk).update(
             status=Status.CANCELLED, done=done, total=total, finished_at=timezone.now()
         )
-    cache.set(_cancel_key(job.pk), True, PROGRESS_TTL)
+    # The flag names the job by its id and creation time: an id used again (SQLite reuses the
+    # highest id once its row is purged) is another job, which this flag does not stop.
+    cache.set(_cancel_key(job.pk), _identity(row), PROGRESS_TTL)
     job.refresh_from_db(fields=["status", "done", "total", "finished_at"])
     return True
 
 
-def _cancelled(job_id: int) -> bool:
-    if cache.get(_cancel_key(job_id)):
+def _identity(job: BackgroundJob) -> str:
+    return f"{job.pk}@{job.created_at.isoformat()}"
+
+
+def _cancelled(job: BackgroundJob) -> bool:
+    if cache.get(_cancel_key(job.pk)) == _identity(job):
         return True
-    return BackgroundJob.objects.filter(pk=job_id, status=Status.CANCELLED).exists()
+    return BackgroundJob.objects.filter(pk=job.pk, status=Status.CANCELLED).exists()
 
 
 def job_progress(job: BackgroundJob, done: int, total: int | None = None) -> None:
     """Tell how far the job is: seen at once by the polling page, even from inside the job's
     transaction (the cache), and on the row when not in a transaction. Raises JobCancelled when
     the job was cancelled meanwhile: the work stops there."""
-    if _cancelled(job.pk):
+    if _cancelled(job):
         raise JobCancelled
     job.done = done
     if total is not None:
@@ -145,7 +151,7 @@ def _begin(job_id: int) -> BackgroundJob | None:
         job.started_at = timezone.now()
         job.save(update_fields=["status", "attempts", "done", "started_at"])
         job.refresh_from_db(fields=["attempts"])
-    cache.delete(_progress_key(job.pk))
+    cache.delete_many([_progress_key(job.pk), _cancel_key(job.pk)])  # none is this run's
     return job
 
 

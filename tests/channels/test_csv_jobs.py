@@ -126,6 +126,8 @@ def test_the_cancel_button_posts_and_a_queued_job_never_runs(shop, manager):
     assert "csrfmiddlewaretoken" in page
     assert manager.get(f"/admin/jobs/{job.pk}/cancel").status_code == 405  # a GET changes nothing
     assert BackgroundJob.objects.get(pk=job.pk).status == "queued"
+    listed = manager.get("/admin/jobs/").content.decode()  # also from the list of jobs
+    assert f'action="/admin/jobs/{job.pk}/cancel"' in listed
     cancelled = manager.post(f"/admin/jobs/{job.pk}/cancel")
     assert cancelled.status_code == 302
     assert cancelled["Location"] == started["Location"]
@@ -152,3 +154,18 @@ def test_only_the_owner_cancels_a_job(shop, manager):
     other.force_login(UserFactory(is_staff=True))
     assert other.post(f"/admin/jobs/{job.pk}/cancel").status_code == 404
     assert BackgroundJob.objects.get(pk=job.pk).status == "queued"
+
+
+def test_a_cancelled_job_never_stops_a_later_job_given_the_same_id(db):
+    from oms.jobs import job_progress
+    from tests.factories import UserFactory
+
+    user = UserFactory(is_staff=True)
+    job = BackgroundJob.objects.create(kind="export", title="Old export", user=user)
+    assert job_cancel(job)
+    pk = job.pk
+    BackgroundJob.objects.filter(pk=pk).delete()  # purged; SQLite may give its id again
+    later = BackgroundJob.objects.create(pk=pk, kind="export", title="New export", user=user)
+    job_progress(later, 1, 2)  # not cancelled: runs on
+    later.refresh_from_db()
+    assert (later.status, later.done, later.total) == ("queued", 1, 2)

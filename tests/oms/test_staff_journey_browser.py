@@ -7,7 +7,8 @@ panel (the suggested amount previewed, the refund's status shown, pending then s
 the worker ran); open its shipment and pick, pack (scanning at the pack station) and ship it
 from the shipment page's buttons, then read its tracking number; import a CSV of orders from
 the channel's page and watch its progress bar reach the end; filter the order list by that
-channel and export it as CSV (the downloaded rows are the filtered ones).
+channel and export it as CSV (the downloaded rows are the filtered ones); read the background
+jobs from the navigation.
 
 Every page is saved under var/screenshots/journey-NN-<step>.png (var/ is not versioned): they
 are what a person looks at to judge the pages. What the test asserts is what the person sees
@@ -154,6 +155,7 @@ def test_a_staff_member_s_journey_through_the_back_office(
             _pick_pack_and_ship(journey, ana, shipment)
             _import_a_csv(journey, channel, sample)
             _export_the_filtered_list(journey, channel)
+            _read_the_background_jobs(journey)
         finally:
             browser.close()
     assert Order.objects.filter(channel=channel).count() == 2
@@ -342,3 +344,16 @@ def _export_the_filtered_list(journey: Journey, channel: Any) -> None:
     assert sorted(r["external_id"] for r in exported) == ["WEB-1001", "WEB-1002"]
     assert sorted(r["number"] for r in exported) == shown
     assert {r["channel"] for r in exported} == {channel.code}
+
+
+def _read_the_background_jobs(journey: Journey) -> None:
+    """The person's background jobs, from the navigation: the check and the import, done."""
+    page = journey.page
+    page.locator("#nav-sidebar").get_by_role("link", name="Your background jobs").click()
+    page.wait_for_url("**/admin/jobs/")
+    rows = page.locator("#job-list tbody tr")
+    sync_api.expect(rows).to_have_count(2)
+    for n in range(2):
+        sync_api.expect(rows.nth(n)).to_contain_text("Succeeded")
+    assert page.locator(".job-cancel").count() == 0  # nothing left to cancel
+    journey.shot("background-jobs")

@@ -160,6 +160,12 @@ def _job_context(request: HttpRequest, channel: Channel, job: BackgroundJob) -> 
         context["imported"] = job.result
         context["orders_url"] = _orders_url(channel)
         context["run_url"] = _run_url(job.result.get("run"))
+    elif job.status == BackgroundJob.Status.CANCELLED:
+        done, total = context["status"]["done"], context["status"]["total"]
+        context["import_error"] = (
+            f"Cancelled at {done} of {total}: nothing of this file was imported (it is imported "
+            "in one go). Upload it again to start over."
+        )
     elif job.status == BackgroundJob.Status.FAILED:
         context["import_error"] = job.error
         context["job_errors"] = job.result.get("errors") or {}

@@ -37,9 +37,18 @@ DEMO_CREDENTIALS = {
 }
 
 
+#: The name shoppers see on the packing slip, the e-mails, the tracking, return and subscription
+#: pages. No logo: the demo links to no outside host (a channel's logo is an https URL).
+MERCHANT_NAME = "Northwind Outdoor"
+
+
 def load_demo_channels() -> dict[str, int]:
     created = 0
     existing = set(Channel.objects.values_list("code", flat=True))
+    # Demo channels made before they had a merchant name get it.
+    Channel.objects.filter(code__in=[c[0] for c in CHANNELS], merchant_name="").update(
+        merchant_name=MERCHANT_NAME
+    )
     locations = {loc.code: loc for loc in Location.objects.all()}
     for code, name, kind, currency, location_codes, buffer in CHANNELS:
         if code in existing:
@@ -54,6 +63,7 @@ def load_demo_channels() -> dict[str, int]:
             credentials=DEMO_CREDENTIALS.get(code),
             sync_interval_minutes=1 if code in DEMO_CREDENTIALS else 0,
             send_emails=kind != "pos",
+            merchant_name=MERCHANT_NAME,
         )
         created += 1
     return {"channels": created}

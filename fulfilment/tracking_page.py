@@ -377,8 +377,7 @@ def tracking_context(order: Order) -> dict[str, Any]:
     status, sentence = gettext(status), gettext(sentence)
     expected = [s.expected_delivery_date for s in shipments if s.expected_delivery_date]
     return {
-        "merchant_name": order.channel.display_name,
-        "logo_url": order.channel.logo_url if logo_source(order.channel.logo_url) else "",
+        **shop_branding(order.channel),
         "order_number": order.number or order.external_number,
         "external_number": (order.external_number if order.external_number != order.number else ""),
         "placed_at": order.placed_at,
@@ -419,16 +418,28 @@ def logo_source(url: str) -> str:
     return f"https://{host}:{port}" if port else f"https://{host}"
 
 
+def shop_branding(channel: Any) -> dict[str, str]:
+    """The header of every shopper page (tracking, returns, subscription): the channel's
+    merchant name and its logo when it is an https URL the page may show ("" otherwise)."""
+    return {
+        "merchant_name": channel.display_name,
+        "logo_url": channel.logo_url if logo_source(channel.logo_url) else "",
+    }
+
+
+def shopper_csp(logo_url: str = "") -> str:
+    """The shopper pages' Content-Security-Policy, letting images come from the logo's host."""
+    source = logo_source(logo_url)
+    if not source:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {source}")
+
+
 def _private(response: HttpResponse, logo_url: str = "") -> HttpResponse:
     patch_cache_control(response, private=True, no_cache=True, max_age=0)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "no-referrer"  # the token never reaches a carrier's site
-    source = logo_source(logo_url)
-    response["Content-Security-Policy"] = (
-        CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {source}")
-        if source
-        else CONTENT_SECURITY_POLICY
-    )
+    response["Content-Security-Policy"] = shopper_csp(logo_url)
     return response
 
 

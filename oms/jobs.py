@@ -9,7 +9,12 @@ Invariants:
   transient error leaves the message to the outbox, which runs it again; the work itself is
   restartable (an import is one transaction, or idempotent per order; an export only reads and
   replaces its result parts), so nothing is lost or done twice;
-- done and failed are final: a message delivered again for a finished job does nothing;
+- done, failed and cancelled are final: a message delivered again for a finished job does
+  nothing, so a cancelled job is never resumed;
+- a queued or running job may be cancelled (`job_cancel`, by its owner): it is marked
+  cancelled at once with the progress it had reached; a running one stops at its next
+  progress report (between batches: `job_progress` raises JobCancelled, its transaction rolls
+  back) and keeps that status and progress;
 - progress is written where other connections see it at once: to the cache (the work may run
   inside one transaction, whose writes nobody sees before it commits) and, outside a
   transaction, to the job's row; `job_progress_of` reads the larger of the two;
@@ -74,9 +79,48 @@ def _progress_key(job_id: int) -> str:
     return f"oms.job.{job_id}.progress"
 
 
+def _cancel_key(job_id: int) -> str:
+    return f"oms.job.{job_id}.cancelled"
+
+
+class JobCancelled(Exception):
+    """Raised in the job's work by `job_progress` once the job was cancelled: the work stops."""
+
+
+def job_cancel(job: BackgroundJob) -> bool:
+    """Cancel a queued or running job, keeping the progress it reached; False when it had
+    finished already (nothing changes). A running job stops between two batches."""
+    with transaction.atomic():
+        row = BackgroundJob.objects.select_for_update().defer("input_data").get(pk=job.pk)
+        if row.is_finished:
+            return False
+        done, total = job_progress_of(row)
+        BackgroundJob.objects.filter(pk=job.pk).update(
+            status=Status.CANCELLED, done=done, total=total, finished_at=timezone.now()
+        )
+    # The flag names the job by its id and creation time: an id used again (SQLite reuses the
+    # highest id once its row is purged) is another job, which this flag does not stop.
+    cache.set(_cancel_key(job.pk), _identity(row), PROGRESS_TTL)
+    job.refresh_from_db(fields=["status", "done", "total", "finished_at"])
+    return True
+
+
+def _identity(job: BackgroundJob) -> str:
+    return f"{job.pk}@{job.created_at.isoformat()}"
+
+
+def _cancelled(job: BackgroundJob) -> bool:
+    if cache.get(_cancel_key(job.pk)) == _identity(job):
+        return True
+    return BackgroundJob.objects.filter(pk=job.pk, status=Status.CANCELLED).exists()
+
+
 def job_progress(job: BackgroundJob, done: int, total: int | None = None) -> None:
     """Tell how far the job is: seen at once by the polling page, even from inside the job's
-    transaction (the cache), and on the row when not in a transaction."""
+    transaction (the cache), and on the row when not in a transaction. Raises JobCancelled when
+    the job was cancelled meanwhile: the work stops there."""
+    if _cancelled(job):
+        raise JobCancelled
     job.done = done
     if total is not None:
         job.total = total
@@ -107,11 +151,13 @@ def _begin(job_id: int) -> BackgroundJob | None:
         job.started_at = timezone.now()
         job.save(update_fields=["status", "attempts", "done", "started_at"])
         job.refresh_from_db(fields=["attempts"])
-    cache.delete(_progress_key(job.pk))
+    cache.delete_many([_progress_key(job.pk), _cancel_key(job.pk)])  # none is this run's
     return job
 
 
 def _finish(job: BackgroundJob, status: str, *, result: dict[str, Any], error: str = "") -> None:
+    if BackgroundJob.objects.filter(pk=job.pk, status=Status.CANCELLED).update(result=result):
+        return  # cancelled after its last progress report: it stays so, with what it did
     job.status = status
     job.result = result
     job.error = error[:5000]
@@ -132,6 +178,13 @@ def job_run(job_id: int, work: Callable[[BackgroundJob], dict[str, Any]]) -> str
         return "finished already"
     try:
         result = work(job)
+    except JobCancelled:
+        # Marked cancelled already; again here in case the work's transaction held that mark.
+        BackgroundJob.objects.filter(pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+            status=Status.CANCELLED, done=job.done, finished_at=timezone.now()
+        )
+        cache.delete(_progress_key(job.pk))
+        return Status.CANCELLED
     except DomainError as exc:
         _finish(
             job,
@@ -201,7 +254,7 @@ def jobs_purge(*, older_than: dt.timedelta | None = None) -> int:
     """Delete the jobs finished more than KEEP_DAYS ago, with their files; returns how many."""
     cutoff = timezone.now() - (older_than or dt.timedelta(days=KEEP_DAYS))
     finished = BackgroundJob.objects.filter(
-        status__in=[Status.SUCCEEDED, Status.FAILED], finished_at__lt=cutoff
+        status__in=[Status.SUCCEEDED, Status.FAILED, Status.CANCELLED], finished_at__lt=cutoff
     )
     BackgroundJobPart.objects.filter(job__in=finished).delete()
     deleted, _ = finished.delete()

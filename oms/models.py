@@ -222,7 +222,8 @@ class BackgroundJob(models.Model):
     (a job is never lost nor run without its row); a job is restartable: a worker that dies
     leaves the message to the outbox's sweep, and the task runs the job again from the start
     (an import is one transaction or idempotent per order, an export only reads and replaces
-    its result parts); done and failed are final.
+    its result parts); done, failed and cancelled are final (a cancelled job is never run
+    again).
     """
 
     class Status(models.TextChoices):
@@ -230,6 +231,7 @@ class BackgroundJob(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     #: What the job does ("orders_csv_preview", "orders_csv_import", "counts_csv", "export").
     kind = models.CharField(max_length=40)
@@ -262,7 +264,9 @@ class BackgroundJob(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="job_user_recent")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                condition=models.Q(
+                    status__in=["queued", "running", "succeeded", "failed", "cancelled"]
+                ),
                 name="job_status_valid",
             )
         ]
@@ -273,7 +277,7 @@ class BackgroundJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED)
 
 
 class BackgroundJobPart(models.Model):

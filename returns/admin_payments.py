@@ -155,7 +155,11 @@ class RefundLinesForm(forms.Form):
         "currency.",
     )
     reason = forms.CharField(
-        max_length=255, required=False, help_text="Shown in the timeline and given to the refund."
+        max_length=255,
+        required=False,
+        help_text="Shown in the timeline and given to the refund.",
+        # As wide as the admin's text fields: a reason is a sentence.
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
 
     def __init__(

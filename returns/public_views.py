@@ -32,7 +32,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
-from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
+from fulfilment.tracking_page import TOKEN, shop_branding, shopper_csp
 from oms.errors import DomainError, ValidationFailed
 from orders.language import shopper_language
 from orders.models import Order
@@ -79,11 +79,11 @@ STATUS_TEXT = {
 }
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: HttpResponse, logo_url: str = "") -> HttpResponse:
     patch_cache_control(response, private=True, no_cache=True, max_age=0)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Content-Security-Policy"] = shopper_csp(logo_url)
     return response
 
 
@@ -187,7 +187,9 @@ def _render_form(
         "returns": _summaries(order, token),
         "max_comment": MAX_COMMENT,
     }
-    return _private(render(request, "returns/start.html", context, status=status))
+    brand = shop_branding(order.channel)
+    page = render(request, "returns/start.html", {**context, **brand}, status=status)
+    return _private(page, brand["logo_url"])
 
 
 def _read_form(request: HttpRequest, items: list[FormItem]) -> tuple[list[dict], list[str]]:
@@ -316,7 +318,7 @@ def _return_of(token: str, number: str) -> ReturnRequest | None:
         return None
     return (
         selectors.return_list()
-        .select_related("order", "order__channel", "exchange_order")
+        .select_related("order__channel", "exchange_order")
         .filter(order__tracking_token=token, number=number)
         .first()
     )
@@ -357,7 +359,9 @@ def _return_detail(request: HttpRequest, ret: ReturnRequest, token: str) -> Http
         "has_exchange": any(rl.is_exchange for rl in ret.lines.all()),
         "requested": ret.status == ReturnStatus.REQUESTED,
     }
-    return _private(render(request, "returns/detail.html", context))
+    brand = shop_branding(ret.order.channel)
+    page = render(request, "returns/detail.html", {**context, **brand})
+    return _private(page, brand["logo_url"])
 
 
 @require_safe

@@ -30,7 +30,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from fulfilment.tracking_page import CONTENT_SECURITY_POLICY, TOKEN
+from fulfilment.tracking_page import TOKEN, shop_branding, shopper_csp
 from oms.errors import DomainError
 from orders.language import shopper_language
 from orders.services.capture import address_problems
@@ -64,12 +64,12 @@ DONE_TEXT = {
 }
 
 
-def _private(response: HttpResponse) -> HttpResponse:
+def _private(response: HttpResponse, logo_url: str = "") -> HttpResponse:
     patch_cache_control(response, private=True, no_cache=True, max_age=0)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     # Same-origin only: a CSRF-checked POST needs its Origin; the token never leaves the site.
     response["Referrer-Policy"] = "same-origin"
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Content-Security-Policy"] = shopper_csp(logo_url)
     return response
 
 
@@ -115,6 +115,7 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
         "cancel_reasons": [(code, gettext(label)) for code, label in CANCEL_REASONS],
         "errors": [],
         "done": "",
+        **shop_branding(sub.channel),
         **extra,
     }
 
@@ -122,9 +123,9 @@ def _context(sub: Subscription, **extra: Any) -> dict[str, Any]:
 def _page(
     request: HttpRequest, sub: Subscription, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    return _private(
-        render(request, "subscriptions/manage.html", _context(sub, **extra), status=status)
-    )
+    context = _context(sub, **extra)
+    page = render(request, "subscriptions/manage.html", context, status=status)
+    return _private(page, context["logo_url"])
 
 
 def _quantities(request: HttpRequest, sub: Subscription) -> tuple[list[dict[str, Any]], str]:

@@ -2,7 +2,10 @@
 scanner only), full screen (no admin sidebar). Nothing is recorded on the shipment until the
 last step: the scans live in a signed token in the page, checked against what the shipment
 holds, and are kept on the server after each accepted scan (PackProgress), so that a reload or
-another browser resumes where the packer stopped ("Start over" forgets them). What a scan
+another browser resumes where the packer stopped ("Start over", a POST, forgets them). Two
+packers on one shipment: a scan is applied under the shipment's row lock to the counts kept on
+the server, and only if the page showed those counts; else the page shows the current counts
+and says the scan was not counted, so no scan is ever lost or counted twice. What a scan
 matches and whether it fits is decided by fulfilment.services.packing; this screen parses,
 calls it, and renders.
 """
@@ -33,6 +36,7 @@ from fulfilment.services.packing import (
     pack_items,
     pack_progress_clear,
     pack_progress_load,
+    pack_progress_locked,
     pack_progress_save,
     pack_refusal,
     pack_scan,
@@ -141,8 +145,6 @@ class PackStation(ToolAdmin):
         shipment, problem = pack_shipment_find(reference)
         if shipment is None or problem:
             return self._pack_render(request, find_error=problem, reference=reference)
-        if request.GET.get("restart"):
-            pack_progress_clear(shipment.pk)
         scanned = pack_progress_load(shipment.pk)
         items = pack_items(shipment, scanned)
         feedback = None
@@ -200,6 +202,10 @@ class PackStation(ToolAdmin):
                     "its items again.",
                 ),
             )
+        if "_restart" in request.POST:
+            pack_progress_clear(shipment.pk)
+            again = urlencode({"shipment": shipment.pk})
+            return HttpResponseRedirect(f"{reverse('admin:fulfilment_shipment_pack')}?{again}")
         if "_pack" in request.POST or "_add_parcel" in request.POST:
             return self._pack_parcels(request, shipment, state, items)
         return self._pack_scan(request, shipment, state, items)
@@ -215,26 +221,45 @@ class PackStation(ToolAdmin):
             return self._pack_render(
                 request, shipment=shipment, state=state, feedback=("error", message)
             )
-        outcome = pack_scan(
-            shipment_id=shipment.pk,
-            items=items,
-            scanned=state.scanned,
-            value=form.cleaned_data["scan"],
-            quantity=form.cleaned_data.get("quantity") or 1,
-        )
-        if not outcome.ok:
-            return self._pack_render(
-                request, shipment=shipment, state=state, feedback=("error", outcome.message)
+        with transaction.atomic():
+            current = pack_progress_locked(shipment.pk)
+            if current != state.scanned:
+                return self._pack_render(
+                    request,
+                    shipment=shipment,
+                    state=PackState(shipment.pk, current),
+                    feedback=("error", self._scanned_elsewhere(current, form)),
+                    status=409,
+                )
+            outcome = pack_scan(
+                shipment_id=shipment.pk,
+                items=items,
+                scanned=state.scanned,
+                value=form.cleaned_data["scan"],
+                quantity=form.cleaned_data.get("quantity") or 1,
             )
-        pack_progress_save(
-            shipment_id=shipment.pk, scanned=outcome.scanned, actor=self.actor(request)
-        )
+            if not outcome.ok:
+                return self._pack_render(
+                    request, shipment=shipment, state=state, feedback=("error", outcome.message)
+                )
+            pack_progress_save(
+                shipment_id=shipment.pk, scanned=outcome.scanned, actor=self.actor(request)
+            )
         return self._pack_render(
             request,
             shipment=shipment,
             state=PackState(shipment.pk, outcome.scanned),
             items=items,
             feedback=("ok", outcome.message),
+        )
+
+    @staticmethod
+    def _scanned_elsewhere(current: dict[str, int], form: ScanForm) -> str:
+        done = sum(current.values())
+        return (
+            f"Someone else scanned this shipment meanwhile (or started it over): "
+            f"{plural(done, 'unit')} scanned now, shown below. Your scan of "
+            f"{form.cleaned_data['scan']} was not counted: scan it again if it is still to scan."
         )
 
     def _pack_parcels(
@@ -352,10 +377,6 @@ class PackStation(ToolAdmin):
                 units=sum(it.expected for it in items),
                 scanned_units=sum(it.scanned for it in items),
                 step=3 if complete else 2,
-                restart_url=(
-                    f"{reverse('admin:fulfilment_shipment_pack')}?"
-                    f"{urlencode({'shipment': shipment.pk, 'restart': 1})}"
-                ),
             )
         return TemplateResponse(
             request, "admin/fulfilment/shipment/pack.html", context, status=status

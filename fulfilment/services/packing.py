@@ -230,6 +230,13 @@ def pack_progress_load(shipment_id: int) -> dict[str, int]:
     return found
 
 
+def pack_progress_locked(shipment_id: int) -> dict[str, int]:
+    """Inside a transaction: lock the shipment's row, so that one scan of it is applied at a
+    time whoever scans, and return the counts scanned so far (what a scan must start from)."""
+    Shipment.objects.select_for_update().filter(pk=shipment_id).values_list("pk").first()
+    return pack_progress_load(shipment_id)
+
+
 def pack_progress_save(*, shipment_id: int, scanned: Mapping[str, int], actor: str) -> None:
     """Keep the counts after an accepted scan (one UPSERT)."""
     PackProgress.objects.update_or_create(

@@ -6,21 +6,29 @@ the page polls every second; a download streams the stored parts (constant memor
 whose kind has its own page (a channel's CSV import) says so in `params["page_url"]`.
 
 URLs (wired in oms.admin.site.OmsAdminSite.get_urls, behind admin_view): `jobs/` -> jobs_view,
-`jobs/<id>/` -> job_view, `jobs/<id>/status` -> job_status_view, `jobs/<id>/download` ->
-job_download_view.
+`jobs/<id>/` -> job_view, `jobs/<id>/status` -> job_status_view, `jobs/<id>/cancel` (POST) ->
+job_cancel_view, `jobs/<id>/download` -> job_download_view.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.contrib import admin, messages
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from oms.jobs import job_progress_of, job_result_read, jobs_of
+from oms.jobs import job_cancel, job_progress_of, job_result_read, jobs_of
 from oms.models import BackgroundJob
 
 
@@ -75,6 +83,20 @@ def job_view(request: HttpRequest, job_id: int) -> HttpResponse:
         "jobs_url": reverse("admin:oms_jobs"),
     }
     return TemplateResponse(request, "admin/oms/job.html", context)
+
+
+@require_POST
+def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Cancel a queued or running job (the Cancel button of its progress), then back to its
+    page; a finished job stays as it is (said on its page). POST only (405 otherwise)."""
+    job = job_of(request, job_id)
+    if job_cancel(job):
+        messages.success(
+            request, f"“{job.title}” was cancelled: it stopped at {job.done} of {job.total}."
+        )
+        return HttpResponseRedirect(job_page_url(job))
+    messages.warning(request, f"“{job.title}” had finished already: nothing was cancelled.")
+    return HttpResponseRedirect(job_page_url(job))
 
 
 def job_status_view(request: HttpRequest, job_id: int) -> HttpResponse:

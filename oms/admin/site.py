@@ -21,10 +21,38 @@ APP_ORDER = (
     "channels",
     "webhooks",
     "reports",
+    "your_work",
     "oms",
     "auth",
     "authtoken",
 )
+#: Apps whose pages the navigation shows in another app's section: django-money's stored rates
+#: (read-only) beside the rate overrides, so rates are in one place (Orders).
+APP_MERGED_INTO = {"exchange": "orders"}
+
+
+def your_work_app() -> dict[str, Any]:
+    """The navigation's "Your work" section: the person's background jobs (CSV imports and
+    exports), which every staff member has and which no model's admin lists."""
+    from django.urls import reverse
+
+    url = reverse("admin:oms_jobs")
+    return {
+        "name": "Your work",
+        "app_label": "your_work",
+        "app_url": url,
+        "has_module_perms": True,
+        "models": [
+            {
+                "name": "Your background jobs",
+                "object_name": "BackgroundJob",
+                "admin_url": url,
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            }
+        ],
+    }
 
 
 def is_api_only(user: Any) -> bool:
@@ -60,10 +88,20 @@ class OmsAdminSite(admin.AdminSite):
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
         """The apps in the order of the work (orders first), the accounts and the kernel's
-        plumbing last, instead of alphabetically."""
+        plumbing last, instead of alphabetically; the person's own work (background jobs)
+        before the kernel's; django-money's stored rates inside Orders (APP_MERGED_INTO)."""
         apps = super().get_app_list(request, app_label)
+        by_label = {app["app_label"]: app for app in apps}
+        for label, into in APP_MERGED_INTO.items():
+            if label in by_label and into in by_label:
+                by_label[into]["models"].extend(by_label.pop(label)["models"])
+                by_label[into]["models"].sort(key=lambda model: model["name"])
+        if app_label is None:
+            by_label["your_work"] = your_work_app()
         rank = {label: n for n, label in enumerate(APP_ORDER)}
-        return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+        return sorted(
+            by_label.values(), key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"])
+        )
 
     def get_urls(self) -> list[Any]:
         """The kernel's pages of every list: background jobs and saved filters."""
@@ -76,6 +114,7 @@ class OmsAdminSite(admin.AdminSite):
             path("jobs/", wrap(jobs.jobs_view), name="oms_jobs"),
             path("jobs/<int:job_id>/", wrap(jobs.job_view), name="oms_job"),
             path("jobs/<int:job_id>/status", wrap(jobs.job_status_view), name="oms_job_status"),
+            path("jobs/<int:job_id>/cancel", wrap(jobs.job_cancel_view), name="oms_job_cancel"),
             path(
                 "jobs/<int:job_id>/download",
                 wrap(jobs.job_download_view),

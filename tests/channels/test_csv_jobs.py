@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError
 
 from channels.services import csv_jobs
-from oms.jobs import job_progress_of
+from oms.jobs import job_cancel, job_progress_of, job_run
 from oms.models import BackgroundJob, OutboxMessage
 from orders.models import Order
 from tests.channels import test_csv_import as base
@@ -88,3 +88,84 @@ def test_a_preview_job_shows_progress_then_the_preview(shop, manager):
     done = manager.get(response["Location"]).content.decode()
     assert 'value="Import 3 orders"' in done
     assert Order.objects.count() == 0
+
+
+def test_a_running_import_is_cancelled_between_batches_and_never_resumed(
+    shop, manager, small_chunks, monkeypatch
+):
+    token = confirm_token(upload(manager, shop, good_file(5)))
+    real = csv_jobs.job_progress
+
+    def cancelled_after_the_first_batch(job, done, total=None):
+        real(job, done, total)
+        if done == 2:  # the person presses Cancel while the worker runs
+            assert job_cancel(BackgroundJob.objects.get(pk=job.pk))
+
+    monkeypatch.setattr(csv_jobs, "job_progress", cancelled_after_the_first_batch)
+    started = confirm(manager, shop, token)
+    run_outbox("channels.csv_orders_job")
+    job = BackgroundJob.objects.get(kind="orders_csv_import")
+    assert (job.status, job.done, job.total) == ("cancelled", 2, 5)  # progress kept
+    assert Order.objects.count() == 0  # the import is one transaction: nothing half-imported
+    page = " ".join(manager.get(started["Location"]).content.decode().split())
+    assert "Cancelled at 2 of 5: nothing of this file was imported" in page
+    assert 'id="job-cancel"' not in page  # finished: no button any more
+    # Delivered again (a sweep, a retry), the message does nothing: never resumed.
+    assert job_run(job.pk, csv_jobs.orders_csv_job_run) == "finished already"
+    job.refresh_from_db()
+    assert (job.status, job.attempts, Order.objects.count()) == ("cancelled", 1, 0)
+
+
+def test_the_cancel_button_posts_and_a_queued_job_never_runs(shop, manager):
+    token = confirm_token(upload(manager, shop, good_file(3)))
+    started = confirm(manager, shop, token)
+    job = BackgroundJob.objects.get(kind="orders_csv_import")
+    page = manager.get(started["Location"]).content.decode()
+    assert f'action="/admin/jobs/{job.pk}/cancel"' in page
+    assert 'id="job-cancel"' in page
+    assert "csrfmiddlewaretoken" in page
+    assert manager.get(f"/admin/jobs/{job.pk}/cancel").status_code == 405  # a GET changes nothing
+    assert BackgroundJob.objects.get(pk=job.pk).status == "queued"
+    listed = manager.get("/admin/jobs/").content.decode()  # also from the list of jobs
+    assert f'action="/admin/jobs/{job.pk}/cancel"' in listed
+    cancelled = manager.post(f"/admin/jobs/{job.pk}/cancel")
+    assert cancelled.status_code == 302
+    assert cancelled["Location"] == started["Location"]
+    assert BackgroundJob.objects.get(pk=job.pk).status == "cancelled"
+    assert "was cancelled" in manager.get(cancelled["Location"]).content.decode()
+    run_outbox("channels.csv_orders_job")
+    assert BackgroundJob.objects.get(pk=job.pk).status == "cancelled"
+    assert Order.objects.count() == 0
+    # Cancelling again changes nothing and says so; the jobs page shows it cancelled.
+    again = manager.post(f"/admin/jobs/{job.pk}/cancel", follow=True)
+    assert "had finished already: nothing was cancelled" in again.content.decode()
+    assert "Cancelled" in manager.get("/admin/jobs/").content.decode()
+
+
+def test_only_the_owner_cancels_a_job(shop, manager):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    token = confirm_token(upload(manager, shop, good_file(2)))
+    confirm(manager, shop, token)
+    job = BackgroundJob.objects.get(kind="orders_csv_import")
+    other = Client()
+    other.force_login(UserFactory(is_staff=True))
+    assert other.post(f"/admin/jobs/{job.pk}/cancel").status_code == 404
+    assert BackgroundJob.objects.get(pk=job.pk).status == "queued"
+
+
+def test_a_cancelled_job_never_stops_a_later_job_given_the_same_id(db):
+    from oms.jobs import job_progress
+    from tests.factories import UserFactory
+
+    user = UserFactory(is_staff=True)
+    job = BackgroundJob.objects.create(kind="export", title="Old export", user=user)
+    assert job_cancel(job)
+    pk = job.pk
+    BackgroundJob.objects.filter(pk=pk).delete()  # purged; SQLite may give its id again
+    later = BackgroundJob.objects.create(pk=pk, kind="export", title="New export", user=user)
+    job_progress(later, 1, 2)  # not cancelled: runs on
+    assert job_progress_of(BackgroundJob.objects.get(pk=pk)) == (1, 2)
+    assert BackgroundJob.objects.get(pk=pk).status == "queued"

@@ -120,3 +120,21 @@ def assert_the_story_agrees_with_its_dates() -> None:
             s.delivered_at for s in Shipment.objects.filter(order=ret.order) if s.delivered_at
         )
         assert ret.created_at > last_delivery
+
+
+@pytest.mark.django_db
+def test_the_demo_channels_carry_the_merchant_s_name_and_no_outside_logo():
+    from channels.demo import CHANNELS, MERCHANT_NAME, load_demo_channels
+    from tests.factories import LocationFactory
+
+    for code in {c for *_, codes, _ in CHANNELS for c in codes}:
+        LocationFactory(code=code)
+    load_demo_channels()
+    channels = Channel.objects.all()
+    assert len(channels) == len(CHANNELS)
+    assert {c.display_name for c in channels} == {MERCHANT_NAME}
+    assert {c.logo_url for c in channels} == {""}
+    # A demo channel made before the merchant name existed gets it on the next load.
+    Channel.objects.filter(code="api").update(merchant_name="")
+    load_demo_channels()
+    assert Channel.objects.get(code="api").merchant_name == MERCHANT_NAME

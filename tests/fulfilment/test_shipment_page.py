@@ -122,16 +122,65 @@ def test_the_pack_station_resumes_after_a_reload_and_forgets_when_packed(warehou
 
 def test_start_over_and_a_changed_shipment_forget_the_scans(warehouse, picking):
     page = open_shipment(warehouse, f"SH-{picking.pk}")
-    scan(warehouse, page.context["token"], "A")
-    restarted = warehouse.get(PACK, {"shipment": picking.pk, "restart": "1"})
-    assert restarted.context["scanned_units"] == 0
+    token = scan(warehouse, page.context["token"], "A").context["token"]
+    # A GET changes nothing (a link preview, a prefetch, a crawler must not clear the scans).
+    assert warehouse.get(PACK, {"shipment": picking.pk, "restart": "1"}).status_code == 200
+    assert PackProgress.objects.get(shipment=picking).scanned == {"A": 1}
+    # The button posts, with the CSRF token.
+    assert 'name="_restart"' in warehouse.get(PACK, {"shipment": picking.pk}).content.decode()
+    restarted = warehouse.post(PACK, {"token": token, "_restart": "1"})
+    assert restarted.status_code == 302
+    assert restarted["Location"] == f"{PACK}?shipment={picking.pk}"
     assert not PackProgress.objects.exists()
+    assert open_shipment(warehouse, f"SH-{picking.pk}").context["scanned_units"] == 0
     # Counts that no longer fit the shipment (an item it does not hold) are dropped.
     PackProgress.objects.create(shipment=picking, scanned={"ZZZ": 3})
     stale = open_shipment(warehouse, f"SH-{picking.pk}")
     assert stale.context["scanned_units"] == 0
     assert feedback(stale)[0] == "error"
     assert not PackProgress.objects.exists()
+
+
+def test_start_over_needs_the_csrf_token(picking):
+    from django.test import Client
+
+    from oms.roles import WAREHOUSE
+    from tests.factories import UserFactory
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory(roles=[WAREHOUSE], is_staff=True))
+    page = open_shipment(client, f"SH-{picking.pk}")
+    PackProgress.objects.create(shipment=picking, scanned={"A": 1})
+    refused = client.post(PACK, {"token": page.context["token"], "_restart": "1"})
+    assert refused.status_code == 403
+    assert PackProgress.objects.get(shipment=picking).scanned == {"A": 1}
+
+
+def test_two_packers_on_one_shipment_never_lose_a_scan(warehouse, picking):
+    from oms.roles import WAREHOUSE
+
+    other = staff_client(WAREHOUSE)
+    first = open_shipment(warehouse, f"SH-{picking.pk}").context["token"]
+    second = open_shipment(other, f"SH-{picking.pk}").context["token"]  # both see 0 scanned
+    assert feedback(scan(warehouse, first, "A")) == ("ok", "A: 1 of 2 scanned.")
+    # The second packer's page still shows nothing scanned: the scan is not counted over the
+    # first packer's, the page shows the current progress and says so.
+    late = scan(other, second, "B")
+    assert late.status_code == 409
+    level, message = feedback(late)
+    assert level == "error"
+    assert "Someone else scanned this shipment meanwhile" in message
+    assert "Your scan of B was not counted" in message
+    assert late.context["scanned_units"] == 1
+    assert PackProgress.objects.get(shipment=picking).scanned == {"A": 1}
+    # From the current progress, the second packer's scan counts.
+    again = scan(other, late.context["token"], "B")
+    assert feedback(again)[0] == "ok"
+    assert PackProgress.objects.get(shipment=picking).scanned == {"A": 1, "B": 1}
+    # The first packer's old page is now behind: told too, nothing lost.
+    stale = scan(warehouse, first, "A")
+    assert stale.status_code == 409
+    assert PackProgress.objects.get(shipment=picking).scanned == {"A": 1, "B": 1}
 
 
 @pytest.mark.parametrize("junk", [{"A": "x"}, {"A": -2}, []])

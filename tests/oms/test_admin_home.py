@@ -73,6 +73,7 @@ def test_the_home_counts_the_work_waiting_and_each_figure_opens_its_list(network
         "channels",
         "webhooks",
         "reports",
+        "your_work",
         "oms",
         "authtoken",
     ]

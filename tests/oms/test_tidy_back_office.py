@@ -49,6 +49,31 @@ def test_stored_rates_are_read_only_and_point_to_the_overrides(boss):
     assert str(Rate.objects.get(pk=rate.pk).value) == "1.080000"
 
 
+def test_rates_sit_in_one_section_of_the_navigation_beside_the_overrides(boss):
+    response = boss.get("/admin/")
+    apps = {app["app_label"]: app for app in response.context["app_list"]}
+    assert "exchange" not in apps  # no second "Exchange" section
+    names = [model["name"] for model in apps["orders"]["models"]]
+    assert "Rate overrides" in names
+    assert "Rates" in names
+    rates = next(m for m in apps["orders"]["models"] if m["name"] == "Rates")
+    assert rates["admin_url"] == "/admin/exchange/rate/"
+    assert rates["add_url"] is None  # read-only: nothing to add there
+
+
+def test_your_background_jobs_are_in_the_navigation_of_every_staff_member(client, db):
+    client.force_login(UserFactory(is_staff=True))  # no model permission at all
+    home = client.get("/admin/")
+    assert [app["name"] for app in home.context["app_list"]] == ["Your work"]
+    assert '<a href="/admin/jobs/">Your background jobs</a>' in home.content.decode()
+    # The sidebar of any page carries it too.
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(boss)
+    page = client.get("/admin/orders/order/").content.decode()
+    assert 'href="/admin/jobs/"' in page
+    assert client.get("/admin/jobs/").status_code == 200
+
+
 def test_a_stock_level_without_a_count_due_shows_no_red_cross(boss):
     from inventory.services import stock_adjust
 

@@ -245,3 +245,29 @@ def test_staff_decisions_are_emailed_to_the_shopper(
     assert "label.pdf" not in rejected.body
     html = rejected.alternatives[0][0]
     assert "Worn outdoors." in html
+
+
+def test_the_return_pages_carry_the_shop_s_name_and_logo(shipped, network):
+    from inventory.models import Channel
+
+    o, lines = shipped
+    logo = "https://cdn.example.com/brand/logo.png"
+    Channel.objects.filter(pk=o.channel_id).update(merchant_name="Maison <Dupont>", logo_url=logo)
+    form = Client().get(form_url(o))
+    html = form.content.decode()
+    assert "Maison &lt;Dupont&gt; · Returns" in html
+    assert f'<img class="logo" src="{logo}" alt="Maison &lt;Dupont&gt;">' in html
+    assert "img-src 'self' https://cdn.example.com" in form["Content-Security-Policy"]
+    response = post(o, {f"qty-{lines['B'].pk}": "1", f"reason-{lines['B'].pk}": "damaged"})
+    detail = Client().get(response["Location"])
+    assert "Maison &lt;Dupont&gt; · Returns" in detail.content.decode()
+    assert f'src="{logo}"' in detail.content.decode()
+    assert "https://cdn.example.com" in detail["Content-Security-Policy"]
+
+
+def test_the_return_pages_without_branding_name_the_channel_and_show_no_logo(shipped):
+    o, _ = shipped
+    form = Client().get(form_url(o))
+    assert f"{o.channel.name} · Returns" in form.content.decode()
+    assert 'class="logo"' not in form.content.decode()
+    assert "img-src 'self' data:;" in form["Content-Security-Policy"]

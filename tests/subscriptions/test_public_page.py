@@ -132,3 +132,20 @@ def test_the_upcoming_renewal_email_goes_out_once_n_days_before(make_sub, shop):
     assert len(mail.outbox) == 1
     assert soon.number in mail.outbox[0].subject
     assert f"/track/subscription/{soon.manage_token}/" in mail.outbox[0].body
+
+
+def test_the_page_carries_the_shop_s_name_and_logo(client, sub):
+    from inventory.models import Channel
+
+    logo = "https://cdn.example.com/logo.svg"
+    Channel.objects.filter(pk=sub.channel_id).update(merchant_name="Kaffee & Co", logo_url=logo)
+    response = client.get(url(sub))
+    html = response.content.decode()
+    assert "Kaffee &amp; Co · Your subscription" in html
+    assert f'<img class="logo" src="{logo}" alt="Kaffee &amp; Co">' in html
+    assert "img-src 'self' https://cdn.example.com" in response["Content-Security-Policy"]
+    # An http logo is never shown (nor allowed by the policy).
+    Channel.objects.filter(pk=sub.channel_id).update(logo_url="http://cdn.example.com/x.png")
+    plain = client.get(url(sub))
+    assert 'class="logo"' not in plain.content.decode()
+    assert "cdn.example.com" not in plain["Content-Security-Policy"]

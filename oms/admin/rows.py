@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib.admin import helpers
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
 
 
 class QuickRows:
@@ -23,5 +22,5 @@ class QuickRows:
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME,
             str(obj.pk),
-            format_html(gettext("Select this object for an action - {}"), str(obj)),
+            format_html("Select this object for an action - {}", str(obj)),  # staff: English
         )

@@ -6,6 +6,7 @@ from inventory.services.catalogue import (
     location_create,
     location_update,
     sku_create,
+    sku_price_delete,
     sku_price_set,
     sku_update,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "location_create",
     "location_update",
     "sku_create",
+    "sku_price_delete",
     "sku_price_set",
     "sku_update",
     "stock_adjust",

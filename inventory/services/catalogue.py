@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from inventory.models import Channel, Location, Sku, SkuPrice, StockLevel
@@ -143,19 +143,24 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
 
 @transaction.atomic
 def sku_price_set(
-    *, sku: Sku, currency: str, amount: Decimal, channel: Channel | None = None
+    *,
+    sku: Sku,
+    currency: str,
+    amount: Decimal,
+    channel: Channel | None = None,
+    create_only: bool = False,
 ) -> SkuPrice:
     """Set a SKU's current price in `currency` on `channel` (None: its default price), creating
-    or replacing it. Raises ValidationFailed (unknown currency, negative or off the currency's
-    grid)."""
+    or replacing it. Raises ValidationFailed (unknown currency, not more than 0, off the
+    currency's grid), Conflict (`create_only` and the price exists, or a concurrent create)."""
     currency = (currency or "").upper()
     errors: dict[str, list[str]] = {}
     if not is_currency(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
     else:
         problem = money_problem(amount, currency)
-        if problem or amount < 0:
-            errors["amount"] = [problem or "Never negative."]
+        if problem or amount <= 0:
+            errors["amount"] = [problem or "A price is more than 0 (delete it to have none)."]
     if errors:
         raise ValidationFailed("The price cannot be set.", errors=errors)
     price = (
@@ -164,7 +169,27 @@ def sku_price_set(
         .first()
     )
     if price is None:
-        return SkuPrice.objects.create(sku=sku, channel=channel, currency=currency, amount=amount)
+        try:
+            with transaction.atomic():
+                return SkuPrice.objects.create(
+                    sku=sku, channel=channel, currency=currency, amount=amount
+                )
+        except IntegrityError:  # created meanwhile by another request
+            raise Conflict(
+                "This price was just set by someone else: read it again.", code="price_exists"
+            ) from None
+    if create_only:
+        raise Conflict(
+            f"{sku.code} already has a {currency} price "
+            f"{'on ' + channel.code if channel else 'by default'} (#{price.pk}): change that one.",
+            code="price_exists",
+        )
     price.amount = amount
     price.save(update_fields=["amount", "updated_at"])
     return price
+
+
+@transaction.atomic
+def sku_price_delete(*, price: SkuPrice) -> None:
+    """Remove a price: the SKU then sells at its default price there (or has none)."""
+    price.delete()

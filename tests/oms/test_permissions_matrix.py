@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 
 from channels import services as channel_services
 from inventory.models import Channel, StockLevel
-from inventory.services import transfers
+from inventory.services import sku_price_set, transfers
 from oms.models import OutboxMessage
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, OMS_APPS, WAREHOUSE
 from reports.whatif import routing_draft_create
@@ -57,6 +57,7 @@ PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
 WEBHOOKS = frozenset({M, I})  # webhook endpoints and deliveries (integrators never delete)
 ROUTING_DRAFTS = frozenset({M})  # "manage routing drafts": what-if routing and publishing it
 SUBSCRIPTIONS = frozenset({M, C, I})  # subscriptions writers (the warehouse only reads them)
+PRICES = frozenset({M, I})  # the merchant's prices: the warehouse and customer care only read them
 
 
 def user_of(role: str) -> Any:
@@ -147,6 +148,22 @@ TABLE: list[Case] = [
         "location",
         succeeds=200,
     ),
+    Case(
+        "POST",
+        "/api/v1/sku-prices/",
+        PRICES,
+        lambda w: {"sku": "A", "currency": "USD", "amount": "3.00"},
+        succeeds=201,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/sku-prices/{pk}/",
+        PRICES,
+        lambda w: {"amount": "4.00"},
+        "sku_price",
+        succeeds=200,
+    ),
+    Case("DELETE", "/api/v1/sku-prices/{pk}/", frozenset({M}), obj="sku_price", succeeds=204),
     Case(
         "PATCH",
         "/api/v1/stock-levels/{pk}/",
@@ -551,7 +568,9 @@ def world(network, shipped, settings):
         currency=channel.currency,
         interval="month",
     )
+    price = sku_price_set(sku=sku, currency="EUR", amount=Decimal("9.50"))
     return {
+        "sku_price": price.pk,
         "payment_pending_order": unpaid.pk,
         "capture_failed": capture_failed.pk,
         "subscription": subscription.pk,

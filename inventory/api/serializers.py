@@ -14,12 +14,12 @@ from inventory.models import (
     Transfer,
     TransferLine,
     code_validator,
-    validate_currency,
 )
 from inventory.selectors import STOCK_LEVEL_FIGURES
 from inventory.services import LOCATION_UPDATABLE
 from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
+from oms.money import is_current_currency
 
 
 class SkuOutputSerializer(serializers.ModelSerializer):
@@ -85,12 +85,9 @@ class SkuPriceInputSerializer(InputSerializer):
     amount = MoneyField(help_text="More than 0, with at most the currency's decimal places.")
 
     def validate_currency(self, value: str) -> str:
-        value = value.upper()
-        try:
-            validate_currency(value)
-        except Exception as exc:
-            raise serializers.ValidationError(str(exc.args[0])) from None
-        return value
+        if not is_current_currency(value):
+            raise serializers.ValidationError(f"{value!r} is not an ISO 4217 code in use today.")
+        return value.upper()
 
     def validate_amount(self, value: Any) -> Any:
         if value <= 0:

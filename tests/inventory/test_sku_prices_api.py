@@ -84,6 +84,7 @@ def test_patch_changes_the_amount_only_and_delete_removes(manager_api, catalogue
         ({"sku": "BEANS", "channel": "nope", "currency": "EUR", "amount": "1.00"}, "channel"),
         ({"sku": "BEANS", "currency": "XYZ", "amount": "1.00"}, "currency"),
         ({"sku": "BEANS", "currency": "EURO", "amount": "1.00"}, "currency"),
+        ({"sku": "BEANS", "currency": "DEM", "amount": "1.00"}, "currency"),  # withdrawn
         ({"sku": "BEANS", "currency": "EUR", "amount": "0"}, "amount"),
         ({"sku": "BEANS", "currency": "EUR", "amount": "-1.00"}, "amount"),
         ({"sku": "BEANS", "currency": "EUR", "amount": 1.5}, "amount"),

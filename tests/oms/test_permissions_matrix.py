@@ -473,10 +473,13 @@ def test_the_table_says_who_refunds_and_who_manages_connections():
     assert all(c.allowed == PRIVACY for c in TABLE if c.path in privacy)
     what_if = {c.path for c in TABLE if "/routing-drafts/" in c.path or "/whatif-runs/" in c.path}
     assert all(c.allowed == ROUTING_DRAFTS for c in TABLE if c.path in what_if)
-    connections = [
+    connections = [  # deletes are the manager's too: integrators never delete
         c
         for c in TABLE
-        if c.allowed == CONNECTORS and c.path not in privacy | what_if and "/webhook-" not in c.path
+        if c.allowed == CONNECTORS
+        and c.path not in privacy | what_if
+        and "/webhook-" not in c.path
+        and c.method != "DELETE"
     ]
     assert {c.path for c in connections} == {
         "/api/v1/channels/",

@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from inventory import services
-from inventory.models import Location, Sku, StockLevel, StockMovement
+from inventory.models import Channel, Location, Sku, SkuPrice, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,58 @@ def load_demo_inventory() -> dict[str, int]:
         )
         created["skus"] += 1
     return created
+
+
+#: Default prices (EUR, USD) of the consumables a shopper subscribes to; every variant of the
+#: product shares them. The other products are priced by their channels' orders only.
+DEMO_PRICES = {
+    "GAS-230": ("6.95", "7.50"),
+    "WOL-SCK": ("18.90", "21.00"),
+    "FST-AID": ("24.90", "27.00"),
+    "STF-SAK": ("14.90", "16.00"),
+}
+#: A channel's own price list: the web shop sells gas cartridges below their default price.
+DEMO_CHANNEL_PRICES = (("shop-eu", "GAS-230", "EUR", "5.95"),)
+
+
+def load_demo_prices() -> dict[str, int]:
+    """Give the consumables their default prices and the web shop its own price of gas
+    cartridges (what "current price" subscription lines charge), through the service; only
+    the prices that are missing. One query when they all exist."""
+    codes = [str(row["code"]) for row in demo_skus()]
+
+    def variants(base: str) -> list[str]:
+        return [code for code in codes if code.startswith(f"{base}-")]
+
+    wanted: list[tuple[str, str | None, str, str]] = [
+        (code, None, currency, amount)
+        for base, (eur, usd) in DEMO_PRICES.items()
+        for code in variants(base)
+        for currency, amount in (("EUR", eur), ("USD", usd))
+    ]
+    wanted += [
+        (code, channel, currency, amount)
+        for channel, base, currency, amount in DEMO_CHANNEL_PRICES
+        for code in variants(base)
+    ]
+    existing = set(
+        SkuPrice.objects.filter(sku__code__in={w[0] for w in wanted}).values_list(
+            "sku__code", "channel__code", "currency"
+        )
+    )
+    missing = [w for w in wanted if w[:3] not in existing]
+    if not missing:
+        return {"prices": 0}
+    skus = {s.code: s for s in Sku.objects.filter(code__in={w[0] for w in missing})}
+    channels = {c.code: c for c in Channel.objects.filter(code__in={w[1] for w in missing if w[1]})}
+    created = 0
+    for code, channel_code, currency, amount in missing:
+        sku, channel = skus.get(code), channels.get(channel_code or "")
+        if sku is None or (channel_code and channel is None):
+            continue  # not loaded (yet): a later load adds it
+        services.sku_price_set(sku=sku, channel=channel, currency=currency, amount=Decimal(amount))
+        created += 1
+    return {"prices": created}
 
 
 # Which locations stock a product, by the product's position in PRODUCTS (deterministic).

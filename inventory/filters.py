@@ -6,6 +6,7 @@ from inventory.models import (
     LocationKind,
     MovementKind,
     Sku,
+    SkuPrice,
     StockForecast,
     StockLevel,
     StockMovement,
@@ -21,6 +22,19 @@ class SkuFilter(FilterSet):
     class Meta:
         model = Sku
         fields = ["code", "barcode", "is_active", "allow_backorder"]
+
+
+class SkuPriceFilter(FilterSet):
+    sku = django_filters.CharFilter(field_name="sku__code", help_text="SKU code")
+    channel = django_filters.CharFilter(field_name="channel__code", help_text="Channel code")
+    default = BooleanFilter(
+        field_name="channel", lookup_expr="isnull", help_text="Only the default prices."
+    )
+    currency = django_filters.CharFilter(field_name="currency", lookup_expr="iexact")
+
+    class Meta:
+        model = SkuPrice
+        fields = ["sku", "channel", "default", "currency"]
 
 
 class LocationFilter(FilterSet):

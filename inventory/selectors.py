@@ -43,6 +43,10 @@ def sku_list() -> QuerySet[Sku]:
     return Sku.objects.all()
 
 
+def sku_price_list() -> QuerySet[SkuPrice]:
+    return SkuPrice.objects.select_related("sku", "channel").order_by("id")
+
+
 def location_list() -> QuerySet[Location]:
     return Location.objects.all()
 

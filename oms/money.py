@@ -41,6 +41,11 @@ def current_currencies() -> frozenset[str]:
     return frozenset(found)
 
 
+def is_current_currency(code: object) -> bool:
+    """True for an ISO 4217 code legal tender somewhere today: what a new price may be in."""
+    return is_currency(code) and str(code).upper() in current_currencies()
+
+
 def currency_choices(*, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(code, "CODE Name") pairs for forms, sorted by code: current currencies only (an old
     order's currency is still accepted by `is_currency`; forms offer only what is in use)."""

@@ -6,6 +6,8 @@ created only when missing. The first ones are due within minutes of loading, so 
 channel's payment provider is the channel itself, which cannot charge a saved payment method:
 the renewal orders wait in `payment_pending` and go through the dunning schedule, as a real
 shop without a charging provider would; a channel with `payment_provider` stripe charges them.
+One subscription also takes gas cartridges at their "current price": each renewal charges the
+channel's price of the day (inventory's SKU prices, inventory/demo.py), not a price fixed here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from inventory.models import Channel, Sku
+from inventory.selectors import sku_current_prices
 from subscriptions.models import ChannelSubscriptionSettings, Subscription
 from subscriptions.services import subscription_create, subscription_pause
 
@@ -37,6 +40,9 @@ PLANS = (
     (60 * 24 * 9, "month", 3, False),
     (60 * 24 * 20, "month", 1, True),
 )
+#: The subscription (by its place in PLANS: weekly, due in minutes) with a "current price" line.
+CURRENT_PRICE_PLAN = 1
+CURRENT_PRICE_SKU = "GAS-230-BLUE-OS"
 
 
 def load_demo_subscriptions() -> dict[str, int]:
@@ -82,6 +88,7 @@ def load_demo_subscriptions() -> dict[str, int]:
                             "quantity": 1,
                             "unit_price": "24.90",
                         },
+                        *(_current_price_lines(channel) if n == CURRENT_PRICE_PLAN else []),
                     )
                 }.values()
             ),
@@ -96,3 +103,14 @@ def load_demo_subscriptions() -> dict[str, int]:
             subscription_pause(subscription=sub, reason="[demo] on holiday", actor="demo")
         created += 1
     return {"subscriptions": created}
+
+
+def _current_price_lines(channel: Channel) -> list[dict[str, object]]:
+    """Four gas cartridges at their current price, if the catalogue has one on the channel
+    (a "current price" line without a price would fail its renewals)."""
+    sku = Sku.objects.filter(code=CURRENT_PRICE_SKU, is_active=True).first()
+    if sku is None or not sku_current_prices(
+        sku_ids=[sku.pk], channel_id=channel.pk, currency="EUR"
+    ):
+        return []
+    return [{"sku": sku.code, "quantity": 4, "unit_price": None}]

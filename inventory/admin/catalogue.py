@@ -18,7 +18,8 @@ from inventory.models import Location, Sku, SkuPrice, StockLevel
 from inventory.selectors import sku_stock_by_location
 from oms.admin.fields import UsedValuesFilter
 from oms.admin.services import ServiceModelAdmin
-from oms.money import is_currency, money_problem
+from oms.errors import ValidationFailed
+from oms.money import is_current_currency
 
 
 class CountryInUseFilter(UsedValuesFilter):
@@ -131,17 +132,19 @@ class SkuPriceAdminForm(forms.ModelForm):
 
     def clean_currency(self) -> str:
         currency = str(self.cleaned_data.get("currency") or "").upper()
-        if not is_currency(currency):
-            raise forms.ValidationError(f"{currency!r} is not an ISO 4217 currency code.")
+        if not is_current_currency(currency):
+            raise forms.ValidationError(f"{currency!r} is not an ISO 4217 code in use today.")
         return currency
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         amount, currency = data.get("amount"), data.get("currency") or self.instance.currency
         if amount is not None and currency:
-            problem = money_problem(amount, currency) or ("Never negative." if amount < 0 else "")
-            if problem:
-                self.add_error("amount", problem)
+            try:
+                services.price_errors(currency=currency, amount=amount)
+            except ValidationFailed as exc:
+                for message in (exc.errors or {}).get("amount", []):
+                    self.add_error("amount", message)
         return data
 
 

@@ -3,9 +3,11 @@ from typing import Any
 from rest_framework import serializers
 
 from inventory.models import (
+    Channel,
     Location,
     LocationKind,
     Sku,
+    SkuPrice,
     StockForecast,
     StockLevel,
     StockMovement,
@@ -15,8 +17,9 @@ from inventory.models import (
 )
 from inventory.selectors import STOCK_LEVEL_FIGURES
 from inventory.services import LOCATION_UPDATABLE
-from oms.api.fields import model_integer
+from oms.api.fields import MoneyField, model_integer
 from oms.api.serializers import InputSerializer
+from oms.money import is_current_currency
 
 
 class SkuOutputSerializer(serializers.ModelSerializer):
@@ -50,6 +53,58 @@ class SkuInputSerializer(InputSerializer):
         if self.instance is not None and value != self.instance.code:
             raise serializers.ValidationError("A SKU's code cannot be changed.")
         return value
+
+
+class SkuPriceOutputSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    channel = serializers.CharField(
+        source="channel.code", allow_null=True, help_text="Empty: the SKU's default price."
+    )
+    amount = MoneyField()
+
+    class Meta:
+        model = SkuPrice
+        fields = ["id", "sku", "channel", "currency", "amount", "updated_at"]
+        read_only_fields = fields
+
+
+class SkuPriceInputSerializer(InputSerializer):
+    """A new price; a change sends only `amount` (a price's SKU, channel and currency stay)."""
+
+    sku = serializers.SlugRelatedField(slug_field="code", queryset=Sku.objects.all())
+    channel = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Channel.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A channel code; empty or absent: the SKU's default price on every channel "
+        "without a price of its own.",
+    )
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217")
+    amount = MoneyField(help_text="More than 0, with at most the currency's decimal places.")
+
+    def validate_currency(self, value: str) -> str:
+        if not is_current_currency(value):
+            raise serializers.ValidationError(f"{value!r} is not an ISO 4217 code in use today.")
+        return value.upper()
+
+    def validate_amount(self, value: Any) -> Any:
+        if value <= 0:
+            raise serializers.ValidationError("A price is more than 0 (delete it to have none).")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None:
+            fixed = sorted(set(attrs) & {"sku", "channel", "currency"})
+            if fixed:
+                raise serializers.ValidationError(
+                    {
+                        name: ["A price's SKU, channel and currency cannot be changed."]
+                        for name in fixed
+                    }
+                )
+        return attrs
 
 
 class LocationOutputSerializer(serializers.ModelSerializer):

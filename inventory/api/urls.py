@@ -2,6 +2,7 @@ from rest_framework.routers import SimpleRouter
 
 from inventory.api.views import (
     LocationViewSet,
+    SkuPriceViewSet,
     SkuViewSet,
     StockAdjustmentViewSet,
     StockForecastViewSet,
@@ -12,6 +13,7 @@ from inventory.api.views import (
 
 router = SimpleRouter()
 router.register("skus", SkuViewSet, basename="sku")
+router.register("sku-prices", SkuPriceViewSet, basename="sku-price")
 router.register("locations", LocationViewSet, basename="location")
 router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("stock-movements", StockMovementViewSet, basename="stock-movement")

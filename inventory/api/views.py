@@ -15,6 +15,8 @@ from inventory.api.serializers import (
     LocationOutputSerializer,
     SkuInputSerializer,
     SkuOutputSerializer,
+    SkuPriceInputSerializer,
+    SkuPriceOutputSerializer,
     StockAdjustmentInputSerializer,
     StockForecastOutputSerializer,
     StockLevelAtSerializer,
@@ -27,11 +29,12 @@ from inventory.api.serializers import (
 from inventory.filters import (
     LocationFilter,
     SkuFilter,
+    SkuPriceFilter,
     StockForecastFilter,
     StockLevelFilter,
     StockMovementFilter,
 )
-from inventory.models import Location, Sku, StockLevel, StockMovement, Transfer
+from inventory.models import Location, Sku, SkuPrice, StockLevel, StockMovement, Transfer
 from oms.api.pagination import CursorPagination
 from oms.api.views import CatalogueViewSet, OmsGenericViewSet, actor_of
 from oms.errors import ValidationFailed
@@ -65,6 +68,48 @@ class SkuViewSet(CatalogueViewSet):
 
     def perform_service_update(self, instance: Sku, data: dict[str, Any]) -> Sku:
         return services.sku_update(sku=instance, data=data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List SKU prices", tags=["catalogue"]),
+    retrieve=extend_schema(summary="Get a SKU price", tags=["catalogue"]),
+    create=extend_schema(
+        summary="Set a new SKU price (409 if the SKU has one for that channel and currency)",
+        tags=["catalogue"],
+        request=SkuPriceInputSerializer,
+        responses={201: SkuPriceOutputSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a SKU price's amount",
+        tags=["catalogue"],
+        request=SkuPriceInputSerializer,
+        responses={200: SkuPriceOutputSerializer},
+    ),
+    destroy=extend_schema(summary="Remove a SKU price", tags=["catalogue"]),
+)
+class SkuPriceViewSet(mixins.DestroyModelMixin, CatalogueViewSet):
+    """A SKU's current price per currency on one channel, or its default price (no channel):
+    what "current price" subscription lines charge."""
+
+    queryset = selectors.sku_price_list()
+    serializer_class = SkuPriceOutputSerializer
+    input_serializer_class = SkuPriceInputSerializer
+    filterset_class = SkuPriceFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_service_create(self, data: dict[str, Any]) -> SkuPrice:
+        return services.sku_price_set(create_only=True, **data)
+
+    def perform_service_update(self, instance: SkuPrice, data: dict[str, Any]) -> SkuPrice:
+        return services.sku_price_set(
+            sku=instance.sku,
+            channel=instance.channel,
+            currency=instance.currency,
+            amount=data.get("amount", instance.amount),
+        )
+
+    def perform_destroy(self, instance: SkuPrice) -> None:
+        services.sku_price_delete(price=instance)
 
 
 @extend_schema_view(

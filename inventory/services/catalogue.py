@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from inventory.models import Channel, Location, Sku, SkuPrice, StockLevel
 from oms.errors import Conflict, ValidationFailed
-from oms.money import is_currency, money_problem
+from oms.money import is_currency, is_current_currency, money_problem
 from oms.services import model_create, model_update
 
 #: What a SKU's update may change, after its code (the admin form and the API show these).
@@ -141,30 +141,67 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
     return location
 
 
-@transaction.atomic
-def sku_price_set(
-    *, sku: Sku, currency: str, amount: Decimal, channel: Channel | None = None
-) -> SkuPrice:
-    """Set a SKU's current price in `currency` on `channel` (None: its default price), creating
-    or replacing it. Raises ValidationFailed (unknown currency, negative or off the currency's
-    grid)."""
-    currency = (currency or "").upper()
+def price_errors(*, currency: str, amount: Decimal) -> None:
+    """Raise ValidationFailed unless `amount` is a price in `currency` (an ISO 4217 code, upper
+    case): more than 0 and on the currency's grid. The admin form and the API say the same."""
     errors: dict[str, list[str]] = {}
     if not is_currency(currency):
         errors["currency"] = [f"{currency!r} is not an ISO 4217 currency code."]
     else:
         problem = money_problem(amount, currency)
-        if problem or amount < 0:
-            errors["amount"] = [problem or "Never negative."]
+        if problem or amount <= 0:
+            errors["amount"] = [problem or "A price is more than 0 (delete it to have none)."]
     if errors:
         raise ValidationFailed("The price cannot be set.", errors=errors)
+
+
+@transaction.atomic
+def sku_price_set(
+    *,
+    sku: Sku,
+    currency: str,
+    amount: Decimal,
+    channel: Channel | None = None,
+    create_only: bool = False,
+) -> SkuPrice:
+    """Set a SKU's current price in `currency` on `channel` (None: its default price), creating
+    or replacing it. Raises ValidationFailed (unknown currency or, for a new price, one no
+    longer in use; not more than 0; off the currency's grid), Conflict (`create_only` and the
+    price exists, or a concurrent create)."""
+    currency = (currency or "").upper()
+    price_errors(currency=currency, amount=amount)
     price = (
         SkuPrice.objects.select_for_update()
         .filter(sku=sku, channel=channel, currency=currency)
         .first()
     )
     if price is None:
-        return SkuPrice.objects.create(sku=sku, channel=channel, currency=currency, amount=amount)
+        if not is_current_currency(currency):
+            raise ValidationFailed(
+                "The price cannot be set.",
+                errors={"currency": [f"{currency} is no longer in use anywhere."]},
+            )
+        try:
+            with transaction.atomic():
+                return SkuPrice.objects.create(
+                    sku=sku, channel=channel, currency=currency, amount=amount
+                )
+        except IntegrityError:  # created meanwhile by another request
+            raise Conflict(
+                "This price was just set by someone else: read it again.", code="price_exists"
+            ) from None
+    if create_only:
+        where = f"on {channel.code}" if channel else "by default"
+        raise Conflict(
+            f"{sku.code} already has a {currency} price {where} (#{price.pk}): change that one.",
+            code="price_exists",
+        )
     price.amount = amount
     price.save(update_fields=["amount", "updated_at"])
     return price
+
+
+@transaction.atomic
+def sku_price_delete(*, price: SkuPrice) -> None:
+    """Remove a price: the SKU then sells at its default price there (or has none)."""
+    price.delete()

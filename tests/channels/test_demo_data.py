@@ -83,6 +83,25 @@ def test_demo_data_is_a_believable_merchant_and_loads_once():
     assert first["subscriptions"] >= 6
     soon = timezone.now() + timedelta(minutes=10)
     assert Subscription.objects.filter(status="active", next_order_at__lte=soon).count() >= 2
+    # Consumables have default prices, the web shop its own; one subscription line takes the
+    # current price, which its renewals can find.
+    from inventory.models import SkuPrice
+    from inventory.selectors import sku_current_prices
+    from subscriptions.models import SubscriptionLine
+
+    assert SkuPrice.objects.filter(channel__isnull=True).count() >= 10
+    current = SubscriptionLine.objects.select_related("subscription").get(unit_price__isnull=True)
+    found = sku_current_prices(
+        sku_ids=[current.sku_id],
+        channel_id=current.subscription.channel_id,
+        currency=current.subscription.currency,
+    )
+    assert (
+        found[current.sku_id]
+        == SkuPrice.objects.get(
+            sku_id=current.sku_id, channel=current.subscription.channel_id
+        ).amount
+    )
 
     # A restart of `make run` finds it all there and rebuilds nothing: a few reads, no
     # capture, pick or history load again (the first load takes thousands of statements).

@@ -26,6 +26,10 @@ def test_a_manager_sets_prices_and_a_bad_amount_writes_nothing():
     assert (price.channel_id, price.currency, price.amount) == (web.pk, "EUR", Decimal("10.5"))
     bad = client.post(ADD, {**form, "channel": "", "amount": "1.001"})
     assert bad.status_code == 200
+    for amount, currency in (("0", "EUR"), ("1.00", "DEM")):  # as the API: > 0, current codes
+        refused = client.post(ADD, {**form, "channel": "", "amount": amount, "currency": currency})
+        assert refused.status_code == 200
+        assert refused.context["adminform"].form.errors
     assert SkuPrice.objects.count() == 1
     listed = client.get("/admin/inventory/skuprice/").content.decode()
     assert "BEANS-1" in listed

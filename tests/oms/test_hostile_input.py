@@ -32,7 +32,16 @@ from channels.models import ChannelSyncRun
 from channels.services import channel_set_credentials
 from fulfilment.models import Parcel, Shipment
 from fulfilment.services.partners import partner_create, webhook_sign
-from inventory.models import Channel, Location, Sku, StockLevel, StockMovement, Transfer
+from inventory.models import (
+    Channel,
+    Location,
+    Sku,
+    SkuPrice,
+    StockLevel,
+    StockMovement,
+    Transfer,
+)
+from inventory.services import sku_price_set
 from oms.api.fields import IntegerField, MoneyField, model_integer
 from oms.jsonsafe import MAX_DEPTH, JsonTooDeep, check_depth, loads, strip_nul
 from oms.models import InboundWebhook, OutboxMessage
@@ -128,7 +137,9 @@ def world(network, reasons, settings, monkeypatch):  # noqa: F811
         countries="gb",
     )
     level = StockLevel.objects.get(sku__code="A", location__code="BER")
+    price = sku_price_set(sku=network["skus"]["A"], currency="EUR", amount=Decimal("9.50"))
     return {
+        "price": price.pk,
         "order": shipped.pk,
         "line": lines["A"].pk,
         "open_order": open_order.pk,
@@ -147,6 +158,7 @@ MODELS = [
     OrderHold,
     Customer,
     Sku,
+    SkuPrice,
     Location,
     StockMovement,
     Transfer,
@@ -173,6 +185,7 @@ def snapshot() -> dict[str, Any]:
     state["channels"] = sorted(Channel.objects.values_list("pk", "kind", "is_active", "name"))
     state["shipments"] = sorted(Shipment.objects.values_list("pk", "status"))
     state["orders"] = sorted(Order.objects.values_list("pk", "status", "notes"))
+    state["prices"] = sorted(SkuPrice.objects.values_list("pk", "currency", "amount"))
     return state
 
 
@@ -233,6 +246,10 @@ class Row:
         return self.name
 
 
+#: A valid new price (sku A has a default EUR price in the world): the rows change one field.
+PRICE = {"sku": "A", "currency": "USD", "amount": "9.50"}
+
+
 def nul(text: str = "x") -> str:
     return f"{text}\x00{text}"
 
@@ -291,6 +308,42 @@ HOSTILE: list[Row] = [
         "/api/v1/skus/",
         {"code": "HEAVY", "name": "Heavy", "weight_grams": BIG},
     ),
+    # SKU prices: a decimal string more than 0 on the currency's grid, a current ISO 4217 code.
+    Row("a SKU price as a float", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": 9.5}),
+    Row("a SKU price as an integer", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": 9}),
+    Row("a SKU price with an exponent", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": "1e3"}),
+    Row("a SKU price of 0", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": "0"}),
+    Row("a negative SKU price", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": "-1.00"}),
+    Row("a SKU price off the grid", "POST", "/api/v1/sku-prices/", {**PRICE, "amount": "1.001"}),
+    Row(
+        "a yen SKU price with cents",
+        "POST",
+        "/api/v1/sku-prices/",
+        {**PRICE, "currency": "JPY", "amount": "100.50"},
+    ),
+    Row("a SKU price in no currency", "POST", "/api/v1/sku-prices/", {**PRICE, "currency": "XYZ"}),
+    Row(
+        "a SKU price in a withdrawn currency",
+        "POST",
+        "/api/v1/sku-prices/",
+        {**PRICE, "currency": "DEM"},
+    ),
+    Row("a price of an unknown SKU", "POST", "/api/v1/sku-prices/", {**PRICE, "sku": "NOPE"}),
+    Row("a price on an unknown channel", "POST", "/api/v1/sku-prices/", {**PRICE, "channel": "x"}),
+    Row(
+        "NUL in a price's currency", "POST", "/api/v1/sku-prices/", {**PRICE, "currency": nul("E")}
+    ),
+    Row(
+        "a second default EUR price",
+        "POST",
+        "/api/v1/sku-prices/",
+        {**PRICE, "currency": "EUR"},
+        409,
+        "price_exists",
+    ),
+    Row("a price's currency changed", "PATCH", "/api/v1/sku-prices/{price}/", {"currency": "USD"}),
+    Row("a price changed to a float", "PATCH", "/api/v1/sku-prices/{price}/", {"amount": 1.5}),
+    Row("a price changed to 0", "PATCH", "/api/v1/sku-prices/{price}/", {"amount": "0.00"}),
     Row(
         "location priority past a small integer",
         "POST",

@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 
 from channels import services as channel_services
 from inventory.models import Channel, StockLevel
-from inventory.services import transfers
+from inventory.services import sku_price_set, transfers
 from oms.models import OutboxMessage
 from oms.roles import CUSTOMER_CARE, INTEGRATOR, MANAGER, OMS_APPS, WAREHOUSE
 from reports.whatif import routing_draft_create
@@ -57,6 +57,7 @@ PRIVACY = frozenset({M})  # "manage personal data": export and erase a customer
 WEBHOOKS = frozenset({M, I})  # webhook endpoints and deliveries (integrators never delete)
 ROUTING_DRAFTS = frozenset({M})  # "manage routing drafts": what-if routing and publishing it
 SUBSCRIPTIONS = frozenset({M, C, I})  # subscriptions writers (the warehouse only reads them)
+PRICES = frozenset({M, I})  # the merchant's prices: the warehouse and customer care only read them
 
 
 def user_of(role: str) -> Any:
@@ -147,6 +148,22 @@ TABLE: list[Case] = [
         "location",
         succeeds=200,
     ),
+    Case(
+        "POST",
+        "/api/v1/sku-prices/",
+        PRICES,
+        lambda w: {"sku": "A", "currency": "USD", "amount": "3.00"},
+        succeeds=201,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/sku-prices/{pk}/",
+        PRICES,
+        lambda w: {"amount": "4.00"},
+        "sku_price",
+        succeeds=200,
+    ),
+    Case("DELETE", "/api/v1/sku-prices/{pk}/", frozenset({M}), obj="sku_price", succeeds=204),
     Case(
         "PATCH",
         "/api/v1/stock-levels/{pk}/",
@@ -456,10 +473,13 @@ def test_the_table_says_who_refunds_and_who_manages_connections():
     assert all(c.allowed == PRIVACY for c in TABLE if c.path in privacy)
     what_if = {c.path for c in TABLE if "/routing-drafts/" in c.path or "/whatif-runs/" in c.path}
     assert all(c.allowed == ROUTING_DRAFTS for c in TABLE if c.path in what_if)
-    connections = [
+    connections = [  # deletes are the manager's too: integrators never delete
         c
         for c in TABLE
-        if c.allowed == CONNECTORS and c.path not in privacy | what_if and "/webhook-" not in c.path
+        if c.allowed == CONNECTORS
+        and c.path not in privacy | what_if
+        and "/webhook-" not in c.path
+        and c.method != "DELETE"
     ]
     assert {c.path for c in connections} == {
         "/api/v1/channels/",
@@ -551,7 +571,9 @@ def world(network, shipped, settings):
         currency=channel.currency,
         interval="month",
     )
+    price = sku_price_set(sku=sku, currency="EUR", amount=Decimal("9.50"))
     return {
+        "sku_price": price.pk,
         "payment_pending_order": unpaid.pk,
         "capture_failed": capture_failed.pk,
         "subscription": subscription.pk,

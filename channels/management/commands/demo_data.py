@@ -7,7 +7,7 @@ from django.db import transaction
 
 from channels.demo import load_demo_channels
 from fulfilment.demo import load_demo_fulfilment
-from inventory.demo import load_demo_inventory, load_demo_stock
+from inventory.demo import load_demo_inventory, load_demo_prices, load_demo_stock
 from inventory.models import StockForecast
 from inventory.services.forecast import forecast_refresh
 from oms.outbox import outbox_muted
@@ -36,6 +36,7 @@ class Command(BaseCommand):
         with outbox_muted(*PAST_SIDE_EFFECTS):
             with transaction.atomic():
                 created = {**load_demo_inventory(), **load_demo_channels(), **load_demo_stock()}
+                created.update(load_demo_prices())  # after the channels: one has its own
             created.update(load_demo_orders())
             created.update(load_demo_fulfilment())
             created.update(load_demo_subscriptions())

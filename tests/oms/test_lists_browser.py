@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from oms.roles import MANAGER
 from fulfilment.models import Shipment
+from oms.roles import MANAGER
 from orders.models import Order
 from returns import services as returns
 from tests import staff
@@ -49,7 +49,8 @@ def _columns_fit(page, name: str) -> None:
     last = page.locator("#result_list thead th").last.bounding_box()
     results = page.locator("#changelist-form .results")
     box = results.bounding_box()
-    assert last is not None and box is not None
+    assert last is not None
+    assert box is not None
     right = last["x"] + last["width"]
     assert right <= WIDTH, (name, right)
     assert right <= box["x"] + box["width"] + 0.5, (name, right, box)

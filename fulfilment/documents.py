@@ -383,7 +383,7 @@ def _slip_contents(
         data.append(
             [
                 _p(sku.code if sku else ln.order_line.sku_code, styles["code"]),
-                _p((sku.name if sku else "") or ln.order_line.name, styles["cell"]),
+                _p(ln.bought_name, styles["cell"]),
                 _p(str(quantity), styles["cell_bold"]),
             ]
         )

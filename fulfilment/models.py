@@ -152,6 +152,14 @@ class ShipmentLine(models.Model):
     def __str__(self) -> str:
         return f"{self.order_line_id} x {self.quantity}"
 
+    @property
+    def bought_name(self) -> str:
+        """The name the shopper bought (the order line's, as the channel sent it), the
+        catalogue's only where the line has none: the shipment page and the packing slip say
+        what the shopper ordered, not what the catalogue calls the SKU today."""
+        line = self.order_line
+        return line.name or (line.sku.name if line.sku else "")
+
 
 class Parcel(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="parcels")

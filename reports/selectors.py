@@ -210,8 +210,13 @@ def _sales_figures(s: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sales(query: Query) -> Report:
-    days = _sums(_filtered(SalesDay.objects, query, "channel"), ["day", "channel__code"], SALES)
+def sales(
+    query: Query, *, live_from: dt.date | None = None, live: Iterable[SalesDay] = ()
+) -> Report:
+    """The sales report from the rollup; with `live_from`, the days from then on are `live`'s
+    rows instead (reports.services.sales_days: today counted from the orders, for the home's
+    chart, as beat refreshes the rollup only every minute)."""
+    days = _sales_days(query, live_from, live)
     rows = [{"period": p, **_sales_figures(s)} for p, s in _by_period(query, days, SALES)]
     channels = _fold(days, lambda r: r["channel__code"], SALES)
     return Report(
@@ -234,6 +239,33 @@ def sales(query: Query) -> Report:
         },
         chart=[("revenue", "Revenue", "bar"), ("orders", "Orders", "line")],
     )
+
+
+def _sales_days(
+    query: Query, live_from: dt.date | None, live: Iterable[SalesDay]
+) -> list[dict[str, Any]]:
+    rolled = _filtered(SalesDay.objects, query, "channel")
+    if live_from is None:
+        return _sums(rolled, ["day", "channel__code"], SALES)
+    days = _sums(rolled.filter(day__lt=live_from), ["day", "channel__code"], SALES)
+    live = [
+        fact
+        for fact in live
+        if query.start <= fact.day <= query.end
+        and (query.channel is None or fact.channel_id == query.channel.pk)
+    ]
+    codes = dict(
+        Channel.objects.filter(pk__in={f.channel_id for f in live}).values_list("pk", "code")
+    )
+    days += [
+        {
+            "day": f.day,
+            "channel__code": codes.get(f.channel_id),
+            **{k: getattr(f, k) for k in SALES},
+        }
+        for f in live
+    ]
+    return days
 
 
 # --- fulfilment -----------------------------------------------------------------------------

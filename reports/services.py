@@ -218,6 +218,12 @@ def _replace(model: Any, start: dt.date, end: dt.date, rows: Iterable[Any]) -> N
 
 
 def _sales(start: dt.date, end: dt.date) -> None:
+    _replace(SalesDay, start, end, sales_days(start, end))
+
+
+def sales_days(start: dt.date, end: dt.date) -> list[SalesDay]:
+    """The sales rollup's rows (unsaved) for the days from `start` to `end`, counted from the
+    orders now (the refresh writes them; the home's chart counts today with them)."""
     orders = Order.objects.filter(_within("placed_at", start, end)).exclude(
         status=OrderStatus.CANCELLED
     )
@@ -264,25 +270,20 @@ def _sales(start: dt.date, end: dt.date) -> None:
         .annotate(units=Sum(F("quantity") - F("quantity_cancelled")))
     }
     base_currency = settings.BASE_CURRENCY
-    _replace(
-        SalesDay,
-        start,
-        end,
-        (
-            SalesDay(
-                day=r["d"],
-                channel_id=r["channel_id"],
-                orders=r["orders"],
-                units=units.get((r["d"], r["channel_id"])) or 0,
-                revenue=round_money(r["revenue"] or Decimal(0), base_currency),
-                unconverted=r["unconverted"],
-                orders_split=r["split"],
-                orders_backordered=r["backordered"],
-                backorders_open=r["open"],
-            )
-            for r in rows
-        ),
-    )
+    return [
+        SalesDay(
+            day=r["d"],
+            channel_id=r["channel_id"],
+            orders=r["orders"],
+            units=units.get((r["d"], r["channel_id"])) or 0,
+            revenue=round_money(r["revenue"] or Decimal(0), base_currency),
+            unconverted=r["unconverted"],
+            orders_split=r["split"],
+            orders_backordered=r["backordered"],
+            backorders_open=r["open"],
+        )
+        for r in rows
+    ]
 
 
 # --- fulfilment -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from oms.admin.columns import datetime_column
 from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyInline
 from oms.admin.tools import ToolAdmin, admin_form, each_object, show_domain_error
@@ -94,8 +95,9 @@ class ReturnRequestAdmin(CsvExportMixin, ToolAdmin):
         "source",
         "units",
         "exchange_order_link",
-        "created_at",
+        "created",
     ]
+    created = datetime_column("created_at", "Created")
     list_filter = ["status", "source", "order__channel"]
     list_select_related = ["order", "exchange_order"]
     search_fields = ["number", "order__number", "order__email"]

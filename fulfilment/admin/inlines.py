@@ -48,8 +48,7 @@ class ShipmentLineInline(ReadOnlyTabularInline):
 
     @admin.display(description="Name")
     def name(self, obj: ShipmentLine) -> str:
-        sku = obj.order_line.sku
-        return (sku.name if sku else "") or obj.order_line.name
+        return obj.bought_name
 
     @admin.display(description="Picked")
     def picked(self, obj: ShipmentLine) -> int:

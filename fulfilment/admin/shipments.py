@@ -79,13 +79,13 @@ class ShipmentAdmin(CsvExportMixin, ShipmentActions, PackStation, ReadOnlyModelA
         "order_link",
         "location_code",
         "status",
-        "line_count",
+        # Units, not lines too; the carrier with its tracking number; the day to ship by, not
+        # the moment the shipment was made (the filters still go by it): the list fits a
+        # laptop's screen (the page of a shipment has the lines, the service and the dates).
         "unit_count",
-        "expected_ship_date",
-        "expected_delivery_date",
-        "carrier",
-        "tracking_number",
-        "created_at",
+        "ship_by",
+        "deliver_by",
+        "tracking",
     ]
     list_display_links = ["number"]
     list_select_related = ["order", "location"]
@@ -165,6 +165,18 @@ class ShipmentAdmin(CsvExportMixin, ShipmentActions, PackStation, ReadOnlyModelA
     @admin.display(description="Units", ordering="unit_total")
     def unit_count(self, obj: Shipment) -> int:
         return int(getattr(obj, "unit_total", 0) or 0)
+
+    @admin.display(description="Ship by", ordering="expected_ship_date")
+    def ship_by(self, obj: Shipment) -> str:
+        return str(obj.expected_ship_date or "-")
+
+    @admin.display(description="Delivery by", ordering="expected_delivery_date")
+    def deliver_by(self, obj: Shipment) -> str:
+        return str(obj.expected_delivery_date or "-")
+
+    @admin.display(description="Carrier, tracking", ordering="tracking_number")
+    def tracking(self, obj: Shipment) -> str:
+        return " ".join(part for part in (obj.carrier, obj.tracking_number) if part) or "-"
 
     @admin.display(description="Routing decision")
     def decision_link(self, obj: Shipment) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from inventory.models import StockMovement
+from oms.admin.columns import datetime_column
 from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyModelAdmin
 
@@ -20,14 +21,14 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyModelAdmin):
         "on_hand_delta",
         "reserved_delta",
         "quarantined_delta",
-        "order_line_id",
-        "shipment_id",
-        "return_id",
-        "transfer",
+        # One column for what caused the movement (a ledger row has one or two of them), not
+        # four mostly empty ones: the list fits a laptop's screen.
+        "references",
         "actor",
         "reason",
-        "created_at",
+        "created",
     ]
+    created = datetime_column("created_at", "Created")
     csv_columns = [
         ("id", "pk"),
         ("sku", "sku__code"),
@@ -59,3 +60,18 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyModelAdmin):
     @admin.display(description="Location", ordering="location__code")
     def location_code(self, obj: StockMovement) -> str:
         return obj.location.code
+
+    @admin.display(description="Order line, shipment, return, transfer")
+    def references(self, obj: StockMovement) -> str:
+        parts = [
+            f"{label} {value}"
+            for label, value in (
+                ("Line", obj.order_line_id),
+                ("Shipment", obj.shipment_id),
+                ("Return", obj.return_id),
+            )
+            if value is not None
+        ]
+        if obj.transfer is not None:
+            parts.append(str(obj.transfer))
+        return ", ".join(parts) or "-"

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from oms.admin.columns import datetime_column
 from oms.admin.export import CsvExportMixin
 from oms.admin.readonly import ReadOnlyModelAdmin
 from orders import selectors
@@ -65,11 +66,13 @@ class OrderAdmin(CsvExportMixin, OrderActions, OrderPage, ReadOnlyModelAdmin):
         "status",
         "payment_status",
         "on_hold",
-        "total_display",
-        "total_base_display",
+        # The total, and beneath it the base currency's only where that differs (a second column
+        # repeating the same figure for most orders pushed the dates off a laptop's screen).
+        "total_column",
         "ship_country",
-        "placed_at",
+        "placed",
     ]
+    placed = datetime_column("placed_at", "Placed")
     list_display_links = ["number"]
     list_select_related = ["channel", "customer"]
     list_filter = [
@@ -190,6 +193,16 @@ class OrderAdmin(CsvExportMixin, OrderActions, OrderPage, ReadOnlyModelAdmin):
     @admin.display(description="Total", ordering="total")
     def total_display(self, obj: Order) -> str:
         return money(obj.total, obj.currency)
+
+    @admin.display(description="Total", ordering="total_base")
+    def total_column(self, obj: Order) -> str:
+        if obj.currency == obj.base_currency:
+            return money(obj.total, obj.currency)
+        return format_html(
+            '{}<br><small title="In the base currency">{}</small>',
+            money(obj.total, obj.currency),
+            self.total_base_display(obj),
+        )
 
     @admin.display(description="Total (base)", ordering="total_base")
     def total_base_display(self, obj: Order) -> str:

@@ -163,6 +163,32 @@ def test_the_shipment_page_is_read_only_and_explains_the_routing(boss, picking):
     assert snapshot(picking) == before
 
 
+def test_the_shipment_page_and_slip_name_each_line_as_the_shopper_bought_it(
+    boss, warehouse, picking
+):
+    """The order line's name (as the channel sent it), not the catalogue's current name of the
+    SKU; the SKU code beside it. A line without a name falls back to the catalogue's."""
+    from inventory.models import Sku
+    from orders.models import OrderLine
+
+    OrderLine.objects.filter(order=picking.order, sku_code="A").update(name="Trail runner, size 42")
+    OrderLine.objects.filter(order=picking.order, sku_code="B").update(name="")
+    Sku.objects.filter(code="A").update(name="Catalogue runner")
+    Sku.objects.filter(code="B").update(name="Catalogue socks")
+    html = boss.get(f"{SHIPMENTS}{picking.pk}/change/").content.decode()
+    cells = re.findall(r'<td class="field-(sku|name)">\s*<p>([^<]*)</p>', html)
+    assert cells == [
+        ("sku", "A"),
+        ("name", "Trail runner, size 42"),
+        ("sku", "B"),
+        ("name", "Catalogue socks"),  # the line has no name of its own
+    ]
+    services.shipment_pack(shipment=picking, parcels=[{"weight_grams": 900}])
+    slip = pdf_text(warehouse.get(f"{SHIPMENTS}{picking.pk}/packing-slip/").content)
+    assert "Trail runner, size 42" in slip
+    assert "Catalogue runner" not in slip
+
+
 # --- pick lists -------------------------------------------------------------------------------
 
 

@@ -7,13 +7,15 @@ worker dies in the middle: real faults on real processes (never mocked).
 - PostgreSQL terminates the worker's connection while the carrier or the payment provider is
   answering: the purchase and the refund complete, one label per parcel, one refund;
 - the worker (main process and pool) is killed with SIGKILL during a label purchase, a refund
-  and a channel sync: each completes, exactly once, soon after a new worker starts.
+  and a channel sync, and while a subscription's renewal is being charged (charged at the
+  provider, the answer lost): each completes, exactly once, soon after a new worker starts.
 
 Each test prints how long recovery took (figures for the operations notes).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from channels.fakes.shopify import FakeShopifyStore
 from channels.models import ChannelSyncRun
@@ -167,7 +170,8 @@ def outbox_settled(*tasks: str) -> bool:
 
 
 def journal(stack: Stack) -> list[Path]:
-    return sorted((stack.tmp / "payments").glob("*.json"))
+    """The refunds the fake provider made (its charges are files named charge-*)."""
+    return sorted(p for p in (stack.tmp / "payments").glob("*.json") if p.name[:7] != "charge-")
 
 
 # --- the broker is down ------------------------------------------------------------------------
@@ -505,3 +509,62 @@ def test_a_worker_killed_mid_drain_records_each_event_once(network, stack_on, ca
     # retry is a keyed message of its own).
     assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == [created.get().pk]
     assert OutboxMessage.objects.filter(task="webhooks.deliver", dedupe_key="").count() == 1
+
+
+def test_a_worker_killed_while_a_renewal_is_charged_charges_once_and_orders_once(
+    network, stack_on, capsys
+):
+    """The provider charged the renewal's key, then the worker died before the answer arrived:
+    the next worker asks again with the same key, gets the same charge, and captures one paid
+    order for the period."""
+    from returns.models import Payment
+    from subscriptions.services import subscription_create
+    from subscriptions.services.renewals import subscriptions_renew_due
+
+    stack = stack_on(CONFIGURED_BROKER_URL, OMS_FAKE_PAYMENTS_DELAY_MS="4000")
+    put(network, "BER", "A", 20)
+    sub = subscription_create(
+        channel=network["channel"].code,
+        customer={"email": "anna@example.com", "name": "Anna Schmidt"},
+        shipping_address={
+            "name": "Anna Schmidt",
+            "line1": "Jungfernstieg 1",
+            "city": "Hamburg",
+            "postal_code": "20095",
+            "country": "DE",
+        },
+        lines=[{"sku": "A", "quantity": 2, "unit_price": Decimal("12.50")}],
+        currency="EUR",
+        interval="month",
+        interval_count=1,
+        shipping_price=Decimal("4.90"),
+        payment_reference="cus_1:pm_1",
+        next_order_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    charges = stack.tmp / "payments"
+    first = stack.worker()
+    stack.beat()  # its outbox sweep hands the dead worker's message on
+    subscriptions_renew_due()  # or beat's run claims it first: one renewal either way
+    assert wait_for(lambda: any(charges.glob("charge-*.json")), 60), stack.logs()
+    first.kill9()  # charged at the provider; the answer is still on its way (4 s)
+
+    stack.worker()
+    restarted = time.monotonic()
+    renewals = Order.objects.filter(external_id__startswith=f"SUB-{sub.number}-")
+
+    def ordered() -> bool:
+        return renewals.filter(payment_status="paid", status="allocated").exists()
+
+    assert wait_for(ordered, RECOVERY_BOUND), stack.logs()
+    recovery = time.monotonic() - restarted
+    figure(capsys, f"worker killed mid-charge: renewal ordered {recovery:.1f} s after a restart")
+    calls = (charges / "charge-calls.log").read_text().split()[::2]
+    assert len(calls) >= 2, calls  # asked again after the kill
+    assert len(set(calls)) == 1, calls  # with the same key
+    assert len(list(charges.glob("charge-*.json"))) == 1  # one charge at the provider
+    assert renewals.count() == 1
+    assert sub.renewals.count() == 1
+    order = renewals.get()
+    assert order.total == Decimal("29.90")
+    payments = Payment.objects.filter(order=order)
+    assert [(p.status, p.amount) for p in payments] == [("succeeded", Decimal("29.90"))]

@@ -66,15 +66,39 @@ class FakePaymentAdapter:
 
     # Charges of saved payment methods (subscriptions): a reference starting with "decline"
     # is declined; `charges` keeps one outcome per key, like a provider's idempotency.
+    # With a journal folder (worker processes), a charge is a file written once per key before
+    # the answer is delayed: a worker killed during the delay was charged, its answer lost.
     def charge(self, request: ChargeRequest) -> ProviderCapture:
         if request.payment_reference.startswith("decline"):
             result = ProviderCapture(state="failed", message="Your card was declined.")
         else:
             result = ProviderCapture(state="succeeded", reference=f"pi-{request.key[:40]}")
-        return self.charges.setdefault(request.key, result)
+        if self.journal is None:
+            return self.charges.setdefault(request.key, result)
+        self.journal.mkdir(parents=True, exist_ok=True)
+        with open(self.journal / "charge-calls.log", "a") as calls:
+            calls.write(f"{request.key} {os.getpid()}\n")
+        record = {"state": result.state, "reference": result.reference, "message": result.message}
+        try:
+            with open(self._path(f"charge-{request.key}"), "x") as file:  # once per key
+                json.dump({**record, "amount": str(request.amount), "pid": os.getpid()}, file)
+        except FileExistsError:
+            pass
+        if self.delay_ms:
+            time.sleep(self.delay_ms / 1000)
+        return self.charge_lookup(request) or result
 
     def charge_lookup(self, request: ChargeRequest) -> ProviderCapture | None:
-        return self.charges.get(request.key)
+        if self.journal is None:
+            return self.charges.get(request.key)
+        try:
+            with open(self._path(f"charge-{request.key}")) as file:
+                found = json.load(file)
+        except (FileNotFoundError, ValueError):
+            return None
+        return ProviderCapture(
+            state=found["state"], reference=found["reference"], message=found["message"]
+        )
 
     def _path(self, key: str) -> Path:
         assert self.journal is not None
@@ -98,6 +122,12 @@ class ConfiguredFake:
 
     def refund_lookup(self, request: RefundRequest) -> ProviderRefund | None:
         return self._fake().refund_lookup(request)
+
+    def charge(self, request: ChargeRequest) -> ProviderCapture:
+        return self._fake().charge(request)
+
+    def charge_lookup(self, request: ChargeRequest) -> ProviderCapture | None:
+        return self._fake().charge_lookup(request)
 
 
 class FakeCapturingProvider(FakePaymentAdapter):

@@ -11,6 +11,11 @@ class ChannelsConfig(AppConfig):
         from oms import events
 
         events.subscribe(StockChanged, channel_stock_mark_changed)
+        # ... written inside a reservation's own locking statement (inventory.stock_marks).
+        from channels.services import channel_stock_mark_sql
+        from inventory.stock_marks import stock_mark_writer_register
+
+        stock_mark_writer_register(channel_stock_mark_sql)
 
         from channels import subscribers
         from fulfilment.events import ShipmentShipped

@@ -16,3 +16,6 @@ class StockChanged:
     #: More became free to reserve (stock arrived, or a reservation was released): orders
     #: waiting for these SKUs may now be served.
     freed: bool = False
+    #: The writers of inventory.stock_marks already wrote for these pairs, in the statement
+    #: that changed them (stock_reserve): the subscribers that registered one skip the event.
+    written: bool = False

@@ -9,7 +9,7 @@ transaction, so no availability change escapes the stock push.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.db import connection, transaction
@@ -116,31 +116,44 @@ def channel_stock_mark_changed(event: StockChanged) -> None:
     """Mark (channel, sku) pending for every channel fed by a changed location.
 
     Subscribed to inventory's StockChanged; runs inside the stock transaction, as one
-    INSERT ... SELECT ... ON CONFLICT statement (it sits on the reservation hot path).
+    INSERT ... SELECT ... ON CONFLICT statement (it sits on the reservation hot path). An event
+    marked `written` was marked already, by channel_stock_mark_sql inside the statement that
+    changed the stock (inventory.stock_marks).
     """
-    pairs = sorted(event.pairs)
-    if not pairs:
+    if event.written or not event.pairs:
         return
+    sql, params = channel_stock_mark_sql(event.pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def channel_stock_mark_sql(
+    pairs: Collection[tuple[int, int]], after: str = ""
+) -> tuple[str, list[Any]]:
+    """The INSERT ... ON CONFLICT that marks the (sku_id, location_id) pairs pending for every
+    channel their location feeds, and its parameters; with `after`, it marks nothing before the
+    CTE of that name returned a row (inventory.stock_marks: the level rows are locked first)."""
+    ordered = sorted(pairs)
     change = ChannelStockChange._meta
     token = change.get_field("token").get_db_prep_value(uuid.uuid4(), connection)
     now = change.get_field("changed_at").get_db_prep_value(timezone.now(), connection)
     quote = connection.ops.quote_name
     through = quote(Channel.locations.through._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(pairs))
+    values = ", ".join(["(%s, %s)"] * len(ordered))
+    # SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+    where = f"EXISTS (SELECT 1 FROM {after})" if after else "1 = 1"
     sql = (
         f"INSERT INTO {quote(change.db_table)} (channel_id, sku_id, token, changed_at) "
         f"SELECT DISTINCT cl.channel_id, p.column1, %s, %s "
         f"FROM {through} cl JOIN (VALUES {values}) AS p ON cl.location_id = p.column2 "
-        # SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
-        f"WHERE 1 = 1 "
+        f"WHERE {where} "
         f"ON CONFLICT (channel_id, sku_id) DO UPDATE SET "
         f"token = excluded.token, changed_at = excluded.changed_at"
     )
     params: list[Any] = [token, now]
-    for sku_id, location_id in pairs:
+    for sku_id, location_id in ordered:
         params += [sku_id, location_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def channel_stock_changes_ack(*, channel: Channel, seen: Iterable[tuple[int, uuid.UUID]]) -> int:

@@ -35,6 +35,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
+from inventory.stock_marks import stock_mark_writers
 from oms import events
 from oms.errors import Conflict, InsufficientStock, ValidationFailed
 from oms.limits import integer_range
@@ -144,13 +145,23 @@ def _reservations_upsert(
     """Add the requests to their (order line, location) reservations in one statement, and
     write `movements` (their ledger rows): on PostgreSQL in the same statement (a
     data-modifying CTE, the hot path's INSERT less), elsewhere in one INSERT before it."""
-    prefix = ""
-    prefix_params: list[Any] = []
+    ctes: list[tuple[str, list[Any]]] = []
     if movements and connection.vendor == "postgresql":
-        prefix, prefix_params = _movements_insert(movements)
-        prefix = f"WITH moved AS ({prefix}) "
+        ctes.append(_movements_insert(movements))
     elif movements:
         StockMovement.objects.bulk_create(movements)
+    sql, params = _reservations_sql(requests, ctes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _reservations_from(cursor.fetchall())
+
+
+def _reservations_sql(
+    requests: Sequence[ReservationRequest], ctes: Sequence[tuple[str, list[Any]]] = ()
+) -> tuple[str, list[Any]]:
+    """The upsert of `requests` into their (order line, location) reservations, RETURNING the
+    rows, preceded by `ctes` (statements and parameters, PostgreSQL only) run in the same
+    statement as `WITH w1 AS (...), w2 AS (...)`."""
     merged: dict[tuple[int, int], ReservationRequest] = {}
     for r in requests:
         key = (r.order_line_id, r.location_id)
@@ -169,6 +180,10 @@ def _reservations_upsert(
     table = connection.ops.quote_name(Reservation._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     params: list[Any] = []
+    prefix = ""
+    if ctes:
+        prefix = "WITH " + ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(ctes)) + " "
+        params = [p for _, cte_params in ctes for p in cte_params]
     for r in rows:
         params += [r.order_id, r.order_line_id, r.sku_id, r.location_id, r.quantity, stamp, stamp]
     sql = (
@@ -178,9 +193,10 @@ def _reservations_upsert(
         f"quantity = {table}.quantity + excluded.quantity, updated_at = excluded.updated_at "
         f"RETURNING id, order_id, order_line_id, sku_id, location_id, quantity"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, prefix_params + params)
-        returned = cursor.fetchall()
+    return sql, params
+
+
+def _reservations_from(returned: Iterable[Sequence[Any]]) -> list[Reservation]:
     return [
         Reservation(pk=pk, order_id=o, order_line_id=ln, sku_id=s, location_id=loc, quantity=q)
         for pk, o, ln, s, loc, q in returned
@@ -204,8 +220,10 @@ def _movements_insert(movements: Sequence[StockMovement]) -> tuple[str, list[Any
     return sql, params
 
 
-def _stock_changed(pairs: Iterable[tuple[int, int]], *, freed: bool = False) -> None:
-    events.publish(StockChanged(pairs=frozenset(pairs), freed=freed))
+def _stock_changed(
+    pairs: Iterable[tuple[int, int]], *, freed: bool = False, written: bool = False
+) -> None:
+    events.publish(StockChanged(pairs=frozenset(pairs), freed=freed, written=written))
 
 
 def _insufficient(level_id: int, quantity: int, verb: str) -> InsufficientStock:
@@ -541,10 +559,42 @@ def stock_reserve(
 ) -> list[Reservation]:
     """Reserve every request, or none: (order line, location, quantity) each.
 
-    SKUs that do not track inventory are skipped. Raises ValidationFailed (bad quantity,
-    unknown SKU), InsufficientStock (naming the first level that cannot give enough).
+    SKUs that do not track inventory are skipped. Raises ValidationFailed (bad quantity),
+    InsufficientStock (naming the first level that cannot give enough).
+
+    On PostgreSQL the level rows are held for one statement and COMMIT only: on a hot SKU every
+    reservation queues for the same row, so that time is the SKU's throughput. StockChanged is
+    published first (what its subscribers write needs no level row), then one statement locks
+    the rows, guards and updates them, and writes the movements, the reservations and what
+    inventory.stock_marks' writers add (channels' pending pushes). A failed guard raises, and
+    this call's transaction (or savepoint) undoes all of it.
     """
-    return stock_reserve_within(requests=requests, actor=actor)
+    if connection.vendor != "postgresql":
+        return stock_reserve_within(requests=requests, actor=actor)
+    plan = _reservation_plan(requests, actor, tracked=None, levels=None)
+    if plan is None:
+        return []
+    requests, ids, per_level, movements = plan
+    _stock_changed(ids, written=True)
+    ctes = [_movements_insert(movements)]
+    ctes += [writer(list(ids), "upd") for writer in stock_mark_writers()]
+    locking, lock_params = _levels_reserve_sql(per_level)
+    sql, params = _reservations_sql(requests, ctes)
+    # The reservations' upsert becomes a CTE whose rows come back with the ids the UPDATE took.
+    upsert = sql.removeprefix("WITH ").split(" INSERT INTO ", 1)
+    statement = (
+        f"WITH {locking}, {upsert[0]}, res AS (INSERT INTO {upsert[1]}) "
+        f"SELECT 1, id, order_id, order_line_id, sku_id, location_id, quantity FROM res "
+        f"UNION ALL SELECT 0, id, NULL, NULL, NULL, NULL, NULL FROM upd"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, lock_params + params)
+        rows = cursor.fetchall()
+    updated = {row[1] for row in rows if row[0] == 0}
+    failed = next((pk for pk in sorted(per_level) if pk not in updated), None)
+    if failed is not None:
+        raise _insufficient(failed, per_level[failed], "reserve")
+    return _reservations_from(row[1:] for row in rows if row[0] == 1)
 
 
 def stock_reserve_within(
@@ -565,24 +615,56 @@ def stock_reserve_within(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("stock_reserve_within needs the caller's transaction.")
-    for request in requests:
-        _positive(request.quantity)
-    if tracked is None:
-        tracked = _tracked_ids({r.sku_id for r in requests})
-    requests = [r for r in requests if r.sku_id in tracked]
-    if not requests:
+    plan = _reservation_plan(requests, actor, tracked=tracked, levels=levels)
+    if plan is None:
         return []
-    pairs = {(r.sku_id, r.location_id) for r in requests}
-    if levels is not None and pairs <= set(levels):
-        ids = {pair: levels[pair] for pair in pairs}
-    else:
-        ids = _level_ids(pairs)
-    per_level: dict[int, int] = defaultdict(int)
-    for r in requests:
-        per_level[ids[(r.sku_id, r.location_id)]] += r.quantity
+    requests, ids, per_level, movements = plan
     failed = _levels_reserve(per_level)
     if failed is not None:
         raise _insufficient(failed, per_level[failed], "reserve")
+    reservations = _reservations_upsert(requests, movements)
+    _stock_changed(ids)
+    return reservations
+
+
+def _reservation_plan(
+    requests: Sequence[ReservationRequest],
+    actor: str,
+    *,
+    tracked: set[int] | None,
+    levels: Mapping[tuple[int, int], int] | None,
+) -> (
+    tuple[
+        list[ReservationRequest],
+        dict[tuple[int, int], int],
+        dict[int, int],
+        list[StockMovement],
+    ]
+    | None
+):
+    """What a reservation will write, read before any row is locked: the requests of tracked
+    SKUs, their level ids by (sku, location), the quantity per level id and the movements.
+    None when no request tracks inventory."""
+    for request in requests:
+        _positive(request.quantity)
+    pairs = {(r.sku_id, r.location_id) for r in requests}
+    if tracked is None and levels is None:
+        ids = _tracked_level_ids(pairs)
+        requests = [r for r in requests if (r.sku_id, r.location_id) in ids]
+    else:
+        if tracked is None:
+            tracked = _tracked_ids({r.sku_id for r in requests})
+        requests = [r for r in requests if r.sku_id in tracked]
+        pairs = {(r.sku_id, r.location_id) for r in requests}
+        if levels is not None and pairs <= set(levels):
+            ids = {pair: levels[pair] for pair in pairs}
+        else:
+            ids = _level_ids(pairs)
+    if not requests:
+        return None
+    per_level: dict[int, int] = defaultdict(int)
+    for r in requests:
+        per_level[ids[(r.sku_id, r.location_id)]] += r.quantity
     movements = [
         _movement(
             sku_id=r.sku_id,
@@ -595,9 +677,49 @@ def stock_reserve_within(
         )
         for r in requests
     ]
-    reservations = _reservations_upsert(requests, movements)
-    _stock_changed(ids)
-    return reservations
+    return requests, ids, dict(per_level), movements
+
+
+def _tracked_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Level ids by (sku, location) of the pairs whose SKU tracks inventory, in one query when
+    the levels exist; pairs of SKUs that do not track inventory are left out."""
+    if not pairs:
+        return {}
+    quote = connection.ops.quote_name
+    values, params = values_sql(sorted(pairs))
+    sql = (
+        f"SELECT l.id, l.sku_id, l.location_id FROM {quote(StockLevel._meta.db_table)} l "
+        f"JOIN {quote(Sku._meta.db_table)} s ON s.id = l.sku_id AND s.track_inventory "
+        f"JOIN (VALUES {values}) AS p ON l.sku_id = p.column1 AND l.location_id = p.column2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = {(s, loc): pk for pk, s, loc in cursor.fetchall()}
+    missing = pairs - set(found)
+    if missing:  # a SKU that does not track inventory, or a level not created yet
+        tracked = _tracked_ids({s for s, _ in missing})
+        found.update(_level_ids({pair for pair in missing if pair[0] in tracked}))
+    return found
+
+
+def _levels_reserve_sql(per_level: Mapping[int, int]) -> tuple[str, list[Any]]:
+    """The CTEs `locked` (every row locked first, in primary-key order: the house lock order)
+    and `upd` (each quantity added to its level's reserved where the guard holds, RETURNING
+    the ids it updated) of a PostgreSQL statement, and their parameters."""
+    rows = sorted(per_level.items())
+    values, params = values_sql(rows)
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    guard = f"({table}.allow_backorder OR {table}.on_hand >= {table}.reserved + v.column2)"
+    ids = ", ".join(["%s"] * len(rows))
+    sql = (
+        f"locked AS MATERIALIZED (SELECT id FROM {table} WHERE id IN ({ids}) "
+        f"ORDER BY id FOR UPDATE), "
+        f"upd AS (UPDATE {table} SET reserved = {table}.reserved + v.column2 "
+        f"FROM (VALUES {values}) AS v, locked "
+        f"WHERE {table}.id = v.column1 AND locked.id = v.column1 AND {guard} "
+        f"RETURNING {table}.id)"
+    )
+    return sql, [pk for pk, _ in rows] + params
 
 
 def _levels_reserve(per_level: Mapping[int, int]) -> int | None:
@@ -607,23 +729,13 @@ def _levels_reserve(per_level: Mapping[int, int]) -> int | None:
     or the first level in primary-key order whose guard failed, after giving back what the
     statement took (the caller raises)."""
     rows = sorted(per_level.items())
-    values, params = values_sql(rows)
     table = connection.ops.quote_name(StockLevel._meta.db_table)
-    guard = f"({table}.allow_backorder OR {table}.on_hand >= {table}.reserved + v.column2)"
     if connection.vendor == "postgresql":
-        # The CTE locks every row first, in primary-key order; the UPDATE only touches rows it
-        # returned. (SQLite has no row locks: its writer holds the database.)
-        ids = ", ".join(["%s"] * len(rows))
-        sql = (
-            f"WITH locked AS MATERIALIZED (SELECT id FROM {table} WHERE id IN ({ids}) "
-            f"ORDER BY id FOR UPDATE) "
-            f"UPDATE {table} SET reserved = {table}.reserved + v.column2 "
-            f"FROM (VALUES {values}) AS v, locked "
-            f"WHERE {table}.id = v.column1 AND locked.id = v.column1 AND {guard} "
-            f"RETURNING {table}.id"
-        )
-        params = [pk for pk, _ in rows] + params
-    else:
+        ctes, params = _levels_reserve_sql(per_level)
+        sql = f"WITH {ctes} SELECT id FROM upd"
+    else:  # SQLite has no row locks: its writer holds the database.
+        values, params = values_sql(rows)
+        guard = f"({table}.allow_backorder OR {table}.on_hand >= {table}.reserved + v.column2)"
         sql = (
             f"UPDATE {table} SET reserved = {table}.reserved + v.column2 "
             f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {guard} "

@@ -45,6 +45,7 @@ from oms.outbox import outbox_batch, outbox_enqueue
 from oms.refdata import cached, cached_many, uncached_fields
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
+from orders.services.fx import order_convert_same_currency
 from orders.services.routing import order_route_contained
 from orders.services.timeline import order_event_add, order_events_add
 from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, OrderStatus, PaymentStatus
@@ -600,6 +601,7 @@ def _create(
     else:
         holds = _holds(order, order_lines, buyer, channel, channel_total)
     order.is_on_hold = bool(holds)
+    converted = order_convert_same_currency(order)
     _order_insert(order, search_text_for(order, order_lines, buyer))
     OrderLine.objects.bulk_create(order_lines)
 
@@ -610,6 +612,7 @@ def _create(
             fulfilled_by=payload.fulfilled_by,
             store=payload.store_location,
             actor=payload.actor,
+            converted=converted,
         )
     OrderHold.objects.bulk_create(
         OrderHold(order=order, reason=reason, note=note, placed_by="system")
@@ -625,11 +628,13 @@ def _create(
     order_events_add(
         order=order,
         entries=[("captured", payload.actor, captured)]
-        + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds],
+        + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds]
+        + ([("converted", "system", converted)] if converted else []),
     )
 
     with outbox_batch():  # the conversion and the subscribers' messages: one INSERT
-        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+        if converted is None:
+            outbox_enqueue(CONVERT_TASK, order_id=order.pk)
         events.publish(
             OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
         )
@@ -813,7 +818,13 @@ def _order_insert(order: Order, search_text: str) -> None:
 
 
 def _record_fulfilled(
-    order: Order, lines: list[OrderLine], *, fulfilled_by: str, store: Any, actor: str
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    fulfilled_by: str,
+    store: Any,
+    actor: str,
+    converted: dict[str, Any] | None,
 ) -> Order:
     """An order that is complete when it reaches us: recorded, never routed or held.
 
@@ -868,6 +879,9 @@ def _record_fulfilled(
     else:
         order_event_add(order=order, kind="fulfilled_by_channel", actor=actor)
 
-    outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+    if converted is None:
+        outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+    else:
+        order_event_add(order=order, kind="converted", **converted)
     events.publish(OrderCaptured(order_id=order.pk))
     return order

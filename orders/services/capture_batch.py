@@ -42,6 +42,7 @@ from orders.services.capture import (
     search_text_for,
     skus_active,
 )
+from orders.services.fx import order_convert_same_currency
 from orders.services.timeline import orders_events_add
 from orders.states import PaymentStatus
 
@@ -130,6 +131,7 @@ def _create_many(
     orders: list[Order] = []
     all_lines: list[OrderLine] = []
     holds: list[tuple[Order, list[tuple[str, str]]]] = []
+    converted: dict[int, dict[str, Any]] = {}  # by id(order): those in the base currency
     texts: list[str] = []
     for payload, buyer, (_exponent, lines, shipping, channel_total) in zip(
         payloads, buyers, validated, strict=True
@@ -140,6 +142,9 @@ def _create_many(
         if buyer is not None:
             has_orders.seen.add(buyer.pk)
         order.is_on_hold = bool(found)
+        conversion = order_convert_same_currency(order)
+        if conversion is not None:
+            converted[id(order)] = conversion
         orders.append(order)
         all_lines += order_lines
         holds.append((order, found))
@@ -155,10 +160,11 @@ def _create_many(
     ]
     if hold_rows:
         OrderHold.objects.bulk_create(hold_rows)
-    _timeline(payloads, orders, holds, channel)
+    _timeline(payloads, orders, holds, channel, converted)
     with outbox_batch():  # the conversions and the subscribers' messages: one INSERT
         for order in orders:
-            outbox_enqueue(CONVERT_TASK, order_id=order.pk)
+            if id(order) not in converted:
+                outbox_enqueue(CONVERT_TASK, order_id=order.pk)
         events.publish_many(
             [
                 OrderCaptured(order_id=order.pk, emails=bool(channel.send_emails and order.email))
@@ -173,6 +179,7 @@ def _timeline(
     orders: list[Order],
     holds: list[tuple[Order, list[tuple[str, str]]]],
     channel: Channel,
+    converted: Mapping[int, dict[str, Any]],
 ) -> None:
     entries: list[tuple[Order, str, str, dict[str, Any]]] = []
     for payload, order, (_, found) in zip(payloads, orders, holds, strict=True):
@@ -185,6 +192,8 @@ def _timeline(
         }
         entries.append((order, "captured", payload.actor, captured))
         entries += [(order, "hold_placed", "system", {"reason": r, "note": n}) for r, n in found]
+        if id(order) in converted:
+            entries.append((order, "converted", "system", converted[id(order)]))
     orders_events_add(entries=entries)
 
 

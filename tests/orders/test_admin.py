@@ -254,7 +254,7 @@ def test_the_order_page_shows_lines_holds_and_the_timeline(catalogue, care):
         "Put on hold (unknown SKU)",
         "Torstraße 1",
         "Anna Schmidt",
-        "Not converted yet",
+        "(same currency)",  # converted when captured: the base currency's order
     ):
         assert expected in page, expected
     assert 'name="_save"' not in page  # a record, not a form

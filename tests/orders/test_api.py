@@ -286,7 +286,7 @@ def test_an_order_has_the_documented_fields_and_money_as_strings(capture_order, 
         "discount_total": "1.00",
         "total": "53.75",
         "base_currency": "EUR",
-        "total_base": None,
+        "total_base": "53.75",  # the base currency's order: converted when captured
         "shipments": [],
         "tracking_url": f"http://testserver/track/{order.tracking_token}/",
     }
@@ -617,7 +617,14 @@ def test_the_timeline_is_oldest_first(capture_order, care):
     response = care.get(f"{detail(order.pk)}events/")
     assert response.status_code == 200
     events = response.json()
-    assert [e["kind"] for e in events] == ["captured", "hold_placed", "note", "hold_placed", "note"]
+    assert [e["kind"] for e in events] == [
+        "captured",
+        "hold_placed",
+        "converted",
+        "note",
+        "hold_placed",
+        "note",
+    ]
     assert [e["data"].get("text") for e in events if e["kind"] == "note"] == ["first", "second"]
     assert {"kind", "actor", "data", "created_at"} <= set(events[0])
     stamps = [e["created_at"] for e in events]
@@ -654,7 +661,8 @@ def test_warehouse_only_views_orders(capture_order, warehouse):
     saved = Order.objects.get(pk=order.pk)
     assert (saved.status, saved.is_on_hold) == ("pending", False)
     assert list(OrderEvent.objects.filter(order=order).values_list("kind", flat=True)) == [
-        "captured"
+        "captured",
+        "converted",
     ]
 
 

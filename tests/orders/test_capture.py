@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from oms.errors import ValidationFailed
+from oms.models import OutboxMessage
 from orders.models import Customer, Order, OrderEvent, OrderLine
 from orders.services import order_capture
 from tests.factories import ChannelFactory
@@ -34,8 +35,15 @@ def test_capture_computes_totals_and_records_the_timeline(catalogue, payload):
         Decimal("8.90"),
     ]
     assert order.customer.email == "anna.schmidt@example.com"
-    assert list(order.events.values_list("kind", flat=True)) == ["captured"]
+    # In the base currency: converted at capture (rate 1), no conversion task queued.
+    assert list(order.events.values_list("kind", flat=True)) == ["captured", "converted"]
     assert order.base_currency == "EUR"
+    assert (order.total_base, order.fx_rate, order.fx_source) == (
+        Decimal("53.75"),
+        Decimal(1),
+        "same currency",
+    )
+    assert not OutboxMessage.objects.filter(task="orders.order_convert_total").exists()
 
 
 def test_the_same_order_twice_is_one_order(catalogue, payload):

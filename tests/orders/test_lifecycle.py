@@ -190,6 +190,7 @@ def test_a_held_order_is_routed_only_when_its_last_hold_is_released(
     assert kinds(order) == [
         "captured",
         "hold_placed",
+        "converted",
         "hold_placed",
         "hold_released",
         "hold_released",

@@ -45,7 +45,7 @@ from oms.outbox import outbox_batch, outbox_enqueue
 from oms.refdata import cached, cached_many, uncached_fields
 from orders.events import OrderCaptured
 from orders.models import Customer, FraudRule, FraudRuleKind, Order, OrderHold, OrderLine
-from orders.services.fx import order_convert_same_currency
+from orders.services.conversion import order_convert_same_currency
 from orders.services.routing import order_route_contained
 from orders.services.timeline import order_event_add, order_events_add
 from orders.states import PAYMENT_OK_TO_SHIP, HoldReason, OrderStatus, PaymentStatus

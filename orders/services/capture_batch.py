@@ -42,7 +42,7 @@ from orders.services.capture import (
     search_text_for,
     skus_active,
 )
-from orders.services.fx import order_convert_same_currency
+from orders.services.conversion import order_convert_same_currency
 from orders.services.timeline import orders_events_add
 from orders.states import PaymentStatus
 

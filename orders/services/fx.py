@@ -8,7 +8,6 @@ rate is ever guessed.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,6 +20,8 @@ from oms.errors import TransientError
 from oms.money import round_money
 from orders.exchange_backend import SOURCE_ECB, SOURCE_OVERRIDE, OfflineEcbBackend
 from orders.models import FxRatesRefresh, Order, RateOverride
+from orders.services.conversion import SOURCE_SAME, converted_entry
+from orders.services.lifecycle import _lock
 from orders.services.timeline import order_event_add
 
 
@@ -47,35 +48,6 @@ def fx_rates_refresh() -> FxRatesRefresh:
     )
 
 
-SOURCE_SAME = "same currency"
-
-
-def order_convert_same_currency(order: Order) -> dict[str, Any] | None:
-    """Convert a new order (not written yet) whose currency is the base currency in memory: its
-    total is its base total at rate 1, so capture writes it with the order instead of queueing
-    the conversion (the worker, the broker and a timeline write saved for most orders). Returns
-    the "converted" timeline entry's data, or None (another currency: the task converts it)."""
-    if order.currency != order.base_currency:
-        return None
-    order.total_base = order.total
-    order.fx_rate = Decimal(1)
-    order.fx_source = SOURCE_SAME
-    order.fx_date = timezone.localdate()
-    return _converted(order)
-
-
-def _converted(order: Order) -> dict[str, Any]:
-    assert order.fx_rate is not None
-    assert order.fx_date is not None
-    return {
-        "total_base": str(order.total_base),
-        "base_currency": order.base_currency,
-        "rate": str(order.fx_rate.quantize(Decimal("0.0000000001"))),
-        "source": order.fx_source,
-        "date": order.fx_date.isoformat(),
-    }
-
-
 def order_convert_total(*, order_id: int) -> Order:
     """Convert the order's total into the base currency once; replays return the order.
 
@@ -83,8 +55,6 @@ def order_convert_total(*, order_id: int) -> Order:
     """
     if not ExchangeBackend.objects.filter(name=OfflineEcbBackend.name).exists():
         fx_rates_refresh()
-    from orders.services.lifecycle import _lock  # lifecycle imports capture, which imports this
-
     with transaction.atomic():
         order = _lock(order_id)
         if order.total_base is not None:
@@ -114,5 +84,5 @@ def order_convert_total(*, order_id: int) -> Order:
         order.fx_source = source
         order.fx_date = day
         order.save(update_fields=["total_base", "fx_rate", "fx_source", "fx_date", "updated_at"])
-        order_event_add(order=order, kind="converted", **_converted(order))
+        order_event_add(order=order, kind="converted", **converted_entry(order))
         return order

@@ -796,8 +796,10 @@ def _restocks_apply(
     once per (refund, line), with a stock movement: at the location the refund names (through
     the channel's location map), else where the units left from. Only units that left our
     stock for the line and were not brought back yet (by a return of ours or an earlier
-    refund) are restocked: units refunded before shipping were released, never taken. True
-    when anything came back."""
+    refund) are restocked: units refunded before shipping were released, never taken. Units
+    of a vendor whose refunds do not say whether they went back (`by_setting`: WooCommerce,
+    eBay) come back only when the channel's `refund_restock` is "restock". True when anything
+    came back."""
     done = {
         (str(data.get("refund")), str(item.get("external_line_id")))
         for data in order.events.filter(kind=CHANNEL_RESTOCKED).values_list("data", flat=True)
@@ -806,6 +808,8 @@ def _restocks_apply(
     by_id = {ln.external_line_id: ln for ln in lines if ln.external_line_id and ln.sku_id}
     per_refund: dict[str, list[dict[str, Any]]] = {}
     for item in record.restocks:
+        if item.get("by_setting") and channel.refund_restock != "restock":
+            continue  # the vendor does not say, and the channel's setting is not to restock
         refund, line_id = str(item["refund"]), str(item["external_line_id"])
         line = by_id.get(line_id)
         if line is None or (refund, line_id) in done:

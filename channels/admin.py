@@ -171,6 +171,7 @@ class ChannelAdmin(ToolAdmin, ServiceModelAdmin):
                     "sync_interval_minutes",
                     "sync_overlap_minutes",
                     "shipped_elsewhere_stock",
+                    "refund_restock",
                     "sync_cursor",
                     "sync_next_at",
                     "sync_lease_until",

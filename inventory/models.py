@@ -317,6 +317,20 @@ class Channel(models.Model):
         "with “take”: from the location the channel names (through the location map), else "
         "the channel's only location.",
     )
+    refund_restock = models.CharField(
+        "Units of the channel's refunds",
+        max_length=8,
+        choices=[
+            ("none", "Do not restock"),
+            ("restock", "Put them back in stock"),
+        ],
+        default="none",
+        db_default="none",
+        help_text="For channels whose refunds do not say whether the refunded units came "
+        "back (WooCommerce, eBay): with “Put them back in stock”, shipped units a refund "
+        "names return on hand where they left from, once per refund. Shopify's refunds say "
+        "it themselves (restock type) and are followed whatever this says.",
+    )
     # Branding of what the shopper sees: the packing slip, the e-mails, the tracking page.
     merchant_name = models.CharField(
         max_length=255,
@@ -375,6 +389,10 @@ class Channel(models.Model):
             models.CheckConstraint(
                 condition=Q(shipped_elsewhere_stock__in=["none", "take"]),
                 name="channel_shipped_elsewhere_stock_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_restock__in=["none", "restock"]),
+                name="channel_refund_restock_valid",
             ),
         ]
 

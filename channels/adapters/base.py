@@ -89,8 +89,16 @@ class CanonicalOrder:
     store_location: str = ""
     #: Units the channel's refunds put back in stock (a return after shipment), one dict per
     #: refunded line: refund (the channel's refund id), external_line_id, quantity, location
-    #: (the channel-side location id, "" when the refund names none).
+    #: (the channel-side location id, "" when the refund names none), and `by_setting` True
+    #: when the vendor does not say whether the units went back to stock (WooCommerce, eBay):
+    #: those come back only when the channel's `refund_restock` setting says "restock".
     restocks: list[dict[str, Any]] = field(default_factory=list)
+    #: The fulfilments the channel lists for the order (shipments made in its own admin, or
+    #: ours reported back), one dict each: id (the channel's fulfilment id), lines (external
+    #: line id -> units), location (channel-side location id, "" when none). Cancelled or
+    #: failed ones are left out. The sync engine tells ours (their ids, kept by the pushes)
+    #: from the merchant's: what it shipped outside the OMS is never shipped again.
+    fulfilments: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def capture_kwargs(self) -> dict[str, Any]:

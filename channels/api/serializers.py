@@ -47,6 +47,7 @@ class ChannelOutputSerializer(serializers.ModelSerializer):
             "payment_provider",
             "capture_on_shipment",
             "shipped_elsewhere_stock",
+            "refund_restock",
             "merchant_name",
             "logo_url",
             "language",
@@ -97,6 +98,12 @@ class ChannelInputSerializer(InputSerializer):
         required=False,
         help_text="Orders already shipped on the channel when first imported: take their units "
         "from the location they left (take) or none of our stock (none).",
+    )
+    refund_restock = serializers.ChoiceField(
+        choices=["none", "restock"],
+        required=False,
+        help_text="Refunds of a channel that does not say whether their units came back "
+        "(WooCommerce, eBay): put shipped units back in stock (restock) or not (none).",
     )
     merchant_name = serializers.CharField(
         max_length=255,

@@ -40,6 +40,7 @@ CHANNEL_UPDATABLE = (
     "payment_provider",
     "capture_on_shipment",
     "shipped_elsewhere_stock",
+    "refund_restock",
     "merchant_name",
     "logo_url",
     "language",

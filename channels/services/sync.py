@@ -16,7 +16,10 @@ Invariants:
 - an order already shipped on the channel when first seen (FULFILLED_ELSEWHERE) is recorded
   complete, never routed, reserved or pushed; its units leave our stock only when the channel's
   `shipped_elsewhere_stock` is "take" (shipped_elsewhere_location); later versions of it never
-  ship it again;
+  ship it again. Part of it shipped so (the channel's own fulfilments of some lines, e.g.
+  Shopify's partially fulfilled) counts those units shipped from capture and routes the rest;
+  fulfilments the channel lists later that our pushes did not create (_fulfilments_apply) are
+  recorded the same way, once, never more than is open here;
 - the cursor only moves past what was stored: it is written after each page, to the latest
   change of that page's orders; a failed page leaves it where it was; each run starts an overlap
   window before the cursor, so a change the channel wrote late is still seen;
@@ -50,8 +53,8 @@ from channels.adapters.base import (
     OrderPage,
     RecordFailure,
 )
-from channels.models import ChannelOrderState, ChannelSyncFailure, ChannelSyncRun
-from channels.states import SyncStatus, SyncTrigger
+from channels.models import ChannelOrderState, ChannelPush, ChannelSyncFailure, ChannelSyncRun
+from channels.states import PushKind, SyncStatus, SyncTrigger
 from fulfilment.models import Shipment
 from fulfilment.services import shipment_cancel
 from fulfilment.states import OPEN as OPEN_SHIPMENTS
@@ -407,10 +410,15 @@ def page_capture(*, channel: Channel, records: list[CanonicalOrder]) -> set[int]
     statements (orders.services.capture_batch: one existence look-up, one customer upsert, one
     INSERT each for the orders, lines, holds, timeline, outbox messages and channel states),
     then route them as one batch. Returns the indexes of the records captured; the others
-    (known orders, cancelled or fulfilled elsewhere) are left to channel_order_upsert. If
-    anything of the page fails, nothing of it is written and none is returned: each record
-    then goes the one-order path, which stores a bad one as a failure of the run."""
-    chosen = [i for i, r in enumerate(records) if not r.fulfilled_by and not r.cancelled]
+    (known orders, cancelled or fulfilled elsewhere in full or in part) are left to
+    channel_order_upsert. If anything of the page fails, nothing of it is written and none is
+    returned: each record then goes the one-order path, which stores a bad one as a failure of
+    the run."""
+    chosen = [
+        i
+        for i, r in enumerate(records)
+        if not r.fulfilled_by and not r.cancelled and not r.fulfilments
+    ]
     if len(chosen) < 2:
         return set()
     actor = f"channel:{channel.code}"
@@ -497,6 +505,8 @@ def fingerprint(record: CanonicalOrder) -> str:
     data["cancelled"] = record.cancelled
     if record.restocks:  # (absent when none: the prints stored before them stay the same)
         data["restocks"] = record.restocks
+    if record.fulfilments:  # (likewise)
+        data["fulfilments"] = record.fulfilments
     blob = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -553,12 +563,18 @@ def channel_order_upsert(*, channel: Channel, record: CanonicalOrder) -> str:
             if record.fulfilled_by == FULFILLED_ELSEWHERE
             else None
         )
+        # Units the merchant shipped in the channel's admin before we saw the order (a new
+        # order has no fulfilment of ours): recorded shipped outside the OMS, never routed.
+        before = {} if record.fulfilled_by else _fulfilled_units(record.fulfilments, set())
+        if before:
+            store = shipped_elsewhere_location(channel, record)
         with transaction.atomic():
             result = order_capture(
                 channel=channel.code,
                 actor=actor,
                 fulfilled_by=record.fulfilled_by,
                 store_location=store,
+                shipped_elsewhere=before,
                 **record.capture_kwargs(),
             )
             if result.created:
@@ -636,6 +652,10 @@ def _apply_changes(order: Order, channel: Channel, record: CanonicalOrder, actor
         changed = True
         order.refresh_from_db()
     if live and not record.fulfilled_by and _lines_added_apply(order, lines, record, actor):
+        changed = True
+        order.refresh_from_db()
+    partly = live and not record.fulfilled_by and bool(record.fulfilments)
+    if partly and _fulfilments_apply(order, channel, record, actor):
         changed = True
         order.refresh_from_db()
     elsewhere = live and record.fulfilled_by == FULFILLED_ELSEWHERE
@@ -776,8 +796,10 @@ def _restocks_apply(
     once per (refund, line), with a stock movement: at the location the refund names (through
     the channel's location map), else where the units left from. Only units that left our
     stock for the line and were not brought back yet (by a return of ours or an earlier
-    refund) are restocked: units refunded before shipping were released, never taken. True
-    when anything came back."""
+    refund) are restocked: units refunded before shipping were released, never taken. Units
+    of a vendor whose refunds do not say whether they went back (`by_setting`: WooCommerce,
+    eBay) come back only when the channel's `refund_restock` is "restock". True when anything
+    came back."""
     done = {
         (str(data.get("refund")), str(item.get("external_line_id")))
         for data in order.events.filter(kind=CHANNEL_RESTOCKED).values_list("data", flat=True)
@@ -786,6 +808,8 @@ def _restocks_apply(
     by_id = {ln.external_line_id: ln for ln in lines if ln.external_line_id and ln.sku_id}
     per_refund: dict[str, list[dict[str, Any]]] = {}
     for item in record.restocks:
+        if item.get("by_setting") and channel.refund_restock != "restock":
+            continue  # the vendor does not say, and the channel's setting is not to restock
         refund, line_id = str(item["refund"]), str(item["external_line_id"])
         line = by_id.get(line_id)
         if line is None or (refund, line_id) in done:
@@ -852,6 +876,95 @@ def _shipped_elsewhere_apply(
         )
     location = shipped_elsewhere_location(channel, record)
     return bool(order_shipped_elsewhere(order=order, location=location, actor=actor))
+
+
+def _fulfilled_units(fulfilments: list[dict[str, Any]], ours: set[str]) -> dict[str, int]:
+    """Units per external line id of the channel's fulfilments, leaving out those in `ours`."""
+    units: dict[str, int] = {}
+    for fulfilment in fulfilments:
+        if str(fulfilment.get("id") or "") in ours:
+            continue
+        for line_id, quantity in (fulfilment.get("lines") or {}).items():
+            units[str(line_id)] = units.get(str(line_id), 0) + int(quantity)
+    return units
+
+
+def _our_fulfilment_ids(channel: Channel, order: Order) -> set[str]:
+    """The channel's ids of the fulfilments our shipments created (or found already reported),
+    as the pushes recorded them: the push's external id and its detail's `fulfillment_ids` /
+    `id` (Shopify GIDs, compared by their last segment: the legacy id the mappers use)."""
+    ids: set[str] = set()
+    pushes = ChannelPush.objects.filter(channel=channel, order=order, kind=PushKind.FULFILMENT)
+    for external_id, detail in pushes.values_list("external_id", "detail"):
+        found = [external_id, *((detail or {}).get("fulfillment_ids") or [])]
+        found.append((detail or {}).get("id"))
+        ids.update(str(value).rsplit("/", 1)[-1] for value in found if value)
+    return ids
+
+
+def _shipped_elsewhere_recorded(order: Order) -> dict[int, int]:
+    """Units of each line already recorded shipped outside the OMS (by line id)."""
+    seen: dict[int, int] = {}
+    events = order.events.filter(kind="fulfilled_by_channel").values_list("data", flat=True)
+    for data in events:
+        if not (data or {}).get("shipped_elsewhere"):
+            continue
+        for item in (data or {}).get("lines") or []:
+            seen[int(item["line"])] = seen.get(int(item["line"]), 0) + int(item["quantity"])
+    return seen
+
+
+def _fulfilments_apply(order: Order, channel: Channel, record: CanonicalOrder, actor: str) -> bool:
+    """The channel lists fulfilments of part of the order that are not ours (made in its own
+    admin): units of them we have not shipped are recorded shipped outside the OMS, once.
+
+    Per line, the units recorded are the least of: what is still open here; what the
+    merchant's fulfilments (every fulfilment but those our pushes created) hold beyond what
+    was recorded before (a replay adds nothing); and what all the channel's fulfilments hold
+    beyond what we count shipped (a fulfilment of ours whose id is not stored yet, e.g. the
+    push's answer still on its way, is not mistaken for the merchant's). Open shipments
+    holding such a line are cancelled first (their units given back) and what stays open is
+    routed again. True when anything was recorded."""
+    outside = _fulfilled_units(record.fulfilments, _our_fulfilment_ids(channel, order))
+    if not outside:
+        return False
+    listed = _fulfilled_units(record.fulfilments, set())
+    recorded = _shipped_elsewhere_recorded(order)
+    wanted: dict[int, int] = {}
+    for line in order.lines.all():
+        key = line.external_line_id
+        if not key or key not in outside:
+            continue
+        units = min(
+            line.quantity_open,
+            outside[key] - recorded.get(line.pk, 0),
+            listed[key] - line.quantity_shipped,
+        )
+        if units > 0:
+            wanted[line.pk] = units
+    if not wanted:
+        return False
+    holding = (
+        Shipment.objects.filter(
+            order=order, status__in=OPEN_SHIPMENTS, lines__order_line_id__in=list(wanted)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    cancelled = 0
+    for shipment in holding:
+        shipment_cancel(
+            shipment=shipment,
+            reason=f"fulfilled in part on {channel.code} outside the OMS",
+            actor=actor,
+            reroute=False,
+        )
+        cancelled += 1
+    location = shipped_elsewhere_location(channel, record)
+    done = order_shipped_elsewhere(order=order, location=location, actor=actor, lines=wanted)
+    if cancelled:
+        orders_route_now_many(order_ids=[order.pk], trigger="channel_fulfilled", actor=actor)
+    return bool(done)
 
 
 def _lines_added_apply(order: Order, lines: list[Any], record: CanonicalOrder, actor: str) -> bool:

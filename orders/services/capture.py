@@ -24,7 +24,7 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -395,13 +395,18 @@ def order_capture(
     actor: str = "system",
     fulfilled_by: str = "",
     store_location: Any = None,
+    shipped_elsewhere: Mapping[str, int] | None = None,
 ) -> CaptureResult:
     """Capture a channel order once. Returns the order and whether this call created it.
 
     `fulfilled_by` "channel" (e.g. Amazon FBA), "store" (a POS sale, handed over at
     `store_location`, whose stock it takes) or "elsewhere" (shipped by the merchant outside the
     OMS before it reached us: its units are taken from `store_location` if one is given, else
-    from nowhere) records an order that is already complete: it is never routed. Raises
+    from nowhere) records an order that is already complete: it is never routed.
+    `shipped_elsewhere` (external line id -> units) records an order we ship that the merchant
+    had partly shipped outside the OMS before it reached us (Shopify's partially fulfilled):
+    those units count shipped from the start (no reservation, no routing, the timeline says
+    so), taken from `store_location`'s stock when one is given; the rest is routed. Raises
     ValidationFailed (unknown channel, unreadable payload: nothing is written), ChannelInactive
     (a new order for an inactive channel; an order the channel already has is returned as for
     an active one).
@@ -426,6 +431,7 @@ def order_capture(
         actor=actor,
         fulfilled_by=fulfilled_by,
         store_location=store_location,
+        shipped_elsewhere=dict(shipped_elsewhere or {}),
     )
     channel_obj = _channel_readable(payload)
 
@@ -489,6 +495,7 @@ class _Payload:
     actor: str
     fulfilled_by: str
     store_location: Any
+    shipped_elsewhere: Mapping[str, int] = field(default_factory=dict)
 
 
 def _channel_readable(payload: _Payload) -> Channel:
@@ -593,6 +600,7 @@ def _create(
     skus = skus_active({line["sku"] for line in lines})
     order = _order_new(payload, channel, buyer, lines, shipping, channel_total)
     order_lines = _order_lines_new(order, lines, skus, payload.fulfilled_by)
+    elsewhere = [] if payload.fulfilled_by else _shipped_before(order_lines, payload)
     # Everything the order's row holds is known before it is written (its number comes with
     # its primary key, in the INSERT): one statement, no UPDATE after it.
     holds: list[tuple[str, str]] = []
@@ -600,6 +608,10 @@ def _create(
         order.status = OrderStatus.COMPLETED
     else:
         holds = _holds(order, order_lines, buyer, channel, channel_total)
+        if elsewhere:  # the status lifecycle.derived_status gives those quantities
+            shipped = sum(ln.quantity_shipped for ln in order_lines)
+            whole = shipped >= sum(ln.quantity for ln in order_lines)
+            order.status = OrderStatus.SHIPPED if whole else OrderStatus.PARTIALLY_SHIPPED
     order.is_on_hold = bool(holds)
     converted = order_convert_same_currency(order)
     _order_insert(order, search_text_for(order, order_lines, buyer))
@@ -631,6 +643,9 @@ def _create(
         + [("hold_placed", "system", {"reason": r, "note": n}) for r, n in holds]
         + ([("converted", "system", converted)] if converted else []),
     )
+
+    if elsewhere:
+        _record_shipped_before(order, elsewhere, store=payload.store_location, actor=payload.actor)
 
     with outbox_batch():  # the conversion and the subscribers' messages: one INSERT
         if converted is None:
@@ -815,6 +830,47 @@ def _order_insert(order: Order, search_text: str) -> None:
     order._state.adding = False
     order._state.db = connection.alias
     log_order(order.number)
+
+
+def _shipped_before(order_lines: list[OrderLine], payload: _Payload) -> list[OrderLine]:
+    """Count the units the merchant shipped outside the OMS before capture shipped on the new
+    lines (never more than a line holds); returns the lines that have any."""
+    found = []
+    for line in order_lines:
+        told = payload.shipped_elsewhere.get(line.external_line_id, 0)
+        units = min(int(told or 0), line.quantity)
+        if line.external_line_id and units > 0:
+            line.quantity_shipped = units
+            found.append(line)
+    return found
+
+
+def _record_shipped_before(order: Order, lines: list[OrderLine], *, store: Any, actor: str) -> None:
+    """The timeline (and, with a location, the stock) of units shipped outside the OMS before
+    capture: the same event as an order shipped elsewhere in full, naming its lines."""
+    from inventory.services import stock_sell_in_store
+
+    details: dict[str, Any] = {
+        "shipped_elsewhere": True,
+        "location": "",
+        "lines": [{"line": ln.pk, "quantity": ln.quantity_shipped} for ln in lines],
+    }
+    if store is not None:
+        details["location"] = store.code
+        sales = [
+            (ln.sku, ln.quantity_shipped, ln.pk)
+            for ln in lines
+            if ln.sku is not None and ln.sku.track_inventory
+        ]
+        if sales:
+            details["not_in_ledger"] = stock_sell_in_store(
+                location=store,
+                sales=sales,
+                order_id=order.pk,
+                actor=actor,
+                reason="shipped outside the OMS",
+            )
+    order_event_add(order=order, kind="fulfilled_by_channel", actor=actor, **details)
 
 
 def _record_fulfilled(

@@ -943,7 +943,11 @@ def order_ship(
 
 @transaction.atomic
 def order_shipped_elsewhere(
-    *, order: Order | int, location: Any = None, actor: str = "system"
+    *,
+    order: Order | int,
+    location: Any = None,
+    actor: str = "system",
+    lines: Mapping[int, int] | None = None,
 ) -> list[tuple[int, int]]:
     """The units still open were shipped outside the OMS (fulfilled in the channel's own admin
     after we captured the order): what they hold is released, the lines count them shipped,
@@ -951,19 +955,29 @@ def order_shipped_elsewhere(
     first seen shipped elsewhere); the timeline records it (fulfilled_by_channel,
     shipped_elsewhere) and the status follows. Open shipments are the caller's to cancel first
     (fulfilment sits above orders). Returns the (line id, quantity) recorded: none when
-    nothing was open (a replay)."""
+    nothing was open (a replay). `lines` (order line id -> units) limits it to those units of
+    those lines (a channel's fulfilment of part of the order), never more than is open; a line's
+    reservation shrinks to what stays open."""
     from inventory.services import stock_sell_in_store
 
     order = _lock(order)
-    lines = _lines(order)
-    opened = [(ln, ln.quantity_open) for ln in lines if ln.quantity_open > 0]
+    order_lines = _lines(order)
+    opened = [
+        (ln, ln.quantity_open if lines is None else min(ln.quantity_open, lines.get(ln.pk, 0)))
+        for ln in order_lines
+    ]
+    opened = [(ln, q) for ln, q in opened if q > 0]
     if not opened:
         return []
-    held = [ReleaseRequest(ln.pk) for ln, _ in opened if ln.quantity_allocated]
+    held = [
+        ReleaseRequest(ln.pk, quantity=ln.quantity_allocated - (ln.quantity_open - q))
+        for ln, q in opened
+        if ln.quantity_allocated > ln.quantity_open - q
+    ]
     if held:
         stock_release_many(items=held, reason="shipped outside the OMS", actor=actor)
     for line, quantity in opened:
-        line.quantity_allocated = 0
+        line.quantity_allocated = min(line.quantity_allocated, line.quantity_open - quantity)
         line.quantity_shipped += quantity
     rows_update(OrderLine, [ln for ln, _ in opened], ["quantity_allocated", "quantity_shipped"])
     details: dict[str, Any] = {
@@ -985,7 +999,7 @@ def order_shipped_elsewhere(
                 reason="shipped outside the OMS",
             )
     order_event_add(order=order, kind="fulfilled_by_channel", actor=actor, **details)
-    _transition(order, derived_status(order, lines), actor=actor)
+    _transition(order, derived_status(order, order_lines), actor=actor)
     return [(ln.pk, q) for ln, q in opened]
 
 

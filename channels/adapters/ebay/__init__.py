@@ -28,7 +28,10 @@ Invariants:
 - cancellation uses the Post-Order API `POST /post-order/v2/cancellation` (the documented
   seller-initiated cancellation, `Authorization: IAF <token>`, by legacyOrderId): eBay cancels
   whole orders only, so a push naming a subset of the lines raises NotSupported;
-- refunds use `issueRefund` with an order-level amount; eBay has no idempotency key there.
+- refunds use `issueRefund` with an order-level amount; eBay has no idempotency key there;
+- eBay's line refunds (`lineItems[].refunds`: an amount, no quantity and no restock flag) take
+  the whole units their amounts cover off the order; those units come back on hand only when
+  the channel's `refund_restock` setting is "restock" (default "none"), once per unit.
 
 The package, by concern: `api` (paths, sizes, eBay's enumerations), `mapping` (eBay orders ->
 CanonicalOrder), `client` (tokens and HTTP; EbayClient), `pushes` (stock, fulfilments, cancels,

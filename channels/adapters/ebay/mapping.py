@@ -242,6 +242,25 @@ def _refunded_units(items: list[Any], lines: list[dict[str, Any]], currency: str
     return refunded
 
 
+def _refund_restocks(refunded: dict[str, int]) -> list[dict[str, Any]]:
+    """The refunded units as restocks (see CanonicalOrder.restocks), one entry per unit
+    (eBay's LineItemRefund has an amount, no quantity and no restock flag: the units follow
+    from the amounts, the channel's `refund_restock` setting decides whether they come back):
+    the n-th refunded unit of a line is the same entry in every later version of the order,
+    so each unit comes back once whatever refunds follow."""
+    return [
+        {
+            "refund": f"{line_id}#{number}",
+            "external_line_id": line_id,
+            "quantity": 1,
+            "location": "",
+            "by_setting": True,
+        }
+        for line_id, units in sorted(refunded.items())
+        for number in range(1, units + 1)
+    ]
+
+
 def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
     """One eBay Order (Sell Fulfillment API) as a CanonicalOrder. Raises Unreadable."""
     if not isinstance(order, dict):
@@ -298,5 +317,6 @@ def map_order(order: Any, *, default_currency: str) -> CanonicalOrder:
             if text_value(order.get("orderFulfillmentStatus")).upper() == "FULFILLED"
             else FULFILLED_BY_US
         ),
+        restocks=_refund_restocks(refunded),
         raw=order,
     )

@@ -31,6 +31,14 @@ Invariants:
 - stock is set with `inventorySetQuantities` (absolute `available`, `changeFromQuantity: null` to
   opt out of the compare, and the `@idempotent` key 2026-04 requires) in batches of 250;
 - a fulfilment already reported with the same tracking number is returned, not created again;
+  the fulfilment ids it created or found are kept on the push, by which the sync tells our own
+  fulfilments from those made in Shopify's admin;
+- the order's fulfilments (REST `fulfillments[].line_items[]`, GraphQL `fulfillments {
+  fulfillmentLineItems }`; cancelled, failed and errored ones left out) become
+  CanonicalOrder.fulfilments: an order partially fulfilled in Shopify's admin (REST "partial",
+  GraphQL PARTIALLY_FULFILLED) is ours to ship except the units those name, which the sync
+  records shipped outside the OMS; a refund's `restock_type` says whether its units came back
+  (return, legacy_restock), followed whatever the channel's `refund_restock` setting says;
   refunds carry our refund reference as their `@idempotent` key.
 
 Credentials: shop, access_token, webhook_secret, location_id, optional base_url, page_size and

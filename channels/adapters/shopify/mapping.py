@@ -281,12 +281,12 @@ def _fulfilled_by(status: Any, ships: bool) -> str:
     return FULFILLED_BY_US
 
 
-def _fulfilled_from(fulfillments: Any) -> str:
+def _fulfilled_from(fulfilments: list[dict[str, Any]]) -> str:
     """The Shopify location id the order's first fulfilment left from ("" when none): where an
     order shipped before we saw it takes its stock (channels.services.sync)."""
-    for fulfillment in fulfillments if isinstance(fulfillments, list) else []:
-        if isinstance(fulfillment, dict) and legacy_id(fulfillment.get("location_id")):
-            return legacy_id(fulfillment.get("location_id"))
+    for fulfilment in fulfilments:
+        if fulfilment["location"]:
+            return str(fulfilment["location"])
     return ""
 
 
@@ -337,6 +337,54 @@ def _restocks(refunds: Any, *, graphql: bool) -> list[dict[str, Any]]:
     return found
 
 
+#: Fulfilment statuses that shipped nothing (REST lower case, GraphQL upper case).
+VOID_FULFILMENT_STATUSES = {"CANCELLED", "ERROR", "FAILURE"}
+
+
+def _fulfilments(fulfillments: Any, *, graphql: bool) -> list[dict[str, Any]]:
+    """The order's fulfilments that shipped something (see CanonicalOrder.fulfilments): REST
+    `fulfillments[].line_items[]` (the line item's `id` and `quantity`), GraphQL
+    `fulfillments.fulfillmentLineItems.nodes` (`lineItem.id`, `quantity`). Cancelled, failed
+    or errored fulfilments are left out. Raises Unmappable (a unit count that is not one)."""
+    found: list[dict[str, Any]] = []
+    for fulfillment in fulfillments if isinstance(fulfillments, list) else []:
+        if not isinstance(fulfillment, dict) or not legacy_id(fulfillment.get("id")):
+            continue
+        if text_value(fulfillment.get("status")).upper() in VOID_FULFILMENT_STATUSES:
+            continue
+        items = fulfillment.get("fulfillmentLineItems" if graphql else "line_items")
+        if graphql:
+            items = object_value(items).get("nodes")
+        units: dict[str, int] = {}
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            line = legacy_id(
+                object_value(item.get("lineItem")).get("id") if graphql else item.get("id")
+            )
+            quantity = item.get("quantity")
+            if not line:
+                continue
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+                raise Unmappable(
+                    f"fulfilment {fulfillment.get('id')}: quantity {quantity!r} is not valid."
+                )
+            units[line] = units.get(line, 0) + quantity
+        location = (
+            object_value(fulfillment.get("location")).get("id")
+            if graphql
+            else fulfillment.get("location_id")
+        )
+        found.append(
+            {
+                "id": legacy_id(fulfillment.get("id")),
+                "lines": units,
+                "location": legacy_id(location),
+            }
+        )
+    return found
+
+
 def _compared_total(
     current: Any, original: Any, currency: str, *, graphql: bool, cancelled: bool, left_out: Decimal
 ) -> Decimal:
@@ -374,6 +422,7 @@ def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> Canonic
     lines, left_out, ships = _lines(
         line_nodes, currency, graphql=True, cancelled=cancelled, taxes_included=taxes_included
     )
+    fulfilments = _fulfilments(node.get("fulfillments"), graphql=True)
     return CanonicalOrder(
         external_id=external_id,
         external_number=text_value(node.get("name")),
@@ -408,7 +457,9 @@ def map_graphql_order(node: Mapping[str, Any], line_nodes: list[Any]) -> Canonic
         cancelled=cancelled,
         cancel_reason=text_value(node.get("cancelReason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(node.get("displayFulfillmentStatus"), ships),
+        store_location=_fulfilled_from(fulfilments),
         restocks=_restocks(node.get("refunds"), graphql=True),
+        fulfilments=fulfilments,
         raw=dict(node),
     )
 
@@ -435,6 +486,7 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         cancelled=cancelled,
         taxes_included=taxes_included,
     )
+    fulfilments = _fulfilments(body.get("fulfillments"), graphql=False)
     return CanonicalOrder(
         external_id=external_id,
         external_number=text_value(body.get("name")),
@@ -471,7 +523,8 @@ def map_rest_order(body: Mapping[str, Any]) -> CanonicalOrder:
         cancelled=cancelled,
         cancel_reason=text_value(body.get("cancel_reason")).lower() if cancelled_at else "",
         fulfilled_by=_fulfilled_by(body.get("fulfillment_status"), ships),
-        store_location=_fulfilled_from(body.get("fulfillments")),
+        store_location=_fulfilled_from(fulfilments),
         restocks=_restocks(body.get("refunds"), graphql=False),
+        fulfilments=fulfilments,
         raw=dict(body),
     )

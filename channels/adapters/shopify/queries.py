@@ -15,6 +15,8 @@ LINES_FIRST = 5
 MORE_LINES_FIRST = 100
 REFUNDS_FIRST = 20
 REFUND_LINES_FIRST = 50
+FULFILLMENTS_FIRST = 20
+FULFILLMENT_LINES_FIRST = 50
 STOCK_BATCH = 250
 SKU_LOOKUP_BATCH = 50
 
@@ -55,6 +57,12 @@ query OmsOrders($first: Int!, $after: String, $query: String!) {{
         id
         refundLineItems(first: {REFUND_LINES_FIRST}) {{
           nodes {{ quantity restockType lineItem {{ id }} location {{ id }} }}
+        }}
+      }}
+      fulfillments(first: {FULFILLMENTS_FIRST}) {{
+        id status location {{ id }}
+        fulfillmentLineItems(first: {FULFILLMENT_LINES_FIRST}) {{
+          nodes {{ quantity lineItem {{ id }} }}
         }}
       }}
     }}

@@ -29,6 +29,10 @@ Invariants:
   <url>" is added (not twice: an existing customer note naming the same tracking number is
   reused) and the order is set `completed`. FulfilmentPush does not say whether it is the last
   parcel, so every push completes the order;
+- refunds: the units a refund names (GET /orders/<id>/refunds, negative line quantities) leave
+  the order; whether they went back to stock WooCommerce does not say (`api_restock` is
+  write-only), so they come back on hand only when the channel's `refund_restock` setting is
+  "restock" (default "none": our stock is left as it is), once per refund and line;
 - cancel sets `cancelled` (whole orders only: Woo has no line cancellation); a refund is
   recorded with `api_refund: false` (the money is not moved by the gateway) and its reason
   ends with "(ref <our reference>)", by which a retried refund finds the first one;

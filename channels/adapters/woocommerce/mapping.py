@@ -251,6 +251,40 @@ def refunded_units(refunds: Any) -> dict[str, int]:
     return units
 
 
+def refund_restocks(refunds: Any) -> list[dict[str, Any]]:
+    """The units of each refund, by line (see CanonicalOrder.restocks), marked `by_setting`:
+    WooCommerce's refund resource does not say whether they went back to stock (`api_restock`
+    is write-only: it is sent when the refund is made and never read back), so the channel's
+    `refund_restock` setting decides. Read after refunded_units (which checked the shape)."""
+    found: list[dict[str, Any]] = []
+    for refund in refunds if isinstance(refunds, list) else []:
+        refund_id = text_value(refund.get("id")) if isinstance(refund, dict) else ""
+        items = refund.get("line_items") if refund_id else None
+        for item in items if isinstance(items, list) else []:
+            meta = item.get("meta_data")
+            line_id = next(
+                (
+                    text_value(entry.get("value"))
+                    for entry in (meta if isinstance(meta, list) else [])
+                    if isinstance(entry, dict) and entry.get("key") == "_refunded_item_id"
+                ),
+                "",
+            )
+            quantity = item.get("quantity")
+            units = quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 0
+            if line_id and units:
+                found.append(
+                    {
+                        "refund": refund_id,
+                        "external_line_id": line_id,
+                        "quantity": abs(units),
+                        "location": "",
+                        "by_setting": True,
+                    }
+                )
+    return found
+
+
 def order_less_refunds(record: CanonicalOrder, refunds: Any) -> CanonicalOrder:
     """The order as it stands after its refunds (WooCommerce keeps the lines as placed): the
     refunded units off its lines, the compared total less their value (an amount refunded
@@ -259,6 +293,7 @@ def order_less_refunds(record: CanonicalOrder, refunds: Any) -> CanonicalOrder:
     units = refunded_units(refunds)
     if record.cancelled or not units:
         return record
+    record.restocks = refund_restocks(refunds)
     removed = lines_less_refunded(
         record.lines, units, record.currency, tax_on_top=not record.prices_include_tax
     )

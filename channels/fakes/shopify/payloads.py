@@ -222,13 +222,32 @@ class StorePayloads(StoreState):
                 "defaultPhoneNumber": {"phoneNumber": data["phone"]},
             },
             "lineItems": self._line_connection(data["lines"], lines_first, 0),
+            "fulfillments": [
+                {
+                    "id": f["id"],
+                    "status": "SUCCESS",
+                    "location": {"id": self.location_gid()},
+                    "fulfillmentLineItems": {
+                        "nodes": [
+                            {"quantity": quantity, "lineItem": {"id": gid_of("LineItem", line)}}
+                            for line, quantity in f["lines"].items()
+                        ]
+                    },
+                }
+                for f in self._fulfillments_of(order.id)
+            ],
         }
+
+    def _fulfillments_of(self, order_id: int) -> list[dict[str, Any]]:
+        """The fulfilments made for an order (fulfillmentCreate), oldest first."""
+        return [f for f in self.fulfillments if f["order_id"] == order_id]
 
     def rest_order(self, order_id: int) -> dict[str, Any]:
         """The order as a REST webhook body (orders/create, orders/updated ...)."""
         with self._lock:
             order = self._orders[order_id]
             data = self._data(order)
+            fulfillments = self._fulfillments_of(order_id)
         a = data["address"]
         address = {
             "first_name": a["first_name"],
@@ -309,6 +328,19 @@ class StorePayloads(StoreState):
                     else [],
                 }
                 for line in data["lines"]
+            ],
+            "fulfillments": [
+                {
+                    "id": int(str(f["id"]).rsplit("/", 1)[-1]),
+                    "order_id": order.id,
+                    "status": "success",
+                    "location_id": int(str(self.location_gid()).rsplit("/", 1)[-1]),
+                    "tracking_number": f["tracking"].get("number"),
+                    "line_items": [
+                        {"id": line, "quantity": quantity} for line, quantity in f["lines"].items()
+                    ],
+                }
+                for f in fulfillments
             ],
             "shipping_lines": [
                 {

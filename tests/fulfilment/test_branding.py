@@ -101,6 +101,7 @@ def _admin_form(channel: Channel, **changes: str) -> dict[str, object]:
         "exchange_timing": "on_receipt",
         "payment_provider": "channel",
         "shipped_elsewhere_stock": "none",
+        "refund_restock": "none",
         "merchant_name": "",
         "logo_url": "",
     }

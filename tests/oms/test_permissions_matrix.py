@@ -726,6 +726,7 @@ def test_a_role_may_or_may_not_replace_credentials_in_the_admin(world, role, all
         "exchange_timing": "on_receipt",
         "payment_provider": "channel",
         "shipped_elsewhere_stock": "none",
+        "refund_restock": "none",
         "credentials": '{"access_token": "replaced"}',
     }
     response = staff_client(role).post(f"/admin/inventory/channel/{channel.pk}/change/", form)

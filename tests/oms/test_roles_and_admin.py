@@ -166,6 +166,7 @@ def test_channel_credentials_are_write_only_in_the_admin():
         "exchange_timing": "on_receipt",
         "payment_provider": "channel",
         "shipped_elsewhere_stock": "none",
+        "refund_restock": "none",
     }
     response = client.post("/admin/inventory/channel/add/", form)
     assert response.status_code == 302, response.content.decode()[:3000]

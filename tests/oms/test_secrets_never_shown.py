@@ -200,6 +200,7 @@ def test_a_user_who_may_change_a_channel_but_not_its_connection_never_gets_the_f
         "exchange_timing": "on_receipt",
         "payment_provider": "channel",
         "shipped_elsewhere_stock": "none",
+        "refund_restock": "none",
         # A forged field: not in the form, so ignored.
         "credentials": '{"access_token": "shpat_SECRET000replaced"}',
         "clear_credentials": "on",
@@ -293,6 +294,7 @@ def test_changing_secrets_in_the_admin_logs_no_value(holders):
         "exchange_timing": "on_receipt",
         "payment_provider": "channel",
         "shipped_elsewhere_stock": "none",
+        "refund_restock": "none",
         "credentials": json.dumps({"access_token": NEW_TOKEN}),
     }
     url = f"/admin/inventory/channel/{channel.pk}/change/"

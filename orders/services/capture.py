@@ -399,17 +399,13 @@ def order_capture(
 ) -> CaptureResult:
     """Capture a channel order once. Returns the order and whether this call created it.
 
-    `fulfilled_by` "channel" (e.g. Amazon FBA), "store" (a POS sale, handed over at
-    `store_location`, whose stock it takes) or "elsewhere" (shipped by the merchant outside the
-    OMS before it reached us: its units are taken from `store_location` if one is given, else
-    from nowhere) records an order that is already complete: it is never routed.
-    `shipped_elsewhere` (external line id -> units) records an order we ship that the merchant
-    had partly shipped outside the OMS before it reached us (Shopify's partially fulfilled):
-    those units count shipped from the start (no reservation, no routing, the timeline says
-    so), taken from `store_location`'s stock when one is given; the rest is routed. Raises
-    ValidationFailed (unknown channel, unreadable payload: nothing is written), ChannelInactive
-    (a new order for an inactive channel; an order the channel already has is returned as for
-    an active one).
+    `fulfilled_by` records an order already complete, never routed: "channel" (Amazon FBA),
+    "store" (a POS sale at `store_location`, whose stock it takes) or "elsewhere" (shipped by
+    the merchant outside the OMS; units taken from `store_location` if given). With
+    `shipped_elsewhere` (external line id -> units: Shopify's partially fulfilled) those units
+    count shipped from the start (no reservation, no routing; stock as above), the rest is
+    routed. Raises ValidationFailed (unknown channel, unreadable payload: nothing is written),
+    ChannelInactive (a new order for an inactive channel; a known one is returned).
     """
     payload = _Payload(
         channel=channel,

@@ -435,9 +435,8 @@ def order_capture(
         return Order.objects.filter(channel=channel_obj, external_id=payload.external_id).first()
 
     # An active channel's new order is inserted without looking first: the unique (channel,
-    # external id) decides, and a duplicate is answered from the IntegrityError below. A
-    # payload that cannot be read, or an inactive channel, looks first: an order the channel
-    # already has is returned whatever came with it.
+    # external id) decides (a duplicate is answered from the IntegrityError). An unreadable
+    # payload or an inactive channel looks first: a known order is returned as it is.
     if not channel_obj.is_active:
         return _inactive_answer(channel_obj, existing())
     try:

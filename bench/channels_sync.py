@@ -10,7 +10,11 @@
 2. Push: BENCH_SKUS (10,000) SKUs marked pending for the channel; `channel_stock_push` sends
    their availability in batches of 250 with inventorySetQuantities. Prints seconds.
 Both print a ratio to the baseline of ARCHITECTURE.md measured in the same run, on one connection
-(as the sync runs), before the sync and after the push.
+(as the sync runs): its median over samples taken before the sync, during it (BENCH_DURING, 25
+transactions before each page is fetched, their time left out of the sync's) and after the
+push. A baseline measured only before and after a run of a minute swung 2x between runs of the
+same code on the reference machine (fsync and CPU frequency drift); sampled through the run, it
+sees the machine the sync saw.
 
 PostgreSQL is the reference (SQLite runs too):
     DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms_bench \\
@@ -26,6 +30,7 @@ import time
 from _common import (
     baseline_latency,
     baseline_levels,
+    baseline_op,
     baseline_per_second,
     describe_database,
     latency,
@@ -34,6 +39,7 @@ from _common import (
     record,
     target,
     test_database,
+    timed,
 )
 from _orders import shop
 
@@ -46,6 +52,8 @@ ROUTING = os.environ.get("BENCH_ROUTING", "1") != "0"
 SKUS = int(os.environ.get("BENCH_SKUS", "10000"))
 PAGE = 250
 SYNC_TARGET = 1.0  # issue 16: a sync >= 1.0x the baseline, memory flat
+#: Baseline transactions sampled before each page of the sync.
+DURING = int(os.environ.get("BENCH_DURING", "25"))
 FLAT = 1.10  # "flat": the peak RSS after all orders at most 10 % above that after a quarter
 
 
@@ -98,8 +106,18 @@ def main() -> None:
         marks: dict[int, float] = {}
         seen = [0]
         page_fn = adapter.orders_page
+        base_run, base_numbers = baseline_op(base_ids, first_order_id=8 * 10**9), iter(range(10**9))
+        during: list[float] = []
+        paused = [0.0]
+        sampling = [False]
 
         def orders_page(**kwargs):  # type: ignore[no-untyped-def]
+            if DURING and not connection.in_atomic_block:  # between the sync's transactions
+                began_sample = time.perf_counter()
+                sampling[0] = True
+                during.extend(timed(lambda: base_run(next(base_numbers)), DURING))
+                sampling[0] = False
+                paused[0] += time.perf_counter() - began_sample
             page = page_fn(**kwargs)
             seen[0] += len(page.orders)
             for share in (ORDERS // 4, ORDERS // 2, ORDERS):
@@ -112,13 +130,13 @@ def main() -> None:
         statements = [0]
 
         def counter(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            statements[0] += 1
+            statements[0] += 0 if sampling[0] else 1
             return execute(sql, params, many, context)
 
         began = time.perf_counter()
         with connection.execute_wrapper(counter):
             run = sync.channel_sync(channel=channel.pk, adapter=adapter)
-        seconds = time.perf_counter() - began
+        seconds = time.perf_counter() - began - paused[0]
         marks.setdefault(ORDERS, rss_mb())
         assert run is not None
         count = Order.objects.filter(channel=channel).count()
@@ -156,10 +174,14 @@ def main() -> None:
             f"{len(batches)} batches, {failed} refused by the store"
         )
         after_ms, _ = baseline_latency(base_ids)
-        base_rate = baseline_per_second(base_ms, after_ms)
+        base_rate = 1000 / p50(base_ms + during + after_ms)
         print(
             f"baseline after: {latency(after_ms)} per transaction ({1000 / p50(after_ms):.0f}/s); "
-            f"the sync {rate / base_rate:.2f}x the mean of both "
+            f"during the sync ({len(during)} samples): "
+            + (f"{latency(during)} ({1000 / p50(during):.0f}/s)" if during else "none")
+            + f"; all samples {base_rate:.0f}/s (before and after only: "
+            f"{baseline_per_second(base_ms, after_ms):.0f}/s); "
+            f"the sync {rate / base_rate:.2f}x "
             + target(rate >= SYNC_TARGET * base_rate and growth <= FLAT, ">= 1.0x, memory flat")
         )
         record(

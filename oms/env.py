@@ -82,6 +82,8 @@ def database_config(url: str, *, sqlite_default: Path, pgbouncer: bool = False) 
         name = str(config["NAME"])
         config["TEST"] = {"NAME": str(Path(name).with_name("test_" + Path(name).name))}
     else:
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            config["ENGINE"] = "oms.db.postgresql"  # Django's, bulk INSERTs of JSON faster
         config["CONN_HEALTH_CHECKS"] = True
         if pgbouncer:
             config["DISABLE_SERVER_SIDE_CURSORS"] = True

@@ -189,6 +189,8 @@ def fresh_start(app: Celery) -> None:
 #: it fails with the stacks of all threads (the in-process worker's included) instead of
 #: stalling the run.
 INTEGRATION_TIMEOUT_SECONDS = 420
+#: The engines that are PostgreSQL: Django's, and the project's own (oms.db.postgresql).
+POSTGRESQL_ENGINES = ("django.db.backends.postgresql", "oms.db.postgresql")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -199,7 +201,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("integration") and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(INTEGRATION_TIMEOUT_SECONDS, method="thread"))
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] in POSTGRESQL_ENGINES:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
     for item in items:

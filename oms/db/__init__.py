@@ -1,0 +1,1 @@
+"""Database backends of the project (Django's, with what the hot paths need)."""
